@@ -1,0 +1,161 @@
+"""What every xling command shares: errors, progress bars, vector loading, JSON, signatures.
+
+Results go to stdout; progress, warnings and errors go to stderr, so pipelines work.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import math
+import os
+import sys
+from enum import Enum
+from typing import Any, Callable, Iterator, Optional
+
+import typer
+from rich.console import Console
+
+from ..data.errors import XlingError
+
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+out_console = Console(highlight=False, soft_wrap=True)
+
+
+class _State:
+    quiet: bool = False
+
+
+state = _State()
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError, version as _v
+
+    try:
+        return _v("xling")
+    except PackageNotFoundError:  # pragma: no cover
+        return "0+unknown"
+
+
+def fail(message: str, code: int = 2) -> "typer.Exit":
+    """Print ``xling: error: message`` (one line) on stderr and return the Exit to raise."""
+    err_console.print(f"[bold red]xling: error:[/] {escape(message)}")
+    return typer.Exit(code)
+
+
+def warn(message: str) -> None:
+    if not state.quiet:
+        err_console.print(f"[yellow]xling: warning:[/] {escape(message)}")
+
+
+def info(message: str) -> None:
+    if not state.quiet:
+        err_console.print(message)
+
+
+def escape(text: str) -> str:
+    from rich.markup import escape as _e
+
+    return _e(str(text))
+
+
+def handle_errors(fn: Callable) -> Callable:
+    """Turn user errors into one line on stderr and exit code 2 (never a traceback)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except XlingError as e:
+            raise fail(str(e), e.exit_code) from None
+        except FileNotFoundError as e:
+            raise fail(f"{e.filename}: no such file") from None
+        except IsADirectoryError as e:
+            raise fail(f"{e.filename}: is a directory") from None
+        except PermissionError as e:
+            raise fail(f"{e.filename}: permission denied") from None
+        except MemoryError:
+            raise fail("out of memory: try a smaller --max-vocab or --chunk-size") from None
+        except BrokenPipeError:  # e.g. `xling ... | head`
+            with contextlib.suppress(Exception):
+                sys.stdout = open(os.devnull, "w")
+            raise typer.Exit(0) from None
+        except KeyboardInterrupt:
+            raise fail("interrupted", 130) from None
+
+    return wrapper
+
+
+@contextlib.contextmanager
+def progress(description: str, total: int | None = None, unit: str = "") -> Iterator[Callable[[int, int], None]]:
+    """A rich progress bar on stderr; yields ``update(done, total)``. Silent with ``--quiet``."""
+    if state.quiet or not err_console.is_terminal:
+        yield lambda done, total=0: None
+        return
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn,
+                               TimeElapsedColumn, TimeRemainingColumn, DownloadColumn, TransferSpeedColumn)
+
+    cols = [TextColumn("[bold]{task.description}"), BarColumn(), TaskProgressColumn()]
+    if unit == "bytes":
+        cols += [DownloadColumn(), TransferSpeedColumn()]
+    else:
+        cols += [MofNCompleteColumn()]
+    cols += [TimeElapsedColumn(), TimeRemainingColumn()]
+    with Progress(*cols, console=err_console, transient=True, disable=state.quiet) as p:
+        task = p.add_task(description, total=total)
+
+        def update(done: int, tot: int = 0) -> None:
+            p.update(task, completed=done, total=tot or None)
+
+        yield update
+
+
+def emit_json(obj: Any) -> None:
+    """One JSON record on stdout (UTF-8, non-ASCII kept, NaN written as null)."""
+    out_console.file.write(json.dumps(_clean(obj), ensure_ascii=False, indent=2) + "\n")
+    out_console.file.flush()
+
+
+def _clean(obj):
+    if isinstance(obj, float):
+        return None if math.isnan(obj) or math.isinf(obj) else obj
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, Enum):
+        return obj.value
+    if hasattr(obj, "item") and callable(obj.item):  # numpy scalar
+        return _clean(obj.item())
+    return obj
+
+
+def signature(**parts: Any) -> str:
+    """``a=1|b=x|xling=0.1.0``: the recipe printed next to every result."""
+    items = [f"{k}={v.value if isinstance(v, Enum) else v}" for k, v in parts.items() if v is not None]
+    items.append(f"xling={version()}")
+    return "|".join(items)
+
+
+def load_vectors(path: str, *, max_vocab: Optional[int] = None, label: str = "", **kwargs):
+    """Load vectors with a progress bar and report dropped rows as warnings."""
+    from ..data.vectors import load_embeddings
+
+    with progress(f"reading {label or os.path.basename(path)}", unit="bytes") as upd:
+        emb = load_embeddings(path, max_vocab=max_vocab, progress=upd, **kwargs)
+    rep = emb.report
+    if rep is not None:
+        if rep.duplicates_dropped:
+            warn(f"{path}: {rep.duplicates_dropped} duplicate words dropped (kept the first), "
+                 f"e.g. {', '.join(map(repr, rep.duplicate_examples[:3]))}")
+        if rep.nonfinite_dropped:
+            warn(f"{path}: {rep.nonfinite_dropped} rows with NaN/inf dropped")
+    return emb
+
+
+def write_vectors(emb, path: str, *, format=None, precision: int = 6, label: str = "") -> None:
+    from ..data.vectors import VecFormat, save_embeddings
+
+    with progress(f"writing {label or os.path.basename(path)}", unit="rows") as upd:
+        save_embeddings(emb, path, format=format or VecFormat.auto, precision=precision, progress=upd)

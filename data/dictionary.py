@@ -1,0 +1,250 @@
+"""Bilingual dictionaries: pairs of (source word, target word), several translations allowed.
+
+File format (MUSE style, and what ``xling lexicon induce`` writes): one pair a line,
+``src<TAB>tgt[<TAB>score[<TAB>...]]`` or ``src<SPACE>tgt``. Lines are never split on
+non-ASCII whitespace (U+00A0 may be part of a word). A tab-separated field with a space
+in it, or a space-separated line with more than two fields, is a multi-word entry:
+skipped and counted, not crashed on.
+"""
+from __future__ import annotations
+
+import io
+import os
+import sys
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+
+from .atomic import atomic_open
+from .errors import InputError, XlingError
+
+
+@dataclass(frozen=True)
+class DictReadReport:
+    path: str
+    lines: int = 0
+    pairs: int = 0
+    blank: int = 0
+    multiword: int = 0
+    duplicates: int = 0
+    multiword_examples: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict:
+        return {"path": self.path, "lines": self.lines, "pairs": self.pairs, "blank": self.blank,
+                "multiword_skipped": self.multiword, "duplicates_dropped": self.duplicates}
+
+
+@dataclass(frozen=True)
+class VocabCoverage:
+    """How a dictionary meets two vocabularies."""
+
+    pairs_in: int
+    pairs_kept: int
+    src_oov_pairs: int  # pairs whose source word is missing (whatever the target)
+    tgt_oov_pairs: int  # pairs whose target word is missing (whatever the source)
+    src_words_in: int
+    src_words_kept: int
+
+    @property
+    def coverage(self) -> float:
+        """Fraction of source words with at least one pair in both vocabularies."""
+        return self.src_words_kept / self.src_words_in if self.src_words_in else 0.0
+
+    def as_dict(self) -> dict:
+        return {"pairs_in": self.pairs_in, "pairs_kept": self.pairs_kept, "src_oov_pairs": self.src_oov_pairs,
+                "tgt_oov_pairs": self.tgt_oov_pairs, "src_words_in": self.src_words_in,
+                "src_words_kept": self.src_words_kept, "coverage": round(self.coverage, 6)}
+
+
+@dataclass(frozen=True)
+class BilingualDictionary:
+    """An ordered, duplicate-free list of (src, tgt) pairs.
+
+    ``scores`` (optional, one float per pair) and ``origins`` (optional, where each pair
+    came from: ``"freedict"``, ``"identical"``, ...) travel with the pairs.
+    """
+
+    pairs: tuple[tuple[str, str], ...]
+    scores: tuple[float, ...] | None = None
+    origins: tuple[str, ...] | None = None
+
+    def __post_init__(self):
+        if self.scores is not None and len(self.scores) != len(self.pairs):
+            raise XlingError("scores must have one value per pair")
+        if self.origins is not None and len(self.origins) != len(self.pairs):
+            raise XlingError("origins must have one value per pair")
+
+    @classmethod
+    def from_pairs(cls, pairs: Iterable[tuple[str, str]], scores: Sequence[float] | None = None,
+                   origins: Sequence[str] | None = None) -> "BilingualDictionary":
+        """Build from pairs, dropping repeated pairs (the first one wins)."""
+        seen: set[tuple[str, str]] = set()
+        out, sc, og = [], [], []
+        for n, p in enumerate(pairs):
+            p = (p[0], p[1])
+            if p in seen:
+                continue
+            seen.add(p)
+            out.append(p)
+            if scores is not None:
+                sc.append(float(scores[n]))
+            if origins is not None:
+                og.append(origins[n])
+        return cls(tuple(out), tuple(sc) if scores is not None else None, tuple(og) if origins is not None else None)
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self.pairs)
+
+    @property
+    def src_words(self) -> list[str]:
+        """Unique source words in order of first appearance."""
+        return list(OrderedDict.fromkeys(s for s, _ in self.pairs))
+
+    @property
+    def tgt_words(self) -> list[str]:
+        return list(OrderedDict.fromkeys(t for _, t in self.pairs))
+
+    def translations(self) -> "OrderedDict[str, list[str]]":
+        """``src -> [tgt, ...]`` in file order: the gold sets for evaluation."""
+        out: OrderedDict[str, list[str]] = OrderedDict()
+        for s, t in self.pairs:
+            out.setdefault(s, []).append(t)
+        return out
+
+    def select(self, keep: Sequence[bool] | np.ndarray) -> "BilingualDictionary":
+        keep = list(map(bool, keep))
+        pick = lambda xs: tuple(x for x, k in zip(xs, keep) if k) if xs is not None else None  # noqa: E731
+        return BilingualDictionary(pick(self.pairs), pick(self.scores), pick(self.origins))
+
+    def restrict(self, src_vocab, tgt_vocab) -> tuple["BilingualDictionary", VocabCoverage]:
+        """Keep the pairs whose words are both in the vocabularies (anything with ``in``)."""
+        s_in = [s in src_vocab for s, _ in self.pairs]
+        t_in = [t in tgt_vocab for _, t in self.pairs]
+        keep = [a and b for a, b in zip(s_in, t_in)]
+        sub = self.select(keep)
+        cov = VocabCoverage(pairs_in=len(self), pairs_kept=len(sub), src_oov_pairs=s_in.count(False),
+                            tgt_oov_pairs=t_in.count(False), src_words_in=len(set(s for s, _ in self.pairs)),
+                            src_words_kept=len(set(s for s, _ in sub.pairs)))
+        return sub, cov
+
+    def index_pairs(self, src_emb, tgt_emb) -> tuple[np.ndarray, np.ndarray]:
+        """Row indices (src, tgt) of the pairs; every word must be in the embeddings
+        (call :meth:`restrict` first)."""
+        s = src_emb.indices(s for s, _ in self.pairs)
+        t = tgt_emb.indices(t for _, t in self.pairs)
+        if (s < 0).any() or (t < 0).any():
+            raise XlingError("dictionary has words outside the vocabularies; restrict it first")
+        return s, t
+
+
+def require_pairs(d: BilingualDictionary, cov: VocabCoverage, path: str) -> None:
+    """Raise the one-line error users need when no pair survives :meth:`restrict`."""
+    if cov.pairs_kept == 0:
+        raise InputError(f"no pair has both words in the vocabularies: {cov.pairs_in} pairs read, "
+                         f"{cov.src_oov_pairs} with the source word out of vocabulary, "
+                         f"{cov.tgt_oov_pairs} with the target word out of vocabulary", path)
+
+
+def _open_text(path: str, encoding: str):
+    if path == "-":
+        return io.TextIOWrapper(sys.stdin.buffer, encoding=encoding, errors="surrogateescape", newline=None)
+    if not os.path.exists(path):
+        raise InputError("no such file", path)
+    if os.path.isdir(path):
+        raise InputError("is a directory, not a dictionary file", path)
+    return open(path, encoding=encoding, errors="surrogateescape", newline=None)
+
+
+def read_dictionary(path: str | os.PathLike, *, encoding: str = "utf-8", allow_empty: bool = False,
+                    with_scores: bool = True) -> tuple[BilingualDictionary, DictReadReport]:
+    """Read a dictionary file (``"-"``: stdin).
+
+    Returns the dictionary and a report of what was skipped. An empty dictionary is an
+    error unless ``allow_empty``. A line with a single column is an error naming the line.
+    """
+    name = os.fspath(path)
+    f = _open_text(name, encoding)
+    pairs: list[tuple[str, str]] = []
+    scores: list[float] = []
+    any_score = False
+    seen: set[tuple[str, str]] = set()
+    lines = blank = multi = dups = 0
+    multi_ex: list[str] = []
+    try:
+        for lineno, raw in enumerate(f, 1):
+            lines = lineno
+            line = raw.rstrip("\n").rstrip("\r")
+            if lineno == 1 and line.startswith("\ufeff"):
+                line = line[1:]
+            if not line.strip(" \t"):
+                blank += 1
+                continue
+            score = float("nan")
+            if "\t" in line:
+                fields = line.split("\t")
+                if len(fields) < 2 or not fields[0] or not fields[1]:
+                    raise InputError("expected 'source<TAB>target', found one column", name, lineno)
+                s, t = fields[0].strip(" "), fields[1].strip(" ")
+                if len(fields) > 2 and with_scores:
+                    try:
+                        score = float(fields[2])
+                        any_score = True
+                    except ValueError:
+                        pass
+                if " " in s or " " in t or not s or not t:
+                    multi += 1
+                    if len(multi_ex) < 5:
+                        multi_ex.append(line)
+                    continue
+            else:
+                fields = [x for x in line.split(" ") if x]
+                if len(fields) < 2:
+                    raise InputError("expected 'source target' (tab or space separated), found one column",
+                                     name, lineno)
+                if len(fields) > 2:
+                    multi += 1
+                    if len(multi_ex) < 5:
+                        multi_ex.append(line)
+                    continue
+                s, t = fields
+            if (s, t) in seen:
+                dups += 1
+                continue
+            seen.add((s, t))
+            pairs.append((s, t))
+            scores.append(score)
+    except UnicodeDecodeError as e:  # only with a non-default strict codec
+        raise InputError(f"cannot decode: {e}", name, lines + 1) from None
+    finally:
+        if name != "-":
+            f.close()
+        else:
+            f.detach()
+    if not pairs and not allow_empty:
+        what = f"no usable pair in {lines} lines" if lines else "empty dictionary"
+        if multi:
+            what += f" ({multi} multi-word lines skipped)"
+        raise InputError(what, name)
+    d = BilingualDictionary(tuple(pairs), tuple(scores) if any_score else None)
+    rep = DictReadReport(path=name, lines=lines, pairs=len(pairs), blank=blank, multiword=multi, duplicates=dups,
+                         multiword_examples=tuple(multi_ex))
+    return d, rep
+
+
+def write_dictionary(d: BilingualDictionary, path: str | os.PathLike, *, extra_columns: Sequence[Sequence] = (),
+                     header: Sequence[str] | None = None) -> None:
+    """Write ``src<TAB>tgt[<TAB>score][<TAB>extra...]`` lines atomically (``"-"``: stdout)."""
+    with atomic_open(os.fspath(path), "w") as f:
+        if header:
+            f.write("\t".join(header) + "\n")
+        for n, (s, t) in enumerate(d.pairs):
+            row = [s, t]
+            if d.scores is not None:
+                row.append(f"{d.scores[n]:.6f}")
+            row.extend(str(col[n]) for col in extra_columns)
+            f.write("\t".join(row) + "\n")

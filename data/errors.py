@@ -1,0 +1,35 @@
+"""Exceptions that carry a message a user can act on.
+
+The CLI turns every :class:`XlingError` into one line on stderr and exit code 2;
+anything else is a bug and keeps its traceback.
+"""
+from __future__ import annotations
+
+import os
+
+
+class XlingError(Exception):
+    """Base class for user-facing errors (bad input, impossible request)."""
+
+    exit_code = 2
+
+
+class InputError(XlingError, ValueError):
+    """A problem with an input file, located by path and (1-based) line number.
+
+    ``str(err)`` is ``"path:line: message"`` (or ``"path: message"`` when no line applies),
+    the form compilers use, so editors and ``grep`` can jump to it.
+    """
+
+    def __init__(self, message: str, path: str | os.PathLike | None = None, line: int | None = None):
+        self.message = message
+        self.path = None if path is None else os.fspath(path)
+        self.line = line
+        where = ""
+        if self.path is not None:
+            where = self.path + (f":{line}" if line is not None else "") + ": "
+        super().__init__(where + message)
+
+
+class DeviceError(XlingError, RuntimeError):
+    """A requested device or backend is not available (e.g. ``device='cuda'`` without CUDA)."""

@@ -1,0 +1,674 @@
+"""Readers and writers for every word-vector format people have.
+
+Formats (:class:`VecFormat`):
+
+``text``
+    word2vec / fastText text (``.vec``, ``.txt``, optionally gzip-compressed ``.gz``):
+    an optional ``"n d"`` header, then ``word v1 ... vd`` per line. Lines are split from
+    the right, so a word may contain spaces or U+00A0; undecodable bytes survive as
+    surrogate escapes and are written back unchanged.
+``word2vec``
+    word2vec binary (``.bin`` that is not a fastText model): ``"n d\\n"`` then
+    ``word<space><d little-endian float32>`` records.
+``fasttext``
+    fastText model (``.bin``): vectors of the in-vocabulary words, plus subword vectors
+    for extra (out-of-vocabulary) words on request. Read only.
+``gensim``
+    gensim ``KeyedVectors.save`` files (``.kv``, ``.model``). They are Python pickles, so
+    reading them needs ``allow_pickle=True``: never do that for untrusted files.
+``cache``
+    xling's binary cache: ``NAME.npy`` (float32, memory-mapped on read) plus ``NAME.words``
+    (one word a line, UTF-8). Loads in well under a second at any size.
+"""
+from __future__ import annotations
+
+import gzip
+import io
+import mmap
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+from .atomic import atomic_open, atomic_path
+from .embeddings import Embeddings, ReadReport
+from .errors import InputError, XlingError
+
+Progress = Callable[[int, int], None]  # (done, total) in bytes or rows
+
+FASTTEXT_MAGIC = 793712314
+_BLOCK = 32 << 20  # bytes of text parsed at a time
+
+
+class VecFormat(str, Enum):
+    auto = "auto"
+    text = "text"
+    word2vec = "word2vec"
+    fasttext = "fasttext"
+    gensim = "gensim"
+    cache = "cache"
+
+
+class OnDuplicate(str, Enum):
+    first = "first"  # keep the first row of a word, drop later ones (reported)
+    last = "last"  # keep the last row
+    error = "error"  # reject the file
+
+
+class OnNonFinite(str, Enum):
+    error = "error"  # reject the file at the first NaN/inf row
+    drop = "drop"  # drop such rows (reported)
+    keep = "keep"  # keep them (for `xling info`)
+
+
+# ----------------------------------------------------------------- format detection
+def cache_words_path(path: str | os.PathLike) -> Path:
+    """The words file that goes with a cache matrix ``NAME.npy``: ``NAME.words``."""
+    p = Path(path)
+    return p.with_name(p.name[:-4] + ".words") if p.name.endswith(".npy") else p.with_name(p.name + ".words")
+
+
+def detect_format(path: str | os.PathLike, for_writing: bool = False) -> VecFormat:
+    """Guess a format from the file name and, for ``.bin`` files being read, the magic number."""
+    name = os.fspath(path)
+    if name == "-":
+        return VecFormat.text
+    low = name.lower()
+    if low.endswith(".npy"):
+        return VecFormat.cache
+    if low.endswith((".kv", ".model", ".kv.gz")):
+        return VecFormat.gensim
+    if low.endswith(".bin"):
+        if for_writing:
+            return VecFormat.word2vec
+        try:
+            with open(name, "rb") as f:
+                head = f.read(4)
+        except FileNotFoundError:
+            raise InputError("no such file", name) from None
+        except OSError as e:
+            raise InputError(f"cannot read: {e.strerror}", name) from None
+        if len(head) == 4 and int.from_bytes(head, "little", signed=True) == FASTTEXT_MAGIC:
+            return VecFormat.fasttext
+        return VecFormat.word2vec
+    return VecFormat.text
+
+
+# ----------------------------------------------------------------- public API
+def load_embeddings(
+    path: str | os.PathLike,
+    *,
+    format: VecFormat | str = VecFormat.auto,
+    max_vocab: int | None = None,
+    on_duplicate: OnDuplicate | str = OnDuplicate.first,
+    on_nonfinite: OnNonFinite | str = OnNonFinite.error,
+    extra_words: Sequence[str] | None = None,
+    allow_pickle: bool = False,
+    mmap_cache: bool = True,
+    encoding: str = "utf-8",
+    progress: Progress | None = None,
+) -> Embeddings:
+    """Read word vectors from ``path`` (``"-"``: text from stdin).
+
+    Parameters
+    ----------
+    format : VecFormat
+        ``auto`` guesses from the name (and the magic number of ``.bin`` files).
+    max_vocab : int, optional
+        Read only the first ``max_vocab`` rows (files are usually in frequency order).
+    on_duplicate : OnDuplicate
+        What to do with a word seen twice; the count is in ``emb.report``.
+    on_nonfinite : OnNonFinite
+        What to do with rows holding NaN or inf.
+    extra_words : sequence of str, optional
+        fastText ``.bin`` only: also build vectors for these (out-of-vocabulary) words
+        from their character n-grams; they are appended after the vocabulary.
+    allow_pickle : bool
+        gensim files only: they are pickles, which can run code. Only for trusted files.
+    progress : callable(done, total), optional
+        Called as the read advances (bytes for text, rows otherwise).
+
+    Returns
+    -------
+    Embeddings
+        with ``.report`` (:class:`ReadReport`) saying what was read and dropped.
+    """
+    fmt = VecFormat(format)
+    on_duplicate = OnDuplicate(on_duplicate)
+    on_nonfinite = OnNonFinite(on_nonfinite)
+    name = os.fspath(path)
+    if max_vocab is not None and max_vocab <= 0:
+        raise XlingError(f"max_vocab must be positive, got {max_vocab}")
+    if fmt is VecFormat.auto:
+        fmt = detect_format(name)
+    if name != "-" and not os.path.exists(name):
+        raise InputError("no such file", name)
+    if name != "-" and os.path.isdir(name):
+        raise InputError("is a directory, not a vectors file", name)
+    if extra_words and fmt is not VecFormat.fasttext:
+        raise XlingError("vectors for out-of-vocabulary words need a fastText .bin model")
+
+    if fmt is VecFormat.text:
+        words, mat, report = _read_text(name, max_vocab, encoding, progress)
+    elif fmt is VecFormat.word2vec:
+        words, mat, report = _read_word2vec_bin(name, max_vocab, encoding, progress)
+    elif fmt is VecFormat.fasttext:
+        words, mat, report = _read_fasttext_bin(name, max_vocab, extra_words, progress)
+    elif fmt is VecFormat.gensim:
+        words, mat, report = _read_gensim(name, max_vocab, allow_pickle)
+    elif fmt is VecFormat.cache:
+        words, mat, report = _read_cache(name, max_vocab, mmap_cache, encoding)
+    else:  # pragma: no cover - enum is exhaustive
+        raise XlingError(f"unknown format {fmt}")
+    return _finish(name, words, mat, report, on_duplicate, on_nonfinite)
+
+
+def save_embeddings(
+    emb: Embeddings,
+    path: str | os.PathLike,
+    *,
+    format: VecFormat | str = VecFormat.auto,
+    precision: int = 6,
+    header: bool = True,
+    progress: Progress | None = None,
+) -> VecFormat:
+    """Write ``emb`` to ``path`` atomically (``"-"``: text to stdout). Returns the format used.
+
+    ``precision`` is the number of significant digits of the text format (``9`` is exact
+    for float32); the binary formats are always exact.
+    """
+    fmt = VecFormat(format)
+    name = os.fspath(path)
+    if fmt is VecFormat.auto:
+        fmt = detect_format(name, for_writing=True)
+    if fmt is VecFormat.text:
+        _write_text(emb, name, precision, header, progress)
+    elif fmt is VecFormat.word2vec:
+        _write_word2vec_bin(emb, name, progress)
+    elif fmt is VecFormat.cache:
+        _write_cache(emb, name)
+    elif fmt is VecFormat.gensim:
+        _write_gensim(emb, name)
+    elif fmt is VecFormat.fasttext:
+        raise XlingError("a fastText .bin model cannot be made from vectors alone; "
+                         "write .vec (text) or word2vec binary instead")
+    return fmt
+
+
+# ----------------------------------------------------------------- post-processing
+def _finish(path: str, words: list[str], mat: np.ndarray, report: dict, on_duplicate: OnDuplicate,
+            on_nonfinite: OnNonFinite) -> Embeddings:
+    keep: np.ndarray | None = None
+    line_of = report.pop("line_of", lambda i: i + 1)
+    nonfinite_examples: list[str] = []
+    n_nonfinite = 0
+    if on_nonfinite is not OnNonFinite.keep:
+        bad = _nonfinite_rows(mat)
+        if bad.size:
+            if on_nonfinite is OnNonFinite.error:
+                i = int(bad[0])
+                raise InputError(f"non-finite value (NaN or inf) in the vector of {words[i]!r} "
+                                 f"({bad.size} such rows; --drop-nonfinite drops them)", path, line_of(i))
+            keep = np.ones(len(words), dtype=bool)
+            keep[bad] = False
+            n_nonfinite = int(bad.size)
+            nonfinite_examples = [words[i] for i in bad[:5].tolist()]
+
+    k2i: dict[str, int] = {}
+    dups: list[int] = []
+    for i, w in enumerate(words):
+        if keep is not None and not keep[i]:
+            continue
+        j = k2i.get(w)
+        if j is None:
+            k2i[w] = i
+        elif on_duplicate is OnDuplicate.error:
+            raise InputError(f"duplicate word {w!r} (first at row {j + 1}; --on-duplicate first keeps the first)",
+                             path, line_of(i))
+        elif on_duplicate is OnDuplicate.first:
+            dups.append(i)
+        else:  # last
+            dups.append(j)
+            k2i[w] = i
+    if dups:
+        if keep is None:
+            keep = np.ones(len(words), dtype=bool)
+        keep[np.asarray(dups)] = False
+    if keep is not None:
+        idx = np.flatnonzero(keep)
+        dup_examples = tuple(words[i] for i in dups[:5])
+        words = [words[i] for i in idx.tolist()]
+        mat = np.ascontiguousarray(mat[idx])
+    else:
+        dup_examples = ()
+    rep = ReadReport(path=path, format=report["format"], rows_read=report["rows_read"], rows_kept=len(words),
+                     header=report.get("header"), duplicates_dropped=len(dups), nonfinite_dropped=n_nonfinite,
+                     duplicate_examples=dup_examples, nonfinite_examples=tuple(nonfinite_examples),
+                     truncated=report.get("truncated", False))
+    return Embeddings(words, mat, check_unique=False, report=rep)
+
+
+def _nonfinite_rows(mat: np.ndarray, chunk: int = 65536) -> np.ndarray:
+    out = []
+    for s in range(0, mat.shape[0], chunk):
+        c = np.asarray(mat[s:s + chunk])
+        bad = ~np.isfinite(c).all(axis=1)
+        if bad.any():
+            out.append(np.flatnonzero(bad) + s)
+    return np.concatenate(out) if out else np.empty(0, dtype=np.int64)
+
+
+# ----------------------------------------------------------------- text format
+def _open_binary(path: str):
+    if path == "-":
+        return sys.stdin.buffer, None
+    size = os.path.getsize(path)
+    with open(path, "rb") as probe:
+        magic = probe.read(2)
+    if magic == b"\x1f\x8b":
+        return gzip.open(path, "rb"), size
+    return open(path, "rb"), size
+
+
+def magic_gz(path: str) -> bool:
+    with open(path, "rb") as f:
+        return f.read(2) == b"\x1f\x8b"
+
+
+def _parse_header(line: bytes) -> tuple[int, int] | None:
+    parts = line.split()
+    if len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit():
+        return int(parts[0]), int(parts[1])
+    return None
+
+
+class _TextParser:
+    """Parses blocks of complete lines of a ``.vec`` file into words and a float32 matrix."""
+
+    def __init__(self, path: str, dim: int | None, encoding: str):
+        self.path = path
+        self.dim = dim
+        self.encoding = encoding
+
+    def _error(self, msg: str, line: int):
+        raise InputError(msg, self.path, line)
+
+    def parse(self, block: bytes, first_line: int) -> tuple[list[str], np.ndarray]:
+        """``block`` holds complete lines (each ending in ``\\n``); ``first_line`` is the
+        1-based file line number of its first line."""
+        if b"\r" in block:
+            block = block.replace(b"\r\n", b"\n")
+        arr = np.frombuffer(block, dtype=np.uint8)
+        ends = np.flatnonzero(arr == 10)  # index of each '\n'
+        starts = np.empty_like(ends)
+        starts[0] = 0
+        starts[1:] = ends[:-1] + 1
+        # a single trailing space or tab is common (fastText writes one): ignore it
+        eff_ends = ends.copy()
+        trailing = (ends > starts) & ((arr[np.maximum(ends - 1, 0)] == 32) | (arr[np.maximum(ends - 1, 0)] == 9))
+        eff_ends[trailing] -= 1
+        empty = eff_ends == starts
+        if empty.any():
+            self._error("empty line", first_line + int(np.flatnonzero(empty)[0]))
+        spaces = np.flatnonzero(arr == 32)
+        lo = np.searchsorted(spaces, starts)
+        hi = np.searchsorted(spaces, eff_ends)
+        nspace = hi - lo
+        if self.dim is None:
+            self.dim = int(nspace[0])
+            if self.dim == 0:
+                self._error("no vector values on the line", first_line)
+        d = self.dim
+        word_end = np.where(lo < spaces.size, spaces[np.minimum(lo, spaces.size - 1)], eff_ends)
+        slow = np.flatnonzero(nspace != d)
+        for i in slow.tolist():
+            # split from the right: the last d fields are numbers, the rest is the word
+            line = block[starts[i]:eff_ends[i]]
+            parts = line.rsplit(b" ", d)
+            if len(parts) < d + 1 or nspace[i] < d:
+                self._error(f"expected {d} values after the word, found {max(int(nspace[i]), 0)}",
+                            first_line + i)
+            word_end[i] = starts[i] + len(parts[0])
+        enc = self.encoding
+        s_list = starts.tolist()
+        e_list = word_end.tolist()
+        words = [block[s:e].decode(enc, "surrogateescape") for s, e in zip(s_list, e_list)]
+        if any(not w for w in words):
+            i = next(i for i, w in enumerate(words) if not w)
+            self._error("line starts with a space: empty word", first_line + i)
+        # blank the words out so the rest is a plain matrix of numbers
+        buf = bytearray(block)
+        delta = np.zeros(len(buf) + 1, dtype=np.int32)
+        np.add.at(delta, starts, 1)
+        np.add.at(delta, word_end, -1)
+        mask = np.cumsum(delta[:-1], dtype=np.int32) > 0
+        np.frombuffer(buf, dtype=np.uint8)[mask] = 32
+        try:
+            mat = np.loadtxt(io.BytesIO(buf), dtype=np.float32, comments=None, ndmin=2, encoding=None)
+        except ValueError:
+            mat = None
+        if mat is None or mat.shape != (len(words), d):
+            self._locate_error(block, starts, ends, word_end, first_line)
+            raise AssertionError("unreachable")  # pragma: no cover
+        return words, mat
+
+    def _locate_error(self, block: bytes, starts, ends, word_end, first_line: int):
+        """Slow path after the fast parser failed: find the first bad line and say why."""
+        d = self.dim
+        for i, (s, we, e) in enumerate(zip(starts.tolist(), word_end.tolist(), ends.tolist())):
+            fields = block[we:e].split()
+            if len(fields) != d:
+                self._error(f"expected {d} values after the word, found {len(fields)}", first_line + i)
+            for f in fields:
+                try:
+                    float(f)
+                except ValueError:
+                    txt = f.decode(self.encoding, "backslashreplace")[:40]
+                    self._error(f"not a number: {txt!r}", first_line + i)
+        self._error("could not parse the vectors", first_line)
+
+
+def _read_text(path: str, max_vocab: int | None, encoding: str, progress: Progress | None):
+    f, size = _open_binary(path)
+    try:
+        first = f.readline()
+        if first.startswith(b"\xef\xbb\xbf"):
+            first = first[3:]
+        if not first.strip():
+            if not first:
+                raise InputError("empty file", path)
+            raise InputError("first line is empty", path, 1)
+        header = _parse_header(first)
+        if header is not None:
+            n_hdr, d_hdr = header
+            if d_hdr <= 0:
+                raise InputError(f"header gives dimension {d_hdr}", path, 1)
+            parser = _TextParser(path, d_hdr, encoding)
+            pending = b""
+            line_no = 2
+        else:
+            n_hdr = None
+            parser = _TextParser(path, None, encoding)
+            pending = first if first.endswith(b"\n") else first + b"\n"
+            line_no = 1
+        limit = max_vocab if max_vocab is not None else None
+        out = None
+        if n_hdr:
+            rows = n_hdr if limit is None else min(n_hdr, limit)
+            plausible = size is None or magic_gz(path) or rows * parser.dim * 2 <= size
+            if plausible:  # a lying header must not make us allocate terabytes
+                out = np.empty((rows, parser.dim), dtype=np.float32)
+        chunks: list[np.ndarray] = []
+        words: list[str] = []
+        done_bytes = len(first)
+        truncated = False
+        eof = False
+        while not eof:
+            data = f.read(_BLOCK)
+            if not data:
+                eof = True
+                block = pending
+                pending = b""
+                if block and not block.endswith(b"\n"):
+                    block += b"\n"
+            else:
+                done_bytes += len(data)
+                data = pending + data
+                cut = data.rfind(b"\n")
+                if cut < 0:
+                    pending = data
+                    continue
+                block, pending = data[:cut + 1], data[cut + 1:]
+            if eof:
+                # trailing blank lines at the very end are harmless
+                stripped = block.rstrip(b"\r\n \t")
+                block = stripped + b"\n" if stripped else b""
+            if not block:
+                continue
+            if limit is not None:
+                need = limit - len(words)
+                nl = _nth_newline(block, need)
+                if nl is not None:
+                    block = block[:nl + 1]
+                    truncated = True
+            bw, bm = parser.parse(block, line_no)
+            r0 = len(words)
+            words.extend(bw)
+            line_no += len(bw)
+            if n_hdr is not None and len(words) > n_hdr:
+                raise InputError(f"header says {n_hdr} rows but there are more", path, 1 + n_hdr + 1)
+            if out is not None and len(words) <= out.shape[0]:
+                out[r0:r0 + len(bw)] = bm
+            else:
+                chunks.append(bm)
+            if progress:
+                progress(done_bytes, size or 0)
+            if truncated:
+                break
+        if not words:
+            raise InputError("no vectors in file" if header is None else "header but no vectors", path)
+        if n_hdr is not None and not truncated and len(words) < n_hdr and (limit is None or len(words) < limit):
+            raise InputError(f"header says {n_hdr} rows but the file has {len(words)}", path, 1)
+        if out is not None:
+            mat = out[:len(words)]
+        else:
+            mat = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+            chunks.clear()
+        offset = 2 if header is not None else 1
+        report = {"format": "text", "rows_read": len(words), "header": header, "truncated": truncated,
+                  "line_of": lambda i: i + offset}
+        return words, mat, report
+    finally:
+        if f is not sys.stdin.buffer:
+            f.close()
+
+
+def _nth_newline(block: bytes, n: int) -> int | None:
+    """Index of the n-th ``\\n`` in ``block`` (1-based n), or None when there are fewer."""
+    if n <= 0:
+        return -1
+    nl = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
+    return int(nl[n - 1]) if nl.size >= n else None
+
+
+def _write_text(emb: Embeddings, path: str, precision: int, header: bool, progress: Progress | None):
+    n, d = emb.shape
+    fmt = " ".join([f"%.{precision}g"] * d)
+    vec = emb.vectors
+    chunk = 8192
+    bad = next((w for w in emb.words if "\n" in w or "\r" in w or not w), None)
+    if bad is not None:
+        raise XlingError(f"word {bad!r} cannot be written to a text vectors file (empty or has a newline)")
+    with atomic_open(path, "wb") as f:
+        if header:
+            f.write(f"{n} {d}\n".encode())
+        for s in range(0, n, chunk):
+            rows = np.asarray(vec[s:s + chunk], dtype=np.float32).tolist()
+            lines = [w + " " + (fmt % tuple(r)) for w, r in zip(emb.words[s:s + chunk], rows)]
+            f.write(("\n".join(lines) + "\n").encode("utf-8", "surrogateescape"))
+            if progress:
+                progress(min(s + chunk, n), n)
+
+
+# ----------------------------------------------------------------- word2vec binary
+def _read_word2vec_bin(path: str, max_vocab: int | None, encoding: str, progress: Progress | None):
+    with open(path, "rb") as f:
+        if os.path.getsize(path) == 0:
+            raise InputError("empty file", path)
+        buf = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    try:
+        nl = buf.find(b"\n", 0, 256)
+        header = _parse_header(buf[:nl]) if nl > 0 else None
+        if header is None:
+            raise InputError("not a word2vec binary file: the first line must be '<rows> <dim>'", path, 1)
+        n, d = header
+        if d <= 0:
+            raise InputError(f"header gives dimension {d}", path, 1)
+        n_read = n if max_vocab is None else min(n, max_vocab)
+        rec = 4 * d
+        out = np.empty((n_read, d), dtype=np.float32)
+        out_bytes = out.view(np.uint8).reshape(-1)
+        words: list[str] = []
+        pos = nl + 1
+        total = len(buf)
+        step = max(1, n_read // 100)
+        for i in range(n_read):
+            # records may be separated by '\n' (original word2vec) or not (gensim)
+            while pos < total and buf[pos] in (10, 13):
+                pos += 1
+            sp = buf.find(b" ", pos, pos + 100000)
+            if sp < 0:
+                raise InputError(f"truncated: header says {n} vectors, record {i + 1} is incomplete", path,
+                                 i + 2)
+            w = buf[pos:sp].decode(encoding, "surrogateescape")
+            if not w:
+                raise InputError(f"record {i + 1} has an empty word", path, i + 2)
+            if sp + 1 + rec > total:
+                raise InputError(f"truncated: header says {n} vectors, the file ends inside record {i + 1} "
+                                 f"({w!r})", path, i + 2)
+            out_bytes[i * rec:(i + 1) * rec] = np.frombuffer(buf, dtype=np.uint8, count=rec, offset=sp + 1)
+            words.append(w)
+            pos = sp + 1 + rec
+            if progress and (i % step == 0 or i == n_read - 1):
+                progress(i + 1, n_read)
+        if max_vocab is None or n_read == n:
+            rest = buf[pos:min(total, pos + 2)].strip() if pos < total else b""
+            if rest:
+                raise InputError(f"header says {n} vectors but there is more data after the last one", path,
+                                 n + 2)
+        if sys.byteorder != "little":  # pragma: no cover
+            out.byteswap(inplace=True)
+        report = {"format": "word2vec", "rows_read": n_read, "header": header, "truncated": n_read < n,
+                  "line_of": lambda i: i + 2}
+        return words, out, report
+    finally:
+        buf.close()
+
+
+def _write_word2vec_bin(emb: Embeddings, path: str, progress: Progress | None):
+    n, d = emb.shape
+    bad = next((w for w in emb.words if " " in w or "\n" in w or not w), None)
+    if bad is not None:
+        raise XlingError(f"word {bad!r} cannot be written to word2vec binary (contains a space or newline)")
+    chunk = 65536
+    with atomic_open(path, "wb") as f:
+        f.write(f"{n} {d}\n".encode())
+        for s in range(0, n, chunk):
+            rows = np.ascontiguousarray(emb.vectors[s:s + chunk], dtype="<f4")
+            parts = []
+            for w, r in zip(emb.words[s:s + chunk], rows):
+                parts.append(w.encode("utf-8", "surrogateescape") + b" ")
+                parts.append(r.tobytes())
+                parts.append(b"\n")
+            f.write(b"".join(parts))
+            if progress:
+                progress(min(s + chunk, n), n)
+
+
+# ----------------------------------------------------------------- fastText binary
+def _read_fasttext_bin(path: str, max_vocab: int | None, extra_words: Sequence[str] | None,
+                       progress: Progress | None):
+    try:
+        import fasttext  # noqa: F401
+        import fasttext.FastText as ft
+    except ImportError as e:  # pragma: no cover
+        raise XlingError(f"reading fastText .bin needs the fasttext package ({e})") from None
+    try:
+        model = ft._FastText(model_path=path)  # load_model without its stderr warning
+    except ValueError as e:
+        raise InputError(f"not a readable fastText model: {e}", path) from None
+    words = list(model.get_words(on_unicode_error="surrogateescape"))
+    if max_vocab is not None:
+        words = words[:max_vocab]
+    truncated = max_vocab is not None and len(words) == max_vocab
+    extra = [w for w in (extra_words or []) if w]
+    all_words = words + extra
+    d = model.get_dimension()
+    out = np.empty((len(all_words), d), dtype=np.float32)
+    step = max(1, len(all_words) // 100)
+    for i, w in enumerate(all_words):
+        out[i] = model.get_word_vector(w)
+        if progress and (i % step == 0 or i == len(all_words) - 1):
+            progress(i + 1, len(all_words))
+    report = {"format": "fasttext", "rows_read": len(all_words), "header": (len(words), d), "truncated": truncated,
+              "line_of": lambda i: None}
+    return all_words, out, report
+
+
+# ----------------------------------------------------------------- gensim
+def _read_gensim(path: str, max_vocab: int | None, allow_pickle: bool):
+    if not allow_pickle:
+        raise InputError("gensim's native format is a Python pickle, which can run code when loaded; "
+                         "pass --allow-pickle (allow_pickle=True) only for files you trust", path)
+    from gensim.models import KeyedVectors
+
+    try:
+        obj = KeyedVectors.load(path, mmap="r")
+    except Exception as e:  # gensim raises many kinds for a bad pickle
+        raise InputError(f"not a readable gensim KeyedVectors file: {type(e).__name__}: {e}", path) from None
+    kv = getattr(obj, "wv", obj)
+    words = list(kv.index_to_key)
+    mat = kv.vectors
+    if max_vocab is not None:
+        words, mat = words[:max_vocab], mat[:max_vocab]
+    report = {"format": "gensim", "rows_read": len(words), "header": None,
+              "truncated": max_vocab is not None and len(words) < len(kv.index_to_key), "line_of": lambda i: None}
+    return words, np.asarray(mat, dtype=np.float32), report
+
+
+def _write_gensim(emb: Embeddings, path: str):
+    kv = emb.to_keyedvectors()
+    target = Path(path)
+    with atomic_path(target, suffix=target.suffix) as tmp:
+        kv.save(os.fspath(tmp), sep_limit=1 << 62)  # one self-contained file
+
+
+# ----------------------------------------------------------------- cache
+def _read_cache(path: str, max_vocab: int | None, use_mmap: bool, encoding: str):
+    wpath = cache_words_path(path)
+    if not wpath.exists():
+        raise InputError(f"the words file {wpath} that goes with this matrix is missing", path)
+    try:
+        mat = np.load(path, mmap_mode="r" if use_mmap else None, allow_pickle=False)
+    except ValueError as e:
+        raise InputError(f"not a float matrix in .npy format: {e}", path) from None
+    if mat.ndim != 2 or mat.dtype.kind != "f":
+        raise InputError(f"expected a 2-d float matrix, found shape {mat.shape} dtype {mat.dtype}", path)
+    with open(wpath, "rb") as f:
+        raw = f.read()
+    words = raw.decode(encoding, "surrogateescape").split("\n")
+    if words and words[-1] == "":
+        words.pop()
+    if len(words) != mat.shape[0]:
+        raise InputError(f"{len(words)} words but the matrix has {mat.shape[0]} rows", wpath,
+                         min(len(words), mat.shape[0]) + 1)
+    if max_vocab is not None:
+        words, mat = words[:max_vocab], mat[:max_vocab]
+    if mat.dtype != np.float32:
+        mat = mat.astype(np.float32)
+    report = {"format": "cache", "rows_read": len(words), "header": None,
+              "truncated": max_vocab is not None and len(words) == max_vocab, "line_of": lambda i: i + 1}
+    return words, mat, report
+
+
+def _write_cache(emb: Embeddings, path: str):
+    if not path.endswith(".npy"):
+        raise XlingError(f"a cache file name must end in .npy: {path}")
+    bad = next((w for w in emb.words if "\n" in w or "\r" in w), None)
+    if bad is not None:
+        raise XlingError(f"word {bad!r} contains a line break and cannot go into a words file")
+    wpath = cache_words_path(path)
+    with atomic_path(path, suffix=".npy") as tmp:
+        with open(tmp, "wb") as f:
+            np.lib.format.write_array(f, np.ascontiguousarray(emb.vectors, dtype=np.float32), allow_pickle=False)
+        with atomic_open(wpath, "wb") as wf:
+            for s in range(0, len(emb), 100000):
+                wf.write(("\n".join(emb.words[s:s + 100000]) + "\n").encode("utf-8", "surrogateescape"))
+
+
+def iter_words(path: str | os.PathLike) -> Iterable[str]:  # pragma: no cover - convenience
+    """The words of a vectors file without the vectors (loads the file)."""
+    return load_embeddings(path).words

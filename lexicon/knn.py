@@ -1,0 +1,489 @@
+"""Exact nearest-neighbour search, chunked so memory stays bounded whatever the vocabulary.
+
+One entry point, :func:`knn`, returns the top-k base rows of every query row by cosine or
+inner product, optionally of an *adjusted* score ``scale * sim(q, b) - base_bias[b]``
+(which is how CSLS and similar criteria rank candidates). :func:`mean_topk` returns the
+per-row mean of the top-k similarities (the CSLS penalty term) from the same chunked pass.
+
+Backends (:class:`Backend`): ``numpy`` (chunked BLAS with a cheap threshold pre-selection),
+``torch`` (CPU or CUDA, ``torch.topk``), ``faiss`` (``IndexFlatIP``; GPU when the installed
+faiss has GPU support). ``auto`` picks torch on CUDA when a GPU is there, numpy otherwise.
+``device="cuda"`` without CUDA raises :class:`DeviceError`; it never falls back silently.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Callable
+
+import numpy as np
+
+from ..data.embeddings import row_norms
+from ..data.errors import DeviceError, XlingError
+
+Progress = Callable[[int, int], None]
+
+#: default number of float32 similarity entries held at once (256 MB)
+DEFAULT_CHUNK_ELEMENTS = 64 * 1024 * 1024
+
+
+class Backend(str, Enum):
+    auto = "auto"
+    numpy = "numpy"
+    torch = "torch"
+    faiss = "faiss"
+
+
+class Device(str, Enum):
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+class Metric(str, Enum):
+    cosine = "cosine"
+    ip = "ip"
+
+
+@dataclass(frozen=True)
+class Engine:
+    """A resolved (backend, device) pair plus the chunk budget."""
+
+    backend: Backend
+    device: Device
+    chunk_elements: int = DEFAULT_CHUNK_ELEMENTS
+
+    def __str__(self) -> str:
+        return f"{self.backend.value}/{self.device.value}"
+
+
+def cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:  # pragma: no cover
+        return False
+    return bool(torch.cuda.is_available())
+
+
+def faiss_gpus() -> int:
+    try:
+        import faiss
+    except ImportError:  # pragma: no cover
+        return 0
+    get = getattr(faiss, "get_num_gpus", None)
+    return int(get()) if get else 0
+
+
+def resolve_engine(backend: Backend | str = Backend.auto, device: Device | str = Device.auto,
+                   chunk_elements: int | None = None) -> Engine:
+    """Turn ``auto`` choices into concrete ones and check that they can run here."""
+    backend, device = Backend(backend), Device(device)
+    if device is Device.cuda and not cuda_available() and not (backend is Backend.faiss and faiss_gpus()):
+        raise DeviceError("device 'cuda' was asked for but no CUDA device is available here")
+    if device is Device.auto:
+        device = Device.cuda if cuda_available() and backend in (Backend.auto, Backend.torch) else Device.cpu
+    if backend is Backend.auto:
+        backend = Backend.torch if device is Device.cuda else Backend.numpy
+    if backend is Backend.numpy and device is Device.cuda:
+        raise DeviceError("the numpy backend runs on the CPU only; use --backend torch or faiss for cuda")
+    if backend is Backend.faiss:
+        try:
+            import faiss  # noqa: F401
+        except ImportError:  # pragma: no cover
+            raise DeviceError("backend 'faiss' needs the faiss package (pip install faiss-cpu)") from None
+        if device is Device.cuda and not faiss_gpus():
+            raise DeviceError("faiss on cuda needs a GPU build of faiss; this one is CPU-only "
+                              "(use --backend torch for cuda)")
+    if backend is Backend.torch:
+        try:
+            import torch  # noqa: F401
+        except ImportError:  # pragma: no cover
+            raise DeviceError("backend 'torch' needs PyTorch") from None
+    ce = chunk_elements or DEFAULT_CHUNK_ELEMENTS
+    if ce < 1024:
+        raise XlingError(f"chunk size must be at least 1024 elements, got {ce}")
+    return Engine(backend, device, ce)
+
+
+# ======================================================================== public API
+def knn(
+    queries: np.ndarray,
+    base: np.ndarray,
+    k: int = 10,
+    *,
+    metric: Metric | str = Metric.cosine,
+    backend: Backend | str = Backend.auto,
+    device: Device | str = Device.auto,
+    chunk_elements: int | None = None,
+    scale: float = 1.0,
+    base_bias: np.ndarray | None = None,
+    exclude_self: bool = False,
+    progress: Progress | None = None,
+    engine: Engine | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact top-k search of every query row against the base rows.
+
+    Parameters
+    ----------
+    queries : ndarray, shape (nq, d)
+    base : ndarray, shape (nb, d)
+        May be a read-only memmap; it is never copied whole.
+    k : int
+        Neighbours per query (clipped to ``nb``).
+    metric : Metric
+        ``cosine`` (rows are normalised on the fly) or ``ip`` (raw inner product).
+    scale, base_bias : float, ndarray shape (nb,), optional
+        Rank by ``scale * sim - base_bias`` instead of ``sim`` (CSLS uses ``2`` and the
+        target penalty). Returned scores are the adjusted ones.
+    exclude_self : bool
+        When queries and base are the same matrix, skip each row's own index.
+    chunk_elements : int
+        Upper bound on similarity entries held at once; memory is O(chunk), not O(nq * nb).
+
+    Returns
+    -------
+    scores : ndarray, shape (nq, k), float32, best first
+    indices : ndarray, shape (nq, k), int64
+    """
+    q, b, k, bias = _check(queries, base, k, base_bias, exclude_self)
+    eng = engine or resolve_engine(backend, device, chunk_elements)
+    metric = Metric(metric)
+    if q.shape[0] == 0:
+        return np.empty((0, k), np.float32), np.empty((0, k), np.int64)
+    if eng.backend is Backend.faiss:
+        return _faiss_knn(q, b, k, metric, scale, bias, exclude_self, eng, progress)
+    if eng.backend is Backend.torch:
+        return _torch_knn(q, b, k, metric, scale, bias, exclude_self, eng, progress)
+    return _numpy_knn(q, b, k, metric, scale, bias, exclude_self, eng, progress)
+
+
+def mean_topk(
+    queries: np.ndarray,
+    base: np.ndarray,
+    k: int = 10,
+    *,
+    metric: Metric | str = Metric.cosine,
+    backend: Backend | str = Backend.auto,
+    device: Device | str = Device.auto,
+    chunk_elements: int | None = None,
+    exclude_self: bool = False,
+    progress: Progress | None = None,
+    engine: Engine | None = None,
+) -> np.ndarray:
+    """Mean similarity of each query to its ``k`` nearest base rows, shape (nq,), float32.
+
+    This is the CSLS penalty ``r(q) = mean of the k largest sim(q, b)``, computed in the same
+    bounded-memory pass as :func:`knn`.
+    """
+    scores, _ = knn(queries, base, k, metric=metric, backend=backend, device=device,
+                    chunk_elements=chunk_elements, exclude_self=exclude_self, progress=progress, engine=engine)
+    return scores.mean(axis=1, dtype=np.float64).astype(np.float32)
+
+
+def brute_force_knn(queries: np.ndarray, base: np.ndarray, k: int, metric: Metric | str = Metric.cosine,
+                    scale: float = 1.0, base_bias: np.ndarray | None = None,
+                    exclude_self: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Reference implementation (float64, full matrix, stable sort) for tests."""
+    q = np.asarray(queries, dtype=np.float64)
+    b = np.asarray(base, dtype=np.float64)
+    if Metric(metric) is Metric.cosine:
+        q = q / np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-30)
+        b = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-30)
+    s = scale * (q @ b.T)
+    if base_bias is not None:
+        s = s - np.asarray(base_bias, dtype=np.float64)[None, :]
+    if exclude_self:
+        np.fill_diagonal(s, -np.inf)
+    k = min(k, b.shape[0] - (1 if exclude_self else 0))
+    idx = np.argsort(-s, axis=1, kind="stable")[:, :k]
+    return np.take_along_axis(s, idx, axis=1), idx
+
+
+# ======================================================================== internals
+def _check(queries, base, k, base_bias, exclude_self):
+    q = np.asarray(queries) if not isinstance(queries, np.ndarray) else queries
+    b = np.asarray(base) if not isinstance(base, np.ndarray) else base
+    if q.ndim != 2 or b.ndim != 2:
+        raise XlingError("queries and base must be 2-d matrices")
+    if q.shape[1] != b.shape[1]:
+        raise XlingError(f"queries are {q.shape[1]}-d but the base vectors are {b.shape[1]}-d "
+                         "(are the spaces aligned?)")
+    if b.shape[0] == 0:
+        raise XlingError("the base has no vectors")
+    if exclude_self and q.shape[0] != b.shape[0]:
+        raise XlingError("exclude_self needs queries and base to be the same matrix")
+    if k < 1:
+        raise XlingError(f"k must be at least 1, got {k}")
+    k = min(int(k), b.shape[0] - (1 if exclude_self else 0))
+    if k < 1:
+        raise XlingError("the base has no vectors besides the query itself")
+    bias = None
+    if base_bias is not None:
+        bias = np.asarray(base_bias, dtype=np.float32)
+        if bias.shape != (b.shape[0],):
+            raise XlingError(f"base_bias must have shape ({b.shape[0]},), got {bias.shape}")
+    return q, b, k, bias
+
+
+def _inv_norms(x: np.ndarray) -> np.ndarray:
+    n = row_norms(x)
+    n[n == 0] = 1.0
+    return (1.0 / n).astype(np.float32)
+
+
+def _query_rows_per_chunk(nb: int, eng: Engine, floor: int = 8) -> int:
+    return max(floor, min(4096, eng.chunk_elements // max(nb, 1)))
+
+
+
+def _base_cols_per_chunk(nq_chunk: int, nb: int, eng: Engine) -> int:
+    return max(1024, min(nb, eng.chunk_elements // max(nq_chunk, 1)))
+
+
+# ------------------------------------------------------------------------ numpy
+def _numpy_knn(q, b, k, metric, scale, bias, exclude_self, eng, progress):
+    nq, nb = q.shape[0], b.shape[0]
+    cos = metric is Metric.cosine
+    inv_b = _inv_norms(b) * np.float32(scale) if cos else None
+    rows = _query_rows_per_chunk(nb, eng)
+    cols = _base_cols_per_chunk(rows, nb, eng)
+    out_s = np.empty((nq, k), dtype=np.float32)
+    out_i = np.empty((nq, k), dtype=np.int64)
+    sim = np.empty((rows, min(cols, nb)), dtype=np.float32)
+    for r0 in range(0, nq, rows):
+        qc = np.asarray(q[r0:r0 + rows], dtype=np.float32)
+        if cos:
+            qc = qc * _inv_norms(qc)[:, None]
+        elif scale != 1.0:
+            qc = qc * np.float32(scale)
+        m = qc.shape[0]
+        best_s = best_i = None
+        for c0 in range(0, nb, cols):
+            c1 = min(nb, c0 + cols)
+            s = sim[:m, :c1 - c0]
+            np.matmul(qc, np.asarray(b[c0:c1], dtype=np.float32).T, out=s)
+            if cos:
+                s *= inv_b[c0:c1]
+            if bias is not None:
+                s -= bias[c0:c1]
+            if exclude_self:
+                ii = np.arange(r0, r0 + m)
+                hit = (ii >= c0) & (ii < c1)
+                s[np.flatnonzero(hit), ii[hit] - c0] = -np.inf
+            cs, ci = _topk_rows(s, k)
+            ci += c0
+            if best_s is None:
+                best_s, best_i = cs, ci
+            else:
+                best_s, best_i = _merge(best_s, best_i, cs, ci, k)
+        out_s[r0:r0 + m], out_i[r0:r0 + m] = best_s, best_i
+        if progress:
+            progress(min(r0 + m, nq), nq)
+    return out_s, out_i
+
+
+def _topk_rows(s: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k of every row of ``s`` (sorted, ties by lower index), cheaply.
+
+    A full ``argpartition`` costs as much as the matrix product for 300-d vectors, so a
+    threshold is taken from a sample of columns first: the k-th best of the first ``m``
+    columns is a lower bound of the k-th best overall, and only entries at or above it
+    (usually a few hundred a row) go through an exact selection.
+    """
+    m_rows, n = s.shape
+    if n <= max(4 * k, 2048):
+        idx = np.argpartition(-s, k - 1, axis=1)[:, :k] if k < n else np.broadcast_to(np.arange(n), (m_rows, n)).copy()
+        return _sort_selected(s, idx)
+    sample = min(n, max(64 * k, 2048))
+    thr = -np.partition(-s[:, :sample], k - 1, axis=1)[:, k - 1]
+    rr, cc = np.nonzero(s >= thr[:, None])
+    # NaN rows (never >= thr) or very many ties: fall back to the exact full selection
+    counts = np.bincount(rr, minlength=m_rows)
+    if counts.min() < k or rr.size > 64 * k * m_rows + 65536:
+        idx = np.argpartition(-s, k - 1, axis=1)[:, :k]
+        return _sort_selected(s, idx)
+    vals = s[rr, cc]
+    # order by row, then score descending, then column ascending (stable tie-break)
+    order = np.lexsort((cc, -vals, rr))
+    starts = np.zeros(m_rows, dtype=np.int64)
+    np.cumsum(counts[:-1], out=starts[1:])
+    take = (starts[:, None] + np.arange(k)[None, :]).reshape(-1)
+    sel = order[take]
+    return vals[sel].reshape(m_rows, k), cc[sel].astype(np.int64).reshape(m_rows, k)
+
+
+def _sort_selected(s: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sort the entries ``idx`` of each row of ``s``: score descending, index ascending."""
+    return _sort_pairs(np.take_along_axis(s, idx, axis=1), idx)
+
+
+def _sort_pairs(vals: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    order = _row_lexsort(vals, idx)
+    return (np.take_along_axis(vals, order, axis=1).astype(np.float32),
+            np.take_along_axis(idx, order, axis=1).astype(np.int64))
+
+
+def _row_lexsort(vals: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Per-row order: score descending, index ascending."""
+    o = np.argsort(idx, axis=1, kind="stable")
+    v = np.take_along_axis(vals, o, axis=1)
+    o2 = np.argsort(-v, axis=1, kind="stable")
+    return np.take_along_axis(o, o2, axis=1)
+
+
+def _merge(s1, i1, s2, i2, k):
+    s = np.concatenate([s1, s2], axis=1)
+    i = np.concatenate([i1, i2], axis=1)
+    order = _row_lexsort(s, i)[:, :k]
+    return np.take_along_axis(s, order, axis=1), np.take_along_axis(i, order, axis=1)
+
+
+# ------------------------------------------------------------------------ torch
+def _torch_knn(q, b, k, metric, scale, bias, exclude_self, eng, progress):
+    import torch
+
+    dev = torch.device("cuda" if eng.device is Device.cuda else "cpu")
+    nq, nb = q.shape[0], b.shape[0]
+    cos = metric is Metric.cosine
+    # base goes to the device once, in chunks of rows (it is the reused operand)
+    bt = torch.empty((nb, b.shape[1]), dtype=torch.float32, device=dev)
+    step = max(1, eng.chunk_elements // max(b.shape[1], 1))
+    for s0 in range(0, nb, step):
+        bt[s0:s0 + step] = torch.from_numpy(np.ascontiguousarray(b[s0:s0 + step], dtype=np.float32)).to(dev)
+    inv_b = None
+    if cos:
+        inv_b = bt.norm(dim=1)
+        inv_b[inv_b == 0] = 1
+        inv_b = inv_b.reciprocal_() * scale
+    bias_t = torch.from_numpy(bias).to(dev) if bias is not None else None
+    rows = _query_rows_per_chunk(nb, eng)
+    out_s = np.empty((nq, k), dtype=np.float32)
+    out_i = np.empty((nq, k), dtype=np.int64)
+    with torch.inference_mode():
+        for r0 in range(0, nq, rows):
+            qc = torch.from_numpy(np.ascontiguousarray(q[r0:r0 + rows], dtype=np.float32)).to(dev)
+            if cos:
+                n = qc.norm(dim=1, keepdim=True)
+                n[n == 0] = 1
+                qc = qc / n
+            elif scale != 1.0:
+                qc = qc * scale
+            s = qc @ bt.T
+            if cos:
+                s *= inv_b
+            if bias_t is not None:
+                s -= bias_t
+            if exclude_self:
+                ii = torch.arange(r0, r0 + qc.shape[0], device=dev)
+                s[torch.arange(qc.shape[0], device=dev), ii] = float("-inf")
+            vs, ix = torch.topk(s, k, dim=1, largest=True, sorted=True)
+            out_s[r0:r0 + qc.shape[0]] = vs.cpu().numpy()
+            out_i[r0:r0 + qc.shape[0]] = ix.cpu().numpy()
+            if progress:
+                progress(min(r0 + rows, nq), nq)
+    return out_s, out_i
+
+
+# ------------------------------------------------------------------------ faiss
+def _faiss_knn(q, b, k, metric, scale, bias, exclude_self, eng, progress):
+    import faiss
+
+    d = b.shape[1]
+    cos = metric is Metric.cosine
+    extra = 1 if bias is not None else 0
+    index = faiss.IndexFlatIP(d + extra)
+    if eng.device is Device.cuda:  # pragma: no cover - needs faiss-gpu
+        index = faiss.index_cpu_to_gpu(faiss.StandardGpuResources(), 0, index)
+    inv_b = _inv_norms(b) if cos else None
+    step = max(1, eng.chunk_elements // max(d, 1))
+    for s0 in range(0, b.shape[0], step):
+        bc = np.asarray(b[s0:s0 + step], dtype=np.float32)
+        if cos:
+            bc = bc * inv_b[s0:s0 + step, None]
+        if extra:
+            # scale*<q,b> - bias_b == <[scale*q, 1], [b, -bias_b]>: exact, in one inner product
+            bc = np.hstack([bc, -bias[s0:s0 + step, None]])
+        index.add(np.ascontiguousarray(bc, dtype=np.float32))
+    kk = k + (1 if exclude_self else 0)
+    rows = _query_rows_per_chunk(b.shape[0], eng, floor=256)
+    nq = q.shape[0]
+    out_s = np.empty((nq, k), dtype=np.float32)
+    out_i = np.empty((nq, k), dtype=np.int64)
+    for r0 in range(0, nq, rows):
+        qc = np.asarray(q[r0:r0 + rows], dtype=np.float32)
+        if cos:
+            qc = qc * _inv_norms(qc)[:, None]
+        qc = qc * np.float32(scale)
+        if extra:
+            qc = np.hstack([qc, np.ones((qc.shape[0], 1), np.float32)])
+        s, i = index.search(np.ascontiguousarray(qc), kk)
+        if exclude_self:
+            own = np.arange(r0, r0 + qc.shape[0])[:, None]
+            keep = i != own
+            # drop the own index (or the last column when it is not among the top kk)
+            keep[keep.all(axis=1), -1] = False
+            s = s[keep].reshape(qc.shape[0], k)
+            i = i[keep].reshape(qc.shape[0], k)
+        s, i = _sort_pairs(s, i)
+        out_s[r0:r0 + qc.shape[0]] = s
+        out_i[r0:r0 + qc.shape[0]] = i
+        if progress:
+            progress(min(r0 + rows, nq), nq)
+    return out_s, out_i
+
+
+def logsumexp_sim(
+    queries: np.ndarray,
+    base: np.ndarray,
+    beta: float,
+    *,
+    metric: Metric | str = Metric.cosine,
+    backend: Backend | str = Backend.auto,
+    device: Device | str = Device.auto,
+    chunk_elements: int | None = None,
+    engine: Engine | None = None,
+    progress: Progress | None = None,
+) -> np.ndarray:
+    """``log sum_b exp(beta * sim(q, b))`` for every query row, shape (nq,), float32.
+
+    The normaliser of the inverted softmax, computed chunk by chunk (stable: max-shifted).
+    faiss has no such reduction, so the faiss backend computes it with numpy.
+    """
+    q, b, _, _ = _check(queries, base, 1, None, False)
+    eng = engine or resolve_engine(backend, device, chunk_elements)
+    cos = Metric(metric) is Metric.cosine
+    nq, nb = q.shape[0], b.shape[0]
+    rows = _query_rows_per_chunk(nb, eng)
+    out = np.empty(nq, dtype=np.float32)
+    if eng.backend is Backend.torch:
+        import torch
+
+        dev = torch.device("cuda" if eng.device is Device.cuda else "cpu")
+        bt = torch.from_numpy(np.ascontiguousarray(b, dtype=np.float32)).to(dev)
+        if cos:
+            bt = bt / bt.norm(dim=1, keepdim=True).clamp_min(1e-30)
+        with torch.inference_mode():
+            for r0 in range(0, nq, rows):
+                qc = torch.from_numpy(np.ascontiguousarray(q[r0:r0 + rows], dtype=np.float32)).to(dev)
+                if cos:
+                    qc = qc / qc.norm(dim=1, keepdim=True).clamp_min(1e-30)
+                out[r0:r0 + qc.shape[0]] = torch.logsumexp(beta * (qc @ bt.T), dim=1).cpu().numpy()
+                if progress:
+                    progress(min(r0 + rows, nq), nq)
+        return out
+    inv_b = _inv_norms(b) if cos else None
+    for r0 in range(0, nq, rows):
+        qc = np.asarray(q[r0:r0 + rows], dtype=np.float32)
+        if cos:
+            qc = qc * _inv_norms(qc)[:, None]
+        s = qc @ np.asarray(b, dtype=np.float32).T
+        if cos:
+            s *= inv_b
+        s *= np.float32(beta)
+        mx = s.max(axis=1, keepdims=True)
+        s -= mx
+        np.exp(s, out=s)
+        out[r0:r0 + qc.shape[0]] = (np.log(s.sum(axis=1, dtype=np.float64)) + mx[:, 0]).astype(np.float32)
+        if progress:
+            progress(min(r0 + rows, nq), nq)
+    return out
