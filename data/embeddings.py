@@ -188,7 +188,7 @@ class Embeddings:
         """A gensim ``KeyedVectors`` holding a copy of these vectors."""
         from gensim.models import KeyedVectors
 
-        kv = KeyedVectors(self.dim, count=len(self), dtype=np.float32)
+        kv = KeyedVectors(self.dim, dtype=np.float32)
         kv.add_vectors(list(self._words), np.array(self._vectors, dtype=np.float32))
         return kv
 

@@ -331,6 +331,11 @@ class _TextParser:
             if len(parts) < d + 1 or nspace[i] < d:
                 self._error(f"expected {d} values after the word, found {max(int(nspace[i]), 0)}",
                             first_line + i)
+            # a word may contain spaces ("New York"), but one ending in a number is far more
+            # likely a row with too many values
+            if _is_number(parts[0].rsplit(b" ", 1)[-1]):
+                self._error(f"expected {d} values after the word, found {len(line.split(b' ')) - 1}",
+                            first_line + i)
             word_end[i] = starts[i] + len(parts[0])
         enc = self.encoding
         s_list = starts.tolist()
@@ -369,6 +374,14 @@ class _TextParser:
                     txt = f.decode(self.encoding, "backslashreplace")[:40]
                     self._error(f"not a number: {txt!r}", first_line + i)
         self._error("could not parse the vectors", first_line)
+
+
+def _is_number(token: bytes) -> bool:
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
 
 
 def _read_text(path: str, max_vocab: int | None, encoding: str, progress: Progress | None):
@@ -576,10 +589,17 @@ def _read_fasttext_bin(path: str, max_vocab: int | None, extra_words: Sequence[s
         import fasttext.FastText as ft
     except ImportError as e:  # pragma: no cover
         raise XlingError(f"reading fastText .bin needs the fasttext package ({e})") from None
+    with open(path, "rb") as f:
+        head = f.read(8)
+    version = int.from_bytes(head[4:8], "little", signed=True) if len(head) == 8 else -1
+    if not 10 <= version <= 12:
+        raise InputError(f"not a readable fastText model: unknown version {version}", path)
     try:
         model = ft._FastText(model_path=path)  # load_model without its stderr warning
-    except ValueError as e:
+    except (ValueError, RuntimeError, MemoryError) as e:
         raise InputError(f"not a readable fastText model: {e}", path) from None
+    if model.get_dimension() <= 0 or not model.get_words():
+        raise InputError("not a readable fastText model: no words or dimension 0", path)
     words = list(model.get_words(on_unicode_error="surrogateescape"))
     if max_vocab is not None:
         words = words[:max_vocab]

@@ -78,14 +78,14 @@ def resolve_engine(backend: Backend | str = Backend.auto, device: Device | str =
                    chunk_elements: int | None = None) -> Engine:
     """Turn ``auto`` choices into concrete ones and check that they can run here."""
     backend, device = Backend(backend), Device(device)
+    if backend is Backend.numpy and device is Device.cuda:
+        raise DeviceError("the numpy backend runs on the CPU only; use --backend torch or faiss for cuda")
     if device is Device.cuda and not cuda_available() and not (backend is Backend.faiss and faiss_gpus()):
         raise DeviceError("device 'cuda' was asked for but no CUDA device is available here")
     if device is Device.auto:
         device = Device.cuda if cuda_available() and backend in (Backend.auto, Backend.torch) else Device.cpu
     if backend is Backend.auto:
         backend = Backend.torch if device is Device.cuda else Backend.numpy
-    if backend is Backend.numpy and device is Device.cuda:
-        raise DeviceError("the numpy backend runs on the CPU only; use --backend torch or faiss for cuda")
     if backend is Backend.faiss:
         try:
             import faiss  # noqa: F401

@@ -1,0 +1,102 @@
+"""`xling convert` and `xling info` through the real Typer app."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from xling.data.embeddings import Embeddings
+from xling.data.vectors import load_embeddings, save_embeddings
+
+
+@pytest.fixture
+def vec(tmp_path, rng):
+    e = Embeddings([f"w{i}" for i in range(30)], rng.standard_normal((30, 5)).astype(np.float32))
+    save_embeddings(e, tmp_path / "a.vec", precision=9)
+    return tmp_path / "a.vec", e
+
+
+@pytest.mark.parametrize("ext", [".npy", ".bin", ".kv", ".txt"])
+def test_convert_round_trip(cli, vec, tmp_path, ext):
+    path, e = vec
+    code, out, err = cli("convert", path, tmp_path / f"b{ext}", "--precision", "9")
+    assert code == 0, err
+    code, out, err = cli("convert", tmp_path / f"b{ext}", tmp_path / "c.vec", "--precision", "9", "--allow-pickle")
+    assert code == 0, err
+    back = load_embeddings(tmp_path / "c.vec")
+    assert back.words == e.words and np.array_equal(back.vectors, e.vectors)
+
+
+def test_convert_to_stdout_with_max_vocab(cli, vec):
+    path, e = vec
+    code, out, err = cli("convert", path, "-", "--max-vocab", "3")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == "3 5" and [l.split(" ")[0] for l in lines[1:]] == ["w0", "w1", "w2"]
+
+
+def test_convert_from_stdin(cli, tmp_path):
+    code, out, err = cli("convert", "-", tmp_path / "o.npy", input="2 2\na 1 2\nb 3 4\n")
+    assert code == 0, err
+    assert load_embeddings(tmp_path / "o.npy").words == ("a", "b")
+
+
+def test_info_json_reports_duplicates_nonfinite_norms(cli, tmp_path):
+    p = tmp_path / "x.vec"
+    p.write_text("4 2\na 3 4\nb 0 0\na 1 1\nc nan 1\n")
+    code, out, err = cli("info", p, "--json")
+    assert code == 0, err
+    rec = json.loads(out)
+    assert rec["words"] == 3 and rec["dim"] == 2 and rec["duplicates_dropped"] == 1
+    assert rec["nonfinite_rows"] == 1 and rec["zero_rows"] == 1 and rec["norm_max"] == 5.0
+    code, out, err = cli("info", p)
+    assert code == 0 and "duplicates dropped" in out
+
+
+@pytest.mark.parametrize("content,msg", [
+    ("2 2\na 1 2\n", "x.vec:1: header says 2 rows but the file has 1"),
+    ("2 2\na 1 2\nb 1 q\n", "x.vec:3: not a number: 'q'"),
+    ("", "x.vec: empty file"),
+    ("1 2\na nan 2\n", "x.vec:2: non-finite"),
+])
+def test_bad_input_one_line_exit_2(cli, tmp_path, content, msg):
+    p = tmp_path / "x.vec"
+    p.write_text(content)
+    code, out, err = cli("convert", p, tmp_path / "y.npy")
+    assert code == 2
+    assert msg in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "y.npy").exists()
+
+
+def test_drop_nonfinite_flag(cli, tmp_path):
+    p = tmp_path / "x.vec"
+    p.write_text("2 2\na nan 2\nb 1 2\n")
+    code, out, err = cli("convert", p, tmp_path / "y.npy", "--drop-nonfinite")
+    assert code == 0
+    assert load_embeddings(tmp_path / "y.npy").words == ("b",)
+
+
+def test_missing_file_and_gensim_without_pickle(cli, tmp_path, vec):
+    code, out, err = cli("info", tmp_path / "none.vec")
+    assert code == 2 and "none.vec: no such file" in err
+    path, _ = vec
+    cli("convert", path, tmp_path / "g.kv")
+    code, out, err = cli("info", tmp_path / "g.kv")
+    assert code == 2 and "--allow-pickle" in err
+
+
+def test_help_is_fast_and_lazy():
+    import subprocess
+    import sys
+
+    code = ("import sys, xling.cli.main; "
+            "print(int(any(m in sys.modules for m in ['torch', 'faiss', 'gensim', 'transformers', 'fasttext'])))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "0"
+
+
+def test_version(cli):
+    code, out, err = cli("--version")
+    assert code == 0 and out.startswith("xling ")
