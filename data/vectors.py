@@ -298,82 +298,60 @@ class _TextParser:
 
     def parse(self, block: bytes, first_line: int) -> tuple[list[str], np.ndarray]:
         """``block`` holds complete lines (each ending in ``\\n``); ``first_line`` is the
-        1-based file line number of its first line."""
+        1-based file line number of its first line.
+
+        Fast path: the word ends at the first space and numpy's C parser reads the rest.
+        Any surprise (a word with spaces, a bad row) sends the block to :meth:`_parse_slow`,
+        which splits each line from the right and names the first bad line.
+        """
         if b"\r" in block:
             block = block.replace(b"\r\n", b"\n")
-        arr = np.frombuffer(block, dtype=np.uint8)
-        ends = np.flatnonzero(arr == 10)  # index of each '\n'
-        starts = np.empty_like(ends)
-        starts[0] = 0
-        starts[1:] = ends[:-1] + 1
-        # a single trailing space or tab is common (fastText writes one): ignore it
-        eff_ends = ends.copy()
-        trailing = (ends > starts) & ((arr[np.maximum(ends - 1, 0)] == 32) | (arr[np.maximum(ends - 1, 0)] == 9))
-        eff_ends[trailing] -= 1
-        empty = eff_ends == starts
-        if empty.any():
-            self._error("empty line", first_line + int(np.flatnonzero(empty)[0]))
-        spaces = np.flatnonzero(arr == 32)
-        lo = np.searchsorted(spaces, starts)
-        hi = np.searchsorted(spaces, eff_ends)
-        nspace = hi - lo
+        lines = block.split(b"\n")
+        lines.pop()  # after the final newline
+        parts = [ln.partition(b" ") for ln in lines]
         if self.dim is None:
-            self.dim = int(nspace[0])
+            self.dim = len(parts[0][2].split())
             if self.dim == 0:
                 self._error("no vector values on the line", first_line)
         d = self.dim
-        word_end = np.where(lo < spaces.size, spaces[np.minimum(lo, spaces.size - 1)], eff_ends)
-        slow = np.flatnonzero(nspace != d)
-        for i in slow.tolist():
-            # split from the right: the last d fields are numbers, the rest is the word
-            line = block[starts[i]:eff_ends[i]]
-            parts = line.rsplit(b" ", d)
-            if len(parts) < d + 1 or nspace[i] < d:
-                self._error(f"expected {d} values after the word, found {max(int(nspace[i]), 0)}",
-                            first_line + i)
+        mat = None
+        if b"\n\n" not in block and not block.startswith(b"\n"):
+            try:
+                mat = np.loadtxt(io.BytesIO(b"\n".join([p[2] for p in parts])), dtype=np.float32,
+                                 comments=None, ndmin=2)
+            except ValueError:
+                mat = None
+        if mat is None or mat.shape != (len(lines), d) or any(not p[0] for p in parts):
+            return self._parse_slow(lines, first_line)
+        enc = self.encoding
+        return [p[0].decode(enc, "surrogateescape") for p in parts], mat
+
+    def _parse_slow(self, lines: list[bytes], first_line: int) -> tuple[list[str], np.ndarray]:
+        d = self.dim
+        words: list[str] = []
+        mat = np.empty((len(lines), d), dtype=np.float32)
+        for i, raw in enumerate(lines):
+            lineno = first_line + i
+            line = raw.rstrip(b" \t")
+            if not line:
+                self._error("empty line", lineno)
+            fields = line.rsplit(b" ", d)  # the last d fields are numbers, the rest is the word
+            if len(fields) < d + 1:
+                self._error(f"expected {d} values after the word, found {len(fields) - 1}", lineno)
+            word = fields[0]
             # a word may contain spaces ("New York"), but one ending in a number is far more
             # likely a row with too many values
-            if _is_number(parts[0].rsplit(b" ", 1)[-1]):
-                self._error(f"expected {d} values after the word, found {len(line.split(b' ')) - 1}",
-                            first_line + i)
-            word_end[i] = starts[i] + len(parts[0])
-        enc = self.encoding
-        s_list = starts.tolist()
-        e_list = word_end.tolist()
-        words = [block[s:e].decode(enc, "surrogateescape") for s, e in zip(s_list, e_list)]
-        if any(not w for w in words):
-            i = next(i for i, w in enumerate(words) if not w)
-            self._error("line starts with a space: empty word", first_line + i)
-        # blank the words out so the rest is a plain matrix of numbers
-        buf = bytearray(block)
-        delta = np.zeros(len(buf) + 1, dtype=np.int32)
-        np.add.at(delta, starts, 1)
-        np.add.at(delta, word_end, -1)
-        mask = np.cumsum(delta[:-1], dtype=np.int32) > 0
-        np.frombuffer(buf, dtype=np.uint8)[mask] = 32
-        try:
-            mat = np.loadtxt(io.BytesIO(buf), dtype=np.float32, comments=None, ndmin=2, encoding=None)
-        except ValueError:
-            mat = None
-        if mat is None or mat.shape != (len(words), d):
-            self._locate_error(block, starts, ends, word_end, first_line)
-            raise AssertionError("unreachable")  # pragma: no cover
-        return words, mat
-
-    def _locate_error(self, block: bytes, starts, ends, word_end, first_line: int):
-        """Slow path after the fast parser failed: find the first bad line and say why."""
-        d = self.dim
-        for i, (s, we, e) in enumerate(zip(starts.tolist(), word_end.tolist(), ends.tolist())):
-            fields = block[we:e].split()
-            if len(fields) != d:
-                self._error(f"expected {d} values after the word, found {len(fields)}", first_line + i)
-            for f in fields:
-                try:
-                    float(f)
-                except ValueError:
+            if b" " in word and _is_number(word.rsplit(b" ", 1)[-1]):
+                self._error(f"expected {d} values after the word, found {len(line.split(b' ')) - 1}", lineno)
+            if not word.strip(b" "):
+                self._error("line starts with a space: empty word", lineno)
+            for f in fields[1:]:
+                if not _is_number(f):
                     txt = f.decode(self.encoding, "backslashreplace")[:40]
-                    self._error(f"not a number: {txt!r}", first_line + i)
-        self._error("could not parse the vectors", first_line)
+                    self._error(f"not a number: {txt!r}" if f else "two spaces in a row: empty value", lineno)
+            mat[i] = np.array(fields[1:], dtype=np.float32)
+            words.append(word.decode(self.encoding, "surrogateescape"))
+        return words, mat
 
 
 def _is_number(token: bytes) -> bool:

@@ -282,34 +282,48 @@ def _numpy_knn(q, b, k, metric, scale, bias, exclude_self, eng, progress):
     return out_s, out_i
 
 
-def _topk_rows(s: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Top-k of every row of ``s`` (sorted, ties by lower index), cheaply.
+def _topk_rows(s: np.ndarray, k: int, groups: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k of every row of ``s`` (best first, ties broken by the lower column), cheaply.
 
-    A full ``argpartition`` costs as much as the matrix product for 300-d vectors, so a
-    threshold is taken from a sample of columns first: the k-th best of the first ``m``
-    columns is a lower bound of the k-th best overall, and only entries at or above it
-    (usually a few hundred a row) go through an exact selection.
+    A full ``argpartition`` costs about as much as the matrix product for 300-d vectors, so
+    the columns are first cut into ``groups`` slabs of width ``w``; the element-wise maximum
+    over the slabs (one vectorised pass) gives, for each column offset ``j``, the best score
+    of the group ``{j, j + w, j + 2w, ...}``. The k-th best group maximum is a lower bound of
+    the k-th best score, so only the groups reaching it (about k a row) can hold the top k,
+    and only their ``k * groups`` entries go through an exact selection.
     """
     m_rows, n = s.shape
-    if n <= max(4 * k, 2048):
+    w = n // groups
+    if w < 8 * k:
         idx = np.argpartition(-s, k - 1, axis=1)[:, :k] if k < n else np.broadcast_to(np.arange(n), (m_rows, n)).copy()
         return _sort_selected(s, idx)
-    sample = min(n, max(64 * k, 2048))
-    thr = -np.partition(-s[:, :sample], k - 1, axis=1)[:, k - 1]
-    rr, cc = np.nonzero(s >= thr[:, None])
-    # NaN rows (never >= thr) or very many ties: fall back to the exact full selection
-    counts = np.bincount(rr, minlength=m_rows)
-    if counts.min() < k or rr.size > 64 * k * m_rows + 65536:
-        idx = np.argpartition(-s, k - 1, axis=1)[:, :k]
-        return _sort_selected(s, idx)
-    vals = s[rr, cc]
-    # order by row, then score descending, then column ascending (stable tie-break)
-    order = np.lexsort((cc, -vals, rr))
-    starts = np.zeros(m_rows, dtype=np.int64)
-    np.cumsum(counts[:-1], out=starts[1:])
-    take = (starts[:, None] + np.arange(k)[None, :]).reshape(-1)
-    sel = order[take]
-    return vals[sel].reshape(m_rows, k), cc[sel].astype(np.int64).reshape(m_rows, k)
+    # 1. maximum over the slabs: gmax[r, j] = max_g s[r, g*w + j]
+    gmax = s[:, :w].copy()
+    for g in range(1, groups):
+        np.maximum(gmax, s[:, g * w:(g + 1) * w], out=gmax)
+    # 2. the groups whose maximum reaches the k-th best group maximum of their row
+    thr = -np.partition(-gmax, k - 1, axis=1)[:, k - 1]
+    rr, jj = np.nonzero(gmax >= thr[:, None])
+    if not np.isfinite(thr).all():  # NaN in a row: exact fallback
+        return _sort_selected(s, np.argpartition(-s, k - 1, axis=1)[:, :k])
+    # 3. their columns in a padded (rows, groups-per-row * slabs) table, plus the tail
+    #    columns that no slab covers; padding has column -1 and score -inf
+    per_row = np.bincount(rr, minlength=m_rows)
+    first = np.zeros(m_rows, dtype=np.int64)
+    np.cumsum(per_row[:-1], out=first[1:])
+    pos = np.arange(rr.size) - first[rr]
+    cols = np.full((m_rows, int(per_row.max()), groups), -1, dtype=np.int64)
+    cols[rr, pos, :] = jj[:, None] + w * np.arange(groups)[None, :]
+    cols = cols.reshape(m_rows, -1)
+    tail = n - w * groups
+    if tail:
+        cols = np.hstack([cols, np.broadcast_to(np.arange(w * groups, n), (m_rows, tail))])
+    vals = np.take_along_axis(s, np.maximum(cols, 0), axis=1)
+    vals[cols < 0] = -np.inf
+    # 4. exact selection among a few hundred candidates a row: score desc, column asc
+    order = _row_lexsort(vals, cols)[:, :k]
+    return (np.take_along_axis(vals, order, axis=1).astype(np.float32),
+            np.take_along_axis(cols, order, axis=1))
 
 
 def _sort_selected(s: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -346,10 +360,13 @@ def _torch_knn(q, b, k, metric, scale, bias, exclude_self, eng, progress):
     nq, nb = q.shape[0], b.shape[0]
     cos = metric is Metric.cosine
     # base goes to the device once, in chunks of rows (it is the reused operand)
-    bt = torch.empty((nb, b.shape[1]), dtype=torch.float32, device=dev)
-    step = max(1, eng.chunk_elements // max(b.shape[1], 1))
-    for s0 in range(0, nb, step):
-        bt[s0:s0 + step] = torch.from_numpy(np.ascontiguousarray(b[s0:s0 + step], dtype=np.float32)).to(dev)
+    if dev.type == "cpu" and isinstance(b, np.ndarray) and b.dtype == np.float32 and b.flags.c_contiguous:
+        bt = torch.from_numpy(np.asarray(b))  # shares memory: no copy of the base on the CPU
+    else:
+        bt = torch.empty((nb, b.shape[1]), dtype=torch.float32, device=dev)
+        step = max(1, eng.chunk_elements // max(b.shape[1], 1))
+        for s0 in range(0, nb, step):
+            bt[s0:s0 + step] = torch.from_numpy(np.ascontiguousarray(b[s0:s0 + step], dtype=np.float32)).to(dev)
     inv_b = None
     if cos:
         inv_b = bt.norm(dim=1)
