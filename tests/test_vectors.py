@@ -289,3 +289,32 @@ def test_embeddings_is_immutable_and_ops_return_new(emb):
         Embeddings(["a", "a"], np.zeros((2, 2)))
     with pytest.raises(XlingError, match="not in the vocabulary"):
         emb.subset(["nope"])
+
+
+def test_parallel_parse_matches_sequential(tmp_path, rng, monkeypatch):
+    import xling.data.vectors as V
+
+    x = rng.standard_normal((3000, 6)).astype(np.float32)
+    words = [f"w{i}" for i in range(3000)]
+    words[1700] = "New York"  # a word with a space lands in a worker's block
+    e = Embeddings(words, x)
+    save_embeddings(e, tmp_path / "v.vec", precision=9)
+    with open(tmp_path / "v.vec", "ab") as f:
+        f.write(b"\n\n")  # trailing blank lines are harmless
+    monkeypatch.setattr(V, "PARALLEL_MIN_BYTES", 20_000)
+    monkeypatch.setattr(V, "_BLOCK", 7_000)
+    monkeypatch.setenv("XLING_IO_WORKERS", "3")
+    assert V._parallel_workers(str(tmp_path / "v.vec"), (tmp_path / "v.vec").stat().st_size, None) == 3
+    back = load_embeddings(tmp_path / "v.vec")
+    assert back.words == e.words and np.array_equal(back.vectors, x)
+    # an error in a later range still names the right file line
+    lines = (tmp_path / "v.vec").read_text().splitlines()
+    bad = list(lines)
+    bad[2501] = bad[2501].rsplit(" ", 1)[0] + " oops"
+    (tmp_path / "bad.vec").write_text("\n".join(bad) + "\n")
+    with pytest.raises(InputError, match=r"bad\.vec:2502: not a number: 'oops'"):
+        load_embeddings(tmp_path / "bad.vec")
+    # header/row-count disagreement is still caught
+    (tmp_path / "hdr.vec").write_text("\n".join(["3001 6"] + lines[1:]) + "\n")
+    with pytest.raises(InputError, match="header says 3001 rows but the file has 3000"):
+        load_embeddings(tmp_path / "hdr.vec")
