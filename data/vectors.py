@@ -600,21 +600,51 @@ def _nth_newline(block: bytes, n: int) -> int | None:
 
 def _write_text(emb: Embeddings, path: str, precision: int, header: bool, progress: Progress | None):
     n, d = emb.shape
-    fmt = " ".join([f"%.{precision}g"] * d)
-    vec = emb.vectors
-    chunk = 8192
     bad = next((w for w in emb.words if "\n" in w or "\r" in w or not w), None)
     if bad is not None:
         raise XlingError(f"word {bad!r} cannot be written to a text vectors file (empty or has a newline)")
-    with atomic_open(path, "wb") as f:
-        if header:
-            f.write(f"{n} {d}\n".encode())
-        for s in range(0, n, chunk):
-            rows = np.asarray(vec[s:s + chunk], dtype=np.float32).tolist()
-            lines = [w + " " + (fmt % tuple(r)) for w, r in zip(emb.words[s:s + chunk], rows)]
-            f.write(("\n".join(lines) + "\n").encode("utf-8", "surrogateescape"))
-            if progress:
-                progress(min(s + chunk, n), n)
+    global _WRITE_SRC
+    _WRITE_SRC = (emb, " ".join([f"%.{precision}g"] * d))
+    chunk = 8192
+    starts = range(0, n, chunk)
+    workers = _write_workers(n * d)
+    try:
+        with atomic_open(path, "wb") as f:
+            if header:
+                f.write(f"{n} {d}\n".encode())
+            if workers > 1:
+                import multiprocessing as mp
+
+                # formatting floats is the cost: forked workers format chunks, we write in order
+                with mp.get_context("fork").Pool(workers) as pool:
+                    for s0, data in zip(starts, pool.imap(_format_rows, starts)):
+                        f.write(data)
+                        if progress:
+                            progress(min(s0 + chunk, n), n)
+            else:
+                for s0 in starts:
+                    f.write(_format_rows(s0, chunk))
+                    if progress:
+                        progress(min(s0 + chunk, n), n)
+    finally:
+        _WRITE_SRC = None
+
+
+_WRITE_SRC: tuple | None = None
+
+
+def _format_rows(s0: int, chunk: int = 8192) -> bytes:
+    emb, fmt = _WRITE_SRC
+    rows = np.asarray(emb.vectors[s0:s0 + chunk], dtype=np.float32).tolist()
+    lines = [w + " " + (fmt % tuple(r)) for w, r in zip(emb.words[s0:s0 + chunk], rows)]
+    return ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape")
+
+
+def _write_workers(values: int) -> int:
+    if values < 20_000_000 or sys.platform != "linux":
+        return 1
+    env = os.environ.get("XLING_IO_WORKERS")
+    return max(1, int(env) if env and env.isdigit() else min(os.cpu_count() or 1, 8))
 
 
 # ----------------------------------------------------------------- word2vec binary

@@ -318,3 +318,13 @@ def test_parallel_parse_matches_sequential(tmp_path, rng, monkeypatch):
     (tmp_path / "hdr.vec").write_text("\n".join(["3001 6"] + lines[1:]) + "\n")
     with pytest.raises(InputError, match="header says 3001 rows but the file has 3000"):
         load_embeddings(tmp_path / "hdr.vec")
+
+
+def test_parallel_write_matches_sequential(tmp_path, rng, monkeypatch):
+    import xling.data.vectors as V
+
+    e = Embeddings([f"w{i}" for i in range(20000)], rng.standard_normal((20000, 3)).astype(np.float32))
+    save_embeddings(e, tmp_path / "seq.vec")
+    monkeypatch.setattr(V, "_write_workers", lambda values: 2)
+    save_embeddings(e, tmp_path / "par.vec")
+    assert (tmp_path / "seq.vec").read_bytes() == (tmp_path / "par.vec").read_bytes()
