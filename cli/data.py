@@ -216,6 +216,11 @@ def _clean_and_report(d, opts, output, no_origin, json_out, src_vec, tgt_vec, ma
     from ..data.clean import clean_pairs
 
     c, crep = clean_pairs(d, opts)
+    # multi-word lines of dictionary files were skipped (and counted) while reading: count them here too
+    read_multi = sum(r.get("multiword_skipped", 0) for r in sources)
+    if read_multi:
+        crep.pairs_in += read_multi
+        crep.count("dropped: multi-word", n=read_multi)
     cov = None
     if src_vec or tgt_vec:
         c, cov = restrict_to_vocab(c, _vocab(src_vec, max_vocab, "source"), _vocab(tgt_vec, max_vocab, "target"))
