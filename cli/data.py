@@ -35,6 +35,8 @@ MultiWord = typer.Option(False, "--multi-word", help="Keep entries with several 
 MaxTrans = typer.Option(None, "--max-translations", min=1, help="At most N translations per source word "
                                                                 "(the first ones).")
 NoNumerals = typer.Option(False, "--no-numerals", help="Drop numbers (default: numbers pass the script filter).")
+KeepPunct = typer.Option(False, "--keep-typographic", help="Keep U+2010/U+2011 hyphens and U+2019 apostrophes "
+                                                          "(default: written as ASCII - and ').")
 SrcVec = typer.Option(None, "--src", help="Source vectors: keep/count pairs whose source word is in them.")
 TgtVec = typer.Option(None, "--tgt", help="Target vectors: keep/count pairs whose target word is in them.")
 
@@ -186,7 +188,8 @@ def identical_cmd(
 
 
 # --------------------------------------------------------------------------- clean / build
-def _clean_options(src_lang, tgt_lang, src_script, tgt_script, lower, multi_word, max_translations, no_numerals):
+def _clean_options(src_lang, tgt_lang, src_script, tgt_script, lower, multi_word, max_translations, no_numerals,
+                   keep_typographic):
     from ..data.clean import CleanOptions
     from ..data.errors import XlingError
     from ..data.scripts import Script, script_for_language
@@ -208,7 +211,7 @@ def _clean_options(src_lang, tgt_lang, src_script, tgt_script, lower, multi_word
 
     return CleanOptions(src_script=pick(src_script, src_lang, "src"), tgt_script=pick(tgt_script, tgt_lang, "tgt"),
                         lower=lower, single_word=not multi_word, numerals=not no_numerals,
-                        max_translations=max_translations)
+                        max_translations=max_translations, ascii_punct=not keep_typographic)
 
 
 def _clean_and_report(d, opts, output, no_origin, json_out, src_vec, tgt_vec, max_vocab, sources: list, title: str):
@@ -251,7 +254,7 @@ def clean_cmd(
     src_lang: Optional[str] = SrcLang, tgt_lang: Optional[str] = TgtLang,
     src_script: Optional[str] = SrcScript, tgt_script: Optional[str] = TgtScript,
     lower: bool = Lower, multi_word: bool = MultiWord, max_translations: Optional[int] = MaxTrans,
-    no_numerals: bool = NoNumerals,
+    no_numerals: bool = NoNumerals, keep_typographic: bool = KeepPunct,
     src_vec: Optional[str] = SrcVec, tgt_vec: Optional[str] = TgtVec, max_vocab: Optional[int] = opt.MaxVocab,
     output: str = Output, no_origin: bool = NoOrigin, json_out: bool = opt.Json,
 ):
@@ -261,7 +264,7 @@ def clean_cmd(
 
     _check_outputs(output, json_out)
     opts = _clean_options(src_lang, tgt_lang, src_script, tgt_script, lower, multi_word, max_translations,
-                          no_numerals)
+                          no_numerals, keep_typographic)
     dicts, reps = [], []
     for p in inputs:
         d, r = read_anchors(p)
@@ -301,7 +304,7 @@ def build_cmd(
     src_lang: Optional[str] = SrcLang, tgt_lang: Optional[str] = TgtLang,
     src_script: Optional[str] = SrcScript, tgt_script: Optional[str] = TgtScript,
     lower: bool = Lower, multi_word: bool = MultiWord, max_translations: Optional[int] = MaxTrans,
-    no_numerals: bool = NoNumerals,
+    no_numerals: bool = NoNumerals, keep_typographic: bool = KeepPunct,
     src_vec: Optional[str] = SrcVec, tgt_vec: Optional[str] = TgtVec, max_vocab: Optional[int] = opt.MaxVocab,
     output: str = Output, no_origin: bool = NoOrigin, json_out: bool = opt.Json,
 ):
@@ -319,7 +322,7 @@ def build_cmd(
 
     _check_outputs(output, json_out)
     opts = _clean_options(src_lang, tgt_lang, src_script, tgt_script, lower, multi_word, max_translations,
-                          no_numerals)
+                          no_numerals, keep_typographic)
     if (cldr_src is None) != (cldr_tgt is None):
         raise XlingError("--cldr-src and --cldr-tgt go together")
     if gettext_src and not gettext:

@@ -16,6 +16,9 @@ from .scripts import Script, has_case, in_script
 from .sources import is_single_word
 
 KEEP_FORMAT = frozenset("\u200c\u200d")  # ZWNJ, ZWJ: part of words
+# typographic hyphens and apostrophes as vector vocabularies spell them (FreeDict writes
+# "well\u2010known", GloVe has "well-known"); U+02BC (a letter in some languages) is left alone
+ASCII_PUNCT = str.maketrans({"\u2010": "-", "\u2011": "-", "\u2019": "'"})
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,7 @@ class CleanOptions:
     lower : lower-case words whose letters are all in cased scripts (Latin, Greek, Cyrillic, ...).
     single_word : drop pairs with whitespace inside a word.
     numerals : let numbers (``2019``) through the script filter.
+    ascii_punct : write U+2010/U+2011 hyphens as ``-`` and U+2019 as ``'``.
     max_translations : keep at most this many translations per source word (the first ones).
     """
 
@@ -35,6 +39,7 @@ class CleanOptions:
     lower: bool = False
     single_word: bool = True
     numerals: bool = True
+    ascii_punct: bool = True
     max_translations: int | None = None
 
 
@@ -84,7 +89,8 @@ def clean_pairs(d: BilingualDictionary, opts: CleanOptions = CleanOptions()) -> 
                                                                                        CleanReport]:
     """Clean a dictionary; origins travel with their pairs.
 
-    1. normalise both words (:func:`normalize_word`); empty words dropped;
+    1. normalise both words (:func:`normalize_word`, then ASCII hyphens/apostrophes when
+       ``ascii_punct``); empty words dropped;
     2. single-word filter (whitespace inside a word);
     3. script filter per side (every letter in the language's script; at least one letter);
     4. lower-casing (cased scripts only), when asked;
@@ -106,6 +112,11 @@ def clean_pairs(d: BilingualDictionary, opts: CleanOptions = CleanOptions()) -> 
         s, t = normalize_word(s0), normalize_word(t0)
         if (s, t) != (s0.strip(), t0.strip()):
             rep.count("normalised (NFC / invisible characters)", (s0, t0))
+        if opts.ascii_punct:
+            a, b = s.translate(ASCII_PUNCT), t.translate(ASCII_PUNCT)
+            if (a, b) != (s, t):
+                rep.count("normalised (typographic hyphen/apostrophe to ASCII)", (s, t))
+            s, t = a, b
         if not s or not t:
             rep.count("dropped: empty word", (s0, t0))
             continue

@@ -117,6 +117,21 @@ def read_dictd_index(path: str | os.PathLike) -> list[tuple[str, int, int, int]]
     return out
 
 
+def entry_headword(text: str, index_headword: str) -> str:
+    """The headword as the entry's first line spells it (``well-known /welnoun/`` → ``well-known``).
+
+    dictfmt writes index keys without punctuation (``wellknown``), so the index is only the
+    fallback, used when the first line has no headword.
+    """
+    first = text.split("\n", 1)[0]
+    first = _NOTES.sub(" ", first)
+    cut = first.find(" /")
+    if cut >= 0:
+        first = first[:cut]
+    first = " ".join(first.split())
+    return first or index_headword
+
+
 def parse_entry(text: str) -> tuple[list[str], dict[str, int]]:
     """Translations in one FreeDict entry (headword line excluded) and counts of skipped lines.
 
@@ -161,7 +176,8 @@ def read_dictd(path: str | os.PathLike, *, origin: str | None = None,
     -------
     (BilingualDictionary with origins, SourceReport). Multi-word headwords and translations are
     kept (the cleaner's single-word filter counts them); database-information entries
-    (``00databaseinfo`` ...) are skipped.
+    (``00databaseinfo`` ...) are skipped. The headword is taken from the entry's first line
+    (the index keys lose punctuation: ``wellknown`` for *well-known*).
     """
     index, data_path = dictd_paths(path)
     entries = read_dictd_index(index)
@@ -181,6 +197,7 @@ def read_dictd(path: str | os.PathLike, *, origin: str | None = None,
             text = data[off: off + length].decode("utf-8")
         except UnicodeDecodeError as e:
             raise InputError(f"entry {head!r} is not UTF-8 ({e.reason})", index, lineno) from None
+        head = entry_headword(text, head)
         translations, skipped = parse_entry(text)
         for k, v in skipped.items():
             rep.skip(k, v)

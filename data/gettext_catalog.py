@@ -84,7 +84,8 @@ def read_mo(path: str | os.PathLike) -> Catalog:
         if end > len(data):
             raise InputError(f"{what} table ({n} entries at byte {off}) runs past the end of the file "
                              f"({len(data)} bytes)", path)
-        return [struct.unpack(bo + "2I", data[off + 8 * i: off + 8 * i + 8]) for i in range(n)]
+        flat = struct.unpack_from(f"{bo}{2 * n}I", data, off)
+        return list(zip(flat[0::2], flat[1::2]))
 
     def string(i: int, length: int, off: int, what: str) -> bytes:
         if off + length > len(data):

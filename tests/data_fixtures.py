@@ -31,6 +31,8 @@ DICTD_ENTRIES = [
     ("compare", "compare /kəmpɛər/\ncomparer\n"),
     ("a lot", "a lot /ə lɔt/\nbeaucoup\n"),
     ("dog", "dog /dɔg/ <n>\n\"a big dog\" - un gros chien\nchien\n"),
+    # dictfmt drops punctuation from index keys; the entry keeps the real spelling (U+2010 hyphen)
+    ("wellknown", "well\u2010known /wɛl nəʊn/\nconnu, réputé\n"),
 ]
 
 

@@ -155,3 +155,14 @@ def test_anchor_file_round_trip(tmp_path):
     assert p.read_bytes().count(ZWJ.encode()) == 1
     plain, _ = read_dictionary(p)  # the plain reader ignores the origin column
     assert plain.pairs == d.pairs
+
+
+def test_typographic_hyphens_to_ascii_counted():
+    from xling.data.clean import CleanOptions, clean_pairs
+
+    d = _d([("well\u2010known", "connu"), ("o\u2019clock", "heure"), ("cat", "chat")])
+    c, rep = clean_pairs(d)
+    assert c.pairs == (("well-known", "connu"), ("o'clock", "heure"), ("cat", "chat"))
+    assert rep.steps["normalised (typographic hyphen/apostrophe to ASCII)"] == 2
+    c2, _ = clean_pairs(d, CleanOptions(ascii_punct=False))
+    assert c2.pairs == d.pairs

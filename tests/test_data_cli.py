@@ -76,6 +76,9 @@ def test_dictd_restrict_split_stats(cli, tmp_path):
     code, stdout, err = cli("data", "dictd", tmp_path / "eng-fra", "-o", tmp_path / "raw.tsv", "--json")
     assert code == 0, err
     assert json.loads(stdout)["sources"][0]["skipped"]["see/synonym line"] == 2
+    code, stdout, err = cli("data", "clean", tmp_path / "raw.tsv", "-o", tmp_path / "c.tsv", "--json")
+    steps = json.loads(stdout)["clean"]["steps"]
+    assert code == 0 and steps["dropped: multi-word"] == 1  # "a lot", skipped while reading, still counted
     src = _vec(tmp_path / "en.vec", ["cat", "dog", "abandon", "compare"])
     tgt = _vec(tmp_path / "fr.vec", ["chat", "chien", "abandonner", "renoncer", "matou"])
     code, stdout, err = cli("data", "restrict", tmp_path / "raw.tsv", "--src", src, "--tgt", tgt, "-o",

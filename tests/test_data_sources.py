@@ -37,8 +37,9 @@ def test_dictd_entries(tmp_path, which):
     assert tr["a lot"] == ["beaucoup"]  # multi-word headwords are kept for the cleaner to count
     assert tr["dog"] == ["chien"]  # example line skipped
     assert "00databaseshort" not in tr
+    assert tr["well\u2010known"] == ["connu", "réputé"] and "wellknown" not in tr  # headword from the entry
     assert set(d.origins) == {"dictd:eng-fra"}
-    assert rep.read == 5 and rep.skipped["see/synonym line"] == 2 and rep.skipped["note/example line"] == 1
+    assert rep.read == 6 and rep.skipped["see/synonym line"] == 2 and rep.skipped["note/example line"] == 1
     assert rep.skipped["notes removed"] == 3 and rep.skipped["database information entry"] == 1
 
 
