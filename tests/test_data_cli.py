@@ -85,7 +85,7 @@ def test_dictd_restrict_split_stats(cli, tmp_path):
                             tmp_path / "r.tsv", "--json")
     assert code == 0, err
     cov = json.loads(stdout)
-    assert cov["pairs_kept"] == 5 and cov["src_words_kept"] == 3 and cov["src_words_in"] == 4
+    assert cov["pairs_kept"] == 5 and cov["src_words_kept"] == 3 and cov["src_words_in"] == 5
     code, stdout, err = cli("data", "split", tmp_path / "r.tsv", "--src", src, "--train-size", "2", "--test-size", "1",
                             "--train", tmp_path / "train.tsv", "--test", tmp_path / "test.tsv", "--json")
     assert code == 0, err
