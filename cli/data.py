@@ -237,7 +237,7 @@ def _clean_and_report(d, opts, output, no_origin, json_out, src_vec, tgt_vec, ma
     if json_out:
         emit_json(record)
         return
-    steps = {"pairs in": crep.pairs_in, **{k: v for k, v in crep.steps.items()}}
+    steps = {"pairs in": crep.pairs_in, **crep.ordered_steps()}
     if cov:
         steps.update({"dropped: source word not in vectors": cov.src_oov_pairs,
                       "dropped: target word not in vectors": cov.tgt_oov_pairs,
@@ -426,7 +426,8 @@ def split_cmd(
     _write(tr, train, no_origin)
     _write(te, test, no_origin)
     record = {"input": path, "train": train, "test": test, **rep.as_dict(),
-              "signature": signature(split=mode.value, train=train_size, test=test_size,
+              "signature": signature(split=mode.value, train=None if test_fraction else train_size,
+                                     test=None if test_fraction else test_size, test_fraction=test_fraction,
                                      seed=seed if mode is SplitMode.random else None)}
     if json_out:
         emit_json(record)

@@ -43,6 +43,10 @@ class CleanOptions:
     max_translations: int | None = None
 
 
+_STEP_ORDER = ("normalised (NFC", "normalised (typographic", "dropped: empty", "dropped: multi-word",
+               "dropped: source not", "dropped: target not", "lower-cased", "dropped: duplicate", "dropped: over")
+
+
 @dataclass
 class CleanReport:
     """Pairs in, pairs out, and per step the pairs dropped (or words changed) with examples."""
@@ -59,8 +63,14 @@ class CleanReport:
             if len(ex) < 3:
                 ex.append(example)
 
+    def ordered_steps(self) -> "OrderedDict[str, int]":
+        """The counters in pipeline order (not in order of first occurrence)."""
+        def rank(step: str) -> int:
+            return next((i for i, p in enumerate(_STEP_ORDER) if step.startswith(p)), len(_STEP_ORDER))
+        return OrderedDict(sorted(self.steps.items(), key=lambda kv: rank(kv[0])))
+
     def as_dict(self) -> dict:
-        return {"pairs_in": self.pairs_in, "pairs_out": self.pairs_out, "steps": dict(self.steps),
+        return {"pairs_in": self.pairs_in, "pairs_out": self.pairs_out, "steps": dict(self.ordered_steps()),
                 "examples": {k: [list(e) if isinstance(e, tuple) else e for e in v]
                              for k, v in self.examples.items()}}
 
