@@ -70,6 +70,14 @@ def _print_record(title: str, record: dict, output: str) -> None:
     _console(output).print(t)
 
 
+def _emit(record: dict, json_out: bool, title: str, output: str) -> None:
+    """The record as JSON on stdout, or as a table."""
+    if json_out:
+        emit_json(record)
+    else:
+        _print_record(title, record, output)
+
+
 def _write(d, output: str, no_origin: bool) -> None:
     from ..data.anchors import write_anchors
 
@@ -380,10 +388,7 @@ def restrict_cmd(
     require_pairs(r, cov, path)
     _write(r, output, no_origin)
     record = {"input": path, "output": output, **cov.as_dict(), "signature": signature(max_vocab=max_vocab)}
-    if json_out:
-        emit_json(record)
-    else:
-        _print_record("restrict", record, output)
+    _emit(record, json_out, "restrict", output)
 
 
 @app.command("split")
@@ -429,10 +434,7 @@ def split_cmd(
               "signature": signature(split=mode.value, train=None if test_fraction else train_size,
                                      test=None if test_fraction else test_size, test_fraction=test_fraction,
                                      seed=seed if mode is SplitMode.random else None)}
-    if json_out:
-        emit_json(record)
-    else:
-        _print_record("split", record, train)
+    _emit(record, json_out, "split", train)
 
 
 @app.command("stats")
