@@ -266,8 +266,11 @@ def clean_cmd(
     src_vec: Optional[str] = SrcVec, tgt_vec: Optional[str] = TgtVec, max_vocab: Optional[int] = opt.MaxVocab,
     output: str = Output, no_origin: bool = NoOrigin, json_out: bool = opt.Json,
 ):
-    """Clean (and merge) dictionaries script-safely: NFC keeping U+200C/U+200D, script filter,
-    optional lower-casing, single words, duplicates, translations per word; every filter counted."""
+    """Clean (and merge) dictionaries script-safely; every filter counted.
+
+    NFC keeping U+200C/U+200D, script filter per side, optional lower-casing (cased scripts only),
+    single words, duplicates, at most N translations per source word.
+    """
     from ..data.anchors import merge, read_anchors
 
     _check_outputs(output, json_out)
@@ -407,8 +410,11 @@ def split_cmd(
                                                   help="Random split: this fraction of source words for test."),
     seed: int = opt.Seed, no_origin: bool = NoOrigin, json_out: bool = opt.Json,
 ):
-    """Split by source word (never in both parts; all its translations together): train = most
-    frequent source words, test = the next band; or a seeded random split."""
+    """Split by source word into train and test (MUSE style or seeded random).
+
+    A source word is never in both parts and all its translations stay together. By frequency:
+    train = the most frequent source words, test = the next band.
+    """
     from ..data.anchors import read_anchors
     from ..data.errors import XlingError
     from ..data.split import SplitMode, split_dictionary

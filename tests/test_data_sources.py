@@ -1,7 +1,6 @@
 """Readers of real formats: dictd, gettext .po/.mo, CLDR annotations, identical strings."""
 from __future__ import annotations
 
-import gzip
 
 import pytest
 
