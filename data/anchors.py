@@ -12,6 +12,7 @@ from collections import Counter
 from typing import Sequence
 
 from .dictionary import BilingualDictionary, DictReadReport, VocabCoverage, read_dictionary, write_dictionary
+from .errors import InputError
 from .scripts import script_mix
 
 
@@ -20,16 +21,28 @@ def read_anchors(path: str | os.PathLike, *, default_origin: str | None = None) 
     """Read a dictionary file, keeping a non-numeric third column as the pairs' origins.
 
     Lines are validated by :func:`read_dictionary` (one column → error with the line).
+    ``"-"`` reads stdin (origins included).
     """
-    d, rep = read_dictionary(path, with_scores=False)
     name = os.fspath(path)
+    if name == "-":  # read stdin once into a file, so the origin column can be read too
+        import sys
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            p = os.path.join(tmp, "stdin.tsv")
+            with open(p, "wb") as f:
+                f.write(sys.stdin.buffer.read())
+            try:
+                return read_anchors(p, default_origin=default_origin or "stdin")
+            except InputError as e:
+                raise InputError(e.message, "-", e.line) from None
+    d, rep = read_dictionary(path, with_scores=False)
     origin_of: dict[tuple[str, str], str] = {}
-    if name != "-":
-        with open(name, encoding="utf-8", errors="surrogateescape") as f:
-            for raw in f:
-                fields = raw.rstrip("\n").rstrip("\r").split("\t")
-                if len(fields) >= 3 and fields[2] and not _is_number(fields[2]):
-                    origin_of.setdefault((fields[0].strip(" ").lstrip("\ufeff"), fields[1].strip(" ")), fields[2])
+    with open(name, encoding="utf-8", errors="surrogateescape") as f:
+        for raw in f:
+            fields = raw.rstrip("\n").rstrip("\r").split("\t")
+            if len(fields) >= 3 and fields[2] and not _is_number(fields[2]):
+                origin_of.setdefault((fields[0].strip(" ").lstrip("\ufeff"), fields[1].strip(" ")), fields[2])
     fallback = default_origin or os.path.basename(name)
     origins = tuple(origin_of.get(p, fallback) for p in d.pairs)
     return BilingualDictionary(d.pairs, None, origins), rep

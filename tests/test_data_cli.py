@@ -192,3 +192,27 @@ def test_bad_options(cli, tmp_path):
     code, _, err = cli("data", "restrict", tmp_path / "d.tsv", "--src", _vec(tmp_path / "v.vec", ["x"]),
                        "-o", tmp_path / "r.tsv")
     _one_line_error(code, err, "no pair")
+
+
+def test_build_two_catalogs_identical_and_stdin_stats(cli, tmp_path):
+    (tmp_path / "fr").mkdir()
+    (tmp_path / "si").mkdir()
+    (tmp_path / "fr" / "sc.mo").write_bytes(mo_bytes({"Region": "Région", "STR_SHEET\x04~Sheet": "~Feuille",
+                                                      "Sum": "Somme"}))
+    (tmp_path / "si" / "sc.mo").write_bytes(mo_bytes(SI_MESSAGES))
+    src = _vec(tmp_path / "fr.vec", ["région", "feuille", "2019", "somme"])
+    tgt = _vec(tmp_path / "si.vec", [REGION, "2019", SHEET])
+    out = tmp_path / "fr-si.tsv"
+    code, stdout, err = cli("data", "build", "--gettext", f"lo={tmp_path / 'si'}", "--gettext-src", tmp_path / "fr",
+                            "--identical", "--src", src, "--tgt", tgt, "--src-lang", "fr", "--tgt-lang", "si",
+                            "--lower", "-o", out, "--json")
+    assert code == 0, err
+    rec = json.loads(stdout)
+    rows = {tuple(x.split("\t")) for x in out.read_text("utf-8").splitlines()}
+    assert rows == {("région", REGION, "gettext:lo"), ("feuille", SHEET, "gettext:lo"), ("2019", "2019", "identical")}
+    assert rec["coverage"]["src_oov_pairs"] == 0 and rec["coverage"]["tgt_oov_pairs"] == 1  # somme → එකතුව
+    code, stdout, err = cli("data", "stats", "-", "--json", input=out.read_text("utf-8"))
+    assert code == 0, err
+    assert json.loads(stdout)["origins"] == {"gettext:lo": 2, "identical": 1}
+    code, _, err = cli("data", "stats", "-", input="a\tb\nlonely\n")
+    _one_line_error(code, err, "-:2:")
