@@ -12,7 +12,8 @@ from typing import List, Optional
 import typer
 
 from . import options as opt
-from .common import emit_json, err_console, escape, handle_errors, load_vectors, out_console, progress, signature
+from .common import (emit_json, err_console, escape, handle_errors, load_vectors, out_console, progress, signature,
+                     warn)
 
 app = typer.Typer(help="Anchor dictionaries: read real sources (dictd, gettext, CLDR, identical strings), "
                        "clean them script-safely, restrict to vocabularies, split, and describe.",
@@ -86,6 +87,8 @@ def _write(d, output: str, no_origin: bool) -> None:
 
 def _finish(d, reports: list, output: str, no_origin: bool, json_out: bool, title: str, **sig) -> None:
     _write(d, output, no_origin)
+    if not len(d):
+        warn(f"no pair found: {output} is empty")
     record = {"output": output, "pairs": len(d), "sources": [r.as_dict() for r in reports],
               "signature": signature(**sig)}
     if json_out:

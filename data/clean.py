@@ -28,7 +28,7 @@ class CleanOptions:
     src_script, tgt_script : a :class:`Script` name (``"latin"``, ``"sinhala"``, ...) every letter of
         the word must be in; ``None`` or ``"any"``: any script, but at least one letter.
     lower : lower-case words whose letters are all in cased scripts (Latin, Greek, Cyrillic, ...).
-    single_word : drop pairs with whitespace inside a word.
+    single_word : drop pairs with whitespace inside a word, and affixes (``-able``, ``anti-``).
     numerals : let numbers (``2019``) through the script filter.
     ascii_punct : write U+2010/U+2011 hyphens as ``-`` and U+2019 as ``'``.
     max_translations : keep at most this many translations per source word (the first ones).
@@ -44,7 +44,7 @@ class CleanOptions:
 
 
 _STEP_ORDER = ("normalised (NFC", "normalised (typographic", "dropped: empty", "dropped: multi-word",
-               "dropped: source not", "dropped: target not", "lower-cased", "dropped: duplicate", "dropped: over")
+               "dropped: affix", "dropped: source not", "dropped: target not", "lower-cased", "dropped: duplicate", "dropped: over")
 
 
 @dataclass
@@ -89,6 +89,10 @@ def lower_word(word: str) -> str:
     return word.lower() if has_case(word) else word
 
 
+def _is_affix(word: str) -> bool:
+    return len(word) > 1 and (word[0] in "-\u2010\u2011" or word[-1] in "-\u2010\u2011")
+
+
 def _script_ok(word: str, script: str | None, numerals: bool) -> bool:
     if numerals and is_numeral(word):
         return True
@@ -101,7 +105,7 @@ def clean_pairs(d: BilingualDictionary, opts: CleanOptions = CleanOptions()) -> 
 
     1. normalise both words (:func:`normalize_word`, then ASCII hyphens/apostrophes when
        ``ascii_punct``); empty words dropped;
-    2. single-word filter (whitespace inside a word);
+    2. single-word filter (whitespace inside a word; affixes with a leading/trailing hyphen);
     3. script filter per side (every letter in the language's script; at least one letter);
     4. lower-casing (cased scripts only), when asked;
     5. duplicate pairs dropped (the first wins);
@@ -130,9 +134,12 @@ def clean_pairs(d: BilingualDictionary, opts: CleanOptions = CleanOptions()) -> 
         if not s or not t:
             rep.count("dropped: empty word", (s0, t0))
             continue
-        # 2. single words
+        # 2. single words (an affix such as "-able" is not a word either)
         if opts.single_word and not (is_single_word(s) and is_single_word(t)):
             rep.count("dropped: multi-word", (s, t))
+            continue
+        if opts.single_word and (_is_affix(s) or _is_affix(t)):
+            rep.count("dropped: affix (leading/trailing hyphen)", (s, t))
             continue
         # 3. scripts
         if not _script_ok(s, opts.src_script, opts.numerals):

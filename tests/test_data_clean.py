@@ -65,11 +65,13 @@ def test_lower_only_cased_scripts_and_counts():
     from xling.data.clean import CleanOptions, clean_pairs
 
     pairs = [("Sheet", SHEET), ("sheet", SHEET), ("Paris", "Paris"), ("Ελλάδα", "Grèce"), ("two words", "deux mots"),
-             ("cat", "chat"), ("cat", "matou"), ("cat", "minet"), ("", "vide")]
+             ("cat", "chat"), ("cat", "matou"), ("cat", "minet"), ("", "vide"), ("-able", "-able"), ("-", "tiret")]
     c, rep = clean_pairs(_d(pairs), CleanOptions(lower=True, max_translations=2))
     assert c.pairs == (("sheet", SHEET), ("paris", "paris"), ("ελλάδα", "grèce"), ("cat", "chat"), ("cat", "matou"))
     assert rep.steps["dropped: duplicate pair"] == 1
     assert rep.steps["dropped: multi-word"] == 1
+    assert rep.steps["dropped: affix (leading/trailing hyphen)"] == 1
+    assert rep.steps["dropped: source not any script"] == 1  # "-" has no letter
     assert rep.steps["dropped: over 2 translations per source word"] == 1
     assert rep.steps["dropped: empty word"] == 1
     assert rep.steps["lower-cased"] == 3

@@ -102,6 +102,8 @@ def test_identical_command(cli, tmp_path):
     code, stdout, err = cli("data", "identical", src, tgt, "--mode", "numerals")
     assert code == 0, err
     assert stdout == "2019\t2019\tnumerals\n"
+    code, stdout, err = cli("data", "identical", src, _vec(tmp_path / "c.vec", ["x", "y"]), "-o", tmp_path / "e.tsv")
+    assert code == 0 and "no pair found" in err and (tmp_path / "e.tsv").read_text() == ""
 
 
 def test_split_random_same_seed_same_bytes(cli, tmp_path):
