@@ -1,0 +1,55 @@
+"""Identical strings and numerals shared by two vocabularies: the free anchors of every pair.
+
+Related languages share many spellings (names, loanwords, numbers); unrelated scripts share
+almost only numerals. These are the classic weak supervision for alignment (Artetxe et al.
+2017 used numerals only; Søgaard et al. 2018 identical strings).
+"""
+from __future__ import annotations
+
+import re
+from enum import Enum
+from typing import Sequence
+
+from .dictionary import BilingualDictionary
+from .sources import PairCollector, SourceReport
+
+_NUMERAL = re.compile(r"^[0-9]+(?:[.,][0-9]+)*$")
+
+
+class IdenticalMode(str, Enum):
+    identical = "identical"  # every string in both vocabularies
+    numerals = "numerals"  # only numbers written with ASCII digits
+
+
+def is_numeral(word: str) -> bool:
+    """``"2019"``, ``"3.14"``, ``"1,000"``: ASCII digits with optional ``.``/``,`` groups."""
+    return _NUMERAL.match(word) is not None
+
+
+def identical_pairs(src_words: Sequence[str], tgt_words: Sequence[str], *,
+                    mode: IdenticalMode = IdenticalMode.identical, min_length: int = 1,
+                    origin: str | None = None) -> tuple[BilingualDictionary, SourceReport]:
+    """Pairs ``(w, w)`` for words in both vocabularies, in the source vocabulary's order.
+
+    Parameters
+    ----------
+    src_words, tgt_words : vocabularies (e.g. ``Embeddings.words``), most frequent first.
+    mode : ``identical`` (all shared strings) or ``numerals`` (shared numbers only).
+    min_length : shorter strings are skipped (counted): one-letter strings are rarely anchors.
+    """
+    mode = IdenticalMode(mode)
+    rep = SourceReport(mode.value, "")
+    col = PairCollector(rep, origin or mode.value)
+    tgt = set(tgt_words)
+    for w in src_words:
+        rep.read += 1
+        if w not in tgt:
+            continue
+        if mode is IdenticalMode.numerals and not is_numeral(w):
+            rep.skip("shared, not a numeral")
+            continue
+        if len(w) < min_length:
+            rep.skip(f"shorter than {min_length} characters")
+            continue
+        col.add(w, w)
+    return col.result()

@@ -1,0 +1,141 @@
+"""Tiny files in the real formats, written byte by byte here (no Debian package needed)."""
+from __future__ import annotations
+
+import gzip
+import struct
+from pathlib import Path
+
+ZWJ = "\u200d"
+# Sinhala words with a zero-width joiner inside (ශ්‍රී "Sri", ප්‍රදේශ "region", පත්‍රය "sheet")
+SRI = "ශ්" + ZWJ + "රී"
+REGION = "ප්" + ZWJ + "රදේශ"
+SHEET = "පත්" + ZWJ + "රය"
+
+_B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+
+def b64(n: int) -> str:
+    digits = []
+    while True:
+        digits.append(_B64[n % 64])
+        n //= 64
+        if not n:
+            return "".join(reversed(digits))
+
+
+DICTD_ENTRIES = [
+    ("00databaseshort", "English-French test dictionary\n"),
+    ("abandon", "abandon /əbændən/ <verb>\n1. abandonner, délaisser [fam]\n2. renoncer {à}\n"
+                "   see: desert\n   Synonyms: leave, quit\n"),
+    ("cat", "cat /kæt/ <n>\nchat (m); matou\n"),
+    ("compare", "compare /kəmpɛər/\ncomparer\n"),
+    ("a lot", "a lot /ə lɔt/\nbeaucoup\n"),
+    ("dog", "dog /dɔg/ <n>\n\"a big dog\" - un gros chien\nchien\n"),
+    # dictfmt drops punctuation from index keys; the entry keeps the real spelling (U+2010 hyphen)
+    ("wellknown", "well\u2010known /wɛl nəʊn/\nconnu, réputé\n"),
+]
+
+
+def write_dictd(base: Path, entries=DICTD_ENTRIES, *, compress: bool = True, sort: bool = True) -> Path:
+    """``base.index`` + ``base.dict.dz`` as dictfmt writes them; returns the index path."""
+    blob = b""
+    rows = []
+    for head, text in entries:
+        data = text.encode("utf-8")
+        rows.append((head, len(blob), len(data)))
+        blob += data
+    if sort:
+        rows.sort(key=lambda r: r[0].lower())
+    index = base.with_name(base.name + ".index")
+    index.write_text("".join(f"{h}\t{b64(o)}\t{b64(n)}\n" for h, o, n in rows), encoding="utf-8")
+    if compress:
+        base.with_name(base.name + ".dict.dz").write_bytes(gzip.compress(blob))
+    else:
+        base.with_name(base.name + ".dict").write_bytes(blob)
+    return index
+
+
+def mo_bytes(messages: dict[str, str], *, byteorder: str = "<", magic: int = 0x950412DE) -> bytes:
+    """A GNU .mo file: header, two (length, offset) tables, NUL-terminated strings."""
+    items = sorted((k.encode("utf-8"), v.encode("utf-8")) for k, v in messages.items())
+    n = len(items)
+    orig_tab, trans_tab = 28, 28 + 8 * n
+    pos = 28 + 16 * n
+    ids, strs = [], []
+    blob = b""
+    for k, _ in items:
+        ids.append((len(k), pos + len(blob)))
+        blob += k + b"\0"
+    for _, v in items:
+        strs.append((len(v), pos + len(blob)))
+        blob += v + b"\0"
+    out = struct.pack(byteorder + "7I", magic, 0, n, orig_tab, trans_tab, 0, 0)
+    out += b"".join(struct.pack(byteorder + "2I", *x) for x in ids)
+    out += b"".join(struct.pack(byteorder + "2I", *x) for x in strs)
+    return out + blob
+
+
+SI_MESSAGES = {
+    "": "Content-Type: text/plain; charset=UTF-8\nX-Accelerator-Marker: ~\n",
+    "Sri Lanka": SRI + " ලංකාව",
+    "Region": REGION,
+    "STR_SHEET\x04~Sheet": SHEET,
+    "Sum": "එකතුව",
+    "BASIC": "BASIC",
+    "Linked areas": "සබැඳි " + REGION,
+    "%PRODUCTNAME Spreadsheet": "%PRODUCTNAME පැතුරුම්පත",
+    "Date (~D)": "දිනය (~D)",
+    "Untranslated": "",
+}
+
+PO_TEXT = '''# French translation of a tiny program
+msgid ""
+msgstr ""
+"Content-Type: text/plain; charset=UTF-8\\n"
+"X-Accelerator-Marker: _\\n"
+
+#: src/main.c:10
+msgid "_Open"
+msgstr "_Ouvrir"
+
+#, fuzzy
+msgid "Close"
+msgstr "Fermer"
+
+msgctxt "menu"
+msgid "Sheet"
+msgstr "Feuille"
+
+msgid "Linked "
+"areas"
+msgstr "zones "
+"liées"
+
+msgid "one file"
+msgid_plural "%d files"
+msgstr[0] "un fichier"
+msgstr[1] "%d fichiers"
+
+msgid "Say \\"hi\\""
+msgstr "Dis \\"salut\\""
+
+#~ msgid "Obsolete"
+#~ msgstr "Obsolète"
+'''
+
+
+def cldr_xml(lang: str, names: dict[str, str], keywords: dict[str, str] | None = None) -> str:
+    rows = []
+    for cp, name in names.items():
+        if keywords and cp in keywords:
+            rows.append(f'\t\t<annotation cp="{cp}">{keywords[cp]}</annotation>')
+        rows.append(f'\t\t<annotation cp="{cp}" type="tts">{name}</annotation>')
+    return ('<?xml version="1.0" encoding="UTF-8" ?>\n<!DOCTYPE ldml SYSTEM "../../common/dtd/ldml.dtd">\n'
+            f'<ldml>\n\t<identity>\n\t\t<language type="{lang}"/>\n\t</identity>\n\t<annotations>\n'
+            + "\n".join(rows) + "\n\t</annotations>\n</ldml>\n")
+
+
+EN_CLDR = {"😀": "grinning face", "🐈": "cat", "🌍": "globe", "✂": "scissors", "%": "percent", "🇱🇰": "Sri Lanka"}
+SI_CLDR = {"😀": "සිනහ මුහුණ", "🐈": "පූසා", "🌍": "ගෝලය", "✂": "කතුර", "%": "සියයට", "🏳": "ධජය"}
+EN_KW = {"🐈": "cat | pet", "🌍": "globe"}
+SI_KW = {"🐈": "පූසා | සුරතලා", "🌍": "ගෝලය"}
