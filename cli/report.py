@@ -1,8 +1,87 @@
 """`xling report`: plots and Markdown tables from result JSON files."""
 from __future__ import annotations
 
+from pathlib import Path
+from typing import List
+
 import typer
+
+from . import options as opt
+from .common import emit_json, escape, handle_errors, info, out_console, warn
 
 
 def register(app: typer.Typer) -> None:
     """Add the report command to the main app."""
+    app.command("report")(report_cmd)
+
+
+@handle_errors
+def report_cmd(
+    inputs: List[str] = typer.Argument(..., help="JSON records written by xling commands (e.g. results/*.json): "
+                                                 "lexicon eval --json, align's record.json, cade shift --json, "
+                                                 "vocab eval --json, data stats --json."),
+    output: Path = typer.Option(..., "--output", "-o", help="Output folder (created): report.md, report.json "
+                                                            "and one PNG per figure."),
+    title: str = typer.Option("xling report", "--title", help="Title of report.md."),
+    top_words: int = typer.Option(20, "--top-words", min=1, help="Most shifted words shown per CADE record."),
+    dpi: int = typer.Option(120, "--dpi", min=30, max=600, help="Resolution of the PNGs."),
+    no_plots: bool = typer.Option(False, "--no-plots", help="Tables only (no matplotlib needed)."),
+    json_out: bool = opt.Json,
+):
+    """Figures (PNG) and a Markdown report, each figure also as a table: P@1 by frequency band,
+    refinement curves, semantic-shift top words, vocabulary-expansion fidelity.
+
+    Each file's kind is recognised by its keys; unknown files are skipped with a warning.
+    """
+    import json
+
+    from ..data.atomic import atomic_open
+    from ..data.errors import XlingError
+    from .plots import build_sections, legend_entries, load_records, make_figure, markdown_report
+
+    # 1. read and recognise every record (a bad file fails before anything is written)
+    records, unknown = load_records(inputs)
+    for p in unknown:
+        warn(f"{p}: not a record xling report knows (skipped)")
+    if not records:
+        raise XlingError(f"none of the {len(inputs)} files is a result record xling report knows "
+                         "(lexicon eval --json, align record.json, cade shift --json, vocab eval --json, "
+                         "data stats --json)")
+    if output.exists() and not output.is_dir():
+        raise XlingError(f"{output}: exists and is not a folder")
+    sections = build_sections(records, top_words=top_words)
+    if not no_plots:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise XlingError("figures need matplotlib: pip install 'xling[report]' (or use --no-plots)") from None
+
+    # 2. figures, then the Markdown and JSON reports (each file written atomically)
+    output.mkdir(parents=True, exist_ok=True)
+    figures = []
+    for s in sections:
+        if no_plots:
+            s.draw = None
+        if s.draw is None:
+            continue
+        fig = make_figure(s)
+        series = legend_entries(fig)
+        path = output / f"{s.name}.png"
+        with atomic_open(path, "wb") as f:
+            fig.savefig(f, format="png", dpi=dpi)
+        figures.append({"path": str(path), "section": s.name, "series": len(series)})
+    md_path = output / "report.md"
+    with atomic_open(md_path) as f:
+        f.write(markdown_report(sections, records, title))
+    summary = {"output": str(output), "report": str(md_path), "json": str(output / "report.json"),
+               "figures": figures, "sections": [s.name for s in sections],
+               "inputs": [{"path": r.path, "kind": r.kind, "label": r.label} for r in records],
+               "skipped": unknown}
+    with atomic_open(output / "report.json") as f:
+        f.write(json.dumps({"title": title, "inputs": summary["inputs"], "skipped": unknown,
+                            "sections": [s.as_dict() for s in sections]}, indent=2, ensure_ascii=False) + "\n")
+    if json_out:
+        emit_json(summary)
+        return
+    info(f"{len(records)} records ({len(unknown)} skipped) → {len(figures)} figures")
+    out_console.print(f"wrote {escape(str(md_path))}: " + ", ".join(escape(s.name) for s in sections))

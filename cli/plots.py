@@ -1,0 +1,437 @@
+"""What `xling report` draws: result records → tables and matplotlib figures (presentation only).
+
+Every record that another command writes as JSON is recognised by its keys:
+
+============== ========================================================= ===============================
+kind           written by                                                keys that identify it
+============== ========================================================= ===============================
+lexicon-eval   ``xling lexicon eval --json`` (one result, or ``results``) ``p@1``, ``bands``, ``retrieval``
+align          ``xling align`` (``record.json`` in its output folder)     ``recipe``, ``candidates``
+cade-shift     ``xling cade shift --json``                               ``top`` (rows with ``word``)
+vocab-eval     ``xling vocab eval --json`` (or a list of them)            ``fidelity_mean``
+dict-stats     ``xling data stats --json``                               ``pairs``, ``src_words``, ...
+============== ========================================================= ===============================
+
+A :class:`Section` holds one table and, when it has a figure, a ``draw(fig)`` function that
+fills a :class:`matplotlib.figure.Figure` (no pyplot, so no display is ever needed); the figure
+can be inspected (axes, legend entries) before it is saved.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional, Sequence
+
+from ..data.errors import InputError
+
+#: kinds drawn as figures, in the order they appear in the report
+KINDS = ("lexicon-eval", "align", "cade-shift", "vocab-eval", "dict-stats")
+
+
+@dataclass
+class Record:
+    """One recognised JSON record: its kind, its file, a short label, the parsed data."""
+
+    kind: str
+    path: str
+    label: str
+    data: Any
+
+
+@dataclass
+class Section:
+    """A table (always) and a figure (when ``draw`` is set) of the report."""
+
+    name: str                      # file stem of the figure: ``<name>.png``
+    title: str
+    columns: list[str]
+    rows: list[list[Any]]
+    series: list[str] = field(default_factory=list)   # legend entries of the figure
+    draw: Optional[Callable[[Any], None]] = None       # draw(fig)
+    note: str = ""
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "title": self.title, "columns": self.columns, "rows": self.rows,
+                "series": self.series, "figure": f"{self.name}.png" if self.draw else None, "note": self.note}
+
+
+# ============================================================================ reading
+def read_json(path: str) -> Any:
+    """Parse a JSON file; a syntax error names the file and line."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InputError(f"not valid JSON: {e.msg} (column {e.colno})", path, e.lineno) from None
+    except UnicodeDecodeError:  # pragma: no cover - read() raises it before
+        raise InputError("not UTF-8 text", path) from None
+
+
+def detect_kind(obj: Any) -> Optional[str]:
+    """The kind of a parsed record (see the module docstring), or ``None`` when unknown."""
+    if isinstance(obj, list):
+        return "vocab-eval" if obj and all(isinstance(o, dict) and "fidelity_mean" in o for o in obj) else None
+    if not isinstance(obj, dict):
+        return None
+    if "results" in obj and isinstance(obj["results"], list) and obj["results"] \
+            and all(_is_eval(r) for r in obj["results"]):
+        return "lexicon-eval"
+    if _is_eval(obj):
+        return "lexicon-eval"
+    if "recipe" in obj and isinstance(obj.get("candidates"), list):
+        return "align"
+    if isinstance(obj.get("top"), list) and all(isinstance(r, dict) and "word" in r for r in obj["top"]):
+        return "cade-shift"
+    if "fidelity_mean" in obj or (isinstance(obj.get("methods"), list)
+                                  and all(isinstance(m, dict) and "fidelity_mean" in m for m in obj["methods"])):
+        return "vocab-eval"
+    if {"pairs", "src_words", "tgt_words", "translations_per_src_word"} <= obj.keys():
+        return "dict-stats"
+    return None
+
+
+def _is_eval(obj: Any) -> bool:
+    return isinstance(obj, dict) and "p@1" in obj and isinstance(obj.get("bands"), list) and "retrieval" in obj
+
+
+def labels_for(paths: Sequence[str]) -> list[str]:
+    """Short, distinct labels: each path relative to the files' common folder, without ``.json``;
+    a last component shared by all (``…/eval``) is dropped, ``a.eval`` becomes ``a``."""
+    if not paths:
+        return []
+    absp = [os.path.abspath(p) for p in paths]
+    common = os.path.commonpath([os.path.dirname(p) for p in absp])
+    rel = [os.path.relpath(p, common) for p in absp]
+    rel = [r[:-5] if r.endswith(".json") else r for r in rel]
+    parts = [r.split(os.sep) for r in rel]
+    if len(parts) > 1 and all(len(p) > 1 for p in parts) and len({p[-1] for p in parts}) == 1:
+        parts = [p[:-1] for p in parts]
+    out = ["/".join(p) for p in parts]
+    # ``procrustes.eval`` and ``procrustes.align`` → ``procrustes`` (a common dotted suffix)
+    tails = {o.rsplit(".", 1)[1] if "." in o else None for o in out}
+    if len(out) > 1 and len(tails) == 1 and None not in tails:
+        out = [o.rsplit(".", 1)[0] for o in out]
+    return out
+
+
+def load_records(paths: Sequence[str]) -> tuple[list[Record], list[str]]:
+    """Read every file; return the recognised records and the paths of unknown ones.
+
+    Labels are made per kind, so ``run/eval.json`` and ``run/record.json`` both read ``run``.
+    """
+    parsed = []
+    unknown = []
+    for p in paths:
+        if os.path.isdir(p):
+            raise InputError("is a directory (give the JSON files, e.g. results/*.json)", p)
+        obj = read_json(p)
+        kind = detect_kind(obj)
+        if kind is None:
+            unknown.append(p)
+        else:
+            parsed.append((kind, p, obj))
+    records = []
+    for kind in KINDS:
+        mine = [(p, o) for k, p, o in parsed if k == kind]
+        for (p, o), label in zip(mine, labels_for([p for p, _ in mine])):
+            records.append(Record(kind, p, label, o))
+    return records, unknown
+
+
+# ============================================================================ sections
+def _pct(v) -> Optional[float]:
+    return None if v is None else round(100.0 * float(v), 2)
+
+
+def _eval_runs(records: Sequence[Record]) -> list[tuple[str, dict]]:
+    """(series name, one lexicon-eval result) for every result of every file."""
+    runs = []
+    for r in records:
+        results = r.data["results"] if "results" in r.data else [r.data]
+        for res in results:
+            name = r.label if len(results) == 1 else f"{r.label} ({res.get('retrieval')})"
+            runs.append((name, res))
+    return runs
+
+
+def results_section(records: Sequence[Record], align_by_label: dict[str, dict]) -> Section:
+    """The headline table: P@k, MRR, coverage per run (with the align record's recipe and time)."""
+    runs = _eval_runs(records)
+    cols = ["run", "retrieval", "P@1", "P@5", "P@10", "MRR", "coverage", "eval s"]
+    with_align = any(name.split(" (")[0] in align_by_label for name, _ in runs)
+    if with_align:
+        cols += ["chosen", "align s"]
+    rows = []
+    for name, res in runs:
+        cov = res.get("coverage") or {}
+        row = [name, res.get("retrieval"), _pct(res.get("p@1")), _pct(res.get("p@5")), _pct(res.get("p@10")),
+               _pct(res.get("mrr")), _pct(cov.get("coverage")) if isinstance(cov, dict) else None,
+               res.get("seconds")]
+        if with_align:
+            a = align_by_label.get(name.split(" (")[0])
+            row += [None, None] if a is None else [a.get("chosen"), (a.get("timings") or {}).get("total")]
+        rows.append(row)
+    return Section("results", "Bilingual lexicon induction: results", cols, rows,
+                   note="P@k, MRR and coverage in %; eval/align times in seconds.")
+
+
+def bands_section(records: Sequence[Record]) -> Section:
+    """P@1 by source-frequency band, one bar series per run."""
+    runs = _eval_runs(records)
+    bands: list[str] = []
+    for _, res in runs:
+        for b in res.get("bands", []):
+            if b.get("band") not in bands:
+                bands.append(b.get("band"))
+    groups = bands + ["all"]
+    values = []
+    for _, res in runs:
+        by = {b.get("band"): b.get("p@1") for b in res.get("bands", [])}
+        by["all"] = res.get("p@1")
+        values.append([_pct(by.get(g)) for g in groups])
+    queries = {}
+    for _, res in runs[:1]:
+        queries = {b.get("band"): b.get("queries") for b in res.get("bands", [])}
+        queries["all"] = res.get("queries")
+    cols = ["run"] + [f"{g} (n={queries[g]})" if queries.get(g) is not None else g for g in groups]
+    rows = [[name, *vals] for (name, _), vals in zip(runs, values)]
+    names = [name for name, _ in runs]
+
+    def draw(fig):
+        import numpy as np
+
+        ax = fig.add_subplot(1, 1, 1)
+        n = max(len(names), 1)
+        width = 0.8 / n
+        x = np.arange(len(groups))
+        for i, (name, vals) in enumerate(zip(names, values)):
+            ys = [np.nan if v is None else v for v in vals]
+            ax.bar(x + (i - (n - 1) / 2) * width, ys, width, label=name)
+        ax.set_xticks(x, groups)
+        ax.set_xlabel("source-frequency band (rank in the source vectors)")
+        ax.set_ylabel("P@1 (%)")
+        ax.set_title("P@1 by source-frequency band")
+        ax.legend(fontsize="small")
+        ax.grid(axis="y", alpha=0.3)
+
+    return Section("p1-by-band", "P@1 by source-frequency band", cols, rows, series=names, draw=draw,
+                   note="P@1 in %; n = test source words in the band (first run); 'oov' = words missing "
+                        "from the source vectors.")
+
+
+def refinement_section(records: Sequence[Record]) -> Optional[Section]:
+    """Validation P@1 and dictionary size per refinement iteration, one line per candidate."""
+    curves = []
+    rows = []
+    for r in records:
+        cands = r.data.get("candidates") or []
+        for c in cands:
+            its = c.get("iterations") or []
+            if not its:
+                continue
+            name = r.label if len(cands) == 1 else f"{r.label}: {c.get('name')}"
+            curves.append((name, its))
+            best = c.get("best_iteration")
+            for e in its:
+                rows.append([name, e.get("iteration"), e.get("dict_size"), _pct(e.get("val_p1")),
+                             e.get("objective"), "*" if e.get("iteration") == best else ""])
+    if not curves:
+        return None
+    names = [n for n, _ in curves]
+    has_val = any(e.get("val_p1") is not None for _, its in curves for e in its)
+
+    def draw(fig):
+        axes = fig.subplots(1, 2) if has_val else [None, fig.add_subplot(1, 1, 1)]
+        for name, its in curves:
+            it = [e.get("iteration") for e in its]
+            if has_val:
+                axes[0].plot(it, [_nan(_pct(e.get("val_p1"))) for e in its], marker="o", label=name)
+            axes[1].plot(it, [e.get("dict_size") for e in its], marker="o", label=name)
+        if has_val:
+            axes[0].set_xlabel("iteration")
+            axes[0].set_ylabel("validation P@1 (%)")
+            axes[0].set_title("validation P@1")
+            axes[0].grid(alpha=0.3)
+        axes[1].set_xlabel("iteration")
+        axes[1].set_ylabel("dictionary pairs")
+        axes[1].set_title("dictionary size")
+        axes[1].grid(alpha=0.3)
+        axes[-1].legend(fontsize="small")
+
+    return Section("refinement", "Refinement curves", ["run", "iteration", "dictionary pairs", "val P@1",
+                                                       "objective", "kept"], rows, series=names, draw=draw,
+                   note="val P@1 in % on the held-out part of the seed dictionary; * = the iteration kept.")
+
+
+def _nan(v):
+    return float("nan") if v is None else v
+
+
+def shift_sections(records: Sequence[Record], top_words: int) -> list[Section]:
+    """The most shifted words of each ``cade shift`` record (cosine distance, horizontal bars)."""
+    out = []
+    for r in records:
+        top = r.data.get("top", [])[:top_words]
+        rows = [[t.get("rank"), t.get("word"), t.get("cosine_distance"), t.get("neighbour_distance"),
+                 t.get("count_a"), t.get("count_b")] for t in top]
+        a = os.path.basename(str(r.data.get("a", "a")))
+        b = os.path.basename(str(r.data.get("b", "b")))
+        measure = "cosine_distance" if any(t.get("cosine_distance") is not None for t in top) \
+            else "neighbour_distance"
+
+        def draw(fig, top=top, measure=measure, a=a, b=b):
+            ax = fig.add_subplot(1, 1, 1)
+            words = [t.get("word") for t in top][::-1]
+            vals = [_nan(t.get(measure)) for t in top][::-1]
+            ax.barh(range(len(words)), vals, label=measure.replace("_", " "))
+            ax.set_yticks(range(len(words)), words, fontsize="small")
+            ax.set_xlabel(measure.replace("_", " "))
+            ax.set_title(f"most shifted words: {a} → {b}")
+            ax.legend(fontsize="small", loc="lower right")
+            ax.grid(axis="x", alpha=0.3)
+
+        safe = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in r.label)
+        out.append(Section(f"shift-{safe}", f"Semantic shift: {r.label} ({a} → {b})",
+                           ["rank", "word", "cosine distance", "1-Jaccard", "count a", "count b"], rows,
+                           series=[measure.replace("_", " ")], draw=draw,
+                           note=f"{r.data.get('shared', '?')} shared words; {r.data.get('signature', '')}"))
+    return out
+
+
+def _vocab_rows(records: Sequence[Record]) -> list[tuple[str, dict]]:
+    rows = []
+    for r in records:
+        items = r.data if isinstance(r.data, list) else r.data.get("methods", [r.data])
+        for it in items:
+            method = it.get("init") or it.get("method") or (
+                os.path.basename(str(it["expanded"]).rstrip("/")) if it.get("expanded") else r.label)
+            if len(records) > 1 and len(items) == 1 and not (it.get("init") or it.get("method")):
+                method = r.label
+            rows.append((method, it))
+    return rows
+
+
+def vocab_section(records: Sequence[Record]) -> Section:
+    """Fidelity (and pieces per word) per vocabulary-expansion method, one bar per method."""
+    items = _vocab_rows(records)
+    cols = ["method", "fidelity mean", "fidelity median", "fidelity min", "pieces/word before",
+            "pieces/word after", "NLL/word before", "NLL/word after", "seconds"]
+    rows = [[m, _r(it.get("fidelity_mean")), _r(it.get("fidelity_median")), _r(it.get("fidelity_min")),
+             _r(it.get("pieces_per_word_before")), _r(it.get("pieces_per_word_after")),
+             _r(it.get("nll_per_word_before")), _r(it.get("nll_per_word_after")), it.get("seconds")]
+            for m, it in items]
+    names = [m for m, _ in items]
+
+    def draw(fig):
+        ax = fig.add_subplot(1, 1, 1)
+        for i, (m, it) in enumerate(items):
+            lo = it.get("fidelity_min")
+            mean = _nan(it.get("fidelity_mean"))
+            ax.bar(i, mean, label=m)
+            if lo is not None:
+                ax.plot([i], [lo], marker="_", color="black", markersize=14)
+        ax.set_xticks(range(len(items)), names, rotation=20)
+        ax.set_ylabel("fidelity (cosine, 1 = nothing lost)")
+        ax.set_title("Sentence-embedding fidelity per expansion method")
+        ax.legend(fontsize="small")
+        ax.grid(axis="y", alpha=0.3)
+
+    return Section("vocab-fidelity", "Vocabulary expansion: fidelity per method", cols, rows, series=names,
+                   draw=draw, note="mean over held-out lines (black tick: minimum).")
+
+
+def _r(v, nd: int = 4):
+    return None if v is None else round(float(v), nd)
+
+
+def stats_section(records: Sequence[Record]) -> Section:
+    """Dictionary statistics (table only)."""
+    rows = []
+    for r in records:
+        d = r.data
+        tpw = d.get("translations_per_src_word") or {}
+        origins = ", ".join(f"{k} {v}" for k, v in (d.get("origins") or {}).items())
+        rows.append([r.label, d.get("pairs"), d.get("src_words"), d.get("tgt_words"), tpw.get("mean"),
+                     d.get("identical_pairs"), origins])
+    return Section("dictionaries", "Dictionaries", ["dictionary", "pairs", "source words", "target words",
+                                                    "translations/word", "identical pairs", "origins"], rows)
+
+
+def build_sections(records: Sequence[Record], *, top_words: int = 20) -> list[Section]:
+    """All sections of the report, in a fixed order."""
+    by = {k: [r for r in records if r.kind == k] for k in KINDS}
+    out: list[Section] = []
+    if by["dict-stats"]:
+        out.append(stats_section(by["dict-stats"]))
+    if by["lexicon-eval"]:
+        align_by_label = {r.label: r.data for r in by["align"]}
+        out.append(results_section(by["lexicon-eval"], align_by_label))
+        out.append(bands_section(by["lexicon-eval"]))
+    if by["align"]:
+        sec = refinement_section(by["align"])
+        if sec is not None:
+            out.append(sec)
+    out.extend(shift_sections(by["cade-shift"], top_words))
+    if by["vocab-eval"]:
+        out.append(vocab_section(by["vocab-eval"]))
+    return out
+
+
+# ============================================================================ rendering
+def make_figure(section: Section):
+    """A matplotlib Figure drawn by the section (Agg canvas: no display needed)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    wide = section.name == "refinement"
+    rows = len(section.rows) if section.name.startswith("shift-") else 0
+    fig = Figure(figsize=(11 if wide else 8, max(4.5, 0.28 * rows + 1.5)), dpi=100)
+    FigureCanvasAgg(fig)
+    section.draw(fig)
+    fig.tight_layout()
+    return fig
+
+
+def legend_entries(fig) -> list[str]:
+    """Legend texts of every axes of a figure (what a reader sees as the series)."""
+    out = []
+    for ax in fig.axes:
+        leg = ax.get_legend()
+        if leg is not None:
+            out.extend(t.get_text() for t in leg.get_texts())
+    return out
+
+
+def _cell(v) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        return f"{v:.2f}" if abs(v) >= 10 or v == 0 else f"{v:.4g}"
+    return str(v).replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A GitHub Markdown table (numbers right-aligned)."""
+    numeric = [all(isinstance(r[i], (int, float)) or r[i] is None for r in rows) and bool(rows)
+               for i in range(len(columns))]
+    head = "| " + " | ".join(_cell(c) for c in columns) + " |"
+    sep = "|" + "|".join("---:" if n else "---" for n in numeric) + "|"
+    body = ["| " + " | ".join(_cell(v) for v in r) + " |" for r in rows]
+    return "\n".join([head, sep, *body])
+
+
+def markdown_report(sections: Sequence[Section], inputs: Sequence[Record], title: str) -> str:
+    """The whole ``report.md``: each section's figure (when drawn) and its table."""
+    lines = [f"# {title}", ""]
+    for s in sections:
+        lines += [f"## {s.title}", ""]
+        if s.draw is not None:
+            lines += [f"![{s.title}]({s.name}.png)", ""]
+        lines += [markdown_table(s.columns, s.rows), ""]
+        if s.note:
+            lines += [s.note, ""]
+    lines += ["## Inputs", ""]
+    lines += [f"- `{r.path}` ({r.kind}, as *{r.label}*)" for r in inputs]
+    return "\n".join(lines) + "\n"
