@@ -41,14 +41,14 @@ def report_cmd(
 
     # 1. read and recognise every record (a bad file fails before anything is written)
     records, unknown = load_records(inputs)
-    for p in unknown:
-        warn(f"{p}: not a record xling report knows (skipped)")
     if not records:
         raise XlingError(f"none of the {len(inputs)} files is a result record xling report knows "
                          "(lexicon eval --json, align record.json, cade shift --json, vocab eval --json, "
                          "data stats --json)")
     if output.exists() and not output.is_dir():
         raise XlingError(f"{output}: exists and is not a folder")
+    for p in unknown:
+        warn(f"{p}: not a record xling report knows (skipped)")
     sections = build_sections(records, top_words=top_words)
     if not no_plots:
         try:

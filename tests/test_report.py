@@ -1,0 +1,187 @@
+"""`xling report`: records recognised by their keys, PNG figures with the expected series, bad input."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytest.importorskip("matplotlib")
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def eval_record(p1: float, bands: dict[str, float], retrieval: str = "csls") -> dict:
+    """A record shaped like `xling lexicon eval --json` (one retrieval)."""
+    return {"signature": f"retrieval={retrieval}|oov=wrong|cov=1.00|xling=0.1.0", "retrieval": retrieval,
+            "csls_k": 10, "oov": "wrong", "coverage": {"src_words": 40, "covered": 40, "oov": 0, "coverage": 1.0},
+            "queries": 40, "p@1": p1, "p@5": min(1.0, p1 + 0.2), "p@10": min(1.0, p1 + 0.3), "mrr": p1 + 0.05,
+            "bands": [{"band": b, "lo": 0, "hi": None, "queries": 10, "p@1": v, "p@5": v, "p@10": v, "mrr": v}
+                      for b, v in bands.items()],
+            "hubness": {"k": 10, "skewness": 1.0}, "seconds": 0.5}
+
+
+def align_record(recipe: str, curves: dict[str, list[tuple[int, float | None]]]) -> dict:
+    """A record shaped like `xling align`'s record.json."""
+    return {"recipe": recipe, "seed": 0, "chosen": next(iter(curves)), "best_iteration": 0,
+            "timings": {"total": 1.5},
+            "candidates": [{"name": name, "best_iteration": 0, "val_p1": its[0][1],
+                            "iterations": [{"iteration": i, "dict_size": size, "val_p1": v, "objective": 0.1}
+                                           for i, (size, v) in enumerate(its)]}
+                           for name, its in curves.items()]}
+
+
+def shift_record(n: int) -> dict:
+    return {"signature": "by=cosine|k=10", "a": "out/kjv.vec", "b": "out/web.vec", "shared": 900,
+            "top": [{"rank": i + 1, "word": f"word{i}", "cosine_distance": 0.9 - 0.01 * i, "neighbour_distance": 0.8,
+                     "count_a": 30, "count_b": 25} for i in range(n)]}
+
+
+def vocab_record(method: str, fid: float) -> dict:
+    return {"original": "model", "expanded": f"results/vocab/{method}", "text": "heldout.txt", "lines": 10,
+            "words": 120, "pieces_per_word_before": 1.9, "pieces_per_word_after": 1.2, "fidelity_mean": fid,
+            "fidelity_median": fid, "fidelity_min": fid - 0.2, "signature": "pool=mean"}
+
+
+def write(path, obj):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(obj), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def results(tmp_path):
+    """Three en→fr runs (eval + align record each), two CADE shifts, three vocab methods, one stray file."""
+    r = tmp_path / "results"
+    files = []
+    for i, recipe in enumerate(["procrustes", "supervised", "semi"]):
+        p1 = 0.2 + 0.05 * i
+        files.append(write(r / recipe / "eval.json", eval_record(p1, {"0-1k": p1 + 0.1, "1k-5k": p1, "oov": 0.0})))
+        curves = {"unit/target": [(100, 0.3), (120, 0.32), (125, 0.31)]}
+        if recipe != "procrustes":
+            curves["unit,center,unit/shared"] = [(100, 0.28), (130, 0.3)]
+        files.append(write(r / recipe / "record.json", align_record(recipe, curves)))
+    files.append(write(r / "cade" / "shift.json", shift_record(30)))
+    files.append(write(r / "cade2" / "shift.json", shift_record(5)))
+    for m, f in [("random", 0.3), ("mvn", 0.35), ("subword-mean", 0.8)]:
+        files.append(write(r / "vocab" / f"{m}.eval.json", vocab_record(m, f)))
+    files.append(write(r / "other.json", {"hello": "world"}))
+    return files
+
+
+def test_sections_and_series(results):
+    from xling.cli.plots import build_sections, legend_entries, load_records, make_figure
+
+    records, unknown = load_records([str(p) for p in results])
+    assert [u.endswith("other.json") for u in unknown] == [True]
+    kinds = sorted({r.kind for r in records})
+    assert kinds == ["align", "cade-shift", "lexicon-eval", "vocab-eval"]
+    sections = {s.name: s for s in build_sections(records, top_words=20)}
+    assert set(sections) == {"results", "p1-by-band", "refinement", "shift-cade", "shift-cade2", "vocab-fidelity"}
+    # P@1 by band: one bar series per run, the bands of the records plus "all"
+    fig = make_figure(sections["p1-by-band"])
+    assert legend_entries(fig) == ["procrustes", "supervised", "semi"]  # input order
+    assert len(fig.axes[0].containers) == 3
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["0-1k", "1k-5k", "oov", "all"]
+    row = {r[0]: r[1:] for r in sections["p1-by-band"].rows}
+    assert row["semi"] == [40.0, 30.0, 0.0, 30.0]
+    # refinement: one line per candidate with iterations (1 + 2 + 2), on both axes
+    fig = make_figure(sections["refinement"])
+    assert len(legend_entries(fig)) == 5
+    assert [len(ax.get_lines()) for ax in fig.axes] == [5, 5]
+    assert fig.axes[1].get_lines()[0].get_ydata().tolist() == [100, 120, 125]
+    # shift: the top words, capped by top_words
+    fig = make_figure(sections["shift-cade"])
+    assert len(fig.axes[0].patches) == 20 and len(sections["shift-cade"].rows) == 20
+    assert len(make_figure(sections["shift-cade2"]).axes[0].patches) == 5
+    # vocab: one bar per method, named after the expanded folder
+    fig = make_figure(sections["vocab-fidelity"])
+    assert legend_entries(fig) == ["random", "mvn", "subword-mean"]
+    # the results table joins each eval with its align record (same run label)
+    res = sections["results"]
+    assert res.columns[-2:] == ["chosen", "align s"]
+    assert [r[0] for r in res.rows] == ["procrustes", "supervised", "semi"]
+    assert res.rows[0][2] == 20.0 and res.rows[0][-1] == 1.5
+
+
+def test_cli_writes_pngs_report_and_json(results, tmp_path, cli):
+    out = tmp_path / "report"
+    code, stdout, err = cli("report", *results, "-o", out, "--json")
+    assert code == 0, err
+    summary = json.loads(stdout)
+    assert "other.json: not a record" in err
+    series = {f["section"]: f["series"] for f in summary["figures"]}
+    assert series == {"p1-by-band": 3, "refinement": 5, "shift-cade": 1, "shift-cade2": 1, "vocab-fidelity": 3}
+    for f in summary["figures"]:
+        data = open(f["path"], "rb").read()
+        assert data.startswith(PNG_MAGIC) and len(data) > 2000
+    md = (out / "report.md").read_text(encoding="utf-8")
+    # every figure is linked and also given as a table
+    for name in series:
+        assert f"]({name}.png)" in md
+    assert "| procrustes | 30.00 | 20.00 | 0.00 | 20.00 |" in md
+    assert md.count("\n| word") == 0 and "| 1 | word0 | 0.9 |" in md
+    rep = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert [s["name"] for s in rep["sections"]] == summary["sections"]
+    assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_cli_multi_retrieval_eval_and_table_only(tmp_path, cli):
+    """A `--retrieval all` record gives one row per criterion; --no-plots writes no PNG."""
+    rec = {"results": [eval_record(0.2, {"0-1k": 0.3}, "nn"), eval_record(0.25, {"0-1k": 0.35}, "csls")]}
+    p = write(tmp_path / "run.json", rec)
+    stats = write(tmp_path / "stats.json", {"path": "d.tsv", "pairs": 10, "src_words": 8, "tgt_words": 9,
+                                            "translations_per_src_word": {"mean": 1.25}, "identical_pairs": 0,
+                                            "origins": {"cldr": 10}})
+    out = tmp_path / "r"
+    code, stdout, err = cli("report", p, stats, "-o", out, "--no-plots", "--json")
+    assert code == 0, err
+    s = json.loads(stdout)
+    assert s["figures"] == [] and not list(out.glob("*.png"))
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert "| run (nn) | nn | 20.00 |" in md and "| run (csls) | csls | 25.00 |" in md
+    assert "| stats | 10 | 8 | 9 | 1.25 | 0 | cldr 10 |" in md
+
+
+def test_bad_json_names_file_and_line(tmp_path, cli):
+    good = write(tmp_path / "a.json", eval_record(0.2, {"0-1k": 0.3}))
+    bad = tmp_path / "b.json"
+    bad.write_text('{\n  "p@1": 0.2,\n  oops\n}\n', encoding="utf-8")
+    out = tmp_path / "out"
+    code, _, err = cli("report", good, bad, "-o", out)
+    assert code == 2
+    assert f"{bad}:3:" in err and "not valid JSON" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not out.exists()  # nothing written
+
+
+@pytest.mark.parametrize("case", ["unknown-only", "missing", "directory", "output-is-file"])
+def test_bad_inputs(tmp_path, cli, case):
+    good = write(tmp_path / "a.json", eval_record(0.2, {"0-1k": 0.3}))
+    out = tmp_path / "out"
+    if case == "unknown-only":
+        args = [write(tmp_path / "x.json", [1, 2, 3])]
+        msg = "none of the 1 files is a result record"
+    elif case == "missing":
+        args = [good, tmp_path / "nope.json"]
+        msg = "nope.json: no such file"
+    elif case == "directory":
+        args = [tmp_path]
+        msg = "is a directory"
+    else:
+        out.write_text("x")
+        args = [good]
+        msg = "exists and is not a folder"
+    code, _, err = cli("report", *args, "-o", out)
+    assert code == 2
+    assert msg in err and len(err.strip().splitlines()) == 1
+    if case != "output-is-file":
+        assert not out.exists()
+
+
+def test_labels_for():
+    from xling.cli.plots import labels_for
+
+    assert labels_for(["r/en-fr/a/eval.json", "r/en-fr/b/eval.json"]) == ["a", "b"]
+    assert labels_for(["r/x.eval.json", "r/y.eval.json"]) == ["x", "y"]
+    assert labels_for(["r/a/eval.json", "r/b.json"]) == ["a/eval", "b"]
+    assert labels_for(["only.json"]) == ["only"]
