@@ -243,7 +243,12 @@ def refinement_section(records: Sequence[Record]) -> Optional[Section]:
     has_val = any(e.get("val_p1") is not None for _, its in curves for e in its)
 
     def draw(fig):
+        from matplotlib.ticker import MaxNLocator
+
         axes = fig.subplots(1, 2) if has_val else [None, fig.add_subplot(1, 1, 1)]
+        for ax in axes:
+            if ax is not None:
+                ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         for name, its in curves:
             it = [e.get("iteration") for e in its]
             if has_val:
