@@ -29,6 +29,10 @@ from ..data.errors import InputError
 KINDS = ("lexicon-eval", "align", "cade-shift", "vocab-eval", "dict-stats")
 
 
+#: file stems that say nothing about the run (the folder names it instead)
+GENERIC_STEMS = {"eval", "record", "shift", "stats", "results"}
+
+
 @dataclass
 class Record:
     """One recognised JSON record: its kind, its file, a short label, the parsed data."""
@@ -109,6 +113,8 @@ def labels_for(paths: Sequence[str]) -> list[str]:
     if len(parts) > 1 and all(len(p) > 1 for p in parts) and len({p[-1] for p in parts}) == 1:
         parts = [p[:-1] for p in parts]
     out = ["/".join(p) for p in parts]
+    # a lone ``results/cade/shift.json`` reads ``cade``, not ``shift``
+    out = [os.path.basename(os.path.dirname(a)) or o if o in GENERIC_STEMS else o for o, a in zip(out, absp)]
     # ``procrustes.eval`` and ``procrustes.align`` → ``procrustes`` (a common dotted suffix)
     tails = {o.rsplit(".", 1)[1] if "." in o else None for o in out}
     if len(out) > 1 and len(tails) == 1 and None not in tails:

@@ -185,3 +185,4 @@ def test_labels_for():
     assert labels_for(["r/x.eval.json", "r/y.eval.json"]) == ["x", "y"]
     assert labels_for(["r/a/eval.json", "r/b.json"]) == ["a/eval", "b"]
     assert labels_for(["only.json"]) == ["only"]
+    assert labels_for(["results/cade/shift.json"]) == ["cade"]
