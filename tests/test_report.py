@@ -129,7 +129,7 @@ def test_cli_multi_retrieval_eval_and_table_only(tmp_path, cli):
     """A `--retrieval all` record gives one row per criterion; --no-plots writes no PNG."""
     rec = {"results": [eval_record(0.2, {"0-1k": 0.3}, "nn"), eval_record(0.25, {"0-1k": 0.35}, "csls")]}
     p = write(tmp_path / "run.json", rec)
-    stats = write(tmp_path / "stats.json", {"path": "d.tsv", "pairs": 10, "src_words": 8, "tgt_words": 9,
+    stats = write(tmp_path / "en-si.stats.json", {"path": "d.tsv", "pairs": 10, "src_words": 8, "tgt_words": 9,
                                             "translations_per_src_word": {"mean": 1.25}, "identical_pairs": 0,
                                             "origins": {"cldr": 10}})
     out = tmp_path / "r"
@@ -139,7 +139,7 @@ def test_cli_multi_retrieval_eval_and_table_only(tmp_path, cli):
     assert s["figures"] == [] and not list(out.glob("*.png"))
     md = (out / "report.md").read_text(encoding="utf-8")
     assert "| run (nn) | nn | 20.00 |" in md and "| run (csls) | csls | 25.00 |" in md
-    assert "| stats | 10 | 8 | 9 | 1.25 | 0 | cldr 10 |" in md
+    assert "| en-si.stats | 10 | 8 | 9 | 1.25 | 0 | cldr 10 |" in md
 
 
 def test_bad_json_names_file_and_line(tmp_path, cli):
