@@ -2,15 +2,13 @@
 
 Every record that another command writes as JSON is recognised by its keys:
 
-============== ========================================================= ===============================
-kind           written by                                                keys that identify it
-============== ========================================================= ===============================
-lexicon-eval   ``xling lexicon eval --json`` (one result, or ``results``) ``p@1``, ``bands``, ``retrieval``
-align          ``xling align`` (``record.json`` in its output folder)     ``recipe``, ``candidates``
-cade-shift     ``xling cade shift --json``                               ``top`` (rows with ``word``)
-vocab-eval     ``xling vocab eval --json`` (or a list of them)            ``fidelity_mean``
-dict-stats     ``xling data stats --json``                               ``pairs``, ``src_words``, ...
-============== ========================================================= ===============================
+- ``lexicon-eval``: ``xling lexicon eval --json`` (one result, or ``results``): ``p@1``, ``bands``,
+  ``retrieval``;
+- ``align``: ``xling align``'s ``record.json``: ``recipe``, ``candidates``;
+- ``cade-shift``: ``xling cade shift --json``: ``top`` (rows with a ``word``);
+- ``vocab-eval``: ``xling vocab eval --json`` (``fidelity_mean``), or the vocab bench's
+  ``results.json`` (a list of rows with ``method`` and ``fidelity``);
+- ``dict-stats``: ``xling data stats --json``: ``pairs``, ``src_words``, ``tgt_words``, ...
 
 A :class:`Section` holds one table and, when it has a figure, a ``draw(fig)`` function that
 fills a :class:`matplotlib.figure.Figure` (no pyplot, so no display is ever needed); the figure
@@ -76,7 +74,7 @@ def read_json(path: str) -> Any:
 def detect_kind(obj: Any) -> Optional[str]:
     """The kind of a parsed record (see the module docstring), or ``None`` when unknown."""
     if isinstance(obj, list):
-        return "vocab-eval" if obj and all(isinstance(o, dict) and "fidelity_mean" in o for o in obj) else None
+        return "vocab-eval" if obj and all(_is_fidelity(o) for o in obj) else None
     if not isinstance(obj, dict):
         return None
     if "results" in obj and isinstance(obj["results"], list) and obj["results"] \
@@ -88,12 +86,17 @@ def detect_kind(obj: Any) -> Optional[str]:
         return "align"
     if isinstance(obj.get("top"), list) and all(isinstance(r, dict) and "word" in r for r in obj["top"]):
         return "cade-shift"
-    if "fidelity_mean" in obj or (isinstance(obj.get("methods"), list)
-                                  and all(isinstance(m, dict) and "fidelity_mean" in m for m in obj["methods"])):
+    if "fidelity_mean" in obj or (isinstance(obj.get("methods"), list) and obj["methods"]
+                                  and all(_is_fidelity(m) for m in obj["methods"])):
         return "vocab-eval"
     if {"pairs", "src_words", "tgt_words", "translations_per_src_word"} <= obj.keys():
         return "dict-stats"
     return None
+
+
+def _is_fidelity(obj: Any) -> bool:
+    """A `vocab eval --json` record, or a row of the vocab bench's results.json (``method``, ``fidelity``)."""
+    return isinstance(obj, dict) and ("fidelity_mean" in obj or ("method" in obj and "fidelity" in obj))
 
 
 def _is_eval(obj: Any) -> bool:
@@ -329,9 +332,10 @@ def vocab_section(records: Sequence[Record]) -> Section:
     items = _vocab_rows(records)
     cols = ["method", "fidelity mean", "fidelity median", "fidelity min", "pieces/word before",
             "pieces/word after", "NLL/word before", "NLL/word after", "seconds"]
-    rows = [[m, _r(it.get("fidelity_mean")), _r(it.get("fidelity_median")), _r(it.get("fidelity_min")),
-             _r(it.get("pieces_per_word_before")), _r(it.get("pieces_per_word_after")),
-             _r(it.get("nll_per_word_before")), _r(it.get("nll_per_word_after")), it.get("seconds")]
+    rows = [[m, _r(_get(it, "fidelity_mean", "fidelity")), _r(it.get("fidelity_median")), _r(it.get("fidelity_min")),
+             _r(_get(it, "pieces_per_word_before", "ppw_before")), _r(_get(it, "pieces_per_word_after", "ppw_after")),
+             _r(it.get("nll_per_word_before")), _r(it.get("nll_per_word_after")),
+             _r(_get(it, "seconds", "init_s"), 2)]
             for m, it in items]
     names = [m for m, _ in items]
 
@@ -339,7 +343,7 @@ def vocab_section(records: Sequence[Record]) -> Section:
         ax = fig.add_subplot(1, 1, 1)
         for i, (m, it) in enumerate(items):
             lo = it.get("fidelity_min")
-            mean = _nan(it.get("fidelity_mean"))
+            mean = _nan(_get(it, "fidelity_mean", "fidelity"))
             ax.bar(i, mean, label=m)
             if lo is not None:
                 ax.plot([i], [lo], marker="_", color="black", markersize=14)
@@ -351,6 +355,11 @@ def vocab_section(records: Sequence[Record]) -> Section:
 
     return Section("vocab-fidelity", "Vocabulary expansion: fidelity per method", cols, rows, series=names,
                    draw=draw, note="mean over held-out lines (black tick: minimum).")
+
+
+def _get(d: dict, key: str, alias: str):
+    """``d[key]``, or ``d[alias]`` (the vocab bench names some fields differently)."""
+    return d.get(key, d.get(alias))
 
 
 def _r(v, nd: int = 4):

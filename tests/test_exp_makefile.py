@@ -243,3 +243,61 @@ def test_cade_two_corpora(tmp_path, cli):
     md = (tmp_path / "results" / "cade" / "report" / "report.md").read_text(encoding="utf-8")
     assert "old.vec → new.vec" in md and shift["top"][0]["word"] in md
     assert make("-q", "cade", check=False, **v).returncode == 0
+
+
+# ============================================================================ vocabulary expansion
+def tiny_bert(path: Path, words: list[str]) -> Path:
+    """A one-layer BERT with a WordPiece tokenizer over letters and a few whole words."""
+    import torch
+    from tokenizers import Tokenizer, normalizers, pre_tokenizers, processors
+    from tokenizers.models import WordPiece
+    from transformers import BertConfig, BertModel
+
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    vocab = specials + list(letters) + [f"##{c}" for c in letters] + words
+    torch.manual_seed(0)
+    model = BertModel(BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                                 intermediate_size=64, max_position_embeddings=64)).eval()
+    path.mkdir(parents=True)
+    model.save_pretrained(str(path), safe_serialization=True)
+    tok = Tokenizer(WordPiece({t: i for i, t in enumerate(vocab)}, unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.post_processor = processors.TemplateProcessing(single="[CLS] $A [SEP]",
+                                                       special_tokens=[("[CLS]", 2), ("[SEP]", 3)])
+    tok.add_special_tokens(specials)
+    tok.save(str(path / "tokenizer.json"))
+    (path / "vocab.txt").write_text("".join(t + "\n" for t in vocab), encoding="utf-8")
+    return path
+
+
+def test_vocab_methods(tmp_path, cli):
+    require(cli, "vocab", "expand")
+    pytest.importorskip("transformers")
+    rng = np.random.default_rng(11)
+    old = ["the", "cat", "dog", "house", "small"]
+    new = ["chat", "chien", "maison", "petit", "jardin"]
+    lines = [" ".join(rng.choice(old + new, size=8)) for _ in range(300)]
+    (tmp_path / "train.txt").write_text("\n".join(lines[:260]) + "\n", encoding="utf-8")
+    (tmp_path / "heldout.txt").write_text("\n".join(lines[260:]) + "\n", encoding="utf-8")
+    # aligned static vectors: each French word next to its English translation
+    base = rng.standard_normal((5, 8))
+    (tmp_path / "aligned").mkdir()
+    write_vec(tmp_path / "aligned" / "en.vec", old, base)
+    write_vec(tmp_path / "aligned" / "fr.vec", new, base + 0.01 * rng.standard_normal(base.shape))
+    (tmp_path / "aligned" / "record.json").write_text("{}")
+    v = dict(RESULTS=tmp_path / "results", MODEL_DIR=tiny_bert(tmp_path / "bert", old),
+             VOCAB_TRAIN=tmp_path / "train.txt", VOCAB_HELDOUT=tmp_path / "heldout.txt", VOCAB_TOP=5,
+             VOCAB_METHODS="subword-mean aligned", VOCAB_ALIGN_DIR=tmp_path / "aligned",
+             VOCAB_SRC_VECTORS=tmp_path / "aligned" / "en.vec", VOCAB_TGT_VECTORS=tmp_path / "aligned" / "fr.vec",
+             VOCAB_EVAL_FLAGS="--max-lines 40 --threads 1")
+    make("-j2", "vocab", **v)
+    tokens = (tmp_path / "results" / "vocab" / "tokens.tsv").read_text(encoding="utf-8").split()
+    assert set(new) <= set(tokens)
+    fid = {m: json.loads((tmp_path / "results" / "vocab" / f"{m}.eval.json").read_text())["fidelity_mean"]
+           for m in ("subword-mean", "aligned")}
+    assert all(-1.0 <= f <= 1.0 for f in fid.values())
+    md = (tmp_path / "results" / "vocab" / "report" / "report.md").read_text(encoding="utf-8")
+    assert "(vocab-fidelity.png)" in md and "| subword-mean |" in md and "| aligned |" in md
+    assert make("-q", "vocab", check=False, **v).returncode == 0

@@ -186,3 +186,16 @@ def test_labels_for():
     assert labels_for(["r/a/eval.json", "r/b.json"]) == ["a/eval", "b"]
     assert labels_for(["only.json"]) == ["only"]
     assert labels_for(["results/cade/shift.json"]) == ["cade"]
+
+
+def test_vocab_bench_results_json(tmp_path, cli):
+    """The vocab bench's results.json (rows with method/fidelity/ppw_*/init_s) is read as well."""
+    rows = [{"method": m, "fidelity": f, "fidelity_median": f, "ppw_before": 2.0, "ppw_after": 1.1, "init_s": 0.5}
+            for m, f in [("mvn", 0.4), ("cw2v", 0.85)]]
+    p = write(tmp_path / "results.json", rows)
+    out = tmp_path / "r"
+    code, stdout, err = cli("report", p, "-o", out, "--json")
+    assert code == 0, err
+    assert json.loads(stdout)["figures"][0]["series"] == 2
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert "| cw2v | 0.85 | 0.85 | — | 2 | 1.1 | — | — | 0.5 |" in md
