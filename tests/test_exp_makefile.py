@@ -190,16 +190,18 @@ def test_e5_matrix_dequantised(tmp_path):
     assert np.corrcoef(got.ravel(), m.ravel())[0, 1] > 0.98
 
 
-def test_en_si_vectors_from_anchors(en_si_sources, cli):
+def test_en_si(en_si_sources, cli):
+    """Anchors → vocabularies → e5 vectors; then, with `align` and `lexicon eval`, the whole en-si report."""
     v, en, si = en_si_sources
     results = v["RESULTS"]
-    make("-j2", str(results / "en-si" / "en.vec"), str(results / "en-si" / "si.vec"), **v)
+    vecs = [str(results / "en-si" / "en.vec"), str(results / "en-si" / "si.vec")]
+    make("-j2", *vecs, **v)
     stats = json.loads((results / "en-si.stats.json").read_text(encoding="utf-8"))
     assert stats["pairs"] == len(en)
     from xling.data.vectors import load_embeddings
 
-    e = load_embeddings(str(results / "en-si" / "en.vec"))
-    s = load_embeddings(str(results / "en-si" / "si.vec"))
+    e = load_embeddings(vecs[0])
+    s = load_embeddings(vecs[1])
     assert e.dim == s.dim == 32
     # English: wordfreq order (the most frequent English word first), every anchor word kept
     assert e.words[0] == "the" and set(en) <= set(e.words)
@@ -208,15 +210,10 @@ def test_en_si_vectors_from_anchors(en_si_sources, cli):
     # a translation pair is built from rows sharing a base vector: nearest neighbours across languages
     x, y = e.subset(en).normalize().vectors, s.subset(si).normalize().vectors
     assert np.mean(np.argmax(x @ y.T, axis=1) == np.arange(len(en))) > 0.95
-    assert make("-q", str(results / "en-si" / "en.vec"), str(results / "en-si" / "si.vec"), check=False,
-                **v).returncode == 0
+    assert make("-q", *vecs, check=False, **v).returncode == 0
 
-
-def test_en_si_end_to_end(en_si_sources, cli):
     require(cli, "align")
     require(cli, "lexicon", "eval")
-    v, en, _ = en_si_sources
-    results = v["RESULTS"]
     make("-j2", "en-si", EN_SI_RECIPES="procrustes", **v)
     md = (results / "en-si" / "report" / "report.md").read_text(encoding="utf-8")
     assert "## Dictionaries" in md and f"| en-si.stats | {len(en)} |" in md
