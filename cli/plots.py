@@ -8,6 +8,8 @@ Every record that another command writes as JSON is recognised by its keys:
 - ``cade-shift``: ``xling cade shift --json``: ``top`` (rows with a ``word``);
 - ``vocab-eval``: ``xling vocab eval --json`` (``fidelity_mean``), or the vocab bench's
   ``results.json`` (a list of rows with ``method`` and ``fidelity``);
+- ``vocab-expand``: ``xling vocab expand --json``: ``old_rows``, ``new_rows``, ``tokens`` (its time
+  joins the fidelity table of the eval with the same run name);
 - ``dict-stats``: ``xling data stats --json``: ``pairs``, ``src_words``, ``tgt_words``, ...
 
 A :class:`Section` holds one table and, when it has a figure, a ``draw(fig)`` function that
@@ -24,7 +26,7 @@ from typing import Any, Callable, Optional, Sequence
 from ..data.errors import InputError
 
 #: kinds drawn as figures, in the order they appear in the report
-KINDS = ("lexicon-eval", "align", "cade-shift", "vocab-eval", "dict-stats")
+KINDS = ("lexicon-eval", "align", "cade-shift", "vocab-eval", "vocab-expand", "dict-stats")
 
 
 #: file stems that say nothing about the run (the folder names it instead)
@@ -89,6 +91,8 @@ def detect_kind(obj: Any) -> Optional[str]:
     if "fidelity_mean" in obj or (isinstance(obj.get("methods"), list) and obj["methods"]
                                   and all(_is_fidelity(m) for m in obj["methods"])):
         return "vocab-eval"
+    if {"old_rows", "new_rows", "tokens"} <= obj.keys():
+        return "vocab-expand"
     if {"pairs", "src_words", "tgt_words", "translations_per_src_word"} <= obj.keys():
         return "dict-stats"
     return None
@@ -327,9 +331,13 @@ def _vocab_rows(records: Sequence[Record]) -> list[tuple[str, dict]]:
     return rows
 
 
-def vocab_section(records: Sequence[Record]) -> Section:
-    """Fidelity (and pieces per word) per vocabulary-expansion method, one bar per method."""
+def vocab_section(records: Sequence[Record], expand_by_label: dict[str, dict] | None = None) -> Section:
+    """Fidelity (and pieces per word) per vocabulary-expansion method, one bar per method; the
+    time of the `vocab expand` record with the same run name, when given."""
     items = _vocab_rows(records)
+    expand_by_label = expand_by_label or {}
+    items = [(m, it if "seconds" in it or m not in expand_by_label
+              else {**it, "seconds": expand_by_label[m].get("seconds")}) for m, it in items]
     cols = ["method", "fidelity mean", "fidelity median", "fidelity min", "pieces/word before",
             "pieces/word after", "NLL/word before", "NLL/word after", "seconds"]
     rows = [[m, _r(_get(it, "fidelity_mean", "fidelity")), _r(it.get("fidelity_median")), _r(it.get("fidelity_min")),
@@ -354,7 +362,8 @@ def vocab_section(records: Sequence[Record]) -> Section:
         ax.grid(axis="y", alpha=0.3)
 
     return Section("vocab-fidelity", "Vocabulary expansion: fidelity per method", cols, rows, series=names,
-                   draw=draw, note="mean over held-out lines (black tick: minimum).")
+                   draw=draw, note="fidelity: cosine between the original and the expanded model's sentence "
+                                   "embeddings of held-out lines (black tick: minimum); seconds: expansion time.")
 
 
 def _get(d: dict, key: str, alias: str):
@@ -395,7 +404,7 @@ def build_sections(records: Sequence[Record], *, top_words: int = 20) -> list[Se
             out.append(sec)
     out.extend(shift_sections(by["cade-shift"], top_words))
     if by["vocab-eval"]:
-        out.append(vocab_section(by["vocab-eval"]))
+        out.append(vocab_section(by["vocab-eval"], {r.label: r.data for r in by["vocab-expand"]}))
     return out
 
 

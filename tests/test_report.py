@@ -64,6 +64,8 @@ def results(tmp_path):
     files.append(write(r / "cade2" / "shift.json", shift_record(5)))
     for m, f in [("random", 0.3), ("mvn", 0.35), ("subword-mean", 0.8)]:
         files.append(write(r / "vocab" / f"{m}.eval.json", vocab_record(m, f)))
+        files.append(write(r / "vocab" / f"{m}.expand.json", {"tokens": {"added": 9}, "init": {}, "old_rows": 50,
+                                                                "new_rows": 59, "seconds": 2.5}))
     files.append(write(r / "other.json", {"hello": "world"}))
     return files
 
@@ -74,7 +76,7 @@ def test_sections_and_series(results):
     records, unknown = load_records([str(p) for p in results])
     assert [u.endswith("other.json") for u in unknown] == [True]
     kinds = sorted({r.kind for r in records})
-    assert kinds == ["align", "cade-shift", "lexicon-eval", "vocab-eval"]
+    assert kinds == ["align", "cade-shift", "lexicon-eval", "vocab-eval", "vocab-expand"]
     sections = {s.name: s for s in build_sections(records, top_words=20)}
     assert set(sections) == {"results", "p1-by-band", "refinement", "shift-cade", "shift-cade2", "vocab-fidelity"}
     # P@1 by band: one bar series per run, the bands of the records plus "all"
@@ -96,6 +98,7 @@ def test_sections_and_series(results):
     # vocab: one bar per method, named after the expanded folder
     fig = make_figure(sections["vocab-fidelity"])
     assert legend_entries(fig) == ["random", "mvn", "subword-mean"]
+    assert [r[-1] for r in sections["vocab-fidelity"].rows] == [2.5, 2.5, 2.5]  # expand time joined
     # the results table joins each eval with its align record (same run label)
     res = sections["results"]
     assert res.columns[-2:] == ["chosen", "align s"]
