@@ -73,7 +73,7 @@ def expand(
     corpus: Optional[str] = typer.Option(None, "--corpus", help="cw2v: target-language text."),
     epochs: int = typer.Option(1, "--epochs", min=1, help="cw2v: passes over the pairs."),
     window: int = typer.Option(5, "--window", min=1, help="cw2v: context window."),
-    max_pairs: int = typer.Option(2_000_000, "--max-pairs", min=1, help="cw2v: skip-gram pairs used."),
+    max_pairs: int = typer.Option(300_000, "--max-pairs", min=1, help="cw2v: skip-gram pairs used."),
     cands: int = typer.Option(64, "--candidates", min=1, help="cw2v: old rows each new token may mix."),
     lr: float = typer.Option(0.05, "--lr", min=1e-6, help="cw2v: learning rate of the mixing scores."),
     threads: int = typer.Option(2, "--threads", min=1, help="cw2v: CPU threads."),

@@ -30,7 +30,8 @@ class CW2VParams:
     epochs: int = 1
     batch_size: int = 4096
     lr: float = 0.05
-    max_pairs: int = 2_000_000
+    ctx_lr: float = 0.025
+    max_pairs: int = 300_000
     candidates: int = 64
     warm_start: float = 6.0
     threads: int = 2
@@ -47,8 +48,12 @@ def _device(name: str):
 
 
 def skipgram_pairs(sequences: Sequence[Sequence[int]], window: int, rng: np.random.Generator,
-                   max_pairs: int) -> np.ndarray:
+                   max_pairs: int, first_new: int | None = None) -> np.ndarray:
     """(center, context) id pairs within ``window`` tokens, shuffled, at most ``max_pairs``.
+
+    With ``first_new``, pairs whose center is a new token (id >= first_new) are kept first, up
+    to half of ``max_pairs``: only they move the new tokens' weights; the rest train the
+    context vectors.
 
     Returns
     -------
@@ -67,7 +72,12 @@ def skipgram_pairs(sequences: Sequence[Sequence[int]], window: int, rng: np.rand
         raise XlingError("cw2v: the corpus gives no token pairs (need lines of two or more tokens)")
     pairs = np.concatenate(chunks)
     pairs = pairs[rng.permutation(len(pairs))]
-    return pairs[:max_pairs]
+    if first_new is None or len(pairs) <= max_pairs:
+        return pairs[:max_pairs]
+    new = pairs[:, 0] >= first_new
+    n_new = min(int(new.sum()), max_pairs // 2)
+    keep = np.concatenate([pairs[new][:n_new], pairs[~new][:max_pairs - n_new]])
+    return keep[rng.permutation(len(keep))]
 
 
 def candidate_sets(init: ConvexMix, old: np.ndarray, n: int) -> np.ndarray:
@@ -139,18 +149,20 @@ def train_cw2v(old: np.ndarray, init: ConvexMix, sequences: Sequence[Sequence[in
             for c, v in zip(cols, vals):
                 warm[r, cand[r] == c] = params.warm_start + np.log(v * len(cols))
         # 2. training pairs and unigram^0.75 noise distribution
-        pairs = skipgram_pairs(sequences, params.window, rng, params.max_pairs)
+        pairs = skipgram_pairs(sequences, params.window, rng, params.max_pairs, first_new=n_old)
         if pairs.max() >= n_old + n_new or pairs.min() < 0:
             raise XlingError("cw2v: corpus token id outside the expanded vocabulary")
         counts = np.bincount(pairs[:, 1], minlength=n_old + n_new).astype(np.float64) ** 0.75
         noise = torch.tensor(counts / counts.sum(), dtype=torch.float32, device=dev)
         seen = np.unique(pairs[:, 0][pairs[:, 0] >= n_old]) - n_old
-        # 3. parameters: frozen old rows, learned scores and context vectors
+        # 3. parameters: frozen old rows E, learned scores S (Adam), context vectors U (plain
+        #    SGD with word2vec's linearly decaying rate; gradients written out by hand, which is
+        #    much faster on a CPU than autograd + sparse optimisers for 30k x d rows)
         E = torch.tensor(old, dtype=torch.float32, device=dev)
-        C = torch.tensor(cand, device=dev)
+        EC = E[torch.tensor(cand, device=dev)]  # (n_new, n_cand, d), constant
         S = torch.nn.Parameter(torch.tensor(warm, device=dev))
-        U = torch.nn.Parameter(torch.zeros(n_old + n_new, d, device=dev))
-        opt = torch.optim.Adam([{"params": [S], "lr": params.lr}, {"params": [U], "lr": params.lr * 0.1}])
+        U = torch.zeros(n_old + n_new, d, device=dev)
+        opt_s = torch.optim.Adam([S], lr=params.lr)
         P = torch.tensor(pairs, device=dev)
         steps = params.epochs * ((len(P) + params.batch_size - 1) // params.batch_size)
         loss_val, step = float("nan"), 0
@@ -158,28 +170,35 @@ def train_cw2v(old: np.ndarray, init: ConvexMix, sequences: Sequence[Sequence[in
             for start in range(0, len(P), params.batch_size):
                 b = P[start:start + params.batch_size]
                 center, ctx = b[:, 0], b[:, 1]
+                lr_u = params.ctx_lr * max(1e-4, 1.0 - step / steps)
                 # 4. center vectors: frozen rows for old tokens, convex mixes for new ones
                 is_new = center >= n_old
-                v = E[center.clamp(max=n_old - 1)]
-                if bool(is_new.any()):
-                    j = center[is_new] - n_old
-                    a = torch.softmax(S[j], dim=1)
-                    v = v.clone()
-                    v[is_new] = torch.einsum("bk,bkd->bd", a, E[C[j]])
+                new_rows = torch.einsum("nk,nkd->nd", torch.softmax(S, dim=1), EC)
+                v_new = new_rows[(center - n_old).clamp(min=0)]
+                v = torch.where(is_new[:, None], v_new.detach(), E[center.clamp(max=n_old - 1)])
                 neg = torch.multinomial(noise, len(b) * params.negatives, replacement=True,
                                         generator=gen).view(len(b), params.negatives)
-                pos = (v * U[ctx]).sum(-1)
-                negs = torch.einsum("bd,bnd->bn", v, U[neg])
-                loss = -(torch.nn.functional.logsigmoid(pos).mean()
-                         + torch.nn.functional.logsigmoid(-negs).sum(-1).mean())
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
+                with torch.no_grad():
+                    # 5. skip-gram negative-sampling gradients
+                    u_pos, u_neg = U[ctx], U[neg]
+                    s_pos = (v * u_pos).sum(-1)
+                    s_neg = torch.einsum("bd,bnd->bn", v, u_neg)
+                    g_pos = torch.sigmoid(s_pos) - 1.0  # d loss / d s_pos
+                    g_neg = torch.sigmoid(s_neg)  # d loss / d s_neg
+                    grad_v = g_pos[:, None] * u_pos + torch.einsum("bn,bnd->bd", g_neg, u_neg)
+                    U.index_add_(0, ctx, -lr_u * g_pos[:, None] * v)
+                    U.index_add_(0, neg.reshape(-1), (-lr_u * g_neg[..., None] * v[:, None, :]).reshape(-1, d))
+                    loss_val = float(-(torch.nn.functional.logsigmoid(s_pos)
+                                       + torch.nn.functional.logsigmoid(-s_neg).sum(-1)).mean())
+                # 6. scores of new tokens: back-propagate grad_v through the softmax mix
+                if bool(is_new.any()):
+                    opt_s.zero_grad(set_to_none=True)
+                    (v_new[is_new] * grad_v[is_new]).sum().div(len(b)).backward()
+                    opt_s.step()
                 step += 1
-                loss_val = float(loss.detach())
                 if progress is not None:
                     progress(step, steps)
-        # 5. dense convex weights over all old rows
+        # 7. dense convex weights over all old rows
         A = torch.softmax(S.detach(), dim=1).cpu().numpy().astype(np.float64)
     finally:
         torch.set_num_threads(prev_threads)

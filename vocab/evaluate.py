@@ -93,6 +93,10 @@ def load_model(path, device: str = "cpu", lm: bool = False):
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from transformers import AutoModel, AutoModelForCausalLM
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
 
     cls = AutoModelForCausalLM if lm else AutoModel
     model = cls.from_pretrained(str(path), use_safetensors=True, local_files_only=True)
