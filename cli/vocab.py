@@ -70,6 +70,9 @@ def expand(
                                               help="aligned: static vectors for new tokens, in the same space."),
     k: int = typer.Option(10, "--k", min=1, help="aligned: old neighbours mixed per new token."),
     temperature: float = typer.Option(0.1, "--temperature", min=1e-6, help="aligned: softmax temperature."),
+    piece_weight: float = typer.Option(0.5, "--piece-weight", min=0.0, max=1.0,
+                                       help="aligned: share of the token's own old pieces in its row "
+                                            "(0 = neighbours only, as WECHSEL)."),
     corpus: Optional[str] = typer.Option(None, "--corpus", help="cw2v: target-language text."),
     epochs: int = typer.Option(1, "--epochs", min=1, help="cw2v: passes over the pairs."),
     window: int = typer.Option(5, "--window", min=1, help="cw2v: context window."),
@@ -101,6 +104,7 @@ def expand(
         raise XlingError("give a MODEL_DIR or --embeddings with --vocab (one of the two)")
     toks = read_tokens(tokens)
     opts = InitOptions(method=method, seed=seed, mvn_scale=mvn_scale, k=k, temperature=temperature,
+                       piece_weight=piece_weight,
                        device=device, cw2v=CW2VParams(window=window, epochs=epochs, max_pairs=max_pairs,
                                                       candidates=cands, lr=lr, threads=threads))
     if method is InitMethod.aligned:

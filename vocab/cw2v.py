@@ -174,8 +174,9 @@ def train_cw2v(old: np.ndarray, init: ConvexMix, sequences: Sequence[Sequence[in
                 # 4. center vectors: frozen rows for old tokens, convex mixes for new ones
                 is_new = center >= n_old
                 new_rows = torch.einsum("nk,nkd->nd", torch.softmax(S, dim=1), EC)
-                v_new = new_rows[(center - n_old).clamp(min=0)]
-                v = torch.where(is_new[:, None], v_new.detach(), E[center.clamp(max=n_old - 1)])
+                with torch.no_grad():
+                    v_new = new_rows[(center - n_old).clamp(min=0)]
+                    v = torch.where(is_new[:, None], v_new, E[center.clamp(max=n_old - 1)])
                 neg = torch.multinomial(noise, len(b) * params.negatives, replacement=True,
                                         generator=gen).view(len(b), params.negatives)
                 with torch.no_grad():
@@ -191,9 +192,12 @@ def train_cw2v(old: np.ndarray, init: ConvexMix, sequences: Sequence[Sequence[in
                     loss_val = float(-(torch.nn.functional.logsigmoid(s_pos)
                                        + torch.nn.functional.logsigmoid(-s_neg).sum(-1)).mean())
                 # 6. scores of new tokens: back-propagate grad_v through the softmax mix
+                #    (summed per token with index_add_, which is deterministic on CPU threads,
+                #    unlike the backward of fancy indexing)
                 if bool(is_new.any()):
+                    grad_rows = torch.zeros_like(new_rows).index_add_(0, center[is_new] - n_old, grad_v[is_new])
                     opt_s.zero_grad(set_to_none=True)
-                    (v_new[is_new] * grad_v[is_new]).sum().div(len(b)).backward()
+                    new_rows.backward(grad_rows / len(b))
                     opt_s.step()
                 step += 1
                 if progress is not None:

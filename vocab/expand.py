@@ -36,6 +36,7 @@ class InitOptions:
     tgt_vectors: object = None
     k: int = 10
     temperature: float = 0.1
+    piece_weight: float = 0.5
     corpus: Sequence[str] | None = None
     cw2v: CW2VParams = field(default_factory=CW2VParams)
     device: str = "cpu"
@@ -120,7 +121,13 @@ def make_initializer(old: np.ndarray, new_tokens: Sequence[str], old_vocab: Sequ
             new_vecs[has] = opts.tgt_vectors.vectors[[tgt_idx[t] for t, h in zip(new_tokens, has) if h]]
         mix = aligned_mix(new_vecs, has, old_vecs, old_ids, n_old, k=opts.k,
                           temperature=opts.temperature, fallback=sub)
-        stats.update(old_tokens_with_vector=int(len(pairs)), new_tokens_with_vector=int(has.sum()),
+        if not 0.0 <= opts.piece_weight <= 1.0:
+            raise XlingError("--piece-weight must be in [0, 1]")
+        # the token's own pieces keep a share: still a convex combination (rows sum to 1)
+        mix = ConvexMix(mix.weights * (1.0 - opts.piece_weight) + sub.weights * opts.piece_weight,
+                        mix.mean_rows)
+        stats.update(piece_weight=opts.piece_weight, old_tokens_with_vector=int(len(pairs)),
+                     new_tokens_with_vector=int(has.sum()),
                      new_tokens_subword_fallback=int((~has).sum()), k=opts.k, temperature=opts.temperature)
     elif method is InitMethod.cw2v:
         # 3. cw2v: constrained skip-gram on the target corpus, starting from the subword mean
