@@ -61,6 +61,7 @@ def main() -> None:
                     help="aligned-pure = aligned with --piece-weight 0 (neighbours only, as WECHSEL); "
                          "mvn-full = mvn with --mvn-scale 1")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--cw2v-lr", type=float, default=None, help="cw2v: learning rate of the mixing scores")
     args = ap.parse_args()
 
     import torch
@@ -115,6 +116,10 @@ def main() -> None:
             opts.src_vectors, opts.tgt_vectors = en, fr
         if method == "cw2v":
             opts.corpus = train
+            if args.cw2v_lr is not None:
+                from dataclasses import replace
+
+                opts.cw2v = replace(opts.cw2v, lr=args.cw2v_lr)
         t0 = time.perf_counter()
         res = expand_checkpoint(ck, tokens, opts)
         seconds = time.perf_counter() - t0

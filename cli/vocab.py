@@ -205,7 +205,7 @@ def evaluate(
 
     from ..data.errors import DeviceError, InputError
     from ..vocab.candidates import read_lines
-    from ..vocab.checkpoint import is_lm, load_checkpoint
+    from ..vocab.checkpoint import is_lm, read_model_dir
     from ..vocab.evaluate import (fidelity, lm_nll_per_word, load_model, pieces_per_word,
                                   sentence_embeddings)
     from ..vocab.segment import HFSegmenter
@@ -220,14 +220,11 @@ def evaluate(
         lines = lines[:max_lines]
     if not lines:
         raise InputError("no text to evaluate on (the file has no non-empty line)", text)
-    ck_o, ck_e = load_checkpoint(original), load_checkpoint(expanded)
-    seg_o, seg_e = HFSegmenter(ck_o.tokenizer), HFSegmenter(ck_e.tokenizer)
-    del ck_o, ck_e  # the models are loaded again by transformers
+    (cfg_o, tok_o), (_, tok_e) = read_model_dir(original), read_model_dir(expanded)
+    seg_o, seg_e = HFSegmenter(tok_o), HFSegmenter(tok_e)
     ppw_o, n_words = pieces_per_word(seg_o, lines)
     ppw_e, _ = pieces_per_word(seg_e, lines)
-    from ..vocab.checkpoint import _read_json
-
-    lm = is_lm(_read_json(original / "config.json"))
+    lm = is_lm(cfg_o)
     record = {"original": str(original), "expanded": str(expanded), "text": text, "lines": len(lines),
               "words": n_words, "pieces_per_word_before": ppw_o, "pieces_per_word_after": ppw_e}
     with progress("sentence embeddings", total=2 * len(lines)) as upd:

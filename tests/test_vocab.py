@@ -359,6 +359,8 @@ def test_bad_inputs(cli, bert_dir, text_files, tmp_path, rng):
     import shutil
 
     toks = text_files / "tokens.txt"
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n\n", encoding="utf-8")
     no_tok = tmp_path / "no_tok"
     shutil.copytree(bert_dir, no_tok)
     (no_tok / "tokenizer.json").unlink()
@@ -368,8 +370,8 @@ def test_bad_inputs(cli, bert_dir, text_files, tmp_path, rng):
     (no_w / "model.safetensors").unlink()
     assert "model.safetensors" in bad(cli, "vocab", "expand", no_w, "--tokens", toks, "-o", tmp_path / "b")
     assert "tokenizer.json" in bad(cli, "vocab", "candidates", no_tok, text_files / "train.txt")
-    empty = tmp_path / "empty.txt"
-    empty.write_text("\n\n", encoding="utf-8")
+    assert "model.safetensors" in bad(cli, "vocab", "eval", bert_dir, no_w, text_files / "heldout.txt")
+    assert "no text" in bad(cli, "vocab", "eval", bert_dir, bert_dir, tmp_path / "empty.txt")
     assert "empty token list" in bad(cli, "vocab", "expand", bert_dir, "--tokens", empty, "-o", tmp_path / "c")
     existing = tmp_path / "existing.txt"
     existing.write_text("cat\nthe\n", encoding="utf-8")

@@ -86,6 +86,27 @@ def load_tokenizer_only(path: str | os.PathLike):
         raise InputError(f"cannot read tokenizer: {e}", path / "tokenizer.json") from None
 
 
+def read_model_dir(path: str | os.PathLike) -> tuple[dict, object]:
+    """Check a model folder and read its config and tokenizer (not the weights).
+
+    Raises
+    ------
+    InputError
+        When ``tokenizer.json``, ``model.safetensors`` or ``config.json`` is missing.
+    """
+    path = Path(path)
+    tokenizer = load_tokenizer_only(path)
+    weights = path / "model.safetensors"
+    if not weights.is_file():
+        other = "model.safetensors.index.json (sharded)" if (path / "model.safetensors.index.json").exists() \
+            else "pytorch_model.bin" if (path / "pytorch_model.bin").exists() else None
+        hint = f"; found {other}, which is not read: save it as one model.safetensors" if other else ""
+        raise InputError(f"no model.safetensors weights in the model folder{hint}", path)
+    if not (path / "config.json").is_file():
+        raise InputError("no config.json in the model folder", path)
+    return _read_json(path / "config.json"), tokenizer
+
+
 def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     """Load ``config.json``, ``tokenizer.json`` and ``model.safetensors`` from a model folder.
 
@@ -97,16 +118,8 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     from safetensors import safe_open
 
     path = Path(path)
-    tokenizer = load_tokenizer_only(path)
+    config, tokenizer = read_model_dir(path)
     weights = path / "model.safetensors"
-    if not weights.is_file():
-        other = "model.safetensors.index.json (sharded)" if (path / "model.safetensors.index.json").exists() \
-            else "pytorch_model.bin" if (path / "pytorch_model.bin").exists() else None
-        hint = f"; found {other}, which is not read: save it as one model.safetensors" if other else ""
-        raise InputError(f"no model.safetensors weights in the model folder{hint}", path)
-    if not (path / "config.json").is_file():
-        raise InputError("no config.json in the model folder", path)
-    config = _read_json(path / "config.json")
     tensors = {}
     try:
         with safe_open(str(weights), framework="pt") as f:
