@@ -422,3 +422,27 @@ def test_cw2v_on_cuda(cli, bert_dir, text_files, tmp_path):
     n_old = rep["old_rows"]
     new, old = load_tensors(out), load_tensors(bert_dir)
     assert new[rep["input_key"]][:n_old].tobytes() == old[rep["input_key"]].tobytes()
+
+
+def test_padded_matrix_reuses_unused_rows(cli, text_files, tmp_path):
+    """A matrix with more rows than the tokenizer has tokens (padded vocabularies): the new
+    tokens take the unused rows first; every row of a real token stays byte-identical."""
+    import torch
+    from transformers import BertConfig, BertModel
+
+    torch.manual_seed(2)
+    vocab = tiny_vocab()
+    cfg = BertConfig(vocab_size=len(vocab) + 3, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                     intermediate_size=32, max_position_embeddings=32)
+    model_dir = save_model_dir(tmp_path / "padded", BertModel(cfg).eval(), vocab)
+    out = tmp_path / "out"
+    code, stdout, err = cli("vocab", "expand", model_dir, "--tokens", text_files / "tokens.txt", "--init",
+                            "subword-mean", "-o", out, "--json")
+    assert code == 0, err
+    rep = json.loads(stdout)
+    n = len(vocab)
+    assert (rep["first_new_id"], rep["reused_padding_rows"], rep["new_rows"]) == (n, 3, n + len(FRENCH))
+    key = rep["input_key"]
+    old, new = load_tensors(model_dir), load_tensors(out)
+    assert new[key][:n].tobytes() == old[key][:n].tobytes()
+    np.testing.assert_allclose(new[key][n], old[key][piece_ids(model_dir, FRENCH[0])].mean(0), rtol=1e-5)

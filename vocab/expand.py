@@ -184,14 +184,9 @@ def expand_checkpoint(ck, tokens: Sequence[str], opts: InitOptions,
         if i < n_rows:
             vocab[i] = t
     exclude = {i for i in (old_seg.token_to_id(s) for s in _special_tokens(ck.tokenizer)) if i is not None}
-    new_seg = HFSegmenter(tok)
-
-    def encode_expanded(lines):
-        seqs = new_seg.encode_lines(lines)
-        return [[i if i < first else n_rows + (i - first) for i in s] for s in seqs]
-
-    init, stats = make_initializer(old[:first] if first < n_rows else old, plan.added, vocab[:min(first, n_rows)],
-                                   old_seg, opts, exclude_ids=sorted(exclude), encode_expanded=encode_expanded,
+    # the initialiser sees the rows of real tokens only (ids < first); new token j has id first + j
+    init, stats = make_initializer(old[:first], plan.added, vocab[:first], old_seg, opts,
+                                   exclude_ids=sorted(exclude), encode_expanded=HFSegmenter(tok).encode_lines,
                                    progress=progress)
     # 4. grow every per-token tensor; old rows copied in their own dtype
     out = dict(ck.tensors)
@@ -202,7 +197,7 @@ def expand_checkpoint(ck, tokens: Sequence[str], opts: InitOptions,
         if key in ck.output_keys and ck.tied and torch.equal(t, in_old):
             new_rows = grown[ck.input_key]  # keep the tie
         else:
-            base = t.detach().to(torch.float32).numpy()[:min(first, n_rows)]
+            base = t.detach().to(torch.float32).numpy()[:first]
             new_rows = torch.from_numpy(init.rows(base, stream=s)).to(t.dtype)
         grown[key] = new_rows
         bigger = torch.empty((total,) + tuple(t.shape[1:]), dtype=t.dtype)
