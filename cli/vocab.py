@@ -1,6 +1,259 @@
-"""`xling vocab ...` commands."""
+"""`xling vocab ...` commands: candidates, expand, eval."""
 from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Optional
 
 import typer
 
-app = typer.Typer(help="vocab commands.", no_args_is_help=True)
+from . import options as opt
+from .common import emit_json, handle_errors, info, out_console, progress, signature
+
+app = typer.Typer(help="Add tokens to a model's vocabulary and initialise their embeddings.",
+                  no_args_is_help=True)
+
+ModelDir = typer.Argument(..., help="Hugging Face model folder (config.json, tokenizer.json, model.safetensors).")
+
+
+@app.command("candidates")
+@handle_errors
+def candidates(
+    model_dir: Path = ModelDir,
+    corpus: str = typer.Argument(..., help="UTF-8 text in the new language or domain ('-' for stdin)."),
+    top: int = typer.Option(2000, "--top", min=1, help="Number of candidates."),
+    min_count: int = typer.Option(2, "--min-count", min=1, help="Ignore rarer words."),
+    min_pieces: int = typer.Option(2, "--min-pieces", min=2, help="Only words split into at least this many pieces."),
+    min_length: int = typer.Option(2, "--min-length", min=1, help="Only words at least this long."),
+    output: str = typer.Option("-", "--output", "-o", help="Output TSV (word, count, pieces); '-' = stdout."),
+    json_out: bool = opt.Json,
+):
+    """Frequent corpus words that the model's tokenizer splits into several pieces."""
+    from ..data.atomic import atomic_open
+    from ..vocab.candidates import count_words, read_lines, select_candidates
+    from ..vocab.checkpoint import load_tokenizer_only
+    from ..vocab.segment import HFSegmenter
+
+    seg = HFSegmenter(load_tokenizer_only(model_dir))
+    counts = count_words(read_lines(corpus), seg)
+    cands = select_candidates(counts, seg, top=top, min_count=min_count, min_pieces=min_pieces,
+                              min_length=min_length)
+    if output != "-" or not json_out:
+        with atomic_open(output) as f:
+            for c in cands:
+                f.write(f"{c.word}\t{c.count}\t{c.pieces}\n")
+    record = {"corpus": corpus, "distinct_words": len(counts), "tokens": int(sum(counts.values())),
+              "candidates": len(cands),
+              "mean_pieces": (sum(c.pieces for c in cands) / len(cands)) if cands else None,
+              "output": output}
+    if json_out:
+        record["top"] = [{"word": c.word, "count": c.count, "pieces": c.pieces} for c in cands[:20]]
+        emit_json(record)
+    else:
+        info(f"{len(cands):,} candidates from {record['tokens']:,} words ({len(counts):,} distinct)"
+             + (f", {record['mean_pieces']:.2f} pieces each now" if cands else ""))
+
+
+@app.command("expand")
+@handle_errors
+def expand(
+    model_dir: Optional[Path] = typer.Argument(None, help="Hugging Face model folder (or use --embeddings/--vocab)."),
+    tokens: str = typer.Option(..., "--tokens", "-t", help="Tokens to add, one a line (first TSV column)."),
+    init: str = typer.Option("subword-mean", "--init",
+                             help="random | mean | mvn | subword-mean | aligned | cw2v."),
+    output: Path = typer.Option(..., "--output", "-o", help="Output folder."),
+    embeddings: Optional[Path] = typer.Option(None, "--embeddings", help="Bare matrix (.npy, n × d) instead of a model."),
+    vocab_file: Optional[Path] = typer.Option(None, "--vocab", help="Bare matrix: its vocabulary, one token a line."),
+    src_vectors: Optional[str] = typer.Option(None, "--src-vectors",
+                                              help="aligned: static vectors for old tokens (source language)."),
+    tgt_vectors: Optional[str] = typer.Option(None, "--tgt-vectors",
+                                              help="aligned: static vectors for new tokens, in the same space."),
+    k: int = typer.Option(10, "--k", min=1, help="aligned: old neighbours mixed per new token."),
+    temperature: float = typer.Option(0.1, "--temperature", min=1e-6, help="aligned: softmax temperature."),
+    piece_weight: float = typer.Option(0.5, "--piece-weight", min=0.0, max=1.0,
+                                       help="aligned: share of the token's own old pieces in its row "
+                                            "(0 = neighbours only, as WECHSEL)."),
+    corpus: Optional[str] = typer.Option(None, "--corpus", help="cw2v: target-language text."),
+    epochs: int = typer.Option(1, "--epochs", min=1, help="cw2v: passes over the pairs."),
+    window: int = typer.Option(5, "--window", min=1, help="cw2v: context window."),
+    max_pairs: int = typer.Option(300_000, "--max-pairs", min=1, help="cw2v: skip-gram pairs used."),
+    cands: int = typer.Option(64, "--candidates", min=1, help="cw2v: old rows each new token may mix."),
+    lr: float = typer.Option(0.05, "--lr", min=1e-6, help="cw2v: learning rate of the mixing scores."),
+    threads: int = typer.Option(2, "--threads", min=1, help="cw2v: CPU threads."),
+    device: str = typer.Option("cpu", "--device", help="cw2v: cpu, cuda or auto."),
+    mvn_scale: float = typer.Option(1e-9, "--mvn-scale", min=0.0,
+                                    help="mvn: covariance scale (1e-9 = transformers' resize default)."),
+    seed: int = opt.Seed,
+    force: bool = typer.Option(False, "--force", help="Replace a non-empty output folder."),
+    json_out: bool = opt.Json,
+):
+    """Add tokens and initialise their embedding rows; write a checkpoint transformers loads offline."""
+    from ..data.errors import XlingError
+    from ..vocab.candidates import read_lines, read_tokens
+    from ..vocab.cw2v import CW2VParams
+    from ..vocab.expand import InitOptions
+    from ..vocab.init import InitMethod
+
+    try:
+        method = InitMethod(init)
+    except ValueError:
+        raise XlingError(f"--init {init!r}: choose one of {', '.join(m.value for m in InitMethod)}") from None
+    if device not in ("cpu", "cuda", "auto"):
+        raise XlingError(f"--device {device!r}: choose cpu, cuda or auto")
+    if (model_dir is None) == (embeddings is None):
+        raise XlingError("give a MODEL_DIR or --embeddings with --vocab (one of the two)")
+    toks = read_tokens(tokens)
+    opts = InitOptions(method=method, seed=seed, mvn_scale=mvn_scale, k=k, temperature=temperature,
+                       piece_weight=piece_weight,
+                       device=device, cw2v=CW2VParams(window=window, epochs=epochs, max_pairs=max_pairs,
+                                                      candidates=cands, lr=lr, threads=threads))
+    if method is InitMethod.aligned:
+        from .common import load_vectors
+
+        if not (src_vectors and tgt_vectors):
+            raise XlingError("--init aligned needs --src-vectors and --tgt-vectors")
+        opts.src_vectors = load_vectors(src_vectors, label="source vectors")
+        opts.tgt_vectors = load_vectors(tgt_vectors, label="target vectors")
+    if method is InitMethod.cw2v:
+        if not corpus:
+            raise XlingError("--init cw2v needs --corpus")
+        opts.corpus = [line for line in read_lines(corpus) if line.strip()]
+    t0 = time.perf_counter()
+    with progress(f"init {method.value}", unit="steps") as upd:
+        if embeddings is not None:
+            report = _expand_bare(embeddings, vocab_file, toks, opts, output, force, upd)
+        else:
+            from ..vocab.checkpoint import load_checkpoint, write_checkpoint
+            from ..vocab.expand import expand_checkpoint
+
+            ck = load_checkpoint(model_dir)
+            res = expand_checkpoint(ck, toks, opts, progress=upd)
+            report = res.report
+            report.update(model=str(model_dir), output=str(output), seconds=round(time.perf_counter() - t0, 3),
+                          signature=signature(init=method, seed=seed))
+            write_checkpoint(ck, output, res.tensors, res.tokenizer, res.plan.added, report, force=force)
+    if json_out:
+        emit_json(report)
+    else:
+        tk = report["tokens"]
+        info(f"added {tk['added']:,} tokens ({tk['skipped_existing']} already present, "
+             f"{tk['skipped_duplicates']} repeated) with {method.value}: {report['old_rows']:,} → "
+             f"{report['new_rows']:,} rows, wrote {output}")
+        info(report["signature"])
+
+
+def _expand_bare(embeddings: Path, vocab_file: Optional[Path], toks, opts, output: Path, force: bool, upd) -> dict:
+    import json
+
+    import numpy as np
+
+    from ..data.atomic import atomic_open
+    from ..data.errors import InputError, XlingError
+    from ..vocab.candidates import read_lines
+    from ..vocab.expand import expand_matrix
+
+    if vocab_file is None:
+        raise XlingError("--embeddings needs --vocab (one token a line, row order)")
+    try:
+        matrix = np.load(embeddings, allow_pickle=False, mmap_mode="r")
+    except ValueError as e:
+        raise InputError(f"not a plain .npy array: {e}", embeddings) from None
+    vocab = list(read_lines(vocab_file))
+    if vocab and vocab[-1] == "":
+        vocab.pop()
+    if matrix.ndim != 2 or matrix.shape[0] != len(vocab):
+        raise InputError(f"matrix {embeddings} has shape {tuple(matrix.shape)} but the vocabulary has "
+                         f"{len(vocab)} lines (need one row per token)", vocab_file)
+    if len(set(vocab)) != len(vocab):
+        raise InputError("the vocabulary repeats a token", vocab_file)
+    if output.exists() and not output.is_dir():
+        raise XlingError(f"{output}: exists and is not a folder")
+    if output.exists() and any(output.iterdir()) and not force:
+        raise XlingError(f"{output}: folder exists and is not empty (use --force to replace it)")
+    t0 = time.perf_counter()
+    new, new_vocab, report = expand_matrix(np.asarray(matrix), vocab, toks, opts, progress=upd)
+    from ..vocab.init import InitMethod
+
+    report.update(embeddings=str(embeddings), output=str(output), seconds=round(time.perf_counter() - t0, 3),
+                  signature=signature(init=InitMethod(opts.method), seed=opts.seed))
+    output.mkdir(parents=True, exist_ok=True)
+    with atomic_open(output / "embeddings.npy", "wb") as f:
+        np.save(f, new, allow_pickle=False)
+    with atomic_open(output / "vocab.txt") as f:
+        f.write("".join(t + "\n" for t in new_vocab))
+    with atomic_open(output / "xling-vocab.json") as f:
+        f.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
+    return report
+
+
+@app.command("eval")
+@handle_errors
+def evaluate(
+    original: Path = typer.Argument(..., help="Original model folder."),
+    expanded: Path = typer.Argument(..., help="Expanded model folder (from xling vocab expand)."),
+    text: str = typer.Argument(..., help="Held-out UTF-8 text, one sentence or paragraph a line."),
+    max_lines: Optional[int] = typer.Option(None, "--max-lines", min=1, help="Use only the first N non-empty lines."),
+    batch: int = typer.Option(32, "--batch", min=1, help="Sentences per forward pass."),
+    max_len: int = typer.Option(128, "--max-len", min=8, help="Truncate each line to this many tokens."),
+    device: str = typer.Option("cpu", "--device", help="cpu, cuda or auto."),
+    threads: int = typer.Option(2, "--threads", min=1, help="CPU threads."),
+    json_out: bool = opt.Json,
+):
+    """Pieces per word before/after, fidelity of sentence embeddings, and LM loss per word."""
+    import numpy as np
+    import torch
+
+    from ..data.errors import DeviceError, InputError
+    from ..vocab.candidates import read_lines
+    from ..vocab.checkpoint import is_lm, read_model_dir
+    from ..vocab.evaluate import (fidelity, lm_nll_per_word, load_model, pieces_per_word,
+                                  sentence_embeddings)
+    from ..vocab.segment import HFSegmenter
+
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise DeviceError("--device cuda requested but CUDA is not available")
+    torch.set_num_threads(threads)
+    lines = [ln for ln in read_lines(text) if ln.strip()]
+    if max_lines:
+        lines = lines[:max_lines]
+    if not lines:
+        raise InputError("no text to evaluate on (the file has no non-empty line)", text)
+    (cfg_o, tok_o), (_, tok_e) = read_model_dir(original), read_model_dir(expanded)
+    seg_o, seg_e = HFSegmenter(tok_o), HFSegmenter(tok_e)
+    ppw_o, n_words = pieces_per_word(seg_o, lines)
+    ppw_e, _ = pieces_per_word(seg_e, lines)
+    lm = is_lm(cfg_o)
+    record = {"original": str(original), "expanded": str(expanded), "text": text, "lines": len(lines),
+              "words": n_words, "pieces_per_word_before": ppw_o, "pieces_per_word_after": ppw_e}
+    with progress("sentence embeddings", total=2 * len(lines)) as upd:
+        m_o = load_model(original, device, lm=lm)
+        base_o = m_o.base_model if lm else m_o
+        e_o = sentence_embeddings(base_o, seg_o, lines, batch=batch, max_len=max_len, device=device,
+                                  progress=lambda d, t: upd(d, 2 * t))
+        nll_o = lm_nll_per_word(m_o, seg_o, lines, batch=batch, max_len=max_len, device=device) if lm else None
+        del m_o
+        m_e = load_model(expanded, device, lm=lm)
+        base_e = m_e.base_model if lm else m_e
+        e_e = sentence_embeddings(base_e, seg_e, lines, batch=batch, max_len=max_len, device=device,
+                                  progress=lambda d, t: upd(len(lines) + d, 2 * t))
+        nll_e = lm_nll_per_word(m_e, seg_e, lines, batch=batch, max_len=max_len, device=device) if lm else None
+    fid = fidelity(e_o, e_e)
+    record.update(fidelity_mean=float(np.mean(fid)), fidelity_median=float(np.median(fid)),
+                  fidelity_min=float(np.min(fid)))
+    if lm:
+        record.update(nll_per_word_before=nll_o, nll_per_word_after=nll_e)
+    record["signature"] = signature(pool="mean", max_len=max_len, lines=len(lines))
+    if json_out:
+        emit_json(record)
+        return
+    from rich.table import Table
+
+    t = Table(title=f"{expanded} vs {original}", show_header=False)
+    for key, v in record.items():
+        if key in ("original", "expanded", "signature"):
+            continue
+        t.add_row(key.replace("_", " "), f"{v:.4f}" if isinstance(v, float) else str(v))
+    out_console.print(t)
+    out_console.print(record["signature"])

@@ -1,0 +1,213 @@
+"""CW2V: constrained word2vec initialisation of new token embeddings (Mundra et al. 2024).
+
+Skip-gram with negative sampling is trained on a target-language corpus tokenised with the
+*expanded* tokenizer. The input vectors of old tokens are frozen to the model's embedding
+rows; the input vector of each new token is constrained to a convex combination of old rows,
+``softmax(s_t) @ E[C_t]``, and only the scores ``s_t`` (and the context vectors of all tokens)
+are learned. The result is a :class:`~xling.vocab.init.ConvexMix`: every new row lies in the
+convex hull of the old rows.
+
+For speed on a CPU each new token mixes a candidate set ``C_t`` (its old-tokenizer pieces plus
+the old rows nearest to their mean, ``candidates`` in all) rather than all old rows; the
+scores start from the subword mean (pieces get a head start ``warm_start``), so training
+refines the subword-mean point instead of starting blind.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+
+from ..data.errors import DeviceError, XlingError
+from .init import ConvexMix
+
+
+@dataclass(frozen=True)
+class CW2VParams:
+    window: int = 5
+    negatives: int = 5
+    epochs: int = 1
+    batch_size: int = 4096
+    lr: float = 0.05
+    ctx_lr: float = 0.025
+    max_pairs: int = 300_000
+    candidates: int = 64
+    warm_start: float = 6.0
+    threads: int = 2
+
+
+def _device(name: str):
+    import torch
+
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise DeviceError("--device cuda requested but CUDA is not available")
+    return torch.device(name)
+
+
+def skipgram_pairs(sequences: Sequence[Sequence[int]], window: int, rng: np.random.Generator,
+                   max_pairs: int, first_new: int | None = None) -> np.ndarray:
+    """(center, context) id pairs within ``window`` tokens, shuffled, at most ``max_pairs``.
+
+    With ``first_new``, pairs whose center is a new token (id >= first_new) are kept first, up
+    to half of ``max_pairs``: only they move the new tokens' weights; the rest train the
+    context vectors.
+
+    Returns
+    -------
+    ndarray of int64, shape (n_pairs, 2)
+    """
+    chunks = []
+    for seq in sequences:
+        s = np.asarray(seq, dtype=np.int64)
+        for off in range(1, window + 1):
+            if len(s) <= off:
+                break
+            a, b = s[:-off], s[off:]
+            chunks.append(np.stack([a, b], axis=1))
+            chunks.append(np.stack([b, a], axis=1))
+    if not chunks:
+        raise XlingError("cw2v: the corpus gives no token pairs (need lines of two or more tokens)")
+    pairs = np.concatenate(chunks)
+    pairs = pairs[rng.permutation(len(pairs))]
+    if first_new is None or len(pairs) <= max_pairs:
+        return pairs[:max_pairs]
+    new = pairs[:, 0] >= first_new
+    n_new = min(int(new.sum()), max_pairs // 2)
+    keep = np.concatenate([pairs[new][:n_new], pairs[~new][:max_pairs - n_new]])
+    return keep[rng.permutation(len(keep))]
+
+
+def candidate_sets(init: ConvexMix, old: np.ndarray, n: int) -> np.ndarray:
+    """For each new token: its pieces plus the old rows nearest (cosine) to its initial point.
+
+    Returns
+    -------
+    ndarray of int64, shape (n_new, n): candidate old-row ids, pieces first.
+    """
+    import scipy.sparse as sp
+
+    from ..lexicon.knn import knn
+
+    n = min(n, old.shape[0])
+    start = init.apply(old)
+    _, near = knn(start, old, n, metric="cosine", backend="numpy", device="cpu")
+    w = sp.csr_matrix(init.weights)
+    out = np.empty((start.shape[0], n), dtype=np.int64)
+    for r in range(start.shape[0]):
+        pieces = w.indices[w.indptr[r]:w.indptr[r + 1]]
+        pieces = pieces[np.argsort(-w.data[w.indptr[r]:w.indptr[r + 1]], kind="stable")][:n]
+        rest = [i for i in near[r] if i not in set(pieces.tolist())]
+        out[r] = np.concatenate([pieces, np.asarray(rest[:n - len(pieces)], dtype=np.int64)])
+    return out
+
+
+def train_cw2v(old: np.ndarray, init: ConvexMix, sequences: Sequence[Sequence[int]], *,
+               params: CW2VParams = CW2VParams(), seed: int = 0, device: str = "cpu",
+               progress: Callable[[int, int], None] | None = None) -> tuple[ConvexMix, dict]:
+    """Learn convex-combination weights for new tokens with constrained skip-gram.
+
+    Parameters
+    ----------
+    old : ndarray, shape (n_old, d)
+        The model's input embedding rows (frozen).
+    init : ConvexMix, n_new rows
+        Starting point (normally the subword mean); its non-zero entries get ``warm_start``.
+    sequences : list of lists of int
+        The corpus as token ids of the expanded tokenizer: ids ``< n_old`` are old tokens,
+        ``n_old + j`` is new token ``j``.
+    seed : int
+        Seeds pair shuffling (numpy) and negative sampling (torch): same inputs, same output.
+
+    Returns
+    -------
+    mix : ConvexMix
+        Dense weights of shape (n_new, n_old) (non-zero only on each token's candidates).
+    stats : dict
+        Pairs, steps, final loss, new tokens seen in the corpus.
+    """
+    import scipy.sparse as sp
+    import torch
+
+    n_old, d = old.shape
+    n_new = init.weights.shape[0]
+    dev = _device(device)
+    rng = np.random.default_rng(seed)
+    gen = torch.Generator(device=dev).manual_seed(seed)
+    prev_threads = torch.get_num_threads()
+    torch.set_num_threads(params.threads)
+    try:
+        # 1. candidates and warm-started scores
+        cand = candidate_sets(init, old, params.candidates)
+        w0 = sp.csr_matrix(init.weights)
+        warm = np.zeros(cand.shape, dtype=np.float32)
+        for r in range(n_new):
+            cols = w0.indices[w0.indptr[r]:w0.indptr[r + 1]]
+            vals = w0.data[w0.indptr[r]:w0.indptr[r + 1]]
+            for c, v in zip(cols, vals):
+                warm[r, cand[r] == c] = params.warm_start + np.log(v * len(cols))
+        # 2. training pairs and unigram^0.75 noise distribution
+        pairs = skipgram_pairs(sequences, params.window, rng, params.max_pairs, first_new=n_old)
+        if pairs.max() >= n_old + n_new or pairs.min() < 0:
+            raise XlingError("cw2v: corpus token id outside the expanded vocabulary")
+        counts = np.bincount(pairs[:, 1], minlength=n_old + n_new).astype(np.float64) ** 0.75
+        noise = torch.tensor(counts / counts.sum(), dtype=torch.float32, device=dev)
+        seen = np.unique(pairs[:, 0][pairs[:, 0] >= n_old]) - n_old
+        # 3. parameters: frozen old rows E, learned scores S (Adam), context vectors U (plain
+        #    SGD with word2vec's linearly decaying rate; gradients written out by hand, which is
+        #    much faster on a CPU than autograd + sparse optimisers for 30k x d rows)
+        E = torch.tensor(old, dtype=torch.float32, device=dev)
+        EC = E[torch.tensor(cand, device=dev)]  # (n_new, n_cand, d), constant
+        S = torch.nn.Parameter(torch.tensor(warm, device=dev))
+        U = torch.zeros(n_old + n_new, d, device=dev)
+        opt_s = torch.optim.Adam([S], lr=params.lr)
+        P = torch.tensor(pairs, device=dev)
+        steps = params.epochs * ((len(P) + params.batch_size - 1) // params.batch_size)
+        loss_val, step = float("nan"), 0
+        for _ in range(params.epochs):
+            for start in range(0, len(P), params.batch_size):
+                b = P[start:start + params.batch_size]
+                center, ctx = b[:, 0], b[:, 1]
+                lr_u = params.ctx_lr * max(1e-4, 1.0 - step / steps)
+                # 4. center vectors: frozen rows for old tokens, convex mixes for new ones
+                is_new = center >= n_old
+                new_rows = torch.einsum("nk,nkd->nd", torch.softmax(S, dim=1), EC)
+                with torch.no_grad():
+                    v_new = new_rows[(center - n_old).clamp(min=0)]
+                    v = torch.where(is_new[:, None], v_new, E[center.clamp(max=n_old - 1)])
+                neg = torch.multinomial(noise, len(b) * params.negatives, replacement=True,
+                                        generator=gen).view(len(b), params.negatives)
+                with torch.no_grad():
+                    # 5. skip-gram negative-sampling gradients
+                    u_pos, u_neg = U[ctx], U[neg]
+                    s_pos = (v * u_pos).sum(-1)
+                    s_neg = torch.einsum("bd,bnd->bn", v, u_neg)
+                    g_pos = torch.sigmoid(s_pos) - 1.0  # d loss / d s_pos
+                    g_neg = torch.sigmoid(s_neg)  # d loss / d s_neg
+                    grad_v = g_pos[:, None] * u_pos + torch.einsum("bn,bnd->bd", g_neg, u_neg)
+                    U.index_add_(0, ctx, -lr_u * g_pos[:, None] * v)
+                    U.index_add_(0, neg.reshape(-1), (-lr_u * g_neg[..., None] * v[:, None, :]).reshape(-1, d))
+                    loss_val = float(-(torch.nn.functional.logsigmoid(s_pos)
+                                       + torch.nn.functional.logsigmoid(-s_neg).sum(-1)).mean())
+                # 6. scores of new tokens: back-propagate grad_v through the softmax mix
+                #    (summed per token with index_add_, which is deterministic on CPU threads,
+                #    unlike the backward of fancy indexing)
+                if bool(is_new.any()):
+                    grad_rows = torch.zeros_like(new_rows).index_add_(0, center[is_new] - n_old, grad_v[is_new])
+                    opt_s.zero_grad(set_to_none=True)
+                    new_rows.backward(grad_rows / len(b))
+                    opt_s.step()
+                step += 1
+                if progress is not None:
+                    progress(step, steps)
+        # 7. dense convex weights over all old rows
+        A = torch.softmax(S.detach(), dim=1).cpu().numpy().astype(np.float64)
+    finally:
+        torch.set_num_threads(prev_threads)
+    weights = np.zeros((n_new, n_old), dtype=np.float64)
+    np.put_along_axis(weights, cand, A, axis=1)
+    stats = {"pairs": int(len(pairs)), "steps": step, "final_loss": loss_val,
+             "new_tokens_in_corpus": int(len(seen)), "candidates": int(cand.shape[1]), "device": str(dev)}
+    return ConvexMix(sp.csr_matrix(weights), np.zeros(n_new, dtype=bool)), stats
