@@ -24,9 +24,17 @@ import numpy as np
 
 from ..data.embeddings import Embeddings, unit_rows
 from ..data.errors import XlingError
-from .w2v import (Arch, Progress, TrainStats, Vocab, W2VParams, build_vocab, count_words, encode, train)
+from .w2v import (Arch, Progress, TrainStats, Vocab, W2VParams, build_vocab, count_words, encode, init_input_vectors,
+                  train)
 
 Sentences = Sequence[Sequence[str]]
+
+
+class SliceInit(str, Enum):
+    """Start of a slice's input vectors (its output matrix is always the compass's, frozen)."""
+
+    compass = "compass"  # copy the compass's input vectors
+    random = "random"  # word2vec's usual small random vectors (TWEC's default "hidden" mode)
 
 
 @dataclass(frozen=True)
@@ -110,7 +118,8 @@ def train_compass(sentences: Sentences, params: W2VParams, *, min_count: int = 5
 
 
 def train_slice(sentences: Sentences, compass: Compass, params: W2VParams, *, min_count: int = 5,
-                device: str = "cpu", progress: Progress | None = None) -> Slice:
+                init: SliceInit | str = SliceInit.compass, device: str = "cpu",
+                progress: Progress | None = None) -> Slice:
     """Train one slice against the compass's frozen output matrix.
 
     Parameters
@@ -123,6 +132,9 @@ def train_slice(sentences: Sentences, compass: Compass, params: W2VParams, *, mi
         Usually the compass's settings (dim must match).
     min_count : int
         Slice words rarer than this are left out of the slice (and of its output file).
+    init : SliceInit
+        Input vectors start as the compass's (``compass``) or random (``random``); either
+        way the frozen output matrix puts every slice in the compass space.
     device : {"cpu", "cuda"}
 
     Returns
@@ -136,8 +148,11 @@ def train_slice(sentences: Sentences, compass: Compass, params: W2VParams, *, mi
     if len(vocab) == 0:
         raise XlingError(f"no word of this slice occurs at least {min_count} times and is in the compass")
     rows = np.array([compass.vocab.key_to_index[w] for w in vocab.words], dtype=np.int64)
-    # 2. start from the compass: input vectors copied, output vectors taken as they are
-    syn0 = np.ascontiguousarray(compass.vectors[rows], dtype=np.float32)
+    # 2. output vectors: the compass's; input vectors: the compass's or random
+    if SliceInit(init) is SliceInit.compass:
+        syn0 = np.ascontiguousarray(compass.vectors[rows], dtype=np.float32)
+    else:
+        syn0 = init_input_vectors(len(vocab), params.dim, params.seed)
     syn1 = compass.output[rows]
     # 3. train with the output frozen; negatives follow this slice's own counts
     stats = train(encode(sentences, vocab), syn0, syn1, vocab.counts, params, train_output=False, device=device,

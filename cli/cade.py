@@ -13,6 +13,8 @@ import typer
 from . import options as opt
 from .common import (emit_json, err_console, escape, handle_errors, info, load_vectors, out_console, signature,
                      state, write_vectors)
+from ..align.cade import ShiftMeasure as ShiftBy, SliceInit as InitChoice
+from ..align.w2v import Arch as ArchChoice
 from ..data.errors import InputError, XlingError
 
 app = typer.Typer(help="CADE: train corpora in one shared space (compass), rank words by semantic shift.",
@@ -22,16 +24,6 @@ app = typer.Typer(help="CADE: train corpora in one shared space (compass), rank 
 class TrainDevice(str, Enum):
     cpu = "cpu"
     cuda = "cuda"
-
-
-class ArchChoice(str, Enum):
-    cbow = "cbow"
-    sg = "sg"
-
-
-class ShiftBy(str, Enum):
-    cosine = "cosine"
-    neighbours = "neighbours"
 
 
 # ---------------------------------------------------------------------------- files
@@ -147,6 +139,10 @@ def train_cmd(
     seed: int = opt.Seed,
     device: TrainDevice = typer.Option(TrainDevice.cpu, "--device", help="Slice trainer: cpu (numba) or cuda "
                                                                           "(torch).", case_sensitive=False),
+    init: InitChoice = typer.Option(InitChoice.random, "--init",
+                                    help="Slice input vectors start as the compass's, or random (TWEC's default). "
+                                         "The output matrix is the compass's, frozen, either way.",
+                                    case_sensitive=False),
     lowercase: bool = typer.Option(False, "--lowercase", help="Lower-case the corpora before training."),
     precision: int = typer.Option(6, "--precision", min=1, max=9, help="Significant digits in .vec output."),
     json_out: bool = opt.Json,
@@ -188,10 +184,10 @@ def train_cmd(
     write_counts(compass.vocab, out / "compass.counts.tsv")
     record = {"signature": signature(arch=arch, dim=dim, window=window, negative=negative, epochs=epochs,
                                      min_count=min_count, compass_min_count=cmin, sample=sample, seed=seed,
-                                     lowercase=lowercase, threads=threads),
+                                     init=init, lowercase=lowercase, threads=threads),
               "params": {**params.__dict__, "arch": arch.value, "compass_epochs": cparams.epochs,
                          "min_count": min_count, "compass_min_count": cmin, "lowercase": lowercase,
-                         "device": device.value},
+                         "init": init.value, "device": device.value},
               "compass": {"vectors": str(out / "compass.vec"), "vocab": len(compass.vocab),
                           "tokens": int(sum(len(s) for t in texts for s in t)),
                           "seconds": round(compass.seconds, 3)},
@@ -199,7 +195,8 @@ def train_cmd(
     # 3. one slice per corpus, output matrix frozen
     for name, path, text in zip(names, corpora, texts):
         with _word_progress(f"slice {name}") as upd:
-            sl = train_slice(text, compass, params, min_count=min_count, device=device.value, progress=upd)
+            sl = train_slice(text, compass, params, min_count=min_count, init=init, device=device.value,
+                             progress=upd)
         vec_path = out / f"{name}.vec"
         write_vectors(sl.embeddings(), str(vec_path), precision=precision, label=vec_path.name)
         write_counts(sl.vocab, counts_path(vec_path))
@@ -263,7 +260,7 @@ def shift_cmd(
     json_out: bool = opt.Json,
 ):
     """Rank the words shared by two slices by how much their meaning moved."""
-    from ..align.cade import ShiftMeasure, shift_scores
+    from ..align.cade import shift_scores
     from ..data.atomic import atomic_open
     from ..lexicon.knn import resolve_engine
 
@@ -278,7 +275,7 @@ def shift_cmd(
             raise XlingError(f"fewer than 2 words occur at least {min_count} times in both slices: "
                              "lower --min-count")
     table = shift_scores(ea, eb, k=k, words=words, engine=resolve_engine(backend, knn_device))
-    order = table.order(ShiftMeasure(by.value))
+    order = table.order(by)
     rows = []
     for rank, i in enumerate(order.tolist(), 1):
         w = table.words[i]
