@@ -304,3 +304,15 @@ def test_cli_cuda_without_cuda(tmp_path, cli):
     good = write_corpus(tmp_path / "good.txt", topic_corpus(1, n_sent=50))
     code, out, err = cli("cade", "train", good, "-o", tmp_path / "o", "--device", "cuda", "--min-count", "1")
     assert code == 2 and "cuda" in err.lower()
+
+
+def test_cli_train_same_seed_same_bytes(tmp_path, cli):
+    a = write_corpus(tmp_path / "a.txt", topic_corpus(41, n_sent=300))
+    b = write_corpus(tmp_path / "b.txt", topic_corpus(42, n_sent=300))
+    outs = []
+    for run in ("r1", "r2"):
+        code, out, err = cli("--quiet", "cade", "train", a, b, "-o", tmp_path / run, "--dim", "8", "--epochs", "2",
+                             "--min-count", "1", "--threads", "1", "--seed", "4", "--json")
+        assert code == 0, err
+        outs.append([(tmp_path / run / f).read_bytes() for f in ("compass.vec", "a.vec", "b.vec")])
+    assert outs[0] == outs[1]
