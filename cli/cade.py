@@ -264,6 +264,8 @@ def shift_cmd(
     from ..data.atomic import atomic_open
     from ..lexicon.knn import resolve_engine
 
+    if json_out and output == "-":
+        raise XlingError("--json and -o - would both write to stdout: choose one")
     ea = load_vectors(a, max_vocab=max_vocab)
     eb = load_vectors(b, max_vocab=max_vocab)
     ca = _load_counts(a, min_count is not None)

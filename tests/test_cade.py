@@ -292,6 +292,8 @@ def test_cli_bad_inputs(tmp_path, cli):
     save_embeddings(e, tmp_path / "q.vec")
     code, out, err = cli("cade", "shift", tmp_path / "p.vec", tmp_path / "q.vec", "--min-count", "2")
     assert code == 2 and "p.counts.tsv is missing" in err
+    code, out, err = cli("cade", "shift", tmp_path / "p.vec", tmp_path / "q.vec", "-o", "-", "--json")
+    assert code == 2 and "stdout" in err
     code, out, err = cli("cade", "shift", tmp_path / "p.vec", tmp_path / "nope.vec")
     assert code == 2 and "nope.vec" in err
 
