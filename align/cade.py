@@ -79,7 +79,8 @@ def train_compass(sentences: Sentences, params: W2VParams, *, min_count: int = 5
     params : W2VParams
     min_count : int
         Words rarer than this in the concatenation are not in the compass (nor in any slice).
-    progress : callable(epochs_done, epochs), optional
+    progress : callable(words_done, words_total), optional
+        Called after every epoch.
 
     Returns
     -------
@@ -96,8 +97,8 @@ def train_compass(sentences: Sentences, params: W2VParams, *, min_count: int = 5
 
         def on_epoch_end(self, model):
             self.done += 1
-            if progress is not None:
-                progress(self.done, params.epochs)
+            if progress is not None:  # in words, at epoch granularity (gensim reports no finer)
+                progress(self.done * model.corpus_total_words, params.epochs * model.corpus_total_words)
 
     model = Word2Vec(vector_size=params.dim, window=params.window, negative=params.negative, hs=0,
                      sg=int(params.arch is Arch.sg), min_count=min_count, sample=params.sample,

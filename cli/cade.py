@@ -176,7 +176,7 @@ def train_cmd(
 
     # 2. compass on the concatenation
     everything = [s for t in texts for s in t]
-    with _word_progress("compass (epochs)") as upd:
+    with _word_progress("compass (gensim)") as upd:
         compass = train_compass(everything, cparams, min_count=cmin, progress=upd)
     del everything
     out.mkdir(parents=True, exist_ok=True)

@@ -318,3 +318,16 @@ def test_cli_train_same_seed_same_bytes(tmp_path, cli):
         assert code == 0, err
         outs.append([(tmp_path / run / f).read_bytes() for f in ("compass.vec", "a.vec", "b.vec")])
     assert outs[0] == outs[1]
+
+
+def test_progress_callbacks_count_words():
+    sents = topic_corpus(51, n_sent=200)
+    calls = []
+    params = W2VParams(dim=8, epochs=3, seed=1)
+    comp = train_compass(sents, params, min_count=1, progress=lambda d, t: calls.append((d, t)))
+    n_words = sum(map(len, sents))
+    assert calls == [(i * n_words, 3 * n_words) for i in (1, 2, 3)]
+    calls.clear()
+    sl = train_slice(sents, comp, params, min_count=1, progress=lambda d, t: calls.append((d, t)))
+    assert calls[-1] == (3 * n_words, 3 * n_words) and sl.stats.words == 3 * n_words
+    assert all(a[0] <= b[0] for a, b in zip(calls, calls[1:]))
