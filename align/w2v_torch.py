@@ -30,7 +30,7 @@ def train_torch(corpus: Corpus, syn0: np.ndarray, syn1: np.ndarray, counts: np.n
     params : W2VParams
     device : {"cuda", "cpu"}
     batch_positions : int, optional
-        Centre words per batch (default 16384 on cuda, 1024 on cpu).
+        Centre words per batch (default 512 for skip-gram, 4096 for CBOW).
     """
     import torch
 
@@ -38,7 +38,11 @@ def train_torch(corpus: Corpus, syn0: np.ndarray, syn1: np.ndarray, counts: np.n
         raise DeviceError("--device cuda asked for, but PyTorch sees no CUDA device")
     dev = torch.device(device)
     gen = torch.Generator().manual_seed(params.seed)
-    batch = batch_positions or (16384 if dev.type == "cuda" else 1024)
+    # Updates of one batch are summed (index_add_): a word seen many times in a batch takes all
+    # its steps at once, which diverges for large batches (skip-gram on the KJV Bible did at 4096
+    # positions, was fine at 512). Hence small defaults, smaller for skip-gram (2*window pairs per
+    # position) than for CBOW (one example per position).
+    batch = batch_positions or (512 if params.arch is Arch.sg else 4096)
     w, neg, d = params.window, params.negative, syn0.shape[1]
 
     s0 = torch.from_numpy(np.ascontiguousarray(syn0)).to(dev, copy=True)
