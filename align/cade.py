@@ -1,0 +1,252 @@
+"""CADE: compass-aligned distributional embeddings, and semantic-shift ranking.
+
+Di Carlo, Bianchi & Palmonari (2019), "Training Temporal Word Embeddings with a Compass"
+(TWEC / CADE). Written from the paper's description:
+
+1. train a *compass* word2vec model on the concatenation of all corpora (here: gensim);
+2. for every corpus (slice), train a word2vec model whose input vectors start from the
+   compass's and whose *output* (context) matrix is the compass's, frozen. Every slice then
+   learns its word vectors against the same fixed context space, so the slices are aligned
+   by construction, with no post-hoc rotation;
+3. compare a word across slices directly: cosine distance in the shared space, and the
+   overlap of its nearest neighbours in each slice.
+
+Core functions take tokenised sentences and arrays and return arrays; no file I/O here.
+"""
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from enum import Enum
+from typing import Callable, Sequence
+
+import numpy as np
+
+from ..data.embeddings import Embeddings, unit_rows
+from ..data.errors import XlingError
+from .w2v import (Arch, Progress, TrainStats, Vocab, W2VParams, build_vocab, count_words, encode, init_input_vectors,
+                  train)
+
+Sentences = Sequence[Sequence[str]]
+
+
+class SliceInit(str, Enum):
+    """Start of a slice's input vectors (its output matrix is always the compass's, frozen)."""
+
+    compass = "compass"  # copy the compass's input vectors
+    random = "random"  # word2vec's usual small random vectors (TWEC's default "hidden" mode)
+
+
+@dataclass(frozen=True)
+class Compass:
+    """The compass model: vocabulary, input vectors and the (to be frozen) output matrix."""
+
+    vocab: Vocab
+    vectors: np.ndarray  # shape (n, d), input vectors (syn0)
+    output: np.ndarray  # shape (n, d), output vectors (syn1neg); never modified after training
+    seconds: float
+
+    def embeddings(self) -> Embeddings:
+        return Embeddings(self.vocab.words, self.vectors)
+
+
+@dataclass(frozen=True)
+class Slice:
+    """One slice model in the compass space."""
+
+    vocab: Vocab  # slice words (count >= slice min_count, and in the compass) with slice counts
+    vectors: np.ndarray  # shape (n, d)
+    stats: TrainStats
+
+    def embeddings(self) -> Embeddings:
+        return Embeddings(self.vocab.words, self.vectors)
+
+
+def _stable_hash(text: str) -> int:
+    # gensim seeds each start vector with hash(word + seed); Python's str hash changes per
+    # process, so pass a stable one to make the compass reproducible.
+    return zlib.crc32(text.encode("utf-8", "surrogatepass"))
+
+
+def train_compass(sentences: Sentences, params: W2VParams, *, min_count: int = 5,
+                  progress: Progress | None = None) -> Compass:
+    """Train the compass with gensim's Word2Vec on all sentences.
+
+    Parameters
+    ----------
+    sentences : sequence of list of str
+        Every slice's sentences, concatenated.
+    params : W2VParams
+    min_count : int
+        Words rarer than this in the concatenation are not in the compass (nor in any slice).
+    progress : callable(words_done, words_total), optional
+        Called after every epoch.
+
+    Returns
+    -------
+    Compass
+    """
+    import time
+
+    from gensim.models import Word2Vec
+    from gensim.models.callbacks import CallbackAny2Vec
+
+    class _Epochs(CallbackAny2Vec):
+        def __init__(self):
+            self.done = 0
+
+        def on_epoch_end(self, model):
+            self.done += 1
+            if progress is not None:  # in words, at epoch granularity (gensim reports no finer)
+                progress(self.done * model.corpus_total_words, params.epochs * model.corpus_total_words)
+
+    model = Word2Vec(vector_size=params.dim, window=params.window, negative=params.negative, hs=0,
+                     sg=int(params.arch is Arch.sg), min_count=min_count, sample=params.sample,
+                     alpha=params.alpha, min_alpha=params.min_alpha, ns_exponent=params.ns_exponent,
+                     workers=params.threads, seed=params.seed, epochs=params.epochs, hashfxn=_stable_hash,
+                     cbow_mean=1)
+    model.build_vocab(sentences)
+    if len(model.wv) == 0:
+        raise XlingError(f"no word occurs at least {min_count} times in the corpora (lower --compass-min-count)")
+    t0 = time.perf_counter()
+    model.train(sentences, total_examples=model.corpus_count, epochs=params.epochs, callbacks=[_Epochs()])
+    seconds = time.perf_counter() - t0
+    words = tuple(model.wv.index_to_key)
+    counts = np.array([model.wv.get_vecattr(w, "count") for w in words], dtype=np.int64)
+    output = np.array(model.syn1neg, dtype=np.float32)
+    output.flags.writeable = False
+    return Compass(Vocab(words, counts), np.array(model.wv.vectors, dtype=np.float32), output, seconds)
+
+
+def train_slice(sentences: Sentences, compass: Compass, params: W2VParams, *, min_count: int = 5,
+                init: SliceInit | str = SliceInit.compass, device: str = "cpu",
+                progress: Progress | None = None) -> Slice:
+    """Train one slice against the compass's frozen output matrix.
+
+    Parameters
+    ----------
+    sentences : sequence of list of str
+        This slice's sentences.
+    compass : Compass
+        ``compass.output`` is read, never written.
+    params : W2VParams
+        Usually the compass's settings (dim must match).
+    min_count : int
+        Slice words rarer than this are left out of the slice (and of its output file).
+    init : SliceInit
+        Input vectors start as the compass's (``compass``) or random (``random``); either
+        way the frozen output matrix puts every slice in the compass space.
+    device : {"cpu", "cuda"}
+
+    Returns
+    -------
+    Slice
+    """
+    if params.dim != compass.vectors.shape[1]:
+        raise XlingError(f"slice dim {params.dim} differs from the compass dim {compass.vectors.shape[1]}")
+    # 1. slice vocabulary: frequent enough here, and known to the compass (the output matrix is its)
+    vocab = build_vocab(count_words(sentences), min_count, restrict_to=compass.vocab.key_to_index)
+    if len(vocab) == 0:
+        raise XlingError(f"no word of this slice occurs at least {min_count} times and is in the compass")
+    rows = np.array([compass.vocab.key_to_index[w] for w in vocab.words], dtype=np.int64)
+    # 2. output vectors: the compass's; input vectors: the compass's or random
+    if SliceInit(init) is SliceInit.compass:
+        syn0 = np.ascontiguousarray(compass.vectors[rows], dtype=np.float32)
+    else:
+        syn0 = init_input_vectors(len(vocab), params.dim, params.seed)
+    syn1 = compass.output[rows]
+    # 3. train with the output frozen; negatives follow this slice's own counts
+    stats = train(encode(sentences, vocab), syn0, syn1, vocab.counts, params, train_output=False, device=device,
+                  progress=progress)
+    return Slice(vocab, syn0, stats)
+
+
+# ---------------------------------------------------------------------------- shift ranking
+class ShiftMeasure(str, Enum):
+    """How to rank words by change between two slices."""
+
+    cosine = "cosine"  # 1 - cos(v_a, v_b) in the shared space
+    neighbours = "neighbours"  # 1 - Jaccard(top-k neighbours in a, top-k neighbours in b)
+
+
+@dataclass(frozen=True)
+class ShiftTable:
+    """Per-word change scores between two slices, over their shared vocabulary (order of ``a``)."""
+
+    words: tuple[str, ...]
+    cosine: np.ndarray  # shape (n,), cosine distance in [0, 2]
+    neighbours: np.ndarray  # shape (n,), 1 - Jaccard of the k-NN sets, in [0, 1]
+    k: int
+
+    def order(self, by: ShiftMeasure = ShiftMeasure.cosine) -> np.ndarray:
+        """Indices of the words, most changed first (ties: the other measure, then word order)."""
+        by = ShiftMeasure(by)
+        main, other = (self.cosine, self.neighbours) if by is ShiftMeasure.cosine else (self.neighbours, self.cosine)
+        return np.lexsort((np.arange(len(self.words)), -other, -main))
+
+    def ranking(self, by: ShiftMeasure = ShiftMeasure.cosine) -> list[str]:
+        return [self.words[i] for i in self.order(by)]
+
+
+def shift_scores(a: Embeddings, b: Embeddings, *, k: int = 10, words: Sequence[str] | None = None,
+                 engine=None, progress: Callable | None = None) -> ShiftTable:
+    """Score how much each word shared by two aligned slices changed.
+
+    Parameters
+    ----------
+    a, b : Embeddings
+        Two slices in one space (CADE output, or spaces aligned beforehand).
+    k : int
+        Neighbourhood size of the overlap measure; neighbours are searched among the
+        candidate words, so indices are comparable across slices.
+    words : sequence of str, optional
+        Candidate words (e.g. frequent enough in both slices); default: all shared words.
+    engine : xling.lexicon.knn.Engine, optional
+        Nearest-neighbour backend/device.
+
+    Returns
+    -------
+    ShiftTable
+    """
+    from ..lexicon.knn import knn
+
+    if a.dim != b.dim:
+        raise XlingError(f"the slices have different dimensions ({a.dim} and {b.dim}): not one shared space")
+    in_b = b.key_to_index
+    cand = a.index_to_key if words is None else words
+    shared = [w for w in cand if w in in_b and w in a.key_to_index]
+    if len(shared) < 2:
+        raise XlingError(f"the slices share {len(shared)} word(s): nothing to rank")
+    # 1. cosine distance of each word's two vectors
+    va = unit_rows(np.asarray(a.vectors[a.indices(shared)], dtype=np.float32))
+    vb = unit_rows(np.asarray(b.vectors[b.indices(shared)], dtype=np.float32))
+    cos = 1.0 - np.einsum("ij,ij->i", va, vb, dtype=np.float64)
+    # 2. neighbourhood overlap among the shared words
+    k = max(1, min(k, len(shared) - 1))
+    _, na = knn(va, va, k, exclude_self=True, engine=engine, progress=progress)
+    _, nb = knn(vb, vb, k, exclude_self=True, engine=engine, progress=progress)
+    inter = np.array([len(set(x).intersection(y)) for x, y in zip(na.tolist(), nb.tolist())], dtype=np.float64)
+    jaccard = inter / (2 * k - inter)
+    return ShiftTable(tuple(shared), cos.astype(np.float32), (1.0 - jaccard).astype(np.float32), k)
+
+
+def neighbours(emb: Embeddings, word: str, k: int = 10, engine=None) -> list[tuple[str, float]]:
+    """The ``k`` nearest words to ``word`` in ``emb`` (cosine), itself excluded; [] if absent."""
+    from ..lexicon.knn import knn
+
+    i = emb.get_index(word)
+    if i is None:
+        return []
+    k = min(k, len(emb) - 1)
+    if k < 1:
+        return []
+    scores, idx = knn(emb.vectors[i:i + 1], emb.vectors, k + 1, engine=engine)
+    out = [(emb.index_to_key[j], float(s)) for j, s in zip(idx[0].tolist(), scores[0].tolist()) if j != i]
+    return out[:k]
+
+
+def top_overlap(r1: Sequence[str], r2: Sequence[str], n: int = 50) -> float:
+    """|top-n of r1 ∩ top-n of r2| / n: stability of two rankings."""
+    if n < 1:
+        raise XlingError("n must be at least 1")
+    return len(set(r1[:n]) & set(r2[:n])) / n
