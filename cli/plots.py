@@ -158,11 +158,17 @@ def _pct(v) -> Optional[float]:
     return None if v is None else round(100.0 * float(v), 2)
 
 
-def _eval_runs(records: Sequence[Record]) -> list[tuple[str, dict]]:
-    """(series name, one lexicon-eval result) for every result of every file."""
+def _eval_runs(records: Sequence[Record], only: Optional[str] = None) -> list[tuple[str, dict]]:
+    """(series name, one lexicon-eval result) for every result of every file; with ``only``, a
+    file holding several criteria keeps that one (when it has it)."""
     runs = []
     for r in records:
         results = r.data["results"] if "results" in r.data else [r.data]
+        if only is not None and any(res.get("retrieval") == only for res in results):
+            results = [res for res in results if res.get("retrieval") == only]
+            name = r.label if "results" not in r.data or len(r.data["results"]) == 1 else f"{r.label} ({only})"
+            runs.append((name, results[0]))
+            continue
         for res in results:
             name = r.label if len(results) == 1 else f"{r.label} ({res.get('retrieval')})"
             runs.append((name, res))
@@ -190,9 +196,10 @@ def results_section(records: Sequence[Record], align_by_label: dict[str, dict]) 
                    note="P@k, MRR and coverage in %; eval/align times in seconds.")
 
 
-def bands_section(records: Sequence[Record]) -> Section:
-    """P@1 by source-frequency band, one bar series per run."""
-    runs = _eval_runs(records)
+def bands_section(records: Sequence[Record], retrieval: Optional[str] = "csls") -> Section:
+    """P@1 by source-frequency band, one bar series per run (of a file with several criteria,
+    only ``retrieval``)."""
+    runs = _eval_runs(records, retrieval)
     bands: list[str] = []
     for _, res in runs:
         for b in res.get("bands", []):
@@ -388,7 +395,8 @@ def stats_section(records: Sequence[Record]) -> Section:
                                                     "translations/word", "identical pairs", "origins"], rows)
 
 
-def build_sections(records: Sequence[Record], *, top_words: int = 20) -> list[Section]:
+def build_sections(records: Sequence[Record], *, top_words: int = 20,
+                   band_retrieval: Optional[str] = "csls") -> list[Section]:
     """All sections of the report, in a fixed order."""
     by = {k: [r for r in records if r.kind == k] for k in KINDS}
     out: list[Section] = []
@@ -397,7 +405,7 @@ def build_sections(records: Sequence[Record], *, top_words: int = 20) -> list[Se
     if by["lexicon-eval"]:
         align_by_label = {r.label: r.data for r in by["align"]}
         out.append(results_section(by["lexicon-eval"], align_by_label))
-        out.append(bands_section(by["lexicon-eval"]))
+        out.append(bands_section(by["lexicon-eval"], band_retrieval))
     if by["align"]:
         sec = refinement_section(by["align"])
         if sec is not None:
@@ -437,7 +445,7 @@ def _cell(v) -> str:
     if v is None:
         return "—"
     if isinstance(v, float):
-        return f"{v:.2f}" if abs(v) >= 10 or v == 0 else f"{v:.4g}"
+        return f"{v:.2f}" if abs(v) >= 1 or v == 0 else f"{v:.4g}"
     return str(v).replace("|", "\\|").replace("\n", " ")
 
 

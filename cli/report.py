@@ -25,6 +25,9 @@ def report_cmd(
     title: str = typer.Option("xling report", "--title", help="Title of report.md."),
     top_words: int = typer.Option(20, "--top-words", min=1, help="Most shifted words shown per CADE record."),
     dpi: int = typer.Option(120, "--dpi", min=30, max=600, help="Resolution of the PNGs."),
+    band_retrieval: str = typer.Option("csls", "--band-retrieval",
+                                       help="Of an evaluation with several criteria (--retrieval all), the one "
+                                            "drawn by frequency band ('all': every criterion)."),
     no_plots: bool = typer.Option(False, "--no-plots", help="Tables only (no matplotlib needed)."),
     json_out: bool = opt.Json,
 ):
@@ -49,7 +52,8 @@ def report_cmd(
         raise XlingError(f"{output}: exists and is not a folder")
     for p in unknown:
         warn(f"{p}: not a record xling report knows (skipped)")
-    sections = build_sections(records, top_words=top_words)
+    sections = build_sections(records, top_words=top_words,
+                              band_retrieval=None if band_retrieval == "all" else band_retrieval)
     if not no_plots:
         try:
             import matplotlib  # noqa: F401

@@ -142,6 +142,11 @@ def test_cli_multi_retrieval_eval_and_table_only(tmp_path, cli):
     assert s["figures"] == [] and not list(out.glob("*.png"))
     md = (out / "report.md").read_text(encoding="utf-8")
     assert "| run (nn) | nn | 20.00 |" in md and "| run (csls) | csls | 25.00 |" in md
+    # by frequency band: only the --band-retrieval criterion (csls by default)
+    assert "| run (csls) | 35.00 | 25.00 |" in md and "| run (nn) | 30.00 |" not in md
+    code, _, err = cli("report", p, "-o", tmp_path / "r2", "--no-plots", "--band-retrieval", "all")
+    assert code == 0, err
+    assert "| run (nn) | 30.00 | 20.00 |" in (tmp_path / "r2" / "report.md").read_text(encoding="utf-8")
     assert "| en-si.stats | 10 | 8 | 9 | 1.25 | 0 | cldr 10 |" in md
 
 
@@ -201,4 +206,4 @@ def test_vocab_bench_results_json(tmp_path, cli):
     assert code == 0, err
     assert json.loads(stdout)["figures"][0]["series"] == 2
     md = (out / "report.md").read_text(encoding="utf-8")
-    assert "| cw2v | 0.85 | 0.85 | — | 2 | 1.1 | — | — | 0.5 |" in md
+    assert "| cw2v | 0.85 | 0.85 | — | 2.00 | 1.10 | — | — | 0.5 |" in md
