@@ -7,7 +7,7 @@ Two parts (each optional):
     penalty computed over ``--sources`` source words (random ``--dim``-d vectors), through
     :func:`xling.lexicon.evaluate.evaluate`. Reference: a plain float32 numpy matrix product of
     the same number of flops (the search's two products: penalty ``nt x ns`` and queries
-    ``nq x nt``), in blocks of the same shape as the engine's chunks. Prints the ratio
+    ``nq x nt``), in blocks of the same shape as the engine's tiles. Prints the ratio
     (search throughput / matmul throughput) and the peak RSS growth during the evaluation
     against the input size and the chunk budget.
 
@@ -60,7 +60,7 @@ def synthetic(args) -> None:
     from xling.data.dictionary import BilingualDictionary
     from xling.data.embeddings import Embeddings
     from xling.lexicon.evaluate import evaluate
-    from xling.lexicon.knn import _base_cols_per_chunk, _query_rows_per_chunk, resolve_engine
+    from xling.lexicon.knn import _tile_shape, resolve_engine
     from xling.lexicon.retrieval import Retrieval, RetrievalParams
 
     rng = np.random.default_rng(args.seed)
@@ -80,8 +80,7 @@ def synthetic(args) -> None:
     growth = peak_rss_mb() - base_rss
     # 3. the reference: same flops, blocks shaped like the engine's chunks
     flops = 2.0 * d * (nt * ns + nq * nt)
-    rows = _query_rows_per_chunk(ns, eng)
-    cols = _base_cols_per_chunk(rows, ns, eng)
+    rows, cols = _tile_shape(ns, 10, eng)
     t_ref = matmul_reference(d, flops, rows, cols, rng)
     chunk_mb = eng.chunk_elements * 4 / 2**20
     print(f"synthetic CSLS eval: {nq:,} queries x {nt:,} targets, penalty over {ns:,} sources, {d}-d, "
