@@ -125,7 +125,7 @@ def induce_cmd(
         warn(f"{len(res.oov_words)} of the words to translate are not in {src} (skipped), e.g. "
              f"{', '.join(map(repr, res.oov_words[:3]))}")
     write_dictionary(res.dictionary, output, extra_columns=[res.ranks])
-    info(f"{len(res.dictionary):,} pairs for {res.queries:,} words ({params.signature()}, k={k}"
+    info(f"{len(res.dictionary):,} pairs for {res.queries:,} words ({params.signature()}, {k} candidates a word"
          f"{', mutual' if mutual else ''}{f', threshold={threshold:g}' if threshold is not None else ''}; "
          f"{res.dropped_threshold:,} below threshold, {res.dropped_mutual:,} not mutual) "
          f"in {time.perf_counter() - t0:.1f} s [{eng}]" + (f" → {output}" if output != "-" else ""))
@@ -206,13 +206,14 @@ def _print_tables(results, records, dict_path: str) -> None:
     cov = (f"coverage {r0.covered:,}/{r0.src_words:,} source words = {100 * r0.coverage:.1f}% "
            f"(oov={r0.oov.value}: {r0.src_words - r0.covered:,} "
            f"{'counted wrong' if r0.oov.value == 'wrong' else 'skipped'})")
-    t = Table(title=f"lexicon eval: {escape(dict_path)}", caption=cov)
+    t = Table(title=f"lexicon eval: {escape(dict_path)}")
     for col in ["retrieval", *[f"P@{k}" for k in r0.ks], "MRR", "queries", "N_k skew", "seconds"]:
         t.add_column(col, justify="left" if col == "retrieval" else "right")
     for r, rec in zip(results, records):
         t.add_row(r.params.signature().split("=", 1)[1], *[_fmt(r.precision(k)) for k in r.ks], _fmt(r.mrr),
                   f"{r.overall.queries:,}", f"{r.hubness.skewness:.2f}", f"{rec['seconds']:.1f}")
     out_console.print(t)
+    out_console.print(cov)
     for r in results:
         b = Table(title=f"by source frequency rank ({escape(r.params.signature())})")
         for col in ["band", "queries", *[f"P@{k}" for k in r.ks], "MRR"]:

@@ -120,8 +120,9 @@ class EvalResult:
 
     def signature_parts(self) -> dict[str, str]:
         """``retrieval=csls,k=10``, ``oov=skip``, ``cov=0.93`` as a dict, for ``cli.common.signature``."""
+        # rounded down, so that a coverage below 100% never reads 1.00
         return {"retrieval": self.params.signature().split("=", 1)[1], "oov": self.oov.value,
-                "cov": f"{self.coverage:.2f}"}
+                "cov": f"{math.floor(self.coverage * 100 + 1e-9) / 100:.2f}"}
 
     def as_dict(self) -> dict:
         return {"retrieval": self.params.retrieval.value, "csls_k": self.params.csls_k,
