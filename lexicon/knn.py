@@ -215,8 +215,7 @@ def count_above(
     ex_r = ex_c = None
     if exclude is not None:
         ex_r, ex_c = (np.asarray(a, dtype=np.int64).reshape(-1) for a in exclude)
-    rows = _query_rows_per_chunk(nb, eng)
-    cols = _base_cols_per_chunk(rows, nb, eng)
+    rows, cols = _tile_shape(nb, 1, eng)
     out = np.zeros(nq, dtype=np.int64)
     for r0 in range(0, nq, rows):
         qc = np.asarray(q[r0:r0 + rows], dtype=np.float32)
