@@ -130,6 +130,11 @@ def real(args) -> None:
         w = procrustes(xs.vectors[si], ys.vectors[ti])
         mapped = xs.map(w)
         t_map = time.perf_counter() - t0
+        if args.save_mapped:
+            from xling.data.vectors import save_embeddings
+
+            save_embeddings(mapped, args.save_mapped.replace("{}", name.split(".")[0]))
+            save_embeddings(ys, args.save_mapped.replace("{}", name.split(".")[0] + "-target"))
         for kind in ("nn", "csls"):
             t0 = time.perf_counter()
             r = evaluate(mapped, ys, test, params=RetrievalParams(Retrieval(kind)), oov="wrong", engine=eng)
@@ -149,6 +154,9 @@ def main(argv=None) -> None:
     s.add_argument("--seed", type=int, default=0)
     r = sub.add_parser("real")
     r.add_argument("--targets-files", nargs="+", default=["fr.vec", "fr50.vec"])
+    r.add_argument("--save-mapped", default=None,
+                   help="also write the mapped English and normalised French vectors, e.g. /tmp/en2{}.npy "
+                        "('{}' becomes the target file's stem; '-target' is added for the French side)")
     for q in (s, r):
         q.add_argument("--backend", default="numpy")
         q.add_argument("--chunk-size", type=int, default=None)

@@ -576,19 +576,27 @@ def logsumexp_sim(
                 if progress:
                     progress(min(r0 + rows, nq), nq)
         return out
-    inv_b = _inv_norms(b) if cos else None
+    # numpy: cache-sized tiles with a running (max, sum) per row, as in the top-k search
+    rows, cols = _tile_shape(nb, 1, eng)
+    sim = np.empty((rows, cols), dtype=np.float32)
+    beta32 = np.float32(beta)
     for r0 in range(0, nq, rows):
         qc = np.asarray(q[r0:r0 + rows], dtype=np.float32)
-        if cos:
-            qc = qc * _inv_norms(qc)[:, None]
-        s = qc @ np.asarray(b, dtype=np.float32).T
-        if cos:
-            s *= inv_b
-        s *= np.float32(beta)
-        mx = s.max(axis=1, keepdims=True)
-        s -= mx
-        np.exp(s, out=s)
-        out[r0:r0 + qc.shape[0]] = (np.log(s.sum(axis=1, dtype=np.float64)) + mx[:, 0]).astype(np.float32)
+        qc = qc * _inv_norms(qc)[:, None] if cos else qc
+        m = qc.shape[0]
+        mx = np.full(m, -np.inf, dtype=np.float64)
+        acc = np.zeros(m, dtype=np.float64)
+        for c0 in range(0, nb, cols):
+            bc = np.asarray(b[c0:c0 + cols], dtype=np.float32)
+            bc = bc * (_inv_norms(bc) * beta32)[:, None] if cos else bc * beta32
+            t = sim[:m, :bc.shape[0]]
+            np.matmul(qc, bc.T, out=t)
+            new_mx = np.maximum(mx, t.max(axis=1))
+            t -= new_mx[:, None].astype(np.float32)
+            np.exp(t, out=t)
+            acc = acc * np.exp(mx - new_mx) + t.sum(axis=1, dtype=np.float64)
+            mx = new_mx
+        out[r0:r0 + m] = (np.log(acc) + mx).astype(np.float32)
         if progress:
-            progress(min(r0 + rows, nq), nq)
+            progress(min(r0 + m, nq), nq)
     return out

@@ -59,3 +59,18 @@ def test_count_above(rng):
     assert got.tolist() == (s > thr[:, None]).sum(axis=1).tolist()
     with pytest.raises(XlingError, match="thresholds"):
         count_above(q, b, thr[:3])
+
+
+def test_logsumexp_tiled_matches_reference(rng):
+    from xling.lexicon.knn import logsumexp_sim
+
+    q = rng.standard_normal((30, 6)).astype(np.float32)
+    b = rng.standard_normal((9000, 6)).astype(np.float32)
+    qn = q / np.linalg.norm(q, axis=1, keepdims=True)
+    bn = b / np.linalg.norm(b, axis=1, keepdims=True)
+    s = 30.0 * (qn.astype(np.float64) @ bn.T)
+    mx = s.max(axis=1)
+    ref = np.log(np.exp(s - mx[:, None]).sum(axis=1)) + mx
+    for backend in ("numpy", "torch"):
+        got = logsumexp_sim(q, b, 30.0, backend=backend, device="cpu", chunk_elements=4096)
+        np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-4)
