@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from ..lexicon.evaluate import OOVPolicy
+from ..lexicon.retrieval import Retrieval
 from . import options as opt
 from .common import emit_json, escape, handle_errors, info, load_vectors, out_console, progress, signature, warn
 
@@ -15,13 +16,9 @@ app = typer.Typer(help="Bilingual lexicon induction: translate words through ali
                   no_args_is_help=True)
 
 
-class RetrievalChoice(str, Enum):
-    nn = "nn"
-    csls = "csls"
-    isf = "isf"
-
-
 class EvalRetrieval(str, Enum):
+    """A criterion of :class:`Retrieval`, or all of them."""
+
     nn = "nn"
     csls = "csls"
     isf = "isf"
@@ -40,7 +37,7 @@ def _engine(backend, device, chunk_size):
 
 
 def _params(retrieval: str, csls_k: int, isf_beta: float):
-    from ..lexicon.retrieval import Retrieval, RetrievalParams
+    from ..lexicon.retrieval import RetrievalParams
 
     return RetrievalParams(Retrieval(retrieval), csls_k=csls_k, isf_beta=isf_beta)
 
@@ -86,8 +83,8 @@ def induce_cmd(
     words: Optional[str] = typer.Option(None, "--words", help="Words to translate, one a line ('-': stdin)."),
     top: Optional[int] = typer.Option(None, "--top", min=1,
                                       help="Translate the N most frequent source words (default: all)."),
-    retrieval: RetrievalChoice = typer.Option(RetrievalChoice.csls, "--retrieval", case_sensitive=False,
-                                              help="Criterion: nn (cosine), csls, isf (inverted softmax)."),
+    retrieval: Retrieval = typer.Option(Retrieval.csls, "--retrieval", case_sensitive=False,
+                                        help="Criterion: nn (cosine), csls, isf (inverted softmax)."),
     k: int = typer.Option(1, "-k", "--k", min=1, help="Candidates written per word."),
     csls_k: int = CslsK,
     isf_beta: float = IsfBeta,
@@ -174,7 +171,7 @@ def eval_cmd(
     s, t = _load_pair(src, tgt, max_vocab)
     _, cov = d.restrict(s, t)
     require_pairs(d, cov, dict_path)
-    kinds = ["nn", "csls", "isf"] if retrieval is EvalRetrieval.all else [retrieval.value]
+    kinds = [r.value for r in Retrieval] if retrieval is EvalRetrieval.all else [retrieval.value]
     results, times = [], []
     for kind in kinds:
         t0 = time.perf_counter()
