@@ -231,3 +231,25 @@ def test_induce_mutual_and_threshold(three_way):
     thr = induce(src, tgt, k=1, params=NN, threshold=0.75)
     assert [s for s, _ in thr.dictionary.pairs] == ["s1", "s2", "s3", "s4"] and thr.dropped_threshold == 1
     assert thr.ranks == (1, 1, 1, 1)
+
+
+def _cuda() -> bool:
+    from xling.lexicon.knn import cuda_available
+
+    return cuda_available()
+
+
+@pytest.mark.gpu
+def test_cuda_engine_agrees_with_cpu(rotated_pair):
+    if not _cuda():
+        pytest.skip("needs a CUDA device")
+    from xling.lexicon.knn import resolve_engine
+
+    src, tgt, q = rotated_pair
+    mapped = src.map(q + 0.3 * np.eye(q.shape[0], dtype=np.float32))
+    d = BilingualDictionary.from_pairs((f"s{i}", f"t{i}") for i in range(0, 600, 2))
+    for kind in Retrieval:
+        params = RetrievalParams(kind)
+        cpu = evaluate(mapped, tgt, d, params=params, engine=resolve_engine("numpy", "cpu"))
+        gpu = evaluate(mapped, tgt, d, params=params, engine=resolve_engine("torch", "cuda"))
+        assert gpu.overall == cpu.overall
