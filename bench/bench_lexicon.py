@@ -136,11 +136,12 @@ def real(args) -> None:
             save_embeddings(mapped, args.save_mapped.replace("{}", name.split(".")[0]))
             save_embeddings(ys, args.save_mapped.replace("{}", name.split(".")[0] + "-target"))
         for kind in ("nn", "csls"):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             r = evaluate(mapped, ys, test, params=RetrievalParams(Retrieval(kind)), oov="wrong", engine=eng)
-            t_ev = time.perf_counter() - t0
+            t_ev, c_ev = time.perf_counter() - t0, time.process_time() - c0
             print(f"  {name:9s} {kind:4s}: P@1 {100 * r.precision(1):5.2f}  P@10 {100 * r.precision(10):5.2f}  "
-                  f"MRR {100 * r.mrr:5.2f}  coverage {r.coverage:.3f}  eval {t_ev:5.2f} s  (map {t_map:.2f} s)")
+                  f"MRR {100 * r.mrr:5.2f}  coverage {r.coverage:.3f}  eval {t_ev:6.2f} s wall, "
+                  f"{c_ev:6.2f} CPU-s  (map {t_map:.2f} s)")
 
 
 def main(argv=None) -> None:
