@@ -122,7 +122,7 @@ def induce_cmd(
         warn(f"{len(res.oov_words)} of the words to translate are not in {src} (skipped), e.g. "
              f"{', '.join(map(repr, res.oov_words[:3]))}")
     write_dictionary(res.dictionary, output, extra_columns=[res.ranks])
-    info(f"{len(res.dictionary):,} pairs for {res.queries:,} words ({params.signature()}, {k} candidates a word"
+    info(f"{len(res.dictionary):,} pairs for {res.queries:,} words ({params.signature()}, {k} candidate{'s' if k > 1 else ''} a word"
          f"{', mutual' if mutual else ''}{f', threshold={threshold:g}' if threshold is not None else ''}; "
          f"{res.dropped_threshold:,} below threshold, {res.dropped_mutual:,} not mutual) "
          f"in {time.perf_counter() - t0:.1f} s [{eng}]" + (f" → {output}" if output != "-" else ""))
