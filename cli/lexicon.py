@@ -88,8 +88,9 @@ def induce_cmd(
     k: int = typer.Option(1, "-k", "--k", min=1, help="Candidates written per word."),
     csls_k: int = CslsK,
     isf_beta: float = IsfBeta,
-    mutual: bool = typer.Option(False, "--mutual", help="Keep only mutual nearest neighbours (the target's "
-                                                        "best source is the word itself)."),
+    mutual: bool = typer.Option(False, "--mutual", help="Keep only mutual nearest neighbours: the target's best "
+                                                        "source (among the --top N words with --top, else all "
+                                                        "source words) is the word itself."),
     threshold: Optional[float] = typer.Option(None, "--threshold", help="Keep pairs scoring at least this."),
     output: str = typer.Option("-", "--output", "-o", help="Dictionary to write ('-': stdout)."),
     max_vocab: Optional[int] = typer.Option(None, "--max-vocab", min=1,
@@ -116,8 +117,8 @@ def induce_cmd(
     params = _params(retrieval.value, csls_k, isf_beta)
     t0 = time.perf_counter()
     with progress("target penalty", unit="rows") as upd:
-        res = induce(s, t, word_list, k=k, params=params, mutual=mutual, threshold=threshold, engine=eng,
-                     progress=upd)
+        res = induce(s, t, word_list, k=k, params=params, mutual=mutual, threshold=threshold, mutual_pool=top,
+                     engine=eng, progress=upd)
     if res.oov_words:
         warn(f"{len(res.oov_words)} of the words to translate are not in {src} (skipped), e.g. "
              f"{', '.join(map(repr, res.oov_words[:3]))}")

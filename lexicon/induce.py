@@ -45,6 +45,7 @@ def induce(
     params: RetrievalParams = RetrievalParams(),
     mutual: bool = False,
     threshold: float | None = None,
+    mutual_pool: int | None = None,
     engine: Engine | None = None,
     progress: Progress | None = None,
 ) -> Induction:
@@ -70,6 +71,9 @@ def induce(
         applied backwards (targets translated into the source vocabulary).
     threshold : float, optional
         Keep pairs scoring at least this.
+    mutual_pool : int, optional
+        Search backwards among the first ``mutual_pool`` source words only (the most frequent
+        ones, as MUSE's and VecMap's dictionary induction do); default: all of ``src``.
 
     Returns
     -------
@@ -114,8 +118,9 @@ def induce(
     if mutual:
         ys = np.unique(cand[keep])
         if ys.size:
-            back_pen = target_penalty(s_vecs, tgt.vectors, params, engine=eng)
-            _, best_src = translate(np.asarray(tgt.vectors[ys], dtype=np.float32), s_vecs, 1, params=params,
+            pool = s_vecs if mutual_pool is None else s_vecs[:max(1, int(mutual_pool))]
+            back_pen = target_penalty(pool, tgt.vectors, params, engine=eng)
+            _, best_src = translate(np.asarray(tgt.vectors[ys], dtype=np.float32), pool, 1, params=params,
                                     tgt_penalty=back_pen, engine=eng)
             back = np.full(len(tgt), -1, dtype=np.int64)
             back[ys] = best_src[:, 0]

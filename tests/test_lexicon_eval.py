@@ -253,3 +253,10 @@ def test_cuda_engine_agrees_with_cpu(rotated_pair):
         cpu = evaluate(mapped, tgt, d, params=params, engine=resolve_engine("numpy", "cpu"))
         gpu = evaluate(mapped, tgt, d, params=params, engine=resolve_engine("torch", "cuda"))
         assert gpu.overall == cpu.overall
+
+
+def test_induce_mutual_pool(three_way):
+    src, tgt = three_way
+    # among the first two sources only (0° and 15°), t0's best source is s1
+    res = induce(src, tgt, ["s0", "s1"], k=1, params=NN, mutual=True, mutual_pool=2)
+    assert res.dictionary.pairs == (("s1", "t0"),)
