@@ -103,8 +103,8 @@ RECIPES: dict[Recipe, dict] = {
     Recipe.identical: dict(seed_kind=SeedKind.identical, normalize=("unit,center,unit", "unit"), spaces=_BOTH,
                            iterations=30, keep_seed=False, direction=Direction.union),
     Recipe.unsupervised: dict(seed_kind=SeedKind.unsupervised, iterations=200, keep_seed=False,
-                              direction=Direction.union, stochastic_initial=0.1, stochastic_interval=3,
-                              val_fraction=0.0),
+                              direction=Direction.union, stochastic_initial=0.1, stochastic_interval=1,
+                              threshold=0.005, val_fraction=0.0),
     Recipe.rcsls: dict(normalize=("unit",), spaces=(MapSpace.target,), rcsls=True),
 }
 
