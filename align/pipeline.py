@@ -238,33 +238,35 @@ def align(x_raw: np.ndarray, z_raw: np.ndarray, *, pairs: tuple[np.ndarray, np.n
     m = res.map
     dict_s, dict_t = res.src, res.tgt
 
-    # 4. refit with the held-out pairs added back (they only served to choose)
+    # 4. RCSLS from the Procrustes map, judged on the validation words before any refit
+    rcsls_info = None
+    use_rcsls = False
+    opts_r = RcslsOptions(cfg.rcsls_epochs, cfg.rcsls_lr, cfg.csls_k, cfg.cutoff)
+    dev = "cuda" if eng.device.value == "cuda" else "cpu"
+    if cfg.rcsls:
+        t0 = time.perf_counter()
+        if m.wz is not None:
+            raise XlingError("RCSLS starts from a target-space map: use --space target without whitening")
+        trial, losses = rcsls(x, z, dict_s, dict_t, m.wx, opts_r, device=dev)
+        rcsls_info = {"losses": [round(v, 6) for v in losses]}
+        use_rcsls = True
+        if val is not None:
+            v_new = validate(x, z, trial, val, cfg.csls_k, eng)
+            use_rcsls = v_new >= (chosen["val_p1"] or 0)
+            rcsls_info.update(val_p1_before=chosen["val_p1"], val_p1_after=v_new)
+        rcsls_info["kept"] = use_rcsls
+        if use_rcsls:
+            m = trial
+        timings["rcsls"] = time.perf_counter() - t0
+
+    # 5. refit with the held-out pairs added back (they only served to choose)
     refit = bool(cfg.refit and held_s.size)
     if refit:
         dict_s = np.concatenate([dict_s, held_s])
         dict_t = np.concatenate([dict_t, held_t])
         m = solve_map(x[dict_s], z[dict_t], cfg.map_options(chosen["space"]))
-
-    # 5. RCSLS on top of the Procrustes map (kept only if it validates at least as well)
-    rcsls_info = None
-    if cfg.rcsls:
-        t0 = time.perf_counter()
-        w0 = m.wx if m.wz is None else None
-        if w0 is None:
-            raise XlingError("RCSLS starts from a target-space map: use --space target without whitening")
-        trial, losses = rcsls(x, z, dict_s, dict_t, w0,
-                              RcslsOptions(cfg.rcsls_epochs, cfg.rcsls_lr, cfg.csls_k, cfg.cutoff),
-                              device="cuda" if eng.device.value == "cuda" else "cpu")
-        rcsls_info = {"losses": [round(v, 6) for v in losses]}
-        if val is not None and not refit:
-            v_new = validate(x, z, trial, val, cfg.csls_k, eng)
-            rcsls_info.update(val_p1_before=chosen["val_p1"], val_p1_after=v_new, kept=v_new >= (chosen["val_p1"] or 0))
-            if rcsls_info["kept"]:
-                m = trial
-        else:
-            m = trial
-            rcsls_info["kept"] = True
-        timings["rcsls"] = time.perf_counter() - t0
+        if use_rcsls:
+            m, _ = rcsls(x, z, dict_s, dict_t, m.wx, opts_r, device=dev)
 
     # 6. the mapped spaces
     t0 = time.perf_counter()
