@@ -180,6 +180,62 @@ def mean_topk(
     return scores.mean(axis=1, dtype=np.float64).astype(np.float32)
 
 
+def count_above(
+    queries: np.ndarray,
+    base: np.ndarray,
+    thresholds: np.ndarray,
+    *,
+    metric: Metric | str = Metric.cosine,
+    scale: float = 1.0,
+    base_bias: np.ndarray | None = None,
+    exclude: tuple[np.ndarray, np.ndarray] | None = None,
+    engine: Engine | None = None,
+) -> np.ndarray:
+    """How many base rows score strictly above each query's threshold, shape (nq,), int64.
+
+    The score is the adjusted one of :func:`knn` (``scale * sim - base_bias``); this gives the
+    exact rank of a given candidate among all base rows (evaluation's MRR) in one chunked pass.
+
+    Parameters
+    ----------
+    queries : ndarray, shape (nq, d)
+    base : ndarray, shape (nb, d)
+    thresholds : ndarray, shape (nq,)
+    exclude : (rows, cols) int arrays, optional
+        (query row, base row) pairs never counted (e.g. the gold candidates themselves).
+    """
+    q, b, _, bias = _check(queries, base, 1, base_bias, False)
+    thr = np.asarray(thresholds, dtype=np.float32).reshape(-1)
+    if thr.shape[0] != q.shape[0]:
+        raise XlingError(f"thresholds must have shape ({q.shape[0]},), got {thr.shape}")
+    eng = engine or resolve_engine()
+    cos = Metric(metric) is Metric.cosine
+    nq, nb = q.shape[0], b.shape[0]
+    inv_b = _inv_norms(b) * np.float32(scale) if cos else None
+    ex_r = ex_c = None
+    if exclude is not None:
+        ex_r, ex_c = (np.asarray(a, dtype=np.int64).reshape(-1) for a in exclude)
+    rows, cols = _tile_shape(nb, 1, eng)
+    out = np.zeros(nq, dtype=np.int64)
+    for r0 in range(0, nq, rows):
+        qc = np.asarray(q[r0:r0 + rows], dtype=np.float32)
+        qc = qc * _inv_norms(qc)[:, None] if cos else qc * np.float32(scale)
+        m = qc.shape[0]
+        t = thr[r0:r0 + m, None]
+        for c0 in range(0, nb, cols):
+            c1 = min(nb, c0 + cols)
+            s = qc @ np.asarray(b[c0:c1], dtype=np.float32).T
+            if cos:
+                s *= inv_b[c0:c1]
+            if bias is not None:
+                s -= bias[c0:c1]
+            if ex_r is not None:
+                hit = (ex_r >= r0) & (ex_r < r0 + m) & (ex_c >= c0) & (ex_c < c1)
+                s[ex_r[hit] - r0, ex_c[hit] - c0] = -np.inf
+            out[r0:r0 + m] += np.count_nonzero(s > t, axis=1)
+    return out
+
+
 def brute_force_knn(queries: np.ndarray, base: np.ndarray, k: int, metric: Metric | str = Metric.cosine,
                     scale: float = 1.0, base_bias: np.ndarray | None = None,
                     exclude_self: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -241,45 +297,94 @@ def _base_cols_per_chunk(nq_chunk: int, nb: int, eng: Engine) -> int:
 
 
 # ------------------------------------------------------------------------ numpy
+#: similarity tile (rows x cols) processed at once: small enough to stay in the CPU cache,
+#: large enough for BLAS to run at full speed
+_TILE_ROWS, _TILE_COLS = 1024, 4096
+
+
+def _tile_shape(nb: int, k: int, eng: Engine) -> tuple[int, int]:
+    cols = min(nb, max(_TILE_COLS, 4 * k))
+    rows = max(8, min(_TILE_ROWS, eng.chunk_elements // cols))
+    return rows, cols
+
+
 def _numpy_knn(q, b, k, metric, scale, bias, exclude_self, eng, progress):
+    """Tiled exact top-k with a running per-row threshold.
+
+    1. each query block is normalised once; each base tile is normalised (and scaled) on the fly,
+       so nothing of size ``nb x d`` is ever copied;
+    2. the first tile of a block gives an exact top-k and the threshold (the k-th best score);
+    3. on later tiles only entries strictly above the threshold (few, after the first tiles) are
+       merged into the running top-k; a tile with very many such entries is selected exactly.
+    Ties are broken towards the lower base index, as in :func:`brute_force_knn`.
+    """
     nq, nb = q.shape[0], b.shape[0]
     cos = metric is Metric.cosine
-    inv_b = _inv_norms(b) * np.float32(scale) if cos else None
-    rows = _query_rows_per_chunk(nb, eng)
-    cols = _base_cols_per_chunk(rows, nb, eng)
+    rows, cols = _tile_shape(nb, k, eng)
     out_s = np.empty((nq, k), dtype=np.float32)
     out_i = np.empty((nq, k), dtype=np.int64)
-    sim = np.empty((rows, min(cols, nb)), dtype=np.float32)
+    sim = np.empty((rows, cols), dtype=np.float32)
+    sc = np.float32(scale)
     for r0 in range(0, nq, rows):
         qc = np.asarray(q[r0:r0 + rows], dtype=np.float32)
-        if cos:
-            qc = qc * _inv_norms(qc)[:, None]
-        elif scale != 1.0:
-            qc = qc * np.float32(scale)
+        qc = qc * _inv_norms(qc)[:, None] if cos else qc
         m = qc.shape[0]
-        best_s = best_i = None
+        best_s = best_i = thr = None
         for c0 in range(0, nb, cols):
             c1 = min(nb, c0 + cols)
+            bc = np.asarray(b[c0:c1], dtype=np.float32)
+            bc = bc * (_inv_norms(bc) * sc)[:, None] if cos else (bc * sc if scale != 1.0 else bc)
             s = sim[:m, :c1 - c0]
-            np.matmul(qc, np.asarray(b[c0:c1], dtype=np.float32).T, out=s)
-            if cos:
-                s *= inv_b[c0:c1]
+            np.matmul(qc, bc.T, out=s)
             if bias is not None:
                 s -= bias[c0:c1]
             if exclude_self:
                 ii = np.arange(r0, r0 + m)
                 hit = (ii >= c0) & (ii < c1)
                 s[np.flatnonzero(hit), ii[hit] - c0] = -np.inf
-            cs, ci = _topk_rows(s, k)
-            ci += c0
-            if best_s is None:
-                best_s, best_i = cs, ci
+            if best_s is None or c1 - c0 < k:
+                cs, ci = _topk_rows(s, min(k, c1 - c0))
+                ci += c0
+                best_s, best_i = (cs, ci) if best_s is None else _merge(best_s, best_i, cs, ci, k)
             else:
-                best_s, best_i = _merge(best_s, best_i, cs, ci, k)
+                best_s, best_i = _merge_above(s, c0, best_s, best_i, thr, k)
+            if best_s.shape[1] == k:
+                thr = best_s[:, k - 1]
         out_s[r0:r0 + m], out_i[r0:r0 + m] = best_s, best_i
         if progress:
             progress(min(r0 + m, nq), nq)
     return out_s, out_i
+
+
+def _merge_above(s, c0, best_s, best_i, thr, k):
+    """Merge the entries of tile ``s`` (columns from ``c0``) above each row's threshold."""
+    m_rows = s.shape[0]
+    mask = s > thr[:, None]
+    n_new = int(np.count_nonzero(mask))
+    if n_new == 0:
+        return best_s, best_i
+    if n_new > 4 * k * m_rows:
+        # many candidates (early tiles, ordered data): exact selection of the tile, then merge
+        cs, ci = _topk_rows(s, k)
+        return _merge(best_s, best_i, cs, ci + c0, k)
+    flat = np.flatnonzero(mask)  # much faster than a 2-d np.nonzero
+    rr, cc = np.divmod(flat, s.shape[1])
+    vals = s.reshape(-1)[flat] if s.flags.c_contiguous else s[rr, cc]
+    u = np.unique(rr)
+    # the affected rows' current best plus their new candidates, sorted row / score desc / index asc
+    rows_all = np.concatenate([np.repeat(u, k), rr])
+    vals_all = np.concatenate([best_s[u].ravel(), vals])
+    idx_all = np.concatenate([best_i[u].ravel(), cc.astype(np.int64) + c0])
+    order = np.lexsort((idx_all, -vals_all, rows_all))
+    counts = np.bincount(rows_all, minlength=m_rows)[u]
+    starts = np.zeros(u.size, dtype=np.int64)
+    np.cumsum(counts[:-1], out=starts[1:])
+    take = order[(starts[:, None] + np.arange(k)[None, :]).reshape(-1)]
+    best_s = best_s.copy()
+    best_i = best_i.copy()
+    best_s[u] = vals_all[take].reshape(u.size, k)
+    best_i[u] = idx_all[take].reshape(u.size, k)
+    return best_s, best_i
 
 
 def _topk_rows(s: np.ndarray, k: int, groups: int = 32) -> tuple[np.ndarray, np.ndarray]:
@@ -361,7 +466,11 @@ def _torch_knn(q, b, k, metric, scale, bias, exclude_self, eng, progress):
     cos = metric is Metric.cosine
     # base goes to the device once, in chunks of rows (it is the reused operand)
     if dev.type == "cpu" and isinstance(b, np.ndarray) and b.dtype == np.float32 and b.flags.c_contiguous:
-        bt = torch.from_numpy(np.asarray(b))  # shares memory: no copy of the base on the CPU
+        import warnings
+
+        with warnings.catch_warnings():  # read-only memory is fine: the base is never written
+            warnings.simplefilter("ignore", UserWarning)
+            bt = torch.from_numpy(np.asarray(b))  # shares memory: no copy of the base on the CPU
     else:
         bt = torch.empty((nb, b.shape[1]), dtype=torch.float32, device=dev)
         step = max(1, eng.chunk_elements // max(b.shape[1], 1))
@@ -488,19 +597,27 @@ def logsumexp_sim(
                 if progress:
                     progress(min(r0 + rows, nq), nq)
         return out
-    inv_b = _inv_norms(b) if cos else None
+    # numpy: cache-sized tiles with a running (max, sum) per row, as in the top-k search
+    rows, cols = _tile_shape(nb, 1, eng)
+    sim = np.empty((rows, cols), dtype=np.float32)
+    beta32 = np.float32(beta)
     for r0 in range(0, nq, rows):
         qc = np.asarray(q[r0:r0 + rows], dtype=np.float32)
-        if cos:
-            qc = qc * _inv_norms(qc)[:, None]
-        s = qc @ np.asarray(b, dtype=np.float32).T
-        if cos:
-            s *= inv_b
-        s *= np.float32(beta)
-        mx = s.max(axis=1, keepdims=True)
-        s -= mx
-        np.exp(s, out=s)
-        out[r0:r0 + qc.shape[0]] = (np.log(s.sum(axis=1, dtype=np.float64)) + mx[:, 0]).astype(np.float32)
+        qc = qc * _inv_norms(qc)[:, None] if cos else qc
+        m = qc.shape[0]
+        mx = np.full(m, -np.inf, dtype=np.float64)
+        acc = np.zeros(m, dtype=np.float64)
+        for c0 in range(0, nb, cols):
+            bc = np.asarray(b[c0:c0 + cols], dtype=np.float32)
+            bc = bc * (_inv_norms(bc) * beta32)[:, None] if cos else bc * beta32
+            t = sim[:m, :bc.shape[0]]
+            np.matmul(qc, bc.T, out=t)
+            new_mx = np.maximum(mx, t.max(axis=1))
+            t -= new_mx[:, None].astype(np.float32)
+            np.exp(t, out=t)
+            acc = acc * np.exp(mx - new_mx) + t.sum(axis=1, dtype=np.float64)
+            mx = new_mx
+        out[r0:r0 + m] = (np.log(acc) + mx).astype(np.float32)
         if progress:
-            progress(min(r0 + rows, nq), nq)
+            progress(min(r0 + m, nq), nq)
     return out

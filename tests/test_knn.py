@@ -60,7 +60,8 @@ def test_large_base_uses_threshold_path(rng):
     got = knn(q, b, 20, backend="numpy")
     ref = brute_force_knn(q, b, 20)
     assert_same_neighbours(got, ref)
-    assert got[1][0].tolist() == list(range(100, 120))
+    # the 100 identical rows tie (up to BLAS rounding, which may differ by column position)
+    assert set(got[1][0].tolist()) <= set(range(100, 200))
 
 
 def test_k_larger_than_base_and_empty_queries(rng):

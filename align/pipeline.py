@@ -1,0 +1,295 @@
+"""Recipes: named bundles of defaults over the alignment steps, and the driver that runs them.
+
+Every field of :class:`AlignConfig` is reachable on its own (``xling align --flag``); a
+:class:`Recipe` only changes the defaults, as VecMap's ``--supervised``/``--unsupervised``.
+
+When several normalisations or map spaces are given, each is tried and the one whose map
+validates best on held-out words is kept (never the test dictionary: the validation words
+are part of the *seed* dictionary, split by source word with the run's seed, or a separate
+``--val-dict``). With ``refit``, the kept configuration is solved once more with the
+held-out pairs added back.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, fields, replace
+from enum import Enum
+from typing import Callable
+
+import numpy as np
+
+from ..data.errors import XlingError
+from ..lexicon.knn import Engine, resolve_engine
+from .normalize import NormRecord, normalize, parse_steps
+from .procrustes import Dewhiten, LinearMap, MapOptions, MapSpace, solve_map
+from .rcsls import RcslsOptions, rcsls
+from .refine import IterationLog, RefineOptions, Validation, refine, validate
+from .seeds import holdout_split, identical_pairs, unsupervised_seed
+from .similarity import Direction
+
+
+class Recipe(str, Enum):
+    procrustes = "procrustes"  # seed dictionary, unit-center-unit, one orthogonal solve
+    supervised = "supervised"  # + normalisation/space chosen on validation, refinement kept when it helps
+    semi = "semi"  # seed dictionary + self-learning (dictionary re-induced from scratch)
+    identical = "identical"  # identical strings as the seed + self-learning
+    unsupervised = "unsupervised"  # no dictionary: similarity-distribution seed + stochastic self-learning
+    rcsls = "rcsls"  # supervised, then a map trained on the CSLS loss
+
+
+class SeedKind(str, Enum):
+    dictionary = "dictionary"
+    identical = "identical"
+    numerals = "numerals"
+    unsupervised = "unsupervised"
+
+
+@dataclass(frozen=True)
+class AlignConfig:
+    """Every knob of ``xling align`` (see :data:`RECIPES` for the per-recipe defaults)."""
+
+    recipe: Recipe = Recipe.supervised
+    seed_kind: SeedKind = SeedKind.dictionary
+    normalize: tuple[str, ...] = ("unit,center,unit",)
+    spaces: tuple[MapSpace, ...] = (MapSpace.target,)
+    whiten: bool = False
+    src_reweight: float = 0.0
+    trg_reweight: float = 0.0
+    src_dewhiten: Dewhiten = Dewhiten.none
+    trg_dewhiten: Dewhiten = Dewhiten.none
+    dim_reduction: int = 0
+    iterations: int = 0
+    cutoff: int = 20000
+    csls_k: int = 10
+    direction: Direction = Direction.mutual
+    threshold: float = 1e-6
+    keep_seed: bool = True
+    stochastic_initial: float = 1.0
+    stochastic_multiplier: float = 2.0
+    stochastic_interval: int = 3
+    val_fraction: float = 0.1
+    val_vocab: int = 20000
+    refit: bool = True
+    unsup_size: int = 4000
+    rcsls: bool = False
+    rcsls_epochs: int = 20
+    rcsls_lr: float = 1.0
+    seed: int = 0
+
+    def map_options(self, space: MapSpace) -> MapOptions:
+        return MapOptions(self.whiten, self.src_reweight, self.trg_reweight, self.src_dewhiten, self.trg_dewhiten,
+                          self.dim_reduction, space)
+
+    def refine_options(self) -> RefineOptions:
+        return RefineOptions(self.iterations, self.cutoff, self.csls_k, self.direction, self.threshold,
+                             self.keep_seed, self.stochastic_initial, self.stochastic_multiplier,
+                             self.stochastic_interval)
+
+    def as_dict(self) -> dict:
+        out = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            out[f.name] = [e.value if isinstance(e, Enum) else e for e in v] if isinstance(v, tuple) else \
+                (v.value if isinstance(v, Enum) else v)
+        return out
+
+
+_BOTH = (MapSpace.target, MapSpace.shared)
+RECIPES: dict[Recipe, dict] = {
+    Recipe.procrustes: dict(val_fraction=0.0),
+    Recipe.supervised: dict(normalize=("unit,center,unit", "unit"), spaces=_BOTH, iterations=1),
+    Recipe.semi: dict(normalize=("unit,center,unit", "unit"), spaces=_BOTH, iterations=30, keep_seed=False,
+                      direction=Direction.union),
+    Recipe.identical: dict(seed_kind=SeedKind.identical, normalize=("unit,center,unit", "unit"), spaces=_BOTH,
+                           iterations=30, keep_seed=False, direction=Direction.union),
+    Recipe.unsupervised: dict(seed_kind=SeedKind.unsupervised, iterations=200, keep_seed=False,
+                              direction=Direction.union, stochastic_initial=0.1, stochastic_interval=1,
+                              threshold=0.005, val_fraction=0.0),
+    Recipe.rcsls: dict(normalize=("unit",), spaces=(MapSpace.target,), rcsls=True),
+}
+
+
+def make_config(recipe: Recipe | str = Recipe.supervised, **overrides) -> AlignConfig:
+    """The recipe's defaults, then every override that is not ``None``."""
+    recipe = Recipe(recipe)
+    cfg = replace(AlignConfig(recipe=recipe), **RECIPES[recipe])
+    over = {k: v for k, v in overrides.items() if v is not None}
+    if "normalize" in over and isinstance(over["normalize"], str):
+        over["normalize"] = (over["normalize"],)
+    for spec in over.get("normalize", ()):
+        parse_steps(spec)  # fail early on a bad step name
+    return replace(cfg, **over)
+
+
+@dataclass
+class AlignResult:
+    """The learned map and everything needed to repeat it on new vectors.
+
+    ``src_vectors``/``tgt_vectors`` are the mapped spaces (``normalize`` then ``map``).
+    """
+
+    map: LinearMap
+    src_norm: NormRecord
+    tgt_norm: NormRecord
+    src_vectors: np.ndarray
+    tgt_vectors: np.ndarray
+    record: dict = field(default_factory=dict)
+
+
+def _seed_pairs(cfg: AlignConfig, src_words, tgt_words, pairs, x, z, engine):
+    if cfg.seed_kind is SeedKind.dictionary:
+        if pairs is None:
+            raise XlingError(f"the {cfg.recipe.value} recipe needs a seed dictionary (--dict), "
+                             "or use --recipe identical / unsupervised")
+        return pairs
+    if cfg.seed_kind in (SeedKind.identical, SeedKind.numerals):
+        s, t = identical_pairs(src_words, tgt_words, numerals_only=cfg.seed_kind is SeedKind.numerals)
+        if s.size == 0:
+            raise XlingError(f"no {cfg.seed_kind.value} word is in both vocabularies: "
+                             "use a dictionary or --recipe unsupervised")
+        if pairs is not None:  # a dictionary given as well: use both
+            s, t = np.concatenate([pairs[0], s]), np.concatenate([pairs[1], t])
+        return s, t
+    return unsupervised_seed(x, z, size=cfg.unsup_size, csls_k=cfg.csls_k, engine=engine)
+
+
+def _gold(src, tgt):
+    by_src: dict[int, set[int]] = {}
+    for s, t in zip(src.tolist(), tgt.tolist()):
+        by_src.setdefault(s, set()).add(t)
+    q = np.fromiter(by_src.keys(), dtype=np.int64, count=len(by_src))
+    return q, list(by_src.values())
+
+
+def align(x_raw: np.ndarray, z_raw: np.ndarray, *, pairs: tuple[np.ndarray, np.ndarray] | None = None,
+          val_pairs: tuple[np.ndarray, np.ndarray] | None = None, src_words=None, tgt_words=None,
+          config: AlignConfig = AlignConfig(), engine: Engine | None = None,
+          log: Callable[[str, IterationLog], None] | None = None) -> AlignResult:
+    """Align two spaces.
+
+    Parameters
+    ----------
+    x_raw : ndarray, shape (nx, dx)
+        Source vectors, most frequent first.
+    z_raw : ndarray, shape (nz, dz)
+        Target vectors, most frequent first (dz may differ from dx).
+    pairs : (src, tgt) int arrays, optional
+        Seed dictionary as row indices (needed by the dictionary-based recipes).
+    val_pairs : (src, tgt) int arrays, optional
+        Validation dictionary; without it ``config.val_fraction`` of the seed's source words
+        are held out (when there is a seed dictionary).
+    src_words, tgt_words : sequences of str
+        Vocabularies (for the identical-strings and numerals seeds).
+    log : callable(candidate name, IterationLog), optional
+
+    Returns
+    -------
+    AlignResult
+    """
+    cfg = config
+    eng = engine or resolve_engine()
+    t_start = time.perf_counter()
+    timings: dict[str, float] = {}
+
+    # 1. normalise every candidate space (the record repeats it in `xling apply`)
+    t0 = time.perf_counter()
+    normed = {}
+    for spec in dict.fromkeys(cfg.normalize):
+        normed[spec] = (normalize(x_raw, spec), normalize(z_raw, spec))
+    timings["normalize"] = time.perf_counter() - t0
+
+    # 2. seed dictionary and validation split
+    first = next(iter(normed.values()))
+    t0 = time.perf_counter()
+    seed_s, seed_t = _seed_pairs(cfg, src_words, tgt_words, pairs, first[0][0], first[1][0], eng)
+    timings["seed"] = time.perf_counter() - t0
+    held_s = held_t = np.empty(0, np.int64)
+    val = None
+    if val_pairs is not None and len(val_pairs[0]):
+        q, gold = _gold(*val_pairs)
+        val = Validation(q, gold, cfg.val_vocab)
+    elif cfg.val_fraction > 0 and cfg.seed_kind is not SeedKind.unsupervised:
+        tr, va = holdout_split(seed_s, cfg.val_fraction, cfg.seed)
+        if va.any():
+            held_s, held_t = seed_s[va], seed_t[va]
+            seed_s, seed_t = seed_s[tr], seed_t[tr]
+            q, gold = _gold(held_s, held_t)
+            val = Validation(q, gold, cfg.val_vocab)
+
+    # 3. every candidate (normalisation × space): refine, keep the iteration that validates best
+    t0 = time.perf_counter()
+    candidates = []
+    for spec, ((x, xrec), (z, zrec)) in normed.items():
+        for space in dict.fromkeys(cfg.spaces):
+            name = f"{spec or 'none'}/{space.value}"
+            res = refine(x, z, seed_s, seed_t, map_opts=cfg.map_options(space), opts=cfg.refine_options(),
+                         val=val, seed=cfg.seed, engine=eng,
+                         log=(lambda e, name=name: log(name, e)) if log else None)
+            best_val = next((e.val_p1 for e in res.log if e.iteration == res.best_iteration), None)
+            candidates.append(dict(name=name, spec=spec, space=space, res=res, val_p1=best_val))
+            if val is None:
+                break
+        if val is None:
+            break
+    chosen = max(candidates, key=lambda c: -1 if c["val_p1"] is None else c["val_p1"])
+    timings["refine"] = time.perf_counter() - t0
+    (x, xrec), (z, zrec) = normed[chosen["spec"]]
+    res = chosen["res"]
+    m = res.map
+    dict_s, dict_t = res.src, res.tgt
+
+    # 4. RCSLS from the Procrustes map, judged on the validation words before any refit
+    rcsls_info = None
+    use_rcsls = False
+    opts_r = RcslsOptions(cfg.rcsls_epochs, cfg.rcsls_lr, cfg.csls_k, cfg.cutoff)
+    dev = "cuda" if eng.device.value == "cuda" else "cpu"
+    if cfg.rcsls:
+        t0 = time.perf_counter()
+        if m.wz is not None:
+            raise XlingError("RCSLS starts from a target-space map: use --space target without whitening")
+        trial, losses = rcsls(x, z, dict_s, dict_t, m.wx, opts_r, device=dev)
+        rcsls_info = {"losses": [round(v, 6) for v in losses]}
+        use_rcsls = True
+        if val is not None:
+            v_new = validate(x, z, trial, val, cfg.csls_k, eng)
+            use_rcsls = v_new >= (chosen["val_p1"] or 0)
+            rcsls_info.update(val_p1_before=chosen["val_p1"], val_p1_after=v_new)
+        rcsls_info["kept"] = use_rcsls
+        if use_rcsls:
+            m = trial
+        timings["rcsls"] = time.perf_counter() - t0
+
+    # 5. refit with the held-out pairs added back (they only served to choose)
+    refit = bool(cfg.refit and held_s.size)
+    if refit:
+        dict_s = np.concatenate([dict_s, held_s])
+        dict_t = np.concatenate([dict_t, held_t])
+        m = solve_map(x[dict_s], z[dict_t], cfg.map_options(chosen["space"]))
+        if use_rcsls:
+            m, _ = rcsls(x, z, dict_s, dict_t, m.wx, opts_r, device=dev)
+
+    # 6. the mapped spaces
+    t0 = time.perf_counter()
+    xs = np.asarray(x @ m.wx, dtype=np.float32)
+    zs = z if m.wz is None else np.asarray(z @ m.wz, dtype=np.float32)
+    timings["map"] = time.perf_counter() - t0
+    timings["total"] = time.perf_counter() - t_start
+    record = {
+        "recipe": cfg.recipe.value,
+        "seed": cfg.seed,
+        "config": cfg.as_dict(),
+        "seed_dictionary": {"kind": cfg.seed_kind.value, "pairs": int(seed_s.size + held_s.size),
+                            "train_pairs": int(seed_s.size), "held_out_pairs": int(held_s.size),
+                            "validation_words": len(val) if val is not None else 0},
+        "candidates": [{"name": c["name"], "best_iteration": c["res"].best_iteration, "val_p1": c["val_p1"],
+                        "iterations": [e.as_dict() for e in c["res"].log]} for c in candidates],
+        "chosen": chosen["name"],
+        "best_iteration": res.best_iteration,
+        "final_dictionary_pairs": int(dict_s.size),
+        "refit": refit,
+        "rcsls": rcsls_info,
+        "map": {"src_dim": int(x.shape[1]), "tgt_dim": int(z.shape[1]), "out_dim": int(xs.shape[1]),
+                "isometric": m.isometric, "target_transformed": m.wz is not None},
+        "timings": {k: round(v, 3) for k, v in timings.items()},
+    }
+    return AlignResult(m, xrec, zrec, xs, zs, record)

@@ -1,0 +1,175 @@
+"""Refinement / self-learning: solve the map, re-induce the dictionary, repeat.
+
+Each iteration (numbered from 0, the map learned from the seed dictionary):
+
+1. solve the map from the current dictionary;
+2. measure validation P@1 (CSLS) when a validation dictionary is given;
+3. re-induce a dictionary among the ``cutoff`` most frequent words (CSLS, mutual or union,
+   optionally stochastic: every similarity kept with probability ``p``, ``p`` multiplied
+   when the objective stops improving for ``interval`` iterations);
+4. stop when the objective improves by less than ``threshold`` (with ``p = 1``) or after
+   ``iterations`` re-inductions.
+
+The iteration that validates best is the one returned, so refinement never makes the map
+worse than the seed Procrustes on held-out words (both peers' refinement does, on hard pairs).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from ..lexicon.knn import Engine, mean_topk, resolve_engine
+from .procrustes import LinearMap, MapOptions, solve_map
+from .similarity import Direction, induce, p_at_1, sim_spaces
+
+
+@dataclass(frozen=True)
+class RefineOptions:
+    iterations: int = 0  # re-inductions after the seed map (0: plain Procrustes)
+    cutoff: int = 20000
+    csls_k: int = 10
+    direction: Direction = Direction.mutual
+    threshold: float = 1e-6
+    keep_seed: bool = True  # add the seed pairs to every induced dictionary
+    stochastic_initial: float = 1.0
+    stochastic_multiplier: float = 2.0
+    stochastic_interval: int = 3
+
+
+@dataclass
+class Validation:
+    """Held-out words: query rows of the source and the gold target rows of each."""
+
+    queries: np.ndarray
+    gold: list
+    pool_size: int = 20000  # source words in the target-side CSLS penalty (speed)
+
+    def __len__(self) -> int:
+        return int(self.queries.size)
+
+
+@dataclass
+class IterationLog:
+    iteration: int
+    dict_size: int
+    objective: float | None = None
+    val_p1: float | None = None
+    keep_prob: float = 1.0
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        return {"iteration": self.iteration, "dict_size": self.dict_size,
+                "objective": None if self.objective is None else round(self.objective, 6),
+                "val_p1": None if self.val_p1 is None else round(self.val_p1, 6),
+                "keep_prob": self.keep_prob, "seconds": round(self.seconds, 3)}
+
+
+@dataclass
+class RefineResult:
+    map: LinearMap
+    src: np.ndarray  # the dictionary the kept map was learned from
+    tgt: np.ndarray
+    best_iteration: int
+    log: list = field(default_factory=list)
+
+
+def validate(x: np.ndarray, z: np.ndarray, m: LinearMap, val: Validation, csls_k: int,
+             engine: Engine) -> float:
+    """CSLS P@1 of the held-out words under map ``m``."""
+    pool = min(val.pool_size, x.shape[0]) if val.pool_size else x.shape[0]
+    a_pool, b = sim_spaces(x[:pool], z, m)
+    a_q, _ = sim_spaces(x[val.queries], z[:1], m)
+    pen = mean_topk(b, a_pool, csls_k, metric="ip", engine=engine) if csls_k > 0 else None
+    return p_at_1(a_q, b, val.gold, csls_k=csls_k, tgt_penalty=pen, engine=engine)
+
+
+def refine(x: np.ndarray, z: np.ndarray, src: np.ndarray, tgt: np.ndarray, *,
+           map_opts: MapOptions = MapOptions(), opts: RefineOptions = RefineOptions(),
+           val: Validation | None = None, seed: int = 0, engine: Engine | None = None,
+           log: Callable[[IterationLog], None] | None = None) -> RefineResult:
+    """Learn a map from the seed pairs and refine it by self-learning.
+
+    Parameters
+    ----------
+    x : ndarray, shape (nx, dx)
+        Normalised source vectors, most frequent first.
+    z : ndarray, shape (nz, dz)
+        Normalised target vectors.
+    src, tgt : ndarray, shape (m,)
+        Seed dictionary as row indices.
+    val : Validation, optional
+        Held-out words; without it the last iteration (best objective) is kept.
+    seed : int
+        Seeds the stochastic dictionary induction.
+    log : callable(IterationLog), optional
+        Called after every iteration.
+
+    Returns
+    -------
+    RefineResult
+    """
+    eng = engine or resolve_engine()
+    rng = np.random.default_rng(seed)
+    seed_s, seed_t = np.asarray(src, np.int64), np.asarray(tgt, np.int64)
+    cur_s, cur_t = seed_s, seed_t
+    keep_prob = opts.stochastic_initial
+    best_obj, since_best = -np.inf, 0
+    best_val, best = -1.0, None
+    history: list[IterationLog] = []
+    cutoff_x, cutoff_z = min(opts.cutoff, x.shape[0]), min(opts.cutoff, z.shape[0])
+    objective = None
+    it = 0
+    while True:
+        t0 = time.perf_counter()
+        # 1. the map from the current dictionary
+        m = solve_map(x[cur_s], z[cur_t], map_opts)
+        # 2. validation
+        v = validate(x, z, m, val, opts.csls_k, eng) if val is not None and len(val) else None
+        entry = IterationLog(it, int(cur_s.size), objective, v, keep_prob)
+        if best is None or (v is not None and v > best_val) or (v is None):
+            best_val = v if v is not None else best_val
+            best = (m, cur_s, cur_t, it)
+        if it >= opts.iterations:
+            entry.seconds = time.perf_counter() - t0
+            history.append(entry)
+            if log:
+                log(entry)
+            break
+        # 3. re-induce the dictionary among the frequent words
+        a, b = sim_spaces(x[:cutoff_x], z[:cutoff_z], m)
+        s, t, objective = induce(a, b, direction=opts.direction, csls_k=opts.csls_k, keep_prob=keep_prob,
+                                 rng=rng, engine=eng)
+        if opts.keep_seed:
+            pairs = np.unique(np.stack([np.concatenate([seed_s, s]), np.concatenate([seed_t, t])]), axis=1)
+            s, t = pairs[0], pairs[1]
+        cur_s, cur_t = s, t
+        entry.seconds = time.perf_counter() - t0
+        history.append(entry)
+        if log:
+            log(entry)
+        # 4. convergence: the objective must keep improving (with the full similarity matrix)
+        if objective - best_obj >= opts.threshold:
+            best_obj, since_best = objective, 0
+        else:
+            since_best += 1
+            if keep_prob >= 1.0:
+                it += 1
+                # one last solve with the final dictionary, then stop
+                m = solve_map(x[cur_s], z[cur_t], map_opts)
+                v = validate(x, z, m, val, opts.csls_k, eng) if val is not None and len(val) else None
+                last = IterationLog(it, int(cur_s.size), objective, v, keep_prob)
+                history.append(last)
+                if log:
+                    log(last)
+                if v is None or v > best_val:
+                    best = (m, cur_s, cur_t, it)
+                break
+        if keep_prob < 1.0 and since_best >= opts.stochastic_interval:
+            keep_prob = min(1.0, keep_prob * opts.stochastic_multiplier)
+            since_best = 0
+        it += 1
+    m, bs, bt, bi = best
+    return RefineResult(m, bs, bt, bi, history)

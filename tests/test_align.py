@@ -1,0 +1,230 @@
+"""Alignment core: normalisation, Procrustes, refinement, seeds, recipes, multilingual."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from xling.align.multi import MultiMethod, align_multi
+from xling.align.normalize import NormRecord, apply_record, normalize, parse_steps
+from xling.align.pipeline import Recipe, SeedKind, align, make_config
+from xling.align.procrustes import Dewhiten, MapOptions, MapSpace, procrustes, solve_map
+from xling.align.refine import RefineOptions, Validation, refine
+from xling.align.seeds import holdout_split, identical_pairs, similarity_profiles
+from xling.align.similarity import Direction, induce, p_at_1, sim_spaces
+from xling.data.errors import XlingError
+
+from conftest import random_orthogonal
+
+
+def _p1(res, test_idx):
+    """P@1 (CSLS) of source row i -> target row i on the mapped outputs."""
+    a, b = sim_spaces(res.src_vectors, res.tgt_vectors, None)
+    return p_at_1(a[test_idx], b, [{int(i)} for i in test_idx], pool=a)
+
+
+def _semi_orthogonal(dx, dz, rng):
+    return random_orthogonal(dz, rng)[:dx]  # (dx, dz), orthonormal rows
+
+
+# ------------------------------------------------------------------ normalisation
+def test_normalize_steps_in_order_and_record_repeats_them(rng):
+    x = (rng.standard_normal((50, 6)) * 3 + 1).astype(np.float32)
+    y, rec = normalize(x, "unit,center,unit")
+    assert np.allclose(np.linalg.norm(y, axis=1), 1, atol=1e-5)
+    assert rec.steps == parse_steps(["unit", "center", "unit"])
+    # the record applied to the same vectors gives the same matrix, also after a JSON round trip
+    again = apply_record(x, NormRecord.from_dict(rec.as_dict()))
+    assert np.allclose(again, y, atol=1e-6)
+    c, _ = normalize(x, "center")
+    assert np.allclose(c.mean(axis=0), 0, atol=1e-5)
+    u, _ = normalize(x, "unitdim")
+    assert np.allclose(u.std(axis=0), 1, atol=1e-4)
+    assert np.array_equal(normalize(x, "none")[0], x)
+    assert x[0, 0] != y[0, 0]  # the input was not modified in place
+    with pytest.raises(XlingError, match="unknown normalisation step 'unti'"):
+        parse_steps("unit,unti")
+
+
+# ------------------------------------------------------------------ Procrustes
+def test_procrustes_recovers_rotation(rotated_pair):
+    src, tgt, q = rotated_pair
+    w = procrustes(src.vectors, tgt.vectors)
+    assert np.abs(w - q).max() < 0.01
+    assert np.allclose(w @ w.T, np.eye(w.shape[0]), atol=1e-4)
+
+
+@pytest.mark.parametrize("dx,dz", [(12, 40), (40, 12)])
+def test_semi_orthogonal_map_for_different_dimensions(rng, dx, dz):
+    n = 500
+    if dx < dz:
+        x = rng.standard_normal((n, dx)).astype(np.float32)
+        w_true = _semi_orthogonal(dx, dz, rng)
+        z = x @ w_true + 0.01 * rng.standard_normal((n, dz)).astype(np.float32)
+    else:
+        z = rng.standard_normal((n, dz)).astype(np.float32)
+        w_true = _semi_orthogonal(dz, dx, rng)
+        x = z @ w_true + 0.01 * rng.standard_normal((n, dx)).astype(np.float32)
+    m = solve_map(x[:200], z[:200])
+    assert m.wx.shape == (dx, dz)
+    if dx < dz:
+        assert m.isometric and np.allclose(m.wx @ m.wx.T, np.eye(dx), atol=1e-4)
+        assert np.abs(m.wx - w_true).max() < 0.02
+    a, b = sim_spaces(x, z, m)
+    assert p_at_1(a[200:], b, [{i} for i in range(200, n)]) == 1.0
+    # the subspace similarities are exactly the cosines of the mapped vectors
+    xm = x[:5] @ m.wx
+    cos = (xm / np.linalg.norm(xm, axis=1, keepdims=True)) @ (z / np.linalg.norm(z, axis=1, keepdims=True)).T
+    assert np.allclose(a[:5] @ b.T, cos, atol=1e-4)
+
+
+def test_vecmap_steps_whiten_reweight_dewhiten_dimred(rotated_pair):
+    src, tgt, _ = rotated_pair
+    x, z = src.vectors, tgt.vectors
+    for opts in [MapOptions(whiten=True, src_reweight=0.5, trg_reweight=0.5, src_dewhiten=Dewhiten.src,
+                            trg_dewhiten=Dewhiten.trg),
+                 MapOptions(whiten=True, src_dewhiten=Dewhiten.trg, trg_dewhiten=Dewhiten.src),
+                 MapOptions(space=MapSpace.shared), MapOptions(whiten=True, dim_reduction=20)]:
+        m = solve_map(x[:300], z[:300], opts)
+        assert m.wz is not None and m.out_dim == (opts.dim_reduction or x.shape[1])
+        a, b = sim_spaces(x, z, m)
+        assert p_at_1(a[300:], b, [{i} for i in range(300, len(x))]) == 1.0, opts
+    with pytest.raises(XlingError, match="larger than the common space"):
+        solve_map(x[:300], z[:300], MapOptions(whiten=True, dim_reduction=99))
+    with pytest.raises(XlingError, match="no aligned pair"):
+        procrustes(x[:0], z[:0])
+
+
+# ------------------------------------------------------------------ recipes
+@pytest.mark.parametrize("recipe", list(Recipe))
+def test_every_recipe_recovers_the_rotation(rotated_pair, recipe):
+    src, tgt, q = rotated_pair
+    n = len(src)
+    words = [f"w{i}" for i in range(n)]  # identical spellings, for the identical recipe
+    pairs = (np.arange(250), np.arange(250))
+    cfg = make_config(recipe, iterations=2 if recipe is not Recipe.unsupervised else None, cutoff=400,
+                      rcsls_epochs=5)
+    res = align(src.vectors, tgt.vectors, pairs=pairs, src_words=words, tgt_words=words, config=cfg)
+    assert _p1(res, np.arange(250, n)) == 1.0
+    if res.map.wz is None and res.src_norm.signature() == "unit,center,unit" and not cfg.rcsls:
+        assert np.abs(res.map.wx - q).max() < 0.05
+    assert res.record["recipe"] == recipe.value and res.record["iterations" if False else "candidates"]
+
+
+def test_unsupervised_seed_finds_translations_without_anchors(rotated_pair):
+    src, tgt, _ = rotated_pair
+    perm = np.random.default_rng(3).permutation(len(tgt))  # the target in another word order
+    z = tgt.vectors[perm]
+    cfg = make_config(Recipe.unsupervised, iterations=60, cutoff=600)
+    res = align(src.vectors, z, config=cfg)
+    a, b = sim_spaces(res.src_vectors, res.tgt_vectors, None)
+    inv = np.argsort(perm)  # source row i translates to target row inv[i]
+    assert p_at_1(a, b, [{int(inv[i])} for i in range(len(src))]) == 1.0
+    log = res.record["candidates"][0]["iterations"]
+    assert log[0]["keep_prob"] == pytest.approx(0.1) and log[-1]["keep_prob"] == 1.0
+
+
+def test_same_seed_same_map(rotated_pair):
+    src, tgt, _ = rotated_pair
+    cfg = make_config(Recipe.unsupervised, iterations=6, cutoff=600, seed=7)
+    a = align(src.vectors, tgt.vectors, config=cfg)
+    b = align(src.vectors, tgt.vectors, config=cfg)
+    assert a.map.wx.tobytes() == b.map.wx.tobytes()
+
+
+def test_refinement_improves_a_noisy_seed_and_keeps_the_best_iteration(rng):
+    n, d = 800, 20
+    x = rng.standard_normal((n, d)).astype(np.float32)
+    q = random_orthogonal(d, rng)
+    z = (x @ q + 0.25 * rng.standard_normal((n, d))).astype(np.float32)
+    x, _ = normalize(x, "unit")
+    z, _ = normalize(z, "unit")
+    # a seed of 60 pairs, 40 of them wrong
+    s = np.arange(60)
+    t = s.copy()
+    t[:40] = rng.permutation(np.arange(100, 140))
+    val = Validation(np.arange(600, 800), [{i} for i in range(600, 800)], pool_size=0)
+    res = refine(x, z, s, t, opts=RefineOptions(iterations=4, cutoff=600, keep_seed=False), val=val)
+    p = [e.val_p1 for e in res.log]
+    assert p[0] < 0.9 and max(p) > p[0] + 0.2
+    assert res.best_iteration == int(np.argmax(p))
+    a, b = sim_spaces(x, z, res.map)
+    assert p_at_1(a[600:], b, [{i} for i in range(600, 800)], pool=a) == pytest.approx(max(p))
+
+
+def test_induce_directions(rotated_pair):
+    src, tgt, _ = rotated_pair
+    a, b = sim_spaces(src.vectors[:100], tgt.vectors[:100], solve_map(src.vectors, tgt.vectors))
+    for direction in Direction:
+        s, t, obj = induce(a, b, direction=direction, csls_k=5)
+        assert np.array_equal(s, t) and s.size == 100 and 0 < obj <= 2
+    s, t, _ = induce(a, b, direction=Direction.union, keep_prob=0.5, rng=np.random.default_rng(1))
+    assert s.size >= 100  # stochastic: some wrong matches among the 200 proposals
+
+
+# ------------------------------------------------------------------ seeds
+def test_identical_and_numeral_seeds():
+    src = ["the", "paris", "1990", "3.5", "x"]
+    tgt = ["le", "1990", "paris", "3.5", "y", "the"]
+    s, t = identical_pairs(src, tgt)
+    assert [(src[i], tgt[j]) for i, j in zip(s, t)] == [("the", "the"), ("paris", "paris"), ("1990", "1990"),
+                                                        ("3.5", "3.5")]
+    s, t = identical_pairs(src, tgt, numerals_only=True)
+    assert [src[i] for i in s] == ["1990", "3.5"]
+    assert identical_pairs(src, tgt, max_rank=3)[0].tolist() == [1, 2]
+
+
+def test_similarity_profiles_do_not_depend_on_rotation(rotated_pair):
+    src, _, _ = rotated_pair
+    q = random_orthogonal(src.dim, np.random.default_rng(5))
+    assert np.allclose(similarity_profiles(src.vectors, 100), similarity_profiles(src.vectors @ q, 100), atol=1e-4)
+
+
+def test_holdout_split_by_source_word():
+    src = np.array([0, 0, 1, 2, 2, 2, 3, 4, 5, 6])
+    tr, va = holdout_split(src, 0.3, seed=1)
+    assert (tr ^ va).all() and va.any()
+    assert not set(src[tr]) & set(src[va])  # a source word is on one side only
+    tr2, va2 = holdout_split(src, 0.3, seed=1)
+    assert np.array_equal(va, va2)
+
+
+# ------------------------------------------------------------------ multilingual
+@pytest.mark.parametrize("method", list(MultiMethod))
+def test_three_rotated_copies_recover_all_maps(rng, method):
+    n, d = 400, 16
+    a = rng.standard_normal((n, d)).astype(np.float32)
+    qb, qc = random_orthogonal(d, rng), random_orthogonal(d, rng)
+    b = (a @ qb + 0.01 * rng.standard_normal((n, d))).astype(np.float32)
+    c = (a @ qc + 0.01 * rng.standard_normal((n, d))).astype(np.float32)
+    pairs = [(np.arange(200), np.arange(200))] * 2
+    maps, info = align_multi([a, b, c], pairs, method=method)
+    mapped = [x @ w for x, w in zip([a, b, c], maps)]
+    for i in range(3):
+        for j in range(3):
+            if i != j:
+                assert p_at_1(*sim_spaces(mapped[i][200:], mapped[j], None), [{k} for k in range(200, n)]) == 1.0
+    # the maps are the inverse rotations, up to the common rotation of the shared space
+    rel_b = maps[1].T @ np.linalg.pinv(maps[0].T)  # maps b's space back to a's via the shared space
+    assert np.abs(maps[0] @ np.linalg.pinv(maps[1]) - qb).max() < 0.05
+    assert np.abs(maps[0] @ np.linalg.pinv(maps[2]) - qc).max() < 0.05
+    assert rel_b.shape == (d, d)
+    if method is MultiMethod.gpa:
+        assert info["tuples"] == 200 and info["iterations"] >= 1
+
+
+def test_multi_errors(rng):
+    a = rng.standard_normal((10, 4)).astype(np.float32)
+    with pytest.raises(XlingError, match="one dictionary per non-pivot"):
+        align_multi([a, a], [])
+    with pytest.raises(XlingError, match="fewer than 2"):
+        align_multi([a, a, a], [(np.array([0]), np.array([0])), (np.array([1]), np.array([1]))],
+                    method=MultiMethod.gpa)
+
+
+def test_config_errors():
+    with pytest.raises(XlingError, match="unknown normalisation"):
+        make_config(Recipe.supervised, normalize="unit,bogus")
+    cfg = make_config("semi", iterations=None, cutoff=50)
+    assert cfg.iterations == 30 and cfg.cutoff == 50 and cfg.seed_kind is SeedKind.dictionary
+    with pytest.raises(XlingError, match="needs a seed dictionary"):
+        align(np.eye(4, dtype=np.float32), np.eye(4, dtype=np.float32), config=make_config("supervised"))

@@ -1,0 +1,191 @@
+"""`xling align`, `xling apply`, `xling align-multi` end to end through the real CLI."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from xling.data.vectors import load_embeddings
+
+from conftest import random_orthogonal
+
+N, D = 400, 16
+
+
+def _write_vec(path, words, vecs):
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(f"{len(words)} {vecs.shape[1]}\n")
+        for w, v in zip(words, vecs):
+            f.write(w + " " + " ".join(f"{x:.6f}" for x in v) + "\n")
+
+
+@pytest.fixture
+def spaces(tmp_path, rng):
+    """A source space (16-d), a rotated target (16-d) and a 40-d target, with a seed dictionary
+    that has multi-word lines, out-of-vocabulary words and several translations per word."""
+    src_words = [f"w{i}" for i in range(N - 20)] + [str(1900 + i) for i in range(20)]
+    tgt_words = [f"m{i}" for i in range(N - 20)] + [str(1900 + i) for i in range(20)]
+    x = rng.standard_normal((N, D)).astype(np.float32) * 2 + 0.5
+    q = random_orthogonal(D, rng)
+    y = x @ q + 0.01 * rng.standard_normal((N, D)).astype(np.float32)
+    w40 = random_orthogonal(40, rng)[:D]
+    y40 = x @ w40 + 0.01 * rng.standard_normal((N, 40)).astype(np.float32)
+    _write_vec(tmp_path / "src.vec", src_words, x)
+    _write_vec(tmp_path / "tgt.vec", tgt_words, y)
+    _write_vec(tmp_path / "tgt40.vec", tgt_words, y40)
+    lines = [f"{src_words[i]}\t{tgt_words[i]}" for i in range(200)]
+    lines += ["ice cream\tglace", "w1\tm1", "nope\tm2", "w3\tnada", "w4\tm5"]
+    (tmp_path / "seed.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    test = [f"{src_words[i]}\t{tgt_words[i]}" for i in range(250, N)]
+    (tmp_path / "test.tsv").write_text("\n".join(test) + "\n", encoding="utf-8")
+    return tmp_path
+
+
+def _p1(out, first=250):
+    """Nearest-neighbour P@1 of source word i -> target word i among the held-out words."""
+    s = load_embeddings(out / "src.npy").vectors
+    t = load_embeddings(out / "tgt.npy").vectors
+    s = s / np.linalg.norm(s, axis=1, keepdims=True)
+    t = t / np.linalg.norm(t, axis=1, keepdims=True)
+    return float(np.mean((s[first:] @ t.T).argmax(axis=1) == np.arange(first, N)))
+
+
+@pytest.mark.parametrize("tgt", ["tgt.vec", "tgt40.vec"])
+def test_align_end_to_end(cli, spaces, tgt):
+    out = spaces / "out"
+    code, stdout, err = cli("align", spaces / "src.vec", spaces / tgt, "--dict", spaces / "seed.tsv", "-o", out,
+                            "--cutoff", "300", "--json")
+    assert code == 0, err
+    rec = json.loads(stdout)
+    assert _p1(out) == 1.0
+    d = rec["dictionaries"][0]
+    assert d["multiword_skipped"] == 1 and d["vocab"]["src_oov_pairs"] == 1 and d["vocab"]["tgt_oov_pairs"] == 1
+    assert rec["seed_dictionary"]["held_out_pairs"] > 0 and rec["refit"]
+    assert rec["candidates"][0]["iterations"][0]["val_p1"] is not None
+    on_disk = json.loads((out / "record.json").read_text())
+    assert on_disk["chosen"] == rec["chosen"] and on_disk["signature"].startswith("recipe=supervised")
+    w = np.load(out / "map.npy")
+    assert w.shape == (D, 40 if tgt == "tgt40.vec" else D)
+    # `apply` repeats the normalisation and the map: same rows as the aligned output
+    code, _, err = cli("apply", out / "map.npy", spaces / "src.vec", spaces / "again.vec")
+    assert code == 0, err
+    again = load_embeddings(spaces / "again.vec").vectors
+    assert np.allclose(again, load_embeddings(out / "src.npy").vectors, atol=1e-5)
+
+
+def test_same_seed_same_bytes_and_formats(cli, spaces):
+    outs = []
+    for name in ("a", "b"):
+        out = spaces / name
+        code, _, err = cli("align", spaces / "src.vec", spaces / "tgt.vec", "--recipe", "unsupervised", "-o", out,
+                           "--cutoff", "300", "--iterations", "8", "--seed", "3", "--format", "text")
+        assert code == 0, err
+        outs.append(out)
+    for f in ("src.vec", "tgt.vec", "map.npy"):
+        assert (outs[0] / f).read_bytes() == (outs[1] / f).read_bytes()
+    rec = json.loads((outs[0] / "record.json").read_text())
+    assert rec["recipe"] == "unsupervised" and rec["seed"] == 3 and rec["timings"]["total"] >= 0
+
+
+def test_recipes_and_flags_through_cli(cli, spaces):
+    out = spaces / "o"
+    code, stdout, err = cli("align", spaces / "src.vec", spaces / "tgt.vec", "--recipe", "identical", "-o", out,
+                            "--normalize", "unit", "--space", "shared", "--whiten", "--src-reweight", "0.5",
+                            "--iterations", "2", "--cutoff", "300", "--json")
+    assert code == 0, err
+    rec = json.loads(stdout)
+    assert rec["chosen"] == "unit/shared" and rec["map"]["target_transformed"]
+    assert (out / "tgt_map.npy").exists()
+    assert rec["seed_dictionary"]["kind"] == "identical" and rec["seed_dictionary"]["pairs"] == 20
+    code, _, err = cli("apply", out / "tgt_map.npy", spaces / "tgt.vec", spaces / "t.vec")
+    assert code == 0, err
+    assert np.allclose(load_embeddings(spaces / "t.vec").vectors, load_embeddings(out / "tgt.npy").vectors, atol=1e-5)
+
+
+def test_align_multi_cli(cli, spaces, rng):
+    # a third language: another rotation of the source
+    src = load_embeddings(spaces / "src.vec")
+    z = src.vectors @ random_orthogonal(D, rng)
+    _write_vec(spaces / "third.vec", [f"k{i}" for i in range(N)], z)
+    (spaces / "a-c.tsv").write_text("\n".join(f"w{i}\tk{i}" for i in range(200)) + "\n", encoding="utf-8")
+    out = spaces / "multi"
+    code, stdout, err = cli("align-multi", spaces / "src.vec", spaces / "tgt.vec", spaces / "third.vec",
+                            "--dict", spaces / "seed.tsv", "--dict", spaces / "a-c.tsv", "-o", out, "--json")
+    assert code == 0, err
+    rec = json.loads(stdout)
+    assert rec["method"] == "gpa" and rec["tuples"] == 200
+    t = load_embeddings(out / "tgt.npy").vectors
+    c = load_embeddings(out / "third.npy").vectors
+    t = t / np.linalg.norm(t, axis=1, keepdims=True)
+    c = c / np.linalg.norm(c, axis=1, keepdims=True)
+    assert np.mean((t[250:380] @ c[:380].T).argmax(axis=1) == np.arange(250, 380)) == 1.0
+    code, _, err = cli("apply", out / "map-third.npy", spaces / "third.vec", spaces / "third-mapped.npy")
+    assert code == 0, err
+    assert np.allclose(load_embeddings(spaces / "third-mapped.npy").vectors, load_embeddings(out / "third.npy").vectors,
+                       atol=1e-5)
+
+
+# ------------------------------------------------------------------ bad input
+def test_dictionary_without_any_pair_in_vocab(cli, spaces):
+    (spaces / "bad.tsv").write_text("foo\tbar\nw1\tbaz\nqux\tm2\nice cream\tglace\n", encoding="utf-8")
+    code, _, err = cli("align", spaces / "src.vec", spaces / "tgt.vec", "--dict", spaces / "bad.tsv", "-o",
+                       spaces / "out")
+    assert code == 2
+    assert "bad.tsv: no pair has both words in the vocabularies: 3 pairs read, 2 with the source word out of " \
+           "vocabulary, 2 with the target word out of vocabulary" in " ".join(err.split())
+    assert "multi-word" in err and "Traceback" not in err
+    assert not (spaces / "out").exists()  # nothing half-written
+
+
+def test_bad_inputs_are_one_line_errors(cli, spaces):
+    (spaces / "onecol.tsv").write_text("w1\tm1\nw2\n", encoding="utf-8")
+    cases = [
+        (("align", spaces / "src.vec", spaces / "tgt.vec", "--dict", spaces / "onecol.tsv", "-o", spaces / "o"),
+         "onecol.tsv:2:"),
+        (("align", spaces / "src.vec", spaces / "tgt.vec", "-o", spaces / "o"), "needs --dict"),
+        (("align", spaces / "missing.vec", spaces / "tgt.vec", "--dict", spaces / "seed.tsv", "-o", spaces / "o"),
+         "missing.vec"),
+        (("align", spaces / "src.vec", spaces / "tgt.vec", "--dict", spaces / "seed.tsv", "-o", spaces / "o",
+          "--normalize", "unit,sphere"), "unknown normalisation step 'sphere'"),
+        (("align", spaces / "src.vec", spaces / "tgt.vec", "--dict", spaces / "seed.tsv", "-o", spaces / "o",
+          "--format", "fasttext"), "cannot be written"),
+        (("align-multi", spaces / "src.vec", spaces / "tgt.vec", spaces / "tgt40.vec", "--dict",
+          spaces / "seed.tsv", "-o", spaces / "o"), "need 2 dictionaries"),
+        (("apply", spaces / "nomap.npy", spaces / "src.vec", spaces / "x.vec"), "nomap.npy: no such file"),
+    ]
+    for args, msg in cases:
+        code, _, err = cli(*args)
+        assert code == 2, (args, err)
+        assert msg in " ".join(err.split()) and "Traceback" not in err, (msg, err)
+    assert not (spaces / "o").exists()
+
+
+def test_apply_with_mismatched_dimensions(cli, spaces):
+    np.save(spaces / "map.npy", np.eye(40, dtype=np.float32))
+    code, _, err = cli("apply", spaces / "map.npy", spaces / "src.vec", spaces / "x.vec")
+    assert code == 2 and "the map takes 40-d vectors but" in err and "16-d" in err
+    assert not (spaces / "x.vec").exists()
+
+
+def test_cuda_without_gpu_is_an_error(cli, spaces):
+    from xling.lexicon.knn import cuda_available
+
+    if cuda_available():
+        pytest.skip("this machine has CUDA")
+    code, _, err = cli("align", spaces / "src.vec", spaces / "tgt.vec", "--dict", spaces / "seed.tsv", "-o",
+                       spaces / "o", "--device", "cuda")
+    assert code == 2 and "cuda" in err
+
+
+@pytest.mark.gpu
+def test_align_on_cuda(cli, spaces):
+    from xling.lexicon.knn import cuda_available
+
+    if not cuda_available():
+        pytest.skip("no CUDA device")
+    out = spaces / "gpu"
+    code, _, err = cli("align", spaces / "src.vec", spaces / "tgt40.vec", "--dict", spaces / "seed.tsv", "-o", out,
+                       "--device", "cuda", "--recipe", "rcsls", "--cutoff", "300")
+    assert code == 0, err
+    assert _p1(out) == 1.0
