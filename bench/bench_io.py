@@ -25,7 +25,7 @@ import json, time, resource, sys
 t = time.perf_counter()
 {body}
 dt = time.perf_counter() - t
-print(json.dumps({{"seconds": dt, "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+print(json.dumps({{"seconds": dt, "peak_rss_mib": int([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]) / 1024}}))
 """
 
 

@@ -30,7 +30,7 @@ from xling.data.vectors import load_embeddings, save_embeddings
 t = time.perf_counter()
 {body}
 dt = time.perf_counter() - t
-print(json.dumps({{"seconds": dt, "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}}))
+print(json.dumps({{"seconds": dt, "peak_rss_gib": int([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]) / 2**20}}))
 """
 
 

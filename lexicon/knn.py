@@ -23,8 +23,8 @@ from ..data.errors import DeviceError, XlingError
 
 Progress = Callable[[int, int], None]
 
-#: default number of float32 similarity entries held at once (256 MB)
-DEFAULT_CHUNK_ELEMENTS = 64 * 1024 * 1024
+#: default number of float32 similarity entries held at once (128 MB)
+DEFAULT_CHUNK_ELEMENTS = 32 * 1024 * 1024
 
 
 class Backend(str, Enum):
@@ -292,10 +292,6 @@ def _query_rows_per_chunk(nb: int, eng: Engine, floor: int = 8) -> int:
 
 
 
-def _base_cols_per_chunk(nq_chunk: int, nb: int, eng: Engine) -> int:
-    return max(1024, min(nb, eng.chunk_elements // max(nq_chunk, 1)))
-
-
 # ------------------------------------------------------------------------ numpy
 #: similarity tile (rows x cols) processed at once: small enough to stay in the CPU cache,
 #: large enough for BLAS to run at full speed
@@ -309,82 +305,43 @@ def _tile_shape(nb: int, k: int, eng: Engine) -> tuple[int, int]:
 
 
 def _numpy_knn(q, b, k, metric, scale, bias, exclude_self, eng, progress):
-    """Tiled exact top-k with a running per-row threshold.
+    """Exact top-k: full-width similarity rows, then a slab-maximum pre-selection.
 
-    1. each query block is normalised once; each base tile is normalised (and scaled) on the fly,
-       so nothing of size ``nb x d`` is ever copied;
-    2. the first tile of a block gives an exact top-k and the threshold (the k-th best score);
-    3. on later tiles only entries strictly above the threshold (few, after the first tiles) are
-       merged into the running top-k; a tile with very many such entries is selected exactly.
+    1. a block of queries (``chunk_elements // nb`` rows) is normalised once;
+    2. one BLAS product gives its similarity rows against the whole base (a memory-mapped
+       base is read in place; nothing of size ``nb x d`` is copied), scaled by the base's
+       inverse norms in one pass;
+    3. :func:`_topk_rows` selects the top k of each row with one vectorised pass plus an
+       exact selection among a few hundred candidates a row.
     Ties are broken towards the lower base index, as in :func:`brute_force_knn`.
     """
     nq, nb = q.shape[0], b.shape[0]
     cos = metric is Metric.cosine
-    rows, cols = _tile_shape(nb, k, eng)
+    inv_b = _inv_norms(b) * np.float32(scale) if cos else None
+    rows = _query_rows_per_chunk(nb, eng)
     out_s = np.empty((nq, k), dtype=np.float32)
     out_i = np.empty((nq, k), dtype=np.int64)
-    sim = np.empty((rows, cols), dtype=np.float32)
-    sc = np.float32(scale)
+    sim = np.empty((min(rows, nq), nb), dtype=np.float32)
+    bt = np.asarray(b, dtype=np.float32).T
     for r0 in range(0, nq, rows):
         qc = np.asarray(q[r0:r0 + rows], dtype=np.float32)
-        qc = qc * _inv_norms(qc)[:, None] if cos else qc
+        if cos:
+            qc = qc * _inv_norms(qc)[:, None]
+        elif scale != 1.0:
+            qc = qc * np.float32(scale)
         m = qc.shape[0]
-        best_s = best_i = thr = None
-        for c0 in range(0, nb, cols):
-            c1 = min(nb, c0 + cols)
-            bc = np.asarray(b[c0:c1], dtype=np.float32)
-            bc = bc * (_inv_norms(bc) * sc)[:, None] if cos else (bc * sc if scale != 1.0 else bc)
-            s = sim[:m, :c1 - c0]
-            np.matmul(qc, bc.T, out=s)
-            if bias is not None:
-                s -= bias[c0:c1]
-            if exclude_self:
-                ii = np.arange(r0, r0 + m)
-                hit = (ii >= c0) & (ii < c1)
-                s[np.flatnonzero(hit), ii[hit] - c0] = -np.inf
-            if best_s is None or c1 - c0 < k:
-                cs, ci = _topk_rows(s, min(k, c1 - c0))
-                ci += c0
-                best_s, best_i = (cs, ci) if best_s is None else _merge(best_s, best_i, cs, ci, k)
-            else:
-                best_s, best_i = _merge_above(s, c0, best_s, best_i, thr, k)
-            if best_s.shape[1] == k:
-                thr = best_s[:, k - 1]
-        out_s[r0:r0 + m], out_i[r0:r0 + m] = best_s, best_i
+        s = sim[:m]
+        np.matmul(qc, bt, out=s)
+        if cos:
+            s *= inv_b
+        if bias is not None:
+            s -= bias
+        if exclude_self:
+            s[np.arange(m), np.arange(r0, r0 + m)] = -np.inf
+        out_s[r0:r0 + m], out_i[r0:r0 + m] = _topk_rows(s, k)
         if progress:
             progress(min(r0 + m, nq), nq)
     return out_s, out_i
-
-
-def _merge_above(s, c0, best_s, best_i, thr, k):
-    """Merge the entries of tile ``s`` (columns from ``c0``) above each row's threshold."""
-    m_rows = s.shape[0]
-    mask = s > thr[:, None]
-    n_new = int(np.count_nonzero(mask))
-    if n_new == 0:
-        return best_s, best_i
-    if n_new > 4 * k * m_rows:
-        # many candidates (early tiles, ordered data): exact selection of the tile, then merge
-        cs, ci = _topk_rows(s, k)
-        return _merge(best_s, best_i, cs, ci + c0, k)
-    flat = np.flatnonzero(mask)  # much faster than a 2-d np.nonzero
-    rr, cc = np.divmod(flat, s.shape[1])
-    vals = s.reshape(-1)[flat] if s.flags.c_contiguous else s[rr, cc]
-    u = np.unique(rr)
-    # the affected rows' current best plus their new candidates, sorted row / score desc / index asc
-    rows_all = np.concatenate([np.repeat(u, k), rr])
-    vals_all = np.concatenate([best_s[u].ravel(), vals])
-    idx_all = np.concatenate([best_i[u].ravel(), cc.astype(np.int64) + c0])
-    order = np.lexsort((idx_all, -vals_all, rows_all))
-    counts = np.bincount(rows_all, minlength=m_rows)[u]
-    starts = np.zeros(u.size, dtype=np.int64)
-    np.cumsum(counts[:-1], out=starts[1:])
-    take = order[(starts[:, None] + np.arange(k)[None, :]).reshape(-1)]
-    best_s = best_s.copy()
-    best_i = best_i.copy()
-    best_s[u] = vals_all[take].reshape(u.size, k)
-    best_i[u] = idx_all[take].reshape(u.size, k)
-    return best_s, best_i
 
 
 def _topk_rows(s: np.ndarray, k: int, groups: int = 32) -> tuple[np.ndarray, np.ndarray]:
@@ -448,13 +405,6 @@ def _row_lexsort(vals: np.ndarray, idx: np.ndarray) -> np.ndarray:
     v = np.take_along_axis(vals, o, axis=1)
     o2 = np.argsort(-v, axis=1, kind="stable")
     return np.take_along_axis(o, o2, axis=1)
-
-
-def _merge(s1, i1, s2, i2, k):
-    s = np.concatenate([s1, s2], axis=1)
-    i = np.concatenate([i1, i2], axis=1)
-    order = _row_lexsort(s, i)[:, :k]
-    return np.take_along_axis(s, order, axis=1), np.take_along_axis(i, order, axis=1)
 
 
 # ------------------------------------------------------------------------ torch
