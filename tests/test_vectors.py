@@ -328,3 +328,12 @@ def test_parallel_write_matches_sequential(tmp_path, rng, monkeypatch):
     monkeypatch.setattr(V, "_write_workers", lambda values: 2)
     save_embeddings(e, tmp_path / "par.vec")
     assert (tmp_path / "seq.vec").read_bytes() == (tmp_path / "par.vec").read_bytes()
+
+
+def test_outputs_get_the_usual_file_mode(tmp_path, emb):
+    old = os.umask(0o022)
+    try:
+        save_embeddings(emb, tmp_path / "v.vec")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "v.vec").stat().st_mode & 0o777 == 0o644
