@@ -34,6 +34,7 @@ import time
 from pathlib import Path
 
 from _util import BENCH_DIR
+from bench_align import markdown_table
 
 ENV = dict(os.environ, OMP_NUM_THREADS="2", OPENBLAS_NUM_THREADS="2", MKL_NUM_THREADS="2")
 
@@ -131,13 +132,10 @@ def main(argv=None):
             ratios = [x[0] / v[0] for x, v in zip(xl, vm)]
             rows.append((tg, med(vm, 0), med(vm, 1), vm[0][2], med(xl, 0), med(xl, 1), xl[0][2],
                          statistics.median(ratios), min(ratios), max(ratios)))
-    print("\n| target | VecMap wall s | VecMap CPU s | VecMap P@1 | xling wall s | xling CPU s | xling P@1 "
-          "| xling / VecMap wall (median, min–max) |")
-    print("|---|---|---|---|---|---|---|---|")
-    for r in rows:
-        print(f"| {r[0]} | {r[1]:.1f} | {r[2]:.1f} | {r[3]:.1f} | {r[4]:.1f} | {r[5]:.1f} | {r[6]:.1f} | "
-              f"{r[7]:.2f} ({r[8]:.2f}–{r[9]:.2f}) |")
-
+    print(markdown_table(["target", "VecMap wall s", "VecMap CPU s", "VecMap P@1", "xling wall s", "xling CPU s",
+                          "xling P@1", "xling / VecMap wall (median, min–max)"],
+                         [[r[0], *(f"{v:.1f}" for v in r[1:7]), f"{r[7]:.2f} ({r[8]:.2f}–{r[9]:.2f})"]
+                          for r in rows]))
 
 if __name__ == "__main__":
     main()
