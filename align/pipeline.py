@@ -25,7 +25,7 @@ from .procrustes import Dewhiten, LinearMap, MapOptions, MapSpace, solve_map
 from .rcsls import RcslsOptions, rcsls
 from .refine import IterationLog, RefineOptions, Validation, refine, validate
 from .seeds import holdout_split, identical_pairs, unsupervised_seed
-from .similarity import Direction
+from .similarity import Direction, induce, sim_spaces
 
 
 class Recipe(str, Enum):
@@ -41,7 +41,16 @@ class SeedKind(str, Enum):
     dictionary = "dictionary"
     identical = "identical"
     numerals = "numerals"
-    unsupervised = "unsupervised"
+    unsupervised = "unsupervised"  # every start of ``AlignConfig.starts``, chosen without a dictionary
+
+
+class Start(str, Enum):
+    """Dictionary-free starts tried by the unsupervised seed (each is self-learned, then one is kept
+    by the unsupervised criterion: the self-learning objective of the final map)."""
+
+    identical = "identical"  # words spelled the same on both sides (names, numbers, punctuation, loans)
+    numerals = "numerals"  # only the identical numerals
+    similarity = "similarity"  # similarity-distribution initialisation (no anchor at all)
 
 
 @dataclass(frozen=True)
@@ -71,6 +80,7 @@ class AlignConfig:
     val_vocab: int = 20000
     refit: bool = True
     unsup_size: int = 4000
+    starts: tuple[Start, ...] = (Start.identical, Start.similarity)
     rcsls: bool = False
     rcsls_epochs: int = 20
     rcsls_lr: float = 1.0
@@ -102,9 +112,8 @@ RECIPES: dict[Recipe, dict] = {
                       direction=Direction.union),
     Recipe.identical: dict(seed_kind=SeedKind.identical, normalize=("unit,center,unit", "unit"), spaces=_BOTH,
                            iterations=30, keep_seed=False, direction=Direction.union),
-    Recipe.unsupervised: dict(seed_kind=SeedKind.unsupervised, iterations=200, keep_seed=False,
-                              direction=Direction.union, stochastic_initial=0.1, stochastic_interval=1,
-                              threshold=0.005, val_fraction=0.0),
+    Recipe.unsupervised: dict(seed_kind=SeedKind.unsupervised, normalize=("unit",), iterations=10, keep_seed=False,
+                              direction=Direction.mutual, threshold=1e-3, val_fraction=0.0),
     Recipe.rcsls: dict(normalize=("unit",), spaces=(MapSpace.target,), rcsls=True),
 }
 
@@ -136,21 +145,46 @@ class AlignResult:
     record: dict = field(default_factory=dict)
 
 
-def _seed_pairs(cfg: AlignConfig, src_words, tgt_words, pairs, x, z, engine):
+def _seed_pairs(cfg: AlignConfig, src_words, tgt_words, pairs, x, z, engine) -> dict:
+    """The seed dictionaries to start from, by name (one, except for the unsupervised seed)."""
+    if cfg.seed_kind is SeedKind.unsupervised:
+        seeds = {}
+        for start in dict.fromkeys(cfg.starts):
+            if start is Start.similarity:
+                seeds[start.value] = unsupervised_seed(x, z, size=cfg.unsup_size, csls_k=cfg.csls_k, engine=engine)
+            elif src_words is not None and tgt_words is not None:
+                s, t = identical_pairs(src_words, tgt_words, numerals_only=start is Start.numerals)
+                if s.size:
+                    seeds[start.value] = (s, t)
+        if not seeds:
+            raise XlingError("no dictionary-free start applies (no identical word in both vocabularies): "
+                             "add the similarity start (--start similarity) or give a dictionary")
+        return seeds
+    return {"": _one_seed(cfg, src_words, tgt_words, pairs)}
+
+
+def _one_seed(cfg: AlignConfig, src_words, tgt_words, pairs):
     if cfg.seed_kind is SeedKind.dictionary:
         if pairs is None:
             raise XlingError(f"the {cfg.recipe.value} recipe needs a seed dictionary (--dict), "
                              "or use --recipe identical / unsupervised")
         return pairs
-    if cfg.seed_kind in (SeedKind.identical, SeedKind.numerals):
-        s, t = identical_pairs(src_words, tgt_words, numerals_only=cfg.seed_kind is SeedKind.numerals)
-        if s.size == 0:
-            raise XlingError(f"no {cfg.seed_kind.value} word is in both vocabularies: "
-                             "use a dictionary or --recipe unsupervised")
-        if pairs is not None:  # a dictionary given as well: use both
-            s, t = np.concatenate([pairs[0], s]), np.concatenate([pairs[1], t])
-        return s, t
-    return unsupervised_seed(x, z, size=cfg.unsup_size, csls_k=cfg.csls_k, engine=engine)
+    s, t = identical_pairs(src_words, tgt_words, numerals_only=cfg.seed_kind is SeedKind.numerals)
+    if s.size == 0:
+        raise XlingError(f"no {cfg.seed_kind.value} word is in both vocabularies: "
+                         "use a dictionary or --recipe unsupervised")
+    if pairs is not None:  # a dictionary given as well: use both
+        s, t = np.concatenate([pairs[0], s]), np.concatenate([pairs[1], t])
+    return s, t
+
+
+def criterion(x: np.ndarray, z: np.ndarray, m, cutoff: int, csls_k: int, engine: Engine) -> float:
+    """Unsupervised model-selection criterion: the mean best CSLS score, both directions, among
+    the ``cutoff`` most frequent words of each side under map ``m`` (higher: a better fit).
+
+    Needs no dictionary (MUSE's and VecMap's criteria are of this kind)."""
+    a, b = sim_spaces(x[:min(cutoff, x.shape[0])], z[:min(cutoff, z.shape[0])], m)
+    return induce(a, b, direction=Direction.mutual, csls_k=csls_k, engine=engine)[2]
 
 
 def _gold(src, tgt):
@@ -201,10 +235,12 @@ def align(x_raw: np.ndarray, z_raw: np.ndarray, *, pairs: tuple[np.ndarray, np.n
     # 2. seed dictionary and validation split
     first = next(iter(normed.values()))
     t0 = time.perf_counter()
-    seed_s, seed_t = _seed_pairs(cfg, src_words, tgt_words, pairs, first[0][0], first[1][0], eng)
+    seeds = _seed_pairs(cfg, src_words, tgt_words, pairs, first[0][0], first[1][0], eng)
     timings["seed"] = time.perf_counter() - t0
     held_s = held_t = np.empty(0, np.int64)
     val = None
+    if len(seeds) == 1:
+        seed_s, seed_t = next(iter(seeds.values()))
     if val_pairs is not None and len(val_pairs[0]):
         q, gold = _gold(*val_pairs)
         val = Validation(q, gold, cfg.val_vocab)
@@ -215,23 +251,34 @@ def align(x_raw: np.ndarray, z_raw: np.ndarray, *, pairs: tuple[np.ndarray, np.n
             seed_s, seed_t = seed_s[tr], seed_t[tr]
             q, gold = _gold(held_s, held_t)
             val = Validation(q, gold, cfg.val_vocab)
+    if len(seeds) == 1:
+        seeds = {next(iter(seeds)): (seed_s, seed_t)}
 
-    # 3. every candidate (normalisation × space): refine, keep the iteration that validates best
+    # 3. every candidate (normalisation × space × start): refine, keep the iteration that validates
+    #    best; without validation words only the first normalisation and space are tried, and the
+    #    starts are compared by the dictionary-free criterion
     t0 = time.perf_counter()
     candidates = []
     for spec, ((x, xrec), (z, zrec)) in normed.items():
         for space in dict.fromkeys(cfg.spaces):
-            name = f"{spec or 'none'}/{space.value}"
-            res = refine(x, z, seed_s, seed_t, map_opts=cfg.map_options(space), opts=cfg.refine_options(),
-                         val=val, seed=cfg.seed, engine=eng,
-                         log=(lambda e, name=name: log(name, e)) if log else None)
-            best_val = next((e.val_p1 for e in res.log if e.iteration == res.best_iteration), None)
-            candidates.append(dict(name=name, spec=spec, space=space, res=res, val_p1=best_val))
+            for start, (s0, t0_) in seeds.items():
+                name = f"{spec or 'none'}/{space.value}" + (f"/{start}" if start else "")
+                res = refine(x, z, s0, t0_, map_opts=cfg.map_options(space), opts=cfg.refine_options(),
+                             val=val, seed=cfg.seed, engine=eng,
+                             log=(lambda e, name=name: log(name, e)) if log else None)
+                best_val = next((e.val_p1 for e in res.log if e.iteration == res.best_iteration), None)
+                crit = criterion(x, z, res.map, cfg.cutoff, cfg.csls_k, eng) if val is None and len(seeds) > 1 \
+                    else None
+                candidates.append(dict(name=name, spec=spec, space=space, res=res, val_p1=best_val, criterion=crit,
+                                       seed_pairs=int(s0.size)))
             if val is None:
                 break
         if val is None:
             break
-    chosen = max(candidates, key=lambda c: -1 if c["val_p1"] is None else c["val_p1"])
+    if val is None and len(candidates) > 1:
+        chosen = max(candidates, key=lambda c: c["criterion"])
+    else:
+        chosen = max(candidates, key=lambda c: -1 if c["val_p1"] is None else c["val_p1"])
     timings["refine"] = time.perf_counter() - t0
     (x, xrec), (z, zrec) = normed[chosen["spec"]]
     res = chosen["res"]
@@ -278,10 +325,12 @@ def align(x_raw: np.ndarray, z_raw: np.ndarray, *, pairs: tuple[np.ndarray, np.n
         "recipe": cfg.recipe.value,
         "seed": cfg.seed,
         "config": cfg.as_dict(),
-        "seed_dictionary": {"kind": cfg.seed_kind.value, "pairs": int(seed_s.size + held_s.size),
-                            "train_pairs": int(seed_s.size), "held_out_pairs": int(held_s.size),
+        "seed_dictionary": {"kind": cfg.seed_kind.value, "pairs": chosen["seed_pairs"] + int(held_s.size),
+                            "train_pairs": chosen["seed_pairs"], "held_out_pairs": int(held_s.size),
                             "validation_words": len(val) if val is not None else 0},
         "candidates": [{"name": c["name"], "best_iteration": c["res"].best_iteration, "val_p1": c["val_p1"],
+                        "seed_pairs": c["seed_pairs"],
+                        "criterion": None if c["criterion"] is None else round(c["criterion"], 6),
                         "iterations": [e.as_dict() for e in c["res"].log]} for c in candidates],
         "chosen": chosen["name"],
         "best_iteration": res.best_iteration,

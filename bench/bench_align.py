@@ -32,6 +32,13 @@ from xling.data.vectors import load_embeddings
 from xling.lexicon.knn import mean_topk, resolve_engine
 
 
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    """A Markdown table (with a blank line before it)."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n" + "\n".join(lines)
+
+
 def evaluate(x_norm, z_norm, m: LinearMap | None, queries, gold, engine):
     """(P@1 NN, P@1 CSLS) in % with the whole source vocabulary in the target penalty."""
     a, b = sim_spaces(x_norm, z_norm, m)
@@ -118,11 +125,9 @@ def main(argv=None):
                 note += "; repro " + ("identical" if again.map.wx.tobytes() == m.wx.tobytes() else "DIFFERENT")
             rows.append((tg, recipe, nn, cs, t_load, t_align, t_eval, total / ref if ref else float("nan"), note))
             print(rows[-1], flush=True)
-    print("\n| target | method | P@1 NN | P@1 CSLS | read s | align s | CSLS eval s | time / reference | notes |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for r in rows:
-        print(f"| {r[0]} | {r[1]} | {r[2]:.1f} | {r[3]:.1f} | {r[4]:.1f} | {r[5]:.1f} | {r[6]:.1f} | "
-              f"{r[7]:.2f} | {r[8]} |")
+    print(markdown_table(["target", "method", "P@1 NN", "P@1 CSLS", "read s", "align s", "CSLS eval s",
+                          "time / reference", "notes"],
+                         [[r[0], r[1], *(f"{v:.1f}" for v in r[2:7]), f"{r[7]:.2f}", r[8]] for r in rows]))
 
 
 if __name__ == "__main__":

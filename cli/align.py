@@ -13,7 +13,7 @@ from . import options as opt
 from .common import emit_json, handle_errors, info, load_vectors, signature, warn, write_vectors
 
 # the enums live in light modules (no torch/faiss at import time)
-from ..align.pipeline import Recipe, SeedKind
+from ..align.pipeline import Recipe, SeedKind, Start
 from ..align.procrustes import Dewhiten, MapSpace
 from ..align.similarity import Direction
 from ..align.multi import MultiMethod
@@ -120,6 +120,10 @@ def align_cmd(
                                          help="Re-solve with the held-out pairs once the choice is made."),
     unsup_size: Optional[int] = typer.Option(None, "--unsup-size", min=2,
                                              help="Frequent words in the unsupervised initialisation."),
+    start: Optional[list[Start]] = typer.Option(None, "--start", case_sensitive=False,
+                                                help="Dictionary-free starts of the unsupervised seed (repeat: "
+                                                     "each is self-learned, the best by the unsupervised "
+                                                     "criterion is kept). Default: identical, similarity."),
     rcsls: Optional[bool] = typer.Option(None, "--rcsls/--no-rcsls", help="Train the map on the CSLS loss."),
     rcsls_epochs: Optional[int] = typer.Option(None, "--rcsls-epochs", min=1),
     rcsls_lr: Optional[float] = typer.Option(None, "--rcsls-lr", min=0.0),
@@ -142,7 +146,7 @@ def align_cmd(
                       direction=direction, threshold=threshold, keep_seed=keep_seed,
                       stochastic_initial=stochastic_initial, stochastic_multiplier=stochastic_multiplier,
                       stochastic_interval=stochastic_interval, val_fraction=val_fraction, val_vocab=val_vocab,
-                      refit=refit, unsup_size=unsup_size, rcsls=rcsls, rcsls_epochs=rcsls_epochs,
+                      refit=refit, unsup_size=unsup_size, starts=tuple(start) if start else None, rcsls=rcsls, rcsls_epochs=rcsls_epochs,
                       rcsls_lr=rcsls_lr, seed=seed)
     engine = resolve_engine(backend, device, chunk_size)
     src_name, tgt_name = _out_name(out, "src", fmt), _out_name(out, "tgt", fmt)

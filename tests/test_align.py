@@ -6,7 +6,7 @@ import pytest
 
 from xling.align.multi import MultiMethod, align_multi
 from xling.align.normalize import NormRecord, apply_record, normalize, parse_steps
-from xling.align.pipeline import Recipe, SeedKind, align, make_config
+from xling.align.pipeline import Start, Recipe, SeedKind, align, make_config
 from xling.align.procrustes import Dewhiten, MapOptions, MapSpace, procrustes, solve_map
 from xling.align.refine import RefineOptions, Validation, refine
 from xling.align.seeds import holdout_split, identical_pairs, similarity_profiles
@@ -114,13 +114,34 @@ def test_unsupervised_seed_finds_translations_without_anchors(rotated_pair):
     src, tgt, _ = rotated_pair
     perm = np.random.default_rng(3).permutation(len(tgt))  # the target in another word order
     z = tgt.vectors[perm]
-    cfg = make_config(Recipe.unsupervised, iterations=60, cutoff=600)
+    # stochastic dictionary induction from keep-probability 0.1 up to 1
+    cfg = make_config(Recipe.unsupervised, iterations=60, cutoff=600, stochastic_initial=0.1,
+                      stochastic_interval=1, threshold=0.005, direction=Direction.union,
+                      normalize="unit,center,unit", starts=(Start.similarity,))
     res = align(src.vectors, z, config=cfg)
     a, b = sim_spaces(res.src_vectors, res.tgt_vectors, None)
     inv = np.argsort(perm)  # source row i translates to target row inv[i]
     assert p_at_1(a, b, [{int(inv[i])} for i in range(len(src))]) == 1.0
     log = res.record["candidates"][0]["iterations"]
     assert log[0]["keep_prob"] == pytest.approx(0.1) and log[-1]["keep_prob"] == 1.0
+
+
+def test_unsupervised_criterion_rejects_a_misleading_start(rotated_pair):
+    """Identical spellings that are all false friends: the identical start self-learns a wrong map,
+    the similarity start the right one, and the dictionary-free criterion picks the right one."""
+    src, tgt, _ = rotated_pair
+    n = len(src)
+    perm = np.random.default_rng(5).permutation(n)
+    src_words = [f"w{i}" for i in range(n)]
+    tgt_words = [f"w{int(perm[i])}" for i in range(n)]  # target row i is spelled like source row perm[i]
+    res = align(src.vectors, tgt.vectors, src_words=src_words, tgt_words=tgt_words,
+                config=make_config(Recipe.unsupervised, cutoff=600))
+    cands = {c["name"]: c for c in res.record["candidates"]}
+    assert set(cands) == {"unit/target/identical", "unit/target/similarity"}
+    assert res.record["chosen"] == "unit/target/similarity"
+    assert cands["unit/target/similarity"]["criterion"] > cands["unit/target/identical"]["criterion"]
+    a, b = sim_spaces(res.src_vectors, res.tgt_vectors, None)
+    assert p_at_1(a, b, [{i} for i in range(n)]) == 1.0
 
 
 def test_same_seed_same_map(rotated_pair):

@@ -189,3 +189,21 @@ def test_align_on_cuda(cli, spaces):
                        "--device", "cuda", "--recipe", "rcsls", "--cutoff", "300")
     assert code == 0, err
     assert _p1(out) == 1.0
+
+
+def test_unsupervised_starts_through_cli(cli, spaces, tmp_path):
+    code, stdout, err = cli("align", spaces / "src.vec", spaces / "tgt.vec", "--recipe", "unsupervised", "-o",
+                            tmp_path / "u", "--start", "numerals", "--start", "similarity", "--cutoff", "300", "--json")
+    assert code == 0, err
+    rec = json.loads(stdout)
+    names = [c["name"] for c in rec["candidates"]]
+    assert names == ["unit/target/numerals", "unit/target/similarity"]
+    assert rec["chosen"] in names and all(c["criterion"] is not None for c in rec["candidates"])
+    assert rec["candidates"][0]["seed_pairs"] == 20  # the 20 shared numerals
+    # no word spelled alike and only the identical start: one-line error, exit 2, nothing written
+    other = tmp_path / "other.vec"
+    other.write_text("2 3\nxa 1 0 0\nxb 0 1 0\n", encoding="utf-8")
+    small = tmp_path / "small.vec"
+    small.write_text("2 3\nya 1 0 0\nyb 0 1 0\n", encoding="utf-8")
+    code, _, err = cli("align", small, other, "--recipe", "unsupervised", "--start", "identical", "-o", tmp_path / "e")
+    assert code == 2 and "no dictionary-free start applies" in err and not (tmp_path / "e").exists()
