@@ -38,8 +38,10 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=2_000_000)
     ap.add_argument("--dim", type=int, default=300)
-    ap.add_argument("--queries", type=int, default=20_000)
+    ap.add_argument("--queries", type=int, default=2_000)
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--stages", default="write-text,read-text,write-cache,read-cache,search",
+                    help="comma-separated subset (later stages need the files of earlier ones: --keep)")
     args = ap.parse_args()
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     vec = BENCH_DIR / f"scale-{args.rows}x{args.dim}.vec"
@@ -64,10 +66,13 @@ assert (i[:, 0] == np.arange({nq})).all()""",
     res = {"rows": r, "dim": d, "queries": nq, "matrix_gib": r * d * 4 / 2**30, "machine": machine()}
     try:
         for name, body in stages.items():
+            if name not in args.stages.split(","):
+                continue
             out = run_child(textwrap.dedent(STAGE.format(body=textwrap.dedent(body))))
             res[name] = {"seconds": round(out["seconds"], 1), "peak_rss_gib": round(out["peak_rss_gib"], 2)}
             print(name, res[name], file=sys.stderr, flush=True)
-        res["text_file_gib"] = round(vec.stat().st_size / 2**30, 2)
+        if vec.exists():
+            res["text_file_gib"] = round(vec.stat().st_size / 2**30, 2)
     finally:
         if not args.keep:
             for p in (vec, npy, npy.with_suffix(".words")):
