@@ -26,8 +26,8 @@ import numpy as np
 from ..data.dictionary import BilingualDictionary
 from ..data.embeddings import Embeddings
 from ..data.errors import XlingError
-from .knn import Engine, Progress, count_above, knn, resolve_engine
-from .retrieval import Retrieval, RetrievalParams, target_penalty
+from .knn import Engine, Metric, Progress, count_above, knn, resolve_engine
+from .retrieval import Retrieval, RetrievalParams, target_penalty, unit_in_shared_subspace
 
 #: default upper edges of the source-word frequency bands (rank in the source vectors file)
 DEFAULT_BANDS: tuple[int, ...] = (1000, 5000, 20000)
@@ -215,16 +215,22 @@ def evaluate(
                          f"{src_words} source words, {n_src_oov} of them out of the source vocabulary, "
                          f"the others have only out-of-vocabulary translations")
     q_rows_a = np.asarray(q_rows, dtype=np.int64)
-    queries = np.asarray(src.vectors[q_rows_a], dtype=np.float32)
+    # a low-rank space (semi-orthogonal map): the same cosines, computed in its subspace
+    src_m, tgt_m, metric = src.vectors, tgt.vectors, Metric.cosine
+    reduced = unit_in_shared_subspace(src_m, tgt_m) if src_pool is None else None
+    if reduced is not None:
+        src_m, tgt_m = reduced
+        metric = Metric.ip
+    queries = np.asarray(src_m[q_rows_a], dtype=np.float32)
 
     # 3. the criterion as one adjusted search: scale * cos - bias[target]
-    scale, bias = _criterion(params, tgt.vectors, src.vectors if src_pool is None else src_pool,
-                             tgt_penalty, eng, progress)
+    scale, bias = _criterion(params, tgt_m, src_m if src_pool is None else src_pool,
+                             tgt_penalty, eng, progress, metric)
     kmax = min(max(max(ks), hub_k), len(tgt))
-    _, top = knn(queries, tgt.vectors, kmax, scale=scale, base_bias=bias, engine=eng)
+    _, top = knn(queries, tgt_m, kmax, scale=scale, base_bias=bias, engine=eng, metric=metric)
 
     # 4. ranks: from the top list when a gold is there, else counted over all targets
-    ranks = _gold_ranks(queries, tgt.vectors, q_gold, top, scale, bias, eng)
+    ranks = _gold_ranks(queries, tgt_m, q_gold, top, scale, bias, eng, metric)
 
     # 5. overall, per band, hubness
     n_oov = src_words - covered
@@ -258,7 +264,7 @@ def skewness(x: np.ndarray) -> float:
 
 
 # ======================================================================== internals
-def _criterion(params: RetrievalParams, tgt_vecs, pool, tgt_penalty, eng, progress):
+def _criterion(params: RetrievalParams, tgt_vecs, pool, tgt_penalty, eng, progress, metric=Metric.cosine):
     """(scale, bias) such that the criterion ranks targets by ``scale * cos - bias``."""
     r = params.retrieval
     if r is Retrieval.nn:
@@ -267,13 +273,13 @@ def _criterion(params: RetrievalParams, tgt_vecs, pool, tgt_penalty, eng, progre
         raise XlingError("CSLS needs k >= 1")
     pen = tgt_penalty
     if pen is None:
-        pen = target_penalty(tgt_vecs, pool, params, engine=eng, progress=progress)
+        pen = target_penalty(tgt_vecs, pool, params, engine=eng, progress=progress, metric=metric)
     elif np.shape(pen) != (tgt_vecs.shape[0],):
         raise XlingError(f"tgt_penalty must have shape ({tgt_vecs.shape[0]},), got {np.shape(pen)}")
     return (2.0 if r is Retrieval.csls else float(params.isf_beta)), np.asarray(pen, dtype=np.float32)
 
 
-def _gold_ranks(queries, tgt_vecs, q_gold, top, scale, bias, eng) -> np.ndarray:
+def _gold_ranks(queries, tgt_vecs, q_gold, top, scale, bias, eng, metric=Metric.cosine) -> np.ndarray:
     """1-based rank of each query's best-ranked gold target.
 
     Inside the retrieved list the rank is the list position (so P@k and MRR agree exactly);
@@ -295,16 +301,19 @@ def _gold_ranks(queries, tgt_vecs, q_gold, top, scale, bias, eng) -> np.ndarray:
     # best gold score of each query, by the same formula the search uses
     gq = np.repeat(np.arange(miss.size), [len(q_gold[i]) for i in missing])
     gt = np.concatenate([np.asarray(q_gold[i], dtype=np.int64) for i in missing])
-    qn = qm / np.maximum(np.linalg.norm(qm, axis=1, keepdims=True), 1e-30)
     tv = np.asarray(tgt_vecs[gt], dtype=np.float32)
-    tn = tv / np.maximum(np.linalg.norm(tv, axis=1, keepdims=True), 1e-30)
+    if metric is Metric.cosine:
+        qn = qm / np.maximum(np.linalg.norm(qm, axis=1, keepdims=True), 1e-30)
+        tn = tv / np.maximum(np.linalg.norm(tv, axis=1, keepdims=True), 1e-30)
+    else:
+        qn, tn = qm, tv
     gs = scale * np.einsum("ij,ij->i", qn[gq], tn)
     if bias is not None:
         gs = gs - bias[gt]
     best = np.full(miss.size, -np.inf, dtype=np.float64)
     np.maximum.at(best, gq, gs)
     above = count_above(qm, tgt_vecs, best.astype(np.float32), scale=scale, base_bias=bias,
-                        exclude=(gq, gt), engine=eng)
+                        exclude=(gq, gt), engine=eng, metric=metric)
     ranks[miss] = np.maximum(above + 1, kmax + 1)
     return ranks
 

@@ -22,7 +22,7 @@ from enum import Enum
 import numpy as np
 
 from ..data.errors import XlingError
-from .knn import Engine, Progress, knn, logsumexp_sim, mean_topk, resolve_engine
+from .knn import Engine, Metric, Progress, knn, logsumexp_sim, mean_topk, resolve_engine
 
 
 class Retrieval(str, Enum):
@@ -48,9 +48,9 @@ class RetrievalParams:
 
 
 def csls_penalty(queries: np.ndarray, base: np.ndarray, k: int = 10, *, engine: Engine | None = None,
-                 progress: Progress | None = None) -> np.ndarray:
+                 progress: Progress | None = None, metric: Metric | str = Metric.cosine) -> np.ndarray:
     """``r(q)``: mean cosine of each query row to its ``k`` nearest base rows, shape (nq,)."""
-    return mean_topk(queries, base, k, engine=engine or resolve_engine(), progress=progress)
+    return mean_topk(queries, base, k, engine=engine or resolve_engine(), progress=progress, metric=metric)
 
 
 def translate(
@@ -103,11 +103,47 @@ def translate(
 
 
 def target_penalty(tgt: np.ndarray, src_pool: np.ndarray, params: RetrievalParams, *,
-                   engine: Engine | None = None, progress: Progress | None = None) -> np.ndarray | None:
+                   engine: Engine | None = None, progress: Progress | None = None,
+                   metric: Metric | str = Metric.cosine) -> np.ndarray | None:
     """The target-side term of a criterion over the source vocabulary ``src_pool``, shape (nt,)."""
     eng = engine or resolve_engine()
     if params.retrieval is Retrieval.csls:
-        return csls_penalty(tgt, src_pool, params.csls_k, engine=eng, progress=progress)
+        return csls_penalty(tgt, src_pool, params.csls_k, engine=eng, progress=progress, metric=metric)
     if params.retrieval is Retrieval.isf:
-        return logsumexp_sim(tgt, src_pool, params.isf_beta, engine=eng, progress=progress)
+        return logsumexp_sim(tgt, src_pool, params.isf_beta, engine=eng, progress=progress, metric=metric)
+    return None
+
+
+def unit_in_shared_subspace(src: np.ndarray, tgt: np.ndarray, *, max_fraction: float = 0.5,
+                            rel_tol: float = 1e-10) -> tuple[np.ndarray, np.ndarray] | None:
+    """Both spaces as unit rows projected onto the row space of the lower-rank one, or None.
+
+    A semi-orthogonal map ``X W`` (e.g. 50-d GloVe into a 300-d space) leaves the mapped
+    vectors in a ``r``-dimensional subspace. Every similarity xling computes pairs a source
+    row with a target row, and ``x . z = (x B) . (z B)`` when ``x`` lies in the span of the
+    orthonormal basis ``B``; with rows first divided by their *full* norms, inner products of
+    the projections are exactly the cosines, at ``r / d`` of the cost. Returns ``None`` when
+    neither matrix has numerical rank ``<= max_fraction * d`` (eigenvalues of the Gram matrix
+    below ``rel_tol`` times the largest count as zero: float32 rounding, not real signal).
+
+    Returns
+    -------
+    (src_r, tgt_r) : ndarrays, shapes (n_s, r) and (n_t, r), float32; compare with ``metric="ip"``.
+    """
+    from ..data.embeddings import unit_rows
+
+    d = src.shape[1]
+    if tgt.shape[1] != d or d < 8:
+        return None
+    for low in (src, tgt):
+        gram = np.zeros((d, d), dtype=np.float64)
+        for s0 in range(0, low.shape[0], 65536):
+            c = np.asarray(low[s0:s0 + 65536], dtype=np.float64)
+            gram += c.T @ c
+        w, v = np.linalg.eigh(gram)
+        keep = w > rel_tol * max(float(w[-1]), 1e-300)
+        r = int(keep.sum())
+        if 0 < r <= max_fraction * d:
+            basis = v[:, keep].astype(np.float32)
+            return unit_rows(src) @ basis, unit_rows(tgt) @ basis
     return None

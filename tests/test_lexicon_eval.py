@@ -260,3 +260,32 @@ def test_induce_mutual_pool(three_way):
     # among the first two sources only (0° and 15°), t0's best source is s1
     res = induce(src, tgt, ["s0", "s1"], k=1, params=NN, mutual=True, mutual_pool=2)
     assert res.dictionary.pairs == (("s1", "t0"),)
+
+
+def test_low_rank_source_is_evaluated_in_its_subspace_with_the_same_results(rng):
+    """A semi-orthogonal map leaves the source in a 6-d subspace of the 40-d target space:
+    the evaluation then runs in that subspace and must give exactly the full-space answers."""
+    from xling.data.dictionary import BilingualDictionary
+    from xling.data.embeddings import Embeddings
+    from xling.lexicon.evaluate import evaluate
+    from xling.lexicon.retrieval import Retrieval, RetrievalParams, unit_in_shared_subspace
+
+    n, d, r = 400, 40, 6
+    x = rng.standard_normal((n, r)).astype(np.float32)
+    w, _ = np.linalg.qr(rng.standard_normal((d, r)))
+    xs = (x @ w.T.astype(np.float32)).astype(np.float32)  # rank r inside d dimensions
+    z = (xs + 0.3 * rng.standard_normal((n, d))).astype(np.float32)
+    src = Embeddings([f"s{i}" for i in range(n)], xs)
+    tgt = Embeddings([f"t{i}" for i in range(n)], z)
+    red = unit_in_shared_subspace(xs, z)
+    assert red is not None and red[0].shape == (n, r) and red[1].shape == (n, r)
+    full = (xs / np.linalg.norm(xs, axis=1, keepdims=True)) @ (z / np.linalg.norm(z, axis=1, keepdims=True)).T
+    np.testing.assert_allclose(red[0] @ red[1].T, full, atol=2e-5)
+    assert unit_in_shared_subspace(z, z + 1) is None  # full rank: nothing to gain
+    d_ = BilingualDictionary.from_pairs([(f"s{i}", f"t{i}") for i in range(0, n, 3)])
+    for crit in Retrieval:
+        got = evaluate(src, tgt, d_, params=RetrievalParams(crit))
+        # the same evaluation with the reduction disabled (a src_pool turns it off)
+        ref = evaluate(src, tgt, d_, params=RetrievalParams(crit), src_pool=src.vectors)
+        assert got.overall == ref.overall
+        assert np.array_equal(got.ranks, ref.ranks)
