@@ -12,6 +12,9 @@ faiss has GPU support). ``auto`` picks torch on CUDA when a GPU is there, numpy 
 """
 from __future__ import annotations
 
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import Enum
 from typing import Callable
@@ -58,6 +61,10 @@ class Engine:
 
 
 def cuda_available() -> bool:
+    # without an NVIDIA driver there is no CUDA: answer without importing torch (seconds)
+    if sys.platform == "linux" and not (os.path.exists("/proc/driver/nvidia/version")
+                                        or os.path.exists("/dev/nvidiactl")):
+        return False
     try:
         import torch
     except ImportError:  # pragma: no cover
@@ -307,41 +314,62 @@ def _tile_shape(nb: int, k: int, eng: Engine) -> tuple[int, int]:
 def _numpy_knn(q, b, k, metric, scale, bias, exclude_self, eng, progress):
     """Exact top-k: full-width similarity rows, then a slab-maximum pre-selection.
 
-    1. a block of queries (``chunk_elements // nb`` rows) is normalised once;
-    2. one BLAS product gives its similarity rows against the whole base (a memory-mapped
-       base is read in place; nothing of size ``nb x d`` is copied), scaled by the base's
-       inverse norms in one pass;
-    3. :func:`_topk_rows` selects the top k of each row with one vectorised pass plus an
-       exact selection among a few hundred candidates a row.
+    1. a block of queries (``chunk_elements // nb`` rows) is normalised once; the base is
+       normalised once too when a copy fits in the chunk budget, otherwise its inverse norms
+       scale the similarities (a memory-mapped base is read in place, never copied whole);
+    2. one BLAS product gives the block's similarity rows against the whole base;
+    3. :func:`_topk_rows` selects the top k of each row with one vectorised pass plus an exact
+       selection among a few hundred candidates a row, on all cores (numpy releases the GIL).
     Ties are broken towards the lower base index, as in :func:`brute_force_knn`.
     """
     nq, nb = q.shape[0], b.shape[0]
     cos = metric is Metric.cosine
-    inv_b = _inv_norms(b) * np.float32(scale) if cos else None
+    sc = np.float32(scale)
+    inv_b = None
+    if cos and nb * b.shape[1] <= eng.chunk_elements:
+        bt = (np.asarray(b, dtype=np.float32) * (_inv_norms(b) * sc)[:, None]).T
+    else:
+        bt = np.asarray(b, dtype=np.float32).T
+        inv_b = _inv_norms(b) * sc if cos else None
     rows = _query_rows_per_chunk(nb, eng)
     out_s = np.empty((nq, k), dtype=np.float32)
     out_i = np.empty((nq, k), dtype=np.int64)
     sim = np.empty((min(rows, nq), nb), dtype=np.float32)
-    bt = np.asarray(b, dtype=np.float32).T
-    for r0 in range(0, nq, rows):
-        qc = np.asarray(q[r0:r0 + rows], dtype=np.float32)
-        if cos:
-            qc = qc * _inv_norms(qc)[:, None]
-        elif scale != 1.0:
-            qc = qc * np.float32(scale)
-        m = qc.shape[0]
-        s = sim[:m]
-        np.matmul(qc, bt, out=s)
-        if cos:
-            s *= inv_b
+    threads = _threads()
+
+    def select(s, r0, lo, hi):
+        part = s[lo:hi]
+        if inv_b is not None:
+            part *= inv_b
         if bias is not None:
-            s -= bias
+            part -= bias
         if exclude_self:
-            s[np.arange(m), np.arange(r0, r0 + m)] = -np.inf
-        out_s[r0:r0 + m], out_i[r0:r0 + m] = _topk_rows(s, k)
-        if progress:
-            progress(min(r0 + m, nq), nq)
+            part[np.arange(hi - lo), np.arange(r0 + lo, r0 + hi)] = -np.inf
+        out_s[r0 + lo:r0 + hi], out_i[r0 + lo:r0 + hi] = _topk_rows(part, k)
+
+    with ThreadPoolExecutor(threads) as pool:
+        for r0 in range(0, nq, rows):
+            qc = np.asarray(q[r0:r0 + rows], dtype=np.float32)
+            if cos:
+                qc = qc * _inv_norms(qc)[:, None]
+            elif scale != 1.0:
+                qc = qc * sc
+            m = qc.shape[0]
+            s = sim[:m]
+            np.matmul(qc, bt, out=s)
+            cuts = np.linspace(0, m, min(threads, m) + 1).astype(int)
+            list(pool.map(lambda ab: select(s, r0, ab[0], ab[1]), zip(cuts[:-1], cuts[1:])))
+            if progress:
+                progress(min(r0 + m, nq), nq)
     return out_s, out_i
+
+
+def _threads() -> int:
+    """Threads for the selection passes: the cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def _topk_rows(s: np.ndarray, k: int, groups: int = 32) -> tuple[np.ndarray, np.ndarray]:
