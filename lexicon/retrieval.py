@@ -137,8 +137,8 @@ def unit_in_shared_subspace(src: np.ndarray, tgt: np.ndarray, *, max_fraction: f
         return None
     for low in (src, tgt):
         gram = np.zeros((d, d), dtype=np.float64)
-        for s0 in range(0, low.shape[0], 65536):
-            c = np.asarray(low[s0:s0 + 65536], dtype=np.float64)
+        for s0 in range(0, low.shape[0], 8192):  # float64 blocks of at most 8192 rows
+            c = np.asarray(low[s0:s0 + 8192], dtype=np.float64)
             gram += c.T @ c
         w, v = np.linalg.eigh(gram)
         keep = w > rel_tol * max(float(w[-1]), 1e-300)
