@@ -13,7 +13,7 @@ Backend_ = typer.Option(Backend.auto, "--backend", help="Nearest-neighbour backe
 Device_ = typer.Option(Device.auto, "--device", help="cpu, cuda, or auto (cuda when available).",
                        case_sensitive=False)
 ChunkSize = typer.Option(None, "--chunk-size", min=1024,
-                         help="Similarity entries held in memory at once (default 32M = 128 MB).")
+                         help="Similarity entries held in memory at once (default 40M = 160 MB).")
 Json = typer.Option(False, "--json", help="Print a machine-readable JSON record on stdout.")
 Format = typer.Option(VecFormat.auto, "--format", help="Vectors format (auto: from the file name).",
                       case_sensitive=False)

@@ -26,8 +26,8 @@ from ..data.errors import DeviceError, XlingError
 
 Progress = Callable[[int, int], None]
 
-#: default number of float32 similarity entries held at once (128 MB)
-DEFAULT_CHUNK_ELEMENTS = 32 * 1024 * 1024
+#: default number of float32 similarity entries held at once (160 MB)
+DEFAULT_CHUNK_ELEMENTS = 40 * 1024 * 1024
 
 
 class Backend(str, Enum):
