@@ -29,7 +29,7 @@ import os
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -411,32 +411,10 @@ def _read_text(path: str, max_vocab: int | None, encoding: str, progress: Progre
         words: list[str] = []
         done_bytes = len(first)
         truncated = False
-        eof = False
-        while not eof:
-            data = f.read(_BLOCK)
-            if not data:
-                eof = True
-                block = pending
-                pending = b""
-                if block and not block.endswith(b"\n"):
-                    block += b"\n"
-            else:
-                done_bytes += len(data)
-                data = pending + data
-                cut = data.rfind(b"\n")
-                if cut < 0:
-                    pending = data
-                    continue
-                block, pending = data[:cut + 1], data[cut + 1:]
-            if eof:
-                # trailing blank lines at the very end are harmless
-                stripped = block.rstrip(b"\r\n \t")
-                block = stripped + b"\n" if stripped else b""
-            if not block:
-                continue
+        for block in _line_blocks(f, pending, strip_tail=True):
+            done_bytes += len(block)
             if limit is not None:
-                need = limit - len(words)
-                nl = _nth_newline(block, need)
+                nl = _nth_newline(block, limit - len(words))
                 if nl is not None:
                     block = block[:nl + 1]
                     truncated = True
@@ -569,25 +547,45 @@ def _parse_range(path: str, a: int, b: int, first_line: int, dim: int, row0: int
     words: list[str] = []
     with open(path, "rb") as f:
         f.seek(a)
-        left, pending = b - a, b""
-        while left > 0 or pending:
-            data = f.read(min(_BLOCK, left)) if left > 0 else b""
-            left -= len(data)
-            data = pending + data
-            if left > 0:
-                cut = data.rfind(b"\n")
-                if cut < 0:
-                    pending = data
-                    continue
-                block, pending = data[:cut + 1], data[cut + 1:]
-            else:
-                block, pending = (data if data.endswith(b"\n") else data + b"\n"), b""
+        for block in _line_blocks(f, limit=b - a):
             bw, bm = parser.parse(block, first_line + len(words))
             out[row0 + len(words):row0 + len(words) + len(bw)] = bm
             words.extend(bw)
     if len(words) != count:  # pragma: no cover - both passes read the same bytes
         raise InputError("file changed while it was read", path)
     return words
+
+
+def _line_blocks(f, pending: bytes = b"", *, limit: int | None = None, strip_tail: bool = False):
+    """Blocks of complete lines (each ending in ``\\n``) read from ``f`` after ``pending``.
+
+    At most ``limit`` bytes are read; a last line without a newline gets one. With
+    ``strip_tail``, blank lines at the very end of the input are dropped (they are harmless
+    there; anywhere else they are an error of the parser). A block is held back until the next
+    read shows whether it is the last one.
+    """
+    held = None
+    left = limit
+    while True:
+        n = _BLOCK if left is None else min(_BLOCK, left)
+        data = f.read(n) if n > 0 else b""
+        if left is not None:
+            left -= len(data)
+        if not data:
+            final = (held or b"") + pending
+            if strip_tail:
+                final = final.rstrip(b"\r\n \t")
+            if final:
+                yield final if final.endswith(b"\n") else final + b"\n"
+            return
+        data = pending + data
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            pending = data
+            continue
+        if held is not None:
+            yield held
+        held, pending = data[:cut + 1], data[cut + 1:]
 
 
 def _nth_newline(block: bytes, n: int) -> int | None:
@@ -828,8 +826,3 @@ def _write_cache(emb: Embeddings, path: str):
         with atomic_open(wpath, "wb") as wf:
             for s in range(0, len(emb), 100000):
                 wf.write(("\n".join(emb.words[s:s + 100000]) + "\n").encode("utf-8", "surrogateescape"))
-
-
-def iter_words(path: str | os.PathLike) -> Iterable[str]:  # pragma: no cover - convenience
-    """The words of a vectors file without the vectors (loads the file)."""
-    return load_embeddings(path).words

@@ -132,6 +132,17 @@ def test_header_optional_and_crlf_and_trailing_space(tmp_path):
     assert e.report.header is None
 
 
+def test_trailing_blank_lines_are_harmless_elsewhere_an_error(tmp_path, monkeypatch):
+    import xling.data.vectors as V
+
+    p = write(tmp_path / "v.vec", "2 2\na 1 2\nb 3 4\n\n\n")
+    assert load_embeddings(p).words == ("a", "b")
+    monkeypatch.setattr(V, "_BLOCK", 4)  # the blank tail arrives in its own reads
+    assert load_embeddings(p).words == ("a", "b")
+    with pytest.raises(InputError, match=r"w\.vec:3: empty line"):
+        load_embeddings(write(tmp_path / "w.vec", "2 2\na 1 2\n\nb 3 4\n"))
+
+
 def test_tokens_with_spaces_split_from_the_right(tmp_path):
     p = write(tmp_path / "v.vec", "2 3\nNew York 1 2 3\nnon\u00a0breaking 4 5 6\n")
     e = load_embeddings(p)
