@@ -69,11 +69,11 @@ def info_cmd(
     """Vocabulary size, dimension, duplicates, norms, and NaN/inf rows of a vectors file."""
     import numpy as np
 
-    from ..data.vectors import _nonfinite_rows
+    from ..data.vectors import nonfinite_rows
 
     emb = load_vectors(path, max_vocab=max_vocab, format=fmt, on_nonfinite="keep", allow_pickle=allow_pickle)
     rep = emb.report
-    bad = _nonfinite_rows(emb.vectors)
+    bad = nonfinite_rows(emb.vectors)
     norms = emb.norms
     finite = np.isfinite(norms)
     fn = norms[finite]

@@ -206,7 +206,7 @@ def _finish(path: str, words: list[str], mat: np.ndarray, report: dict, on_dupli
     nonfinite_examples: list[str] = []
     n_nonfinite = 0
     if on_nonfinite is not OnNonFinite.keep:
-        bad = _nonfinite_rows(mat)
+        bad = nonfinite_rows(mat)
         if bad.size:
             if on_nonfinite is OnNonFinite.error:
                 i = int(bad[0])
@@ -251,7 +251,8 @@ def _finish(path: str, words: list[str], mat: np.ndarray, report: dict, on_dupli
     return Embeddings(words, mat, check_unique=False, report=rep)
 
 
-def _nonfinite_rows(mat: np.ndarray, chunk: int = 65536) -> np.ndarray:
+def nonfinite_rows(mat: np.ndarray, chunk: int = 65536) -> np.ndarray:
+    """Indices of the rows of ``mat`` holding NaN or inf, read chunk by chunk (memmap-friendly)."""
     out = []
     for s in range(0, mat.shape[0], chunk):
         c = np.asarray(mat[s:s + chunk])
