@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import sys
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from enum import Enum
 from typing import Callable
@@ -300,68 +300,103 @@ def _query_rows_per_chunk(nb: int, eng: Engine, floor: int = 8) -> int:
 
 
 # ------------------------------------------------------------------------ numpy
-#: similarity tile (rows x cols) processed at once: small enough to stay in the CPU cache,
-#: large enough for BLAS to run at full speed
+#: similarity tile (rows x cols) of one task: small enough to stay in the CPU cache while the
+#: kernel reads it back, large enough for BLAS to run at full speed
 _TILE_ROWS, _TILE_COLS = 1024, 4096
 
 
-def _tile_shape(nb: int, k: int, eng: Engine) -> tuple[int, int]:
+def _tile_shape(nb: int, k: int, eng: Engine, tasks: int = 1) -> tuple[int, int]:
+    """(rows, cols) of a tile; ``tasks`` tiles together stay within the chunk budget."""
     cols = min(nb, max(_TILE_COLS, 4 * k))
-    rows = max(8, min(_TILE_ROWS, eng.chunk_elements // cols))
+    rows = max(8, min(_TILE_ROWS, eng.chunk_elements // (cols * tasks)))
     return rows, cols
 
 
 def _numpy_knn(q, b, k, metric, scale, bias, exclude_self, eng, progress):
-    """Exact top-k: full-width similarity rows, then a slab-maximum pre-selection.
+    """Exact top-k: cache-sized similarity tiles folded into a running top-k, on all cores.
 
-    1. a block of queries (``chunk_elements // nb`` rows) is normalised once; the base is
-       normalised once too when a copy fits in the chunk budget, otherwise its inverse norms
-       scale the similarities (a memory-mapped base is read in place, never copied whole);
-    2. one BLAS product gives the block's similarity rows against the whole base;
-    3. :func:`_topk_rows` selects the top k of each row with one vectorised pass plus an exact
-       selection among a few hundred candidates a row, on all cores (numpy releases the GIL).
-    Ties are broken towards the lower base index, as in :func:`brute_force_knn`.
+    1. the base is normalised (and scaled) once when a copy fits in the chunk budget; otherwise
+       its inverse norms are applied tile by tile (a memory-mapped base is read in place);
+    2. the work is cut into tasks (a block of query rows, a range of base rows), one per core at
+       least; each task computes ``rows x cols`` tiles with single-threaded BLAS and folds each
+       tile, while it is still in the CPU cache, into the rows' running top k with a compiled
+       kernel (:func:`xling.lexicon.knn_kernels.topk_update`) that applies bias and scale on
+       the fly. BLAS threads and the kernel would fight over the cores, so BLAS is held at one
+       thread and the tasks run in parallel instead (numpy and the kernel release the GIL);
+    3. tasks that split one query block over several base ranges are merged at the end.
+    Ties are broken towards the lower base index and NaN ranks last, as in
+    :func:`brute_force_knn`.
     """
+    from threadpoolctl import threadpool_limits
+
+    from .knn_kernels import empty_state, topk_update
+
     nq, nb = q.shape[0], b.shape[0]
     cos = metric is Metric.cosine
     sc = np.float32(scale)
-    inv_b = None
-    if cos and nb * b.shape[1] <= eng.chunk_elements:
-        bt = (np.asarray(b, dtype=np.float32) * (_inv_norms(b) * sc)[:, None]).T
-    else:
-        bt = np.asarray(b, dtype=np.float32).T
-        inv_b = _inv_norms(b) * sc if cos else None
-    rows = _query_rows_per_chunk(nb, eng)
+    none = np.empty(0, dtype=np.float32)
+    inv_b = none
+    fits = nb * b.shape[1] <= eng.chunk_elements
+    if cos and fits:
+        b = np.asarray(b, dtype=np.float32) * (_inv_norms(b) * sc)[:, None]
+    elif cos:
+        inv_b = _inv_norms(b) * sc
+    elif fits and b.dtype != np.float32:
+        b = np.asarray(b, dtype=np.float32)
+    bias = none if bias is None else np.ascontiguousarray(bias, dtype=np.float32)
+    threads = _threads()
+    rows, cols = _tile_shape(nb, k, eng, threads)
+    rows = min(rows, max(8, -(-nq // threads)))
+    blocks = list(range(0, nq, rows))
+    parts = max(1, min(threads // len(blocks), nb // cols))  # base ranges per block
+    bounds = np.linspace(0, nb, parts + 1).astype(np.int64)
     out_s = np.empty((nq, k), dtype=np.float32)
     out_i = np.empty((nq, k), dtype=np.int64)
-    sim = np.empty((min(rows, nq), nb), dtype=np.float32)
-    threads = _threads()
 
-    def select(s, r0, lo, hi):
-        part = s[lo:hi]
-        if inv_b is not None:
-            part *= inv_b
-        if bias is not None:
-            part -= bias
-        if exclude_self:
-            part[np.arange(hi - lo), np.arange(r0 + lo, r0 + hi)] = -np.inf
-        out_s[r0 + lo:r0 + hi], out_i[r0 + lo:r0 + hi] = _topk_rows(part, k)
+    def task(r0: int, lo: int, hi: int):
+        qc = np.asarray(q[r0:r0 + rows], dtype=np.float32)
+        if cos:
+            qc = qc * _inv_norms(qc)[:, None]
+        elif scale != 1.0:
+            qc = qc * sc
+        m = qc.shape[0]
+        vals, idx = empty_state(m, k)
+        tile = np.empty((m, min(cols, hi - lo)), dtype=np.float32)
+        for c0 in range(lo, hi, cols):
+            bc = np.asarray(b[c0:min(hi, c0 + cols)], dtype=np.float32)
+            t = tile[:, :bc.shape[0]]
+            np.matmul(qc, bc.T, out=t)
+            topk_update(t, c0, inv_b, bias, r0 if exclude_self else -1, vals, idx)
+        return vals, idx
 
-    with ThreadPoolExecutor(threads) as pool:
-        for r0 in range(0, nq, rows):
-            qc = np.asarray(q[r0:r0 + rows], dtype=np.float32)
-            if cos:
-                qc = qc * _inv_norms(qc)[:, None]
-            elif scale != 1.0:
-                qc = qc * sc
-            m = qc.shape[0]
-            s = sim[:m]
-            np.matmul(qc, bt, out=s)
-            cuts = np.linspace(0, m, min(threads, m) + 1).astype(int)
-            list(pool.map(lambda ab: select(s, r0, ab[0], ab[1]), zip(cuts[:-1], cuts[1:])))
+    with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(threads) as pool:
+        futures = {pool.submit(task, r0, int(lo), int(hi)): r0 for r0 in blocks
+                   for lo, hi in zip(bounds[:-1], bounds[1:])}
+        found: dict[int, list] = {}
+        done = 0
+        for f in as_completed(futures):
+            r0 = futures[f]
+            found.setdefault(r0, []).append(f.result())
+            if len(found[r0]) < parts:
+                continue
+            vals, idx = found.pop(r0)[0] if parts == 1 else _merge(found.pop(r0), k)
+            m = vals.shape[0]
+            out_s[r0:r0 + m], out_i[r0:r0 + m] = vals, idx
+            done += m
             if progress:
-                progress(min(r0 + m, nq), nq)
+                progress(done, nq)
     return out_s, out_i
+
+
+def _merge(states: list, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Merge running top-k states of disjoint base ranges (empty slots go last)."""
+    vals = np.hstack([v for v, _ in states])
+    idx = np.hstack([i for _, i in states])
+    empty = idx < 0
+    idx = np.where(empty, np.iinfo(np.int64).max, idx)
+    s, i = _sort_pairs(vals, idx)
+    s, i = s[:, :k], i[:, :k]
+    return s, np.where(i == np.iinfo(np.int64).max, -1, i)
 
 
 def _threads() -> int:
@@ -370,55 +405,6 @@ def _threads() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux
         return max(1, os.cpu_count() or 1)
-
-
-def _topk_rows(s: np.ndarray, k: int, groups: int = 32) -> tuple[np.ndarray, np.ndarray]:
-    """Top-k of every row of ``s`` (best first, ties broken by the lower column), cheaply.
-
-    A full ``argpartition`` costs about as much as the matrix product for 300-d vectors, so
-    the columns are first cut into ``groups`` slabs of width ``w``; the element-wise maximum
-    over the slabs (one vectorised pass) gives, for each column offset ``j``, the best score
-    of the group ``{j, j + w, j + 2w, ...}``. The k-th best group maximum is a lower bound of
-    the k-th best score, so only the groups reaching it (about k a row) can hold the top k,
-    and only their ``k * groups`` entries go through an exact selection.
-    """
-    m_rows, n = s.shape
-    w = n // groups
-    if w < 8 * k:
-        idx = np.argpartition(-s, k - 1, axis=1)[:, :k] if k < n else np.broadcast_to(np.arange(n), (m_rows, n)).copy()
-        return _sort_selected(s, idx)
-    # 1. maximum over the slabs: gmax[r, j] = max_g s[r, g*w + j]
-    gmax = s[:, :w].copy()
-    for g in range(1, groups):
-        np.maximum(gmax, s[:, g * w:(g + 1) * w], out=gmax)
-    # 2. the groups whose maximum reaches the k-th best group maximum of their row
-    thr = -np.partition(-gmax, k - 1, axis=1)[:, k - 1]
-    rr, jj = np.nonzero(gmax >= thr[:, None])
-    if not np.isfinite(thr).all():  # NaN in a row: exact fallback
-        return _sort_selected(s, np.argpartition(-s, k - 1, axis=1)[:, :k])
-    # 3. their columns in a padded (rows, groups-per-row * slabs) table, plus the tail
-    #    columns that no slab covers; padding has column -1 and score -inf
-    per_row = np.bincount(rr, minlength=m_rows)
-    first = np.zeros(m_rows, dtype=np.int64)
-    np.cumsum(per_row[:-1], out=first[1:])
-    pos = np.arange(rr.size) - first[rr]
-    cols = np.full((m_rows, int(per_row.max()), groups), -1, dtype=np.int64)
-    cols[rr, pos, :] = jj[:, None] + w * np.arange(groups)[None, :]
-    cols = cols.reshape(m_rows, -1)
-    tail = n - w * groups
-    if tail:
-        cols = np.hstack([cols, np.broadcast_to(np.arange(w * groups, n), (m_rows, tail))])
-    vals = np.take_along_axis(s, np.maximum(cols, 0), axis=1)
-    vals[cols < 0] = -np.inf
-    # 4. exact selection among a few hundred candidates a row: score desc, column asc
-    order = _row_lexsort(vals, cols)[:, :k]
-    return (np.take_along_axis(vals, order, axis=1).astype(np.float32),
-            np.take_along_axis(cols, order, axis=1))
-
-
-def _sort_selected(s: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sort the entries ``idx`` of each row of ``s``: score descending, index ascending."""
-    return _sort_pairs(np.take_along_axis(s, idx, axis=1), idx)
 
 
 def _sort_pairs(vals: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

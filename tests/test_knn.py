@@ -64,6 +64,38 @@ def test_large_base_uses_threshold_path(rng):
     assert set(got[1][0].tolist()) <= set(range(100, 200))
 
 
+@pytest.mark.parametrize("cores", [1, 2, 5])
+def test_numpy_tasks_split_and_merge(rng, monkeypatch, cores):
+    # few queries against a wide base: the base is split over several tasks whose top-k
+    # lists are merged; NaN ranks last, -inf is still selected when needed, ties take the
+    # lower index, and the answer does not depend on the number of cores
+    import xling.lexicon.knn as K
+
+    monkeypatch.setattr(K, "_threads", lambda: cores)
+    q = rng.standard_normal((3, 8)).astype(np.float32)
+    b = rng.standard_normal((20_000, 8)).astype(np.float32)
+    b /= np.linalg.norm(b, axis=1, keepdims=True) * 1.01
+    q[0] = 0.0
+    q[0, 0] = 1.0
+    b[[7, 9_000, 19_999]] = q[0]  # exact ties (products are exact) across the task boundaries
+    bias = np.zeros(b.shape[0], np.float32)
+    bias[100:110] = np.nan
+    bias[5] = np.inf
+    got = knn(q, b, 5, metric="ip", base_bias=bias)
+    ref = brute_force_knn(q, b, 5, metric="ip", base_bias=bias)
+    assert_same_neighbours(got, ref)
+    assert got[1][0, :3].tolist() == [7, 9_000, 19_999]
+    assert not np.isin(got[1], np.arange(100, 110)).any()
+    # a tiny base where NaN and -inf must fill the list: -inf before NaN, then by index
+    s, i = knn(q[:1], b[:4], 4, metric="ip", base_bias=np.array([np.nan, np.inf, 0, np.nan], np.float32))
+    assert i[0].tolist() == [2, 1, 0, 3] and np.isneginf(s[0, 1]) and np.isnan(s[0, 2:]).all()
+    # exclude_self with several query blocks
+    c = b[:3_000]
+    got = knn(c, c, 3, exclude_self=True)
+    assert not (got[1] == np.arange(3_000)[:, None]).any()
+    assert_same_neighbours(got, brute_force_knn(c, c, 3, exclude_self=True))
+
+
 def test_k_larger_than_base_and_empty_queries(rng):
     b = rng.standard_normal((3, 4)).astype(np.float32)
     s, i = knn(b, b, 10, backend="numpy")
