@@ -68,6 +68,28 @@ class IterationLog:
 
 
 @dataclass
+class FirstStep:
+    """Iteration 0 (the map from the seed dictionary and its validation), computed once."""
+
+    map: LinearMap
+    val_p1: float | None
+    pen: np.ndarray | None  # target penalty over the `pool` most frequent source words
+    pool: int | None
+    seconds: float
+
+
+def first_step(x: np.ndarray, z: np.ndarray, src: np.ndarray, tgt: np.ndarray, *,
+               map_opts: MapOptions = MapOptions(), csls_k: int = 10, val: Validation | None = None,
+               engine: Engine | None = None) -> FirstStep:
+    """Solve the seed map and validate it (iteration 0 of :func:`refine`)."""
+    eng = engine or resolve_engine()
+    t0 = time.perf_counter()
+    m = solve_map(x[np.asarray(src, np.int64)], z[np.asarray(tgt, np.int64)], map_opts)
+    v, pen, pool = _validate(x, z, m, val, csls_k, eng) if val is not None and len(val) else (None,) * 3
+    return FirstStep(m, v, pen, pool, time.perf_counter() - t0)
+
+
+@dataclass
 class RefineResult:
     map: LinearMap
     src: np.ndarray  # the dictionary the kept map was learned from
@@ -79,17 +101,22 @@ class RefineResult:
 def validate(x: np.ndarray, z: np.ndarray, m: LinearMap, val: Validation, csls_k: int,
              engine: Engine) -> float:
     """CSLS P@1 of the held-out words under map ``m``."""
+    return _validate(x, z, m, val, csls_k, engine)[0]
+
+
+def _validate(x, z, m, val, csls_k, engine):
+    """(P@1, the target penalty over the ``pool`` most frequent source words or None, pool)."""
     pool = min(val.pool_size, x.shape[0]) if val.pool_size else x.shape[0]
     a_pool, b = sim_spaces(x[:pool], z, m)
     a_q, _ = sim_spaces(x[val.queries], z[:1], m)
     pen = mean_topk(b, a_pool, csls_k, metric="ip", engine=engine) if csls_k > 0 else None
-    return p_at_1(a_q, b, val.gold, csls_k=csls_k, tgt_penalty=pen, engine=engine)
+    return p_at_1(a_q, b, val.gold, csls_k=csls_k, tgt_penalty=pen, engine=engine), pen, pool
 
 
 def refine(x: np.ndarray, z: np.ndarray, src: np.ndarray, tgt: np.ndarray, *,
            map_opts: MapOptions = MapOptions(), opts: RefineOptions = RefineOptions(),
            val: Validation | None = None, seed: int = 0, engine: Engine | None = None,
-           log: Callable[[IterationLog], None] | None = None) -> RefineResult:
+           log: Callable[[IterationLog], None] | None = None, first: FirstStep | None = None) -> RefineResult:
     """Learn a map from the seed pairs and refine it by self-learning.
 
     Parameters
@@ -106,6 +133,8 @@ def refine(x: np.ndarray, z: np.ndarray, src: np.ndarray, tgt: np.ndarray, *,
         Seeds the stochastic dictionary induction.
     log : callable(IterationLog), optional
         Called after every iteration.
+    first : FirstStep, optional
+        Iteration 0, already computed by :func:`first_step` with the same arguments.
 
     Returns
     -------
@@ -124,10 +153,14 @@ def refine(x: np.ndarray, z: np.ndarray, src: np.ndarray, tgt: np.ndarray, *,
     it = 0
     while True:
         t0 = time.perf_counter()
-        # 1. the map from the current dictionary
-        m = solve_map(x[cur_s], z[cur_t], map_opts)
-        # 2. validation
-        v = validate(x, z, m, val, opts.csls_k, eng) if val is not None and len(val) else None
+        if it == 0 and first is not None:
+            m, v, pen, pool = first.map, first.val_p1, first.pen, first.pool
+            t0 -= first.seconds
+        else:
+            # 1. the map from the current dictionary
+            m = solve_map(x[cur_s], z[cur_t], map_opts)
+            # 2. validation
+            v, pen, pool = _validate(x, z, m, val, opts.csls_k, eng) if val is not None and len(val) else (None,) * 3
         entry = IterationLog(it, int(cur_s.size), objective, v, keep_prob)
         if best is None or (v is not None and v > best_val) or (v is None):
             best_val = v if v is not None else best_val
@@ -140,8 +173,10 @@ def refine(x: np.ndarray, z: np.ndarray, src: np.ndarray, tgt: np.ndarray, *,
             break
         # 3. re-induce the dictionary among the frequent words
         a, b = sim_spaces(x[:cutoff_x], z[:cutoff_z], m)
+        # the validation's target penalty is the induction's when both use the same sources
+        pen_b = pen[:cutoff_z] if pen is not None and pool == cutoff_x else None
         s, t, objective = induce(a, b, direction=opts.direction, csls_k=opts.csls_k, keep_prob=keep_prob,
-                                 rng=rng, engine=eng)
+                                 rng=rng, engine=eng, pen_b=pen_b)
         if opts.keep_seed:
             pairs = np.unique(np.stack([np.concatenate([seed_s, s]), np.concatenate([seed_t, t])]), axis=1)
             s, t = pairs[0], pairs[1]

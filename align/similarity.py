@@ -39,24 +39,29 @@ def sim_spaces(x: np.ndarray, z: np.ndarray, m: LinearMap | None) -> tuple[np.nd
 
 
 def csls_best(a: np.ndarray, b: np.ndarray, csls_k: int, engine: Engine,
-              pool: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+              pool: np.ndarray | None = None, pen: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Best target of every row of ``a`` under CSLS (``csls_k=0``: plain NN), inner products.
 
-    ``pool`` (default ``a``) is the source vocabulary of the target-side penalty.
+    ``pool`` (default ``a``) is the source vocabulary of the target-side penalty; ``pen`` that
+    penalty when it is already known.
     Returns (scores without the query-side term, shape (na,); indices, shape (na,)).
     """
     if csls_k <= 0:
         s, i = knn(a, b, 1, metric="ip", engine=engine)
         return s[:, 0], i[:, 0]
-    pen = mean_topk(b, a if pool is None else pool, csls_k, metric="ip", engine=engine)
+    if pen is None:
+        pen = mean_topk(b, a if pool is None else pool, csls_k, metric="ip", engine=engine)
     s, i = knn(a, b, 1, metric="ip", scale=2.0, base_bias=pen, engine=engine)
     return s[:, 0], i[:, 0]
 
 
-def _stochastic_best(a, b, csls_k, keep_prob, rng, engine, rows=1024):
+def _stochastic_best(a, b, csls_k, keep_prob, rng, engine, rows=1024, pen_b=None):
     """Like :func:`csls_best`, but each similarity is dropped with probability ``1 - keep_prob``
     (stochastic dictionary induction, Artetxe et al. 2019)."""
-    pen_b = mean_topk(b, a, csls_k, metric="ip", engine=engine) if csls_k > 0 else np.zeros(b.shape[0], np.float32)
+    if csls_k <= 0:
+        pen_b = np.zeros(b.shape[0], np.float32)
+    elif pen_b is None:
+        pen_b = mean_topk(b, a, csls_k, metric="ip", engine=engine)
     scale = np.float32(2.0 if csls_k > 0 else 1.0)
     thr = max(1, int(round(keep_prob * 256)))
     best_s = np.empty(a.shape[0], np.float32)
@@ -75,7 +80,7 @@ def _stochastic_best(a, b, csls_k, keep_prob, rng, engine, rows=1024):
 
 def induce(a: np.ndarray, b: np.ndarray, *, direction: Direction = Direction.mutual, csls_k: int = 10,
            keep_prob: float = 1.0, rng: np.random.Generator | None = None,
-           engine: Engine | None = None) -> tuple[np.ndarray, np.ndarray, float]:
+           engine: Engine | None = None, pen_b: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, float]:
     """Induce a dictionary between the rows of ``a`` and ``b`` (already in one space).
 
     Parameters
@@ -89,6 +94,8 @@ def induce(a: np.ndarray, b: np.ndarray, *, direction: Direction = Direction.mut
         CSLS neighbourhood (0: nearest neighbour).
     keep_prob : float
         Stochastic induction: probability of keeping each similarity (1: deterministic).
+    pen_b : ndarray, shape (nb,), optional
+        The CSLS penalty of the rows of ``b`` over the rows of ``a``, when already computed.
 
     Returns
     -------
@@ -99,10 +106,10 @@ def induce(a: np.ndarray, b: np.ndarray, *, direction: Direction = Direction.mut
     eng = engine or resolve_engine()
     if keep_prob < 1.0:
         rng = rng if rng is not None else np.random.default_rng(0)
-        fs, fi = _stochastic_best(a, b, csls_k, keep_prob, rng, eng)
+        fs, fi = _stochastic_best(a, b, csls_k, keep_prob, rng, eng, pen_b=pen_b)
         bs, bi = _stochastic_best(b, a, csls_k, keep_prob, rng, eng)
     else:
-        fs, fi = csls_best(a, b, csls_k, eng)
+        fs, fi = csls_best(a, b, csls_k, eng, pen=pen_b)
         bs, bi = csls_best(b, a, csls_k, eng)
     objective = float((fs.mean(dtype=np.float64) + bs.mean(dtype=np.float64)) / 2)
     fwd = np.stack([np.arange(a.shape[0]), fi])

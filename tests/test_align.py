@@ -8,7 +8,7 @@ from xling.align.multi import MultiMethod, align_multi
 from xling.align.normalize import NormRecord, apply_record, normalize, parse_steps
 from xling.align.pipeline import Start, Recipe, SeedKind, align, make_config
 from xling.align.procrustes import Dewhiten, MapOptions, MapSpace, procrustes, solve_map
-from xling.align.refine import RefineOptions, Validation, refine
+from xling.align.refine import RefineOptions, Validation, first_step, refine
 from xling.align.seeds import holdout_split, identical_pairs, similarity_profiles
 from xling.align.similarity import Direction, induce, p_at_1, sim_spaces
 from xling.data.errors import XlingError
@@ -108,6 +108,30 @@ def test_every_recipe_recovers_the_rotation(rotated_pair, recipe):
     if res.map.wz is None and res.src_norm.signature() == "unit,center,unit" and not cfg.rcsls:
         assert np.abs(res.map.wx - q).max() < 0.05
     assert res.record["recipe"] == recipe.value and res.record["iterations" if False else "candidates"]
+
+
+def test_candidate_search_refines_the_better_half(rotated_pair, rng):
+    """Four candidates (2 normalisations x 2 spaces): all are validated, the two best seed maps
+    are refined, and refining from a precomputed first step gives the same map as from scratch."""
+    src, tgt, _ = rotated_pair
+    z = tgt.vectors + 0.3 * rng.standard_normal(tgt.vectors.shape).astype(np.float32)
+    pairs = (np.arange(300), np.arange(300))
+    res = align(src.vectors, z, pairs=pairs, config=make_config(Recipe.supervised, cutoff=400))
+    cands = res.record["candidates"]
+    assert len(cands) == 4 and sum(c["refined"] for c in cands) == 2
+    first = [c["iterations"][0]["val_p1"] for c in cands]
+    refined = [c["refined"] for c in cands]
+    assert min(v for v, r in zip(first, refined) if r) >= max(v for v, r in zip(first, refined) if not r)
+    assert all(len(c["iterations"]) == 1 for c in cands if not c["refined"])
+    assert all(len(c["iterations"]) > 1 for c in cands if c["refined"])
+    x, _ = normalize(src.vectors, "unit")
+    zz, _ = normalize(z, "unit")
+    val = Validation(np.arange(300, 400), [{i} for i in range(300, 400)], pool_size=0)
+    opts = RefineOptions(iterations=2, cutoff=400)
+    fs = first_step(x, zz, pairs[0], pairs[1], val=val)
+    a = refine(x, zz, *pairs, opts=opts, val=val, first=fs)
+    b = refine(x, zz, *pairs, opts=opts, val=val)
+    assert a.map.wx.tobytes() == b.map.wx.tobytes() and a.best_iteration == b.best_iteration
 
 
 def test_unsupervised_seed_finds_translations_without_anchors(rotated_pair):
