@@ -61,6 +61,7 @@ class AlignConfig:
     seed_kind: SeedKind = SeedKind.dictionary
     normalize: tuple[str, ...] = ("unit,center,unit",)
     spaces: tuple[MapSpace, ...] = (MapSpace.target,)
+    final_space: MapSpace | None = None  # re-solve the kept dictionary in this space at the end
     whiten: bool = False
     src_reweight: float = 0.0
     trg_reweight: float = 0.0
@@ -87,6 +88,9 @@ class AlignConfig:
     seed: int = 0
 
     def map_options(self, space: MapSpace) -> MapOptions:
+        if space is MapSpace.whitened:  # whitening plus re-weighting (S^0.5 unless given)
+            return MapOptions(True, self.src_reweight or WHITENED_REWEIGHT, self.trg_reweight or WHITENED_REWEIGHT,
+                              self.src_dewhiten, self.trg_dewhiten, self.dim_reduction, space)
         return MapOptions(self.whiten, self.src_reweight, self.trg_reweight, self.src_dewhiten, self.trg_dewhiten,
                           self.dim_reduction, space)
 
@@ -104,16 +108,19 @@ class AlignConfig:
         return out
 
 
-_BOTH = (MapSpace.target, MapSpace.shared)
+#: re-weighting exponent of the ``whitened`` space when --src-reweight/--trg-reweight are not given
+WHITENED_REWEIGHT = 0.5
+_ALL = (MapSpace.target, MapSpace.shared, MapSpace.whitened)
 RECIPES: dict[Recipe, dict] = {
     Recipe.procrustes: dict(val_fraction=0.0),
-    Recipe.supervised: dict(normalize=("unit,center,unit", "unit"), spaces=_BOTH, iterations=1),
-    Recipe.semi: dict(normalize=("unit,center,unit", "unit"), spaces=_BOTH, iterations=30, keep_seed=False,
+    Recipe.supervised: dict(normalize=("unit,center,unit", "unit"), spaces=_ALL, iterations=1),
+    Recipe.semi: dict(normalize=("unit,center,unit", "unit"), spaces=_ALL, iterations=30, keep_seed=False,
                       direction=Direction.union),
-    Recipe.identical: dict(seed_kind=SeedKind.identical, normalize=("unit,center,unit", "unit"), spaces=_BOTH,
+    Recipe.identical: dict(seed_kind=SeedKind.identical, normalize=("unit,center,unit", "unit"), spaces=_ALL,
                            iterations=30, keep_seed=False, direction=Direction.union),
     Recipe.unsupervised: dict(seed_kind=SeedKind.unsupervised, normalize=("unit",), iterations=10, keep_seed=False,
-                              direction=Direction.mutual, threshold=1e-3, val_fraction=0.0),
+                              direction=Direction.mutual, threshold=1e-3, val_fraction=0.0,
+                              final_space=MapSpace.whitened),
     Recipe.rcsls: dict(normalize=("unit",), spaces=(MapSpace.target,), rcsls=True),
 }
 
@@ -329,7 +336,14 @@ def align(x_raw: np.ndarray, z_raw: np.ndarray, *, pairs: tuple[np.ndarray, np.n
         if use_rcsls:
             m, _ = rcsls(x, z, dict_s, dict_t, m.wx, opts_r, device=dev)
 
-    # 6. the mapped spaces
+    # 6. the final map from the kept dictionary in another space (VecMap's last step after
+    #    self-learning: whitening and re-weighting only once the dictionary is settled)
+    final_space = chosen["space"]
+    if cfg.final_space is not None and cfg.final_space is not chosen["space"] and not use_rcsls:
+        final_space = cfg.final_space
+        m = solve_map(x[dict_s], z[dict_t], cfg.map_options(final_space))
+
+    # 7. the mapped spaces
     t0 = time.perf_counter()
     xs = np.asarray(x @ m.wx, dtype=np.float32)
     zs = z if m.wz is None else np.asarray(z @ m.wz, dtype=np.float32)
@@ -350,6 +364,7 @@ def align(x_raw: np.ndarray, z_raw: np.ndarray, *, pairs: tuple[np.ndarray, np.n
         "best_iteration": res.best_iteration,
         "final_dictionary_pairs": int(dict_s.size),
         "refit": refit,
+        "final_space": final_space.value,
         "rcsls": rcsls_info,
         "map": {"src_dim": int(x.shape[1]), "tgt_dim": int(z.shape[1]), "out_dim": int(xs.shape[1]),
                 "isometric": m.isometric, "target_transformed": m.wz is not None},

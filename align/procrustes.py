@@ -23,6 +23,7 @@ from ..data.errors import XlingError
 class MapSpace(str, Enum):
     target = "target"  # X @ W ≈ Z: the target space stays as it is
     shared = "shared"  # X @ U ≈ Z @ V: both projected to a common min(dx, dz)-d space
+    whitened = "whitened"  # both whitened, rotated into a common space and re-weighted (Artetxe et al. 2018)
 
 
 class Dewhiten(str, Enum):
@@ -108,6 +109,9 @@ def _sym_power(a: np.ndarray, p: float) -> np.ndarray:
 def solve_map(x: np.ndarray, z: np.ndarray, opts: MapOptions = MapOptions()) -> LinearMap:
     """Learn the map from aligned dictionary rows.
 
+    The products and decompositions here are small (d x d): they run on one BLAS thread,
+    since multi-threaded LAPACK on such sizes can be 100x slower on a busy machine.
+
     Parameters
     ----------
     x : ndarray, shape (m, dx)
@@ -122,7 +126,13 @@ def solve_map(x: np.ndarray, z: np.ndarray, opts: MapOptions = MapOptions()) -> 
         plain options: ``wx`` (dx, dz) semi-orthogonal and ``wz=None``; otherwise both
         transforms into the common space (dimension ``min(dx, dz)`` or ``dim_reduction``).
     """
-    x, z = _pair(x, z)
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, user_api="blas"):
+        return _solve_map(*_pair(x, z), opts)
+
+
+def _solve_map(x: np.ndarray, z: np.ndarray, opts: MapOptions) -> LinearMap:
     if opts.plain:
         return LinearMap(procrustes(x, z), None, isometric=x.shape[1] <= z.shape[1])
     x64, z64 = x.astype(np.float64), z.astype(np.float64)

@@ -111,14 +111,15 @@ def test_every_recipe_recovers_the_rotation(rotated_pair, recipe):
 
 
 def test_candidate_search_refines_the_better_half(rotated_pair, rng):
-    """Four candidates (2 normalisations x 2 spaces): all are validated, the two best seed maps
+    """Six candidates (2 normalisations x 3 spaces): all are validated, the three best seed maps
     are refined, and refining from a precomputed first step gives the same map as from scratch."""
     src, tgt, _ = rotated_pair
     z = tgt.vectors + 0.3 * rng.standard_normal(tgt.vectors.shape).astype(np.float32)
     pairs = (np.arange(300), np.arange(300))
     res = align(src.vectors, z, pairs=pairs, config=make_config(Recipe.supervised, cutoff=400))
     cands = res.record["candidates"]
-    assert len(cands) == 4 and sum(c["refined"] for c in cands) == 2
+    assert len(cands) == 6 and sum(c["refined"] for c in cands) == 3
+    assert {c["name"] for c in cands} >= {"unit/whitened", "unit,center,unit/whitened"}
     first = [c["iterations"][0]["val_p1"] for c in cands]
     refined = [c["refined"] for c in cands]
     assert min(v for v, r in zip(first, refined) if r) >= max(v for v, r in zip(first, refined) if not r)
