@@ -118,9 +118,9 @@ RECIPES: dict[Recipe, dict] = {
                       direction=Direction.union),
     Recipe.identical: dict(seed_kind=SeedKind.identical, normalize=("unit,center,unit", "unit"), spaces=_ALL,
                            iterations=30, keep_seed=False, direction=Direction.union),
-    Recipe.unsupervised: dict(seed_kind=SeedKind.unsupervised, normalize=("unit",), iterations=10, keep_seed=False,
-                              direction=Direction.mutual, threshold=1e-3, val_fraction=0.0,
-                              final_space=MapSpace.whitened),
+    Recipe.unsupervised: dict(seed_kind=SeedKind.unsupervised, normalize=("unit",), spaces=(MapSpace.whitened,),
+                              iterations=10, keep_seed=False, direction=Direction.mutual, threshold=1e-3,
+                              val_fraction=0.0, final_space=MapSpace.whitened),
     Recipe.rcsls: dict(normalize=("unit",), spaces=(MapSpace.target,), rcsls=True),
 }
 
