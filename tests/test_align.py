@@ -162,9 +162,9 @@ def test_unsupervised_criterion_rejects_a_misleading_start(rotated_pair):
     res = align(src.vectors, tgt.vectors, src_words=src_words, tgt_words=tgt_words,
                 config=make_config(Recipe.unsupervised, cutoff=600))
     cands = {c["name"]: c for c in res.record["candidates"]}
-    assert set(cands) == {"unit/target/identical", "unit/target/similarity"}
-    assert res.record["chosen"] == "unit/target/similarity"
-    assert cands["unit/target/similarity"]["criterion"] > cands["unit/target/identical"]["criterion"]
+    assert set(cands) == {"unit/whitened/identical", "unit/whitened/similarity"}
+    assert res.record["chosen"] == "unit/whitened/similarity"
+    assert cands["unit/whitened/similarity"]["criterion"] > cands["unit/whitened/identical"]["criterion"]
     a, b = sim_spaces(res.src_vectors, res.tgt_vectors, None)
     assert p_at_1(a, b, [{i} for i in range(n)]) == 1.0
 
