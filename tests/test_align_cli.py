@@ -197,7 +197,7 @@ def test_unsupervised_starts_through_cli(cli, spaces, tmp_path):
     assert code == 0, err
     rec = json.loads(stdout)
     names = [c["name"] for c in rec["candidates"]]
-    assert names == ["unit/target/numerals", "unit/target/similarity"]
+    assert names == ["unit/whitened/numerals", "unit/whitened/similarity"]
     assert rec["chosen"] in names and all(c["criterion"] is not None for c in rec["candidates"])
     assert rec["candidates"][0]["seed_pairs"] == 20  # the 20 shared numerals
     # no word spelled alike and only the identical start: one-line error, exit 2, nothing written
