@@ -126,9 +126,9 @@ def solve_map(x: np.ndarray, z: np.ndarray, opts: MapOptions = MapOptions()) -> 
         plain options: ``wx`` (dx, dz) semi-orthogonal and ``wz=None``; otherwise both
         transforms into the common space (dimension ``min(dx, dz)`` or ``dim_reduction``).
     """
-    from threadpoolctl import threadpool_limits
+    from ..lexicon.knn import blas_threads
 
-    with threadpool_limits(1, user_api="blas"):
+    with blas_threads(1):
         return _solve_map(*_pair(x, z), opts)
 
 

@@ -327,8 +327,6 @@ def _numpy_knn(q, b, k, metric, scale, bias, exclude_self, eng, progress):
     Ties are broken towards the lower base index and NaN ranks last, as in
     :func:`brute_force_knn`.
     """
-    from threadpoolctl import threadpool_limits
-
     from .knn_kernels import empty_state, topk_update
 
     nq, nb = q.shape[0], b.shape[0]
@@ -369,9 +367,15 @@ def _numpy_knn(q, b, k, metric, scale, bias, exclude_self, eng, progress):
             topk_update(t, c0, inv_b, bias, r0 if exclude_self else -1, vals, idx)
         return vals, idx
 
-    with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(threads) as pool:
-        futures = {pool.submit(task, r0, int(lo), int(hi)): r0 for r0 in blocks
-                   for lo, hi in zip(bounds[:-1], bounds[1:])}
+    jobs = [(r0, int(lo), int(hi)) for r0 in blocks for lo, hi in zip(bounds[:-1], bounds[1:])]
+    if len(jobs) == 1:  # a tiny search: no pool, no thread limits (their set-up would dominate)
+        vals, idx = task(*jobs[0])
+        out_s[:], out_i[:] = vals, idx
+        if progress:
+            progress(nq, nq)
+        return out_s, out_i
+    with blas_threads(1), ThreadPoolExecutor(threads) as pool:
+        futures = {pool.submit(task, *job): job[0] for job in jobs}
         found: dict[int, list] = {}
         done = 0
         for f in as_completed(futures):
@@ -397,6 +401,20 @@ def _merge(states: list, k: int) -> tuple[np.ndarray, np.ndarray]:
     s, i = _sort_pairs(vals, idx)
     s, i = s[:, :k], i[:, :k]
     return s, np.where(i == np.iinfo(np.int64).max, -1, i)
+
+
+_BLAS = None
+
+
+def blas_threads(n: int):
+    """Context manager holding the BLAS libraries at ``n`` threads (threadpoolctl; the loaded
+    libraries are looked up once per process)."""
+    global _BLAS
+    if _BLAS is None:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS = ThreadpoolController()
+    return _BLAS.limit(limits=n, user_api="blas")
 
 
 def _threads() -> int:

@@ -130,9 +130,8 @@ def unit_in_shared_subspace(src: np.ndarray, tgt: np.ndarray, *, max_fraction: f
     -------
     (src_r, tgt_r) : ndarrays, shapes (n_s, r) and (n_t, r), float32; compare with ``metric="ip"``.
     """
-    from threadpoolctl import threadpool_limits
-
     from ..data.embeddings import unit_rows
+    from .knn import blas_threads
 
     d = src.shape[1]
     if tgt.shape[1] != d or d < 8:
@@ -142,7 +141,7 @@ def unit_in_shared_subspace(src: np.ndarray, tgt: np.ndarray, *, max_fraction: f
         for s0 in range(0, low.shape[0], 8192):  # float64 blocks of at most 8192 rows
             c = np.asarray(low[s0:s0 + 8192], dtype=np.float64)
             gram += c.T @ c
-        with threadpool_limits(1, user_api="blas"):  # small (d x d): threads only slow it down
+        with blas_threads(1):  # small (d x d): threads only slow it down
             w, v = np.linalg.eigh(gram)
         keep = w > rel_tol * max(float(w[-1]), 1e-300)
         r = int(keep.sum())
