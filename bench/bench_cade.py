@@ -67,6 +67,28 @@ def metrics(ranking, gold):
             "found": len(ranks), "candidates": len(ranking)}
 
 
+def frequency_z(score, count_a, count_b, half_window=100):
+    """Robust z-score of each word's shift among the ~200 words of nearest effective frequency.
+
+    Effective frequency: -log(1/count_a + 1/count_b) (a vector's noise falls with its count in
+    each slice). For each word: (score - median) / (1.4826 MAD) over its frequency neighbours.
+    A control for "rare words move more", tried as a measure (see BENCHMARKS.md).
+    """
+    x = -np.log(1.0 / np.asarray(count_a, float) + 1.0 / np.asarray(count_b, float))
+    order = np.argsort(x, kind="stable")
+    s = np.asarray(score, float)[order]
+    n, w = len(s), 2 * half_window + 1
+    z = np.empty(n)
+    for i in range(n):
+        lo = min(max(0, i - half_window), max(0, n - w))
+        win = s[lo:lo + w]
+        med = np.median(win)
+        z[i] = (s[i] - med) / (1.4826 * np.median(np.abs(win - med)) + 1e-12)
+    out = np.empty(n)
+    out[order] = z
+    return out
+
+
 def gensim_model(sents, p, min_count):
     from gensim.models import Word2Vec
 
@@ -175,6 +197,13 @@ def quality_run(sents, args, seed):
                 run[method_name(method, by, R)] = {
                     **metrics(t1.ranking(by), targets),
                     "top50_overlap_2_seeds": top_overlap(t1.ranking(by), t2.ranking(by), 50)}
+        # the frequency-controlled variant of the single-run cosine ranking
+        rk = []
+        for t in (m1[reps[0]], m2[reps[0]]):
+            z = frequency_z(t.cosine, [ca[w] for w in t.words], [cb[w] for w in t.words])
+            rk.append([t.words[i] for i in np.lexsort((np.arange(len(z)), -z))])
+        run[method_name(method, "cosine", reps[0]) + "_freqz"] = {
+            **metrics(rk[0], targets), "top50_overlap_2_seeds": top_overlap(rk[0], rk[1], 50)}
     return run
 
 
@@ -211,8 +240,9 @@ def main(argv=None) -> int:
            "settings": {k: getattr(args, k) for k in ("arch", "init", "strength", "dim", "window", "epochs",
                                                      "min_count", "threads", "seeds", "replicates")},
            "runs": []}
-    names = [method_name(m, by, R) for m in ("cade", "procrustes") for R in args.replicates
-             for by in ("cosine", "neighbours")]
+    names = [n for m in ("cade", "procrustes") for n in
+             [method_name(m, by, R) for R in args.replicates for by in ("cosine", "neighbours")]
+             + [method_name(m, "cosine", args.replicates[0]) + "_freqz"]]
     t0 = time.perf_counter()
     for seed in args.seeds:
         run = quality_run(sents, args, seed)
