@@ -118,8 +118,15 @@ def train_compass(sentences: Sentences, params: W2VParams, *, min_count: int = 5
     return Compass(Vocab(words, counts), np.array(model.wv.vectors, dtype=np.float32), output, seconds)
 
 
+def replicate_seed(seed: int, r: int) -> int:
+    """Seed of replicate ``r`` of a slice: ``seed`` itself for r = 0, a derived one after."""
+    if r == 0:
+        return seed
+    return int(np.random.SeedSequence([seed, r]).generate_state(1)[0] & 0x7FFFFFFF)
+
+
 def train_slice(sentences: Sentences, compass: Compass, params: W2VParams, *, min_count: int = 5,
-                init: SliceInit | str = SliceInit.compass, device: str = "cpu",
+                init: SliceInit | str = SliceInit.compass, device: str = "cpu", replicates: int = 1,
                 progress: Progress | None = None) -> Slice:
     """Train one slice against the compass's frozen output matrix.
 
@@ -137,11 +144,20 @@ def train_slice(sentences: Sentences, compass: Compass, params: W2VParams, *, mi
         Input vectors start as the compass's (``compass``) or random (``random``); either
         way the frozen output matrix puts every slice in the compass space.
     device : {"cpu", "cuda"}
+    replicates : int
+        Train the slice this many times with different seeds (replicate 0 uses
+        ``params.seed``) and keep the mean of the replicates' unit-length vectors. All
+        replicates share the frozen compass output matrix, so they live in one space and their
+        mean is a lower-noise estimate of each word's position (costs ``replicates`` x the
+        training time). With 1 the vectors are the single run's, unnormalised.
 
     Returns
     -------
     Slice
+        ``stats`` sums words and seconds over the replicates.
     """
+    if replicates < 1:
+        raise XlingError(f"replicates must be at least 1, got {replicates}")
     if params.dim != compass.vectors.shape[1]:
         raise XlingError(f"slice dim {params.dim} differs from the compass dim {compass.vectors.shape[1]}")
     # 1. slice vocabulary: frequent enough here, and known to the compass (the output matrix is its)
@@ -149,16 +165,29 @@ def train_slice(sentences: Sentences, compass: Compass, params: W2VParams, *, mi
     if len(vocab) == 0:
         raise XlingError(f"no word of this slice occurs at least {min_count} times and is in the compass")
     rows = np.array([compass.vocab.key_to_index[w] for w in vocab.words], dtype=np.int64)
-    # 2. output vectors: the compass's; input vectors: the compass's or random
-    if SliceInit(init) is SliceInit.compass:
-        syn0 = np.ascontiguousarray(compass.vectors[rows], dtype=np.float32)
-    else:
-        syn0 = init_input_vectors(len(vocab), params.dim, params.seed)
+    corpus = encode(sentences, vocab)
     syn1 = compass.output[rows]
-    # 3. train with the output frozen; negatives follow this slice's own counts
-    stats = train(encode(sentences, vocab), syn0, syn1, vocab.counts, params, train_output=False, device=device,
-                  progress=progress)
-    return Slice(vocab, syn0, stats)
+    total = None if replicates == 1 else np.zeros((len(vocab), params.dim), dtype=np.float64)
+    words, seconds = 0, 0.0
+    for r in range(replicates):
+        p = params if r == 0 else W2VParams(**{**params.__dict__, "seed": replicate_seed(params.seed, r)})
+        # 2. output vectors: the compass's; input vectors: the compass's or random
+        if SliceInit(init) is SliceInit.compass:
+            syn0 = np.ascontiguousarray(compass.vectors[rows], dtype=np.float32)
+        else:
+            syn0 = init_input_vectors(len(vocab), p.dim, p.seed)
+        # 3. train with the output frozen; negatives follow this slice's own counts
+        step = None
+        if progress is not None:
+            step = (lambda done, tot, _r=r: progress(_r * tot + done, replicates * tot))
+        stats = train(corpus, syn0, syn1, vocab.counts, p, train_output=False, device=device, progress=step)
+        words, seconds = words + stats.words, seconds + stats.seconds
+        if total is None:
+            return Slice(vocab, syn0, stats)
+        # 4. replicates: accumulate unit vectors (lengths mostly track frequency, not position)
+        total += unit_rows(syn0)
+    mean = (total / replicates).astype(np.float32)
+    return Slice(vocab, mean, TrainStats(words, seconds, stats.threads, stats.device))
 
 
 # ---------------------------------------------------------------------------- shift ranking

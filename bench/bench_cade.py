@@ -67,6 +67,28 @@ def metrics(ranking, gold):
             "found": len(ranks), "candidates": len(ranking)}
 
 
+def frequency_z(score, count_a, count_b, half_window=100):
+    """Robust z-score of each word's shift among the ~200 words of nearest effective frequency.
+
+    Effective frequency: -log(1/count_a + 1/count_b) (a vector's noise falls with its count in
+    each slice). For each word: (score - median) / (1.4826 MAD) over its frequency neighbours.
+    A control for "rare words move more", tried as a measure (see BENCHMARKS.md).
+    """
+    x = -np.log(1.0 / np.asarray(count_a, float) + 1.0 / np.asarray(count_b, float))
+    order = np.argsort(x, kind="stable")
+    s = np.asarray(score, float)[order]
+    n, w = len(s), 2 * half_window + 1
+    z = np.empty(n)
+    for i in range(n):
+        lo = min(max(0, i - half_window), max(0, n - w))
+        win = s[lo:lo + w]
+        med = np.median(win)
+        z[i] = (s[i] - med) / (1.4826 * np.median(np.abs(win - med)) + 1e-12)
+    out = np.empty(n)
+    out[order] = z
+    return out
+
+
 def gensim_model(sents, p, min_count):
     from gensim.models import Word2Vec
 
@@ -81,31 +103,48 @@ def gensim_model(sents, p, min_count):
     return m, time.perf_counter() - t0
 
 
-def procrustes_baseline(a_sents, b_sents, p, min_count, cand):
-    """Two independent word2vec models, B rotated onto A (scipy orthogonal Procrustes)."""
+def procrustes_baseline(a_sents, b_sents, p, min_count, cand, replicates=(1,)):
+    """Two independent word2vec models, B rotated onto A (scipy orthogonal Procrustes).
+
+    For each R in ``replicates``: the shift scores averaged over R such pairs trained with the
+    replicate seeds CADE uses (the baseline's counterpart of ``cade train --replicates R``).
+    """
     from scipy.linalg import orthogonal_procrustes
 
-    from xling.align.cade import shift_scores
+    from xling.align.cade import ShiftTable, replicate_seed, shift_scores
+    from xling.align.w2v import W2VParams
     from xling.data.embeddings import Embeddings, unit_rows
 
-    ma, _ = gensim_model(a_sents, p, min_count)
-    mb, _ = gensim_model(b_sents, p, min_count)
-    ea = Embeddings(ma.wv.index_to_key, ma.wv.vectors)
-    eb = Embeddings(mb.wv.index_to_key, mb.wv.vectors)
-    shared = [w for w in cand if w in ea and w in eb]
-    xa = unit_rows(np.asarray(ea.vectors[ea.indices(shared)]))
-    xb = unit_rows(np.asarray(eb.vectors[eb.indices(shared)]))
-    w, _ = orthogonal_procrustes(xb, xa)  # xb @ w ≈ xa
-    return shift_scores(Embeddings(shared, xa), Embeddings(shared, xb @ w), k=10)
+    tables = []
+    for r in range(max(replicates)):
+        pr = W2VParams(**{**p.__dict__, "seed": replicate_seed(p.seed, r)})
+        ma, _ = gensim_model(a_sents, pr, min_count)
+        mb, _ = gensim_model(b_sents, pr, min_count)
+        ea = Embeddings(ma.wv.index_to_key, ma.wv.vectors)
+        eb = Embeddings(mb.wv.index_to_key, mb.wv.vectors)
+        shared = [w for w in cand if w in ea and w in eb]
+        xa = unit_rows(np.asarray(ea.vectors[ea.indices(shared)]))
+        xb = unit_rows(np.asarray(eb.vectors[eb.indices(shared)]))
+        w, _ = orthogonal_procrustes(xb, xa)  # xb @ w ≈ xa
+        tables.append(shift_scores(Embeddings(shared, xa), Embeddings(shared, xb @ w), k=10))
+    out = {}
+    for R in replicates:
+        t = tables[:R]
+        out[R] = ShiftTable(t[0].words, np.mean([x.cosine for x in t], 0), np.mean([x.neighbours for x in t], 0), 10)
+    return out
 
 
-def cade_run(a_sents, b_sents, p, min_count, cand, init):
+def cade_run(a_sents, b_sents, p, min_count, cand, init, replicates=(1,)):
+    """One compass; for each R in ``replicates``, slices A and B trained with ``replicates=R``."""
     from xling.align.cade import shift_scores, train_compass, train_slice
 
     comp = train_compass(a_sents + b_sents, p, min_count=min_count)
-    sa = train_slice(a_sents, comp, p, min_count=min_count, init=init)
-    sb = train_slice(b_sents, comp, p, min_count=min_count, init=init)
-    return shift_scores(sa.embeddings(), sb.embeddings(), k=10, words=cand), sa.stats
+    out = {}
+    for R in replicates:
+        sa = train_slice(a_sents, comp, p, min_count=min_count, init=init, replicates=R)
+        sb = train_slice(b_sents, comp, p, min_count=min_count, init=init, replicates=R)
+        out[R] = shift_scores(sa.embeddings(), sb.embeddings(), k=10, words=cand)
+    return out
 
 
 def throughput(sents, p, min_count):
@@ -146,15 +185,30 @@ def quality_run(sents, args, seed):
     p2 = W2VParams(**{**p.__dict__, "seed": seed + 100})
     run = {"seed": seed, "half_tokens": [sum(map(len, a)), sum(map(len, b2))], "targets": targets,
            "donors": donors}
-    cade1, _ = cade_run(a, b2, p, args.min_count, cand, args.init)
-    cade2, _ = cade_run(a, b2, p2, args.min_count, cand, args.init)
-    base1 = procrustes_baseline(a, b2, p, args.min_count, cand)
-    base2 = procrustes_baseline(a, b2, p2, args.min_count, cand)
-    for method, t1, t2 in (("cade", cade1, cade2), ("procrustes", base1, base2)):
-        for by in ("cosine", "neighbours"):
-            run[f"{method}_{by}"] = {**metrics(t1.ranking(by), targets),
-                                     "top50_overlap_2_seeds": top_overlap(t1.ranking(by), t2.ranking(by), 50)}
+    reps = tuple(args.replicates)
+    cade1 = cade_run(a, b2, p, args.min_count, cand, args.init, reps)
+    cade2 = cade_run(a, b2, p2, args.min_count, cand, args.init, reps)
+    base1 = procrustes_baseline(a, b2, p, args.min_count, cand, reps)
+    base2 = procrustes_baseline(a, b2, p2, args.min_count, cand, reps)
+    for method, m1, m2 in (("cade", cade1, cade2), ("procrustes", base1, base2)):
+        for R in reps:
+            for by in ("cosine", "neighbours"):
+                t1, t2 = m1[R], m2[R]
+                run[method_name(method, by, R)] = {
+                    **metrics(t1.ranking(by), targets),
+                    "top50_overlap_2_seeds": top_overlap(t1.ranking(by), t2.ranking(by), 50)}
+        # the frequency-controlled variant of the single-run cosine ranking
+        rk = []
+        for t in (m1[reps[0]], m2[reps[0]]):
+            z = frequency_z(t.cosine, [ca[w] for w in t.words], [cb[w] for w in t.words])
+            rk.append([t.words[i] for i in np.lexsort((np.arange(len(z)), -z))])
+        run[method_name(method, "cosine", reps[0]) + "_freqz"] = {
+            **metrics(rk[0], targets), "top50_overlap_2_seeds": top_overlap(rk[0], rk[1], 50)}
     return run
+
+
+def method_name(method, by, replicates):
+    return f"{method}_{by}" + ("" if replicates == 1 else f"_r{replicates}")
 
 
 def main(argv=None) -> int:
@@ -169,6 +223,9 @@ def main(argv=None) -> int:
     ap.add_argument("--init", default="random", choices=["compass", "random"], help="slice input vectors start")
     ap.add_argument("--strength", type=float, default=1.0, help="share of donor/target occurrences swapped")
     ap.add_argument("--targets", type=int, default=10)
+    ap.add_argument("--replicates", type=int, nargs="+", default=[1, 3],
+                    help="slice replicates R to compare (cade train --replicates R; the baseline averages "
+                         "the shift over R independently trained and aligned pairs)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3],
                     help="one split + target choice per seed (training seeds: s and s+100)")
@@ -181,9 +238,11 @@ def main(argv=None) -> int:
     sents = load_corpus(args.corpus)
     res = {"corpus": args.corpus or "KJV (diatheke engKJV2006eb)", "tokens": sum(map(len, sents)),
            "settings": {k: getattr(args, k) for k in ("arch", "init", "strength", "dim", "window", "epochs",
-                                                     "min_count", "threads", "seeds")},
+                                                     "min_count", "threads", "seeds", "replicates")},
            "runs": []}
-    names = ("cade_cosine", "cade_neighbours", "procrustes_cosine", "procrustes_neighbours")
+    names = [n for m in ("cade", "procrustes") for n in
+             [method_name(m, by, R) for R in args.replicates for by in ("cosine", "neighbours")]
+             + [method_name(m, "cosine", args.replicates[0]) + "_freqz"]]
     t0 = time.perf_counter()
     for seed in args.seeds:
         run = quality_run(sents, args, seed)

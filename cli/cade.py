@@ -21,6 +21,9 @@ app = typer.Typer(help="CADE: train corpora in one shared space (compass), rank 
                   no_args_is_help=True)
 
 
+REPLICATES = 3  # default of `cade train --replicates` (BENCHMARKS.md, CADE: steadier, better rankings)
+
+
 class TrainDevice(str, Enum):
     cpu = "cpu"
     cuda = "cuda"
@@ -143,6 +146,10 @@ def train_cmd(
                                     help="Slice input vectors start as the compass's, or random (TWEC's default). "
                                          "The output matrix is the compass's, frozen, either way.",
                                     case_sensitive=False),
+    replicates: int = typer.Option(REPLICATES, "--replicates", "-r", min=1,
+                                   help="Train every slice R times (different seeds) and write the mean of the "
+                                        "R unit-length vectors: less training noise, steadier shift rankings, "
+                                        "R x the slice training time (1: one run, raw vectors)."),
     lowercase: bool = typer.Option(False, "--lowercase", help="Lower-case the corpora before training."),
     precision: int = typer.Option(6, "--precision", min=1, max=9, help="Significant digits in .vec output."),
     json_out: bool = opt.Json,
@@ -184,10 +191,10 @@ def train_cmd(
     write_counts(compass.vocab, out / "compass.counts.tsv")
     record = {"signature": signature(arch=arch, dim=dim, window=window, negative=negative, epochs=epochs,
                                      min_count=min_count, compass_min_count=cmin, sample=sample, seed=seed,
-                                     init=init, lowercase=lowercase, threads=threads),
+                                     init=init, replicates=replicates, lowercase=lowercase, threads=threads),
               "params": {**params.__dict__, "arch": arch.value, "compass_epochs": cparams.epochs,
                          "min_count": min_count, "compass_min_count": cmin, "lowercase": lowercase,
-                         "init": init.value, "device": device.value},
+                         "init": init.value, "replicates": replicates, "device": device.value},
               "compass": {"vectors": str(out / "compass.vec"), "vocab": len(compass.vocab),
                           "tokens": int(sum(len(s) for t in texts for s in t)),
                           "seconds": round(compass.seconds, 3)},
@@ -196,7 +203,7 @@ def train_cmd(
     for name, path, text in zip(names, corpora, texts):
         with _word_progress(f"slice {name}") as upd:
             sl = train_slice(text, compass, params, min_count=min_count, init=init, device=device.value,
-                             progress=upd)
+                             replicates=replicates, progress=upd)
         vec_path = out / f"{name}.vec"
         write_vectors(sl.embeddings(), str(vec_path), precision=precision, label=vec_path.name)
         write_counts(sl.vocab, counts_path(vec_path))

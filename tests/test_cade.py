@@ -15,6 +15,7 @@ from xling.align import w2v
 from xling.align.cade import ShiftMeasure, neighbours, shift_scores, top_overlap, train_compass, train_slice
 from xling.align.w2v import Arch, W2VParams
 from xling.data.embeddings import Embeddings, unit_rows
+from xling.data.errors import XlingError
 
 N_TOPICS, TOPIC_WORDS = 6, 10
 
@@ -192,6 +193,30 @@ def test_planted_shift_is_detected():
     assert all(w.startswith("t3") for w, _ in neighbours(b, "rover", 3))
 
 
+def test_slice_replicates_average_unit_vectors(compass):
+    from xling.align.cade import replicate_seed
+
+    corpus = topic_corpus(4, n_sent=600)
+    one = train_slice(corpus, compass, PARAMS, min_count=2)
+    two = train_slice(corpus, compass, W2VParams(**{**PARAMS.__dict__, "seed": replicate_seed(PARAMS.seed, 1)}),
+                      min_count=2)
+    mean = train_slice(corpus, compass, PARAMS, min_count=2, replicates=2)
+    # replicate 0 is the single run; the result is the mean of the two runs' unit vectors
+    np.testing.assert_allclose(mean.vectors, (unit_rows(one.vectors) + unit_rows(two.vectors)) / 2, atol=1e-6)
+    assert mean.stats.words == 2 * one.stats.words
+    assert digest(train_slice(corpus, compass, PARAMS, min_count=2, replicates=2).vectors) == digest(mean.vectors)
+    assert replicate_seed(5, 0) == 5 and len({replicate_seed(5, r) for r in range(4)}) == 4
+    # the mean is steadier: two 3-replicate slices (disjoint seeds) agree more than two single runs
+    p2 = W2VParams(**{**PARAMS.__dict__, "seed": 99})
+    single = np.einsum("ij,ij->i", unit_rows(one.vectors), unit_rows(
+        train_slice(corpus, compass, p2, min_count=2).vectors)).mean()
+    r3 = [train_slice(corpus, compass, W2VParams(**{**PARAMS.__dict__, "seed": s}), min_count=2, replicates=3)
+          for s in (1000, 2000)]
+    assert np.einsum("ij,ij->i", unit_rows(r3[0].vectors), unit_rows(r3[1].vectors)).mean() > single
+    with pytest.raises(XlingError, match="replicates"):
+        train_slice(corpus, compass, PARAMS, min_count=2, replicates=0)
+
+
 def test_shift_scores_on_known_vectors():
     words = ["a", "b", "c", "d"]
     x = np.eye(4, dtype=np.float32)
@@ -220,7 +245,8 @@ def trained(tmp_path_factory):
     b = write_corpus(d / "new.txt", topic_corpus(32, moving="Rover", topic_of_moving=3))
     res = CliRunner().invoke(app, ["cade", "train", str(a), str(b), "-o", str(d / "out"), "--dim", "24",
                                    "--epochs", "10", "--min-count", "2", "--arch", "sg", "--threads", "1", "--sample", "0",
-                                   "--window", "4", "--lowercase", "--json"], catch_exceptions=False)
+                                   "--window", "4", "--lowercase", "--replicates", "2", "--json"],
+                           catch_exceptions=False)
     assert res.exit_code == 0, res.stderr
     return d, json.loads(res.stdout)
 
@@ -233,6 +259,7 @@ def test_cli_train_writes_slices(trained):
     assert [s["name"] for s in record["slices"]] == ["old", "new"]
     assert record["slices"][0]["words_per_sec"] > 0
     assert json.loads((out / "cade.json").read_text())["params"]["lowercase"] is True
+    assert record["params"]["replicates"] == 2 and "replicates=2" in record["signature"]
     counts = dict(line.split("\t") for line in (out / "old.counts.tsv").read_text().splitlines())
     assert "rover" in counts and "Rover" not in counts  # --lowercase applied
 
@@ -284,6 +311,8 @@ def test_cli_bad_inputs(tmp_path, cli):
     assert code == 2 and "bad.txt:2:" in err
     code, out, err = cli("cade", "train", good, good, "-o", tmp_path / "o")
     assert code == 2 and "same slice name" in err
+    code, out, err = cli("cade", "train", good, "-o", tmp_path / "o", "--replicates", "0")
+    assert code == 2 and "replicates" in err and "Traceback" not in err
     # vectors without counts files: --min-count cannot work
     e = Embeddings(["x", "y", "z"], np.eye(3, dtype=np.float32))
     from xling.data.vectors import save_embeddings
@@ -314,7 +343,7 @@ def test_cli_train_same_seed_same_bytes(tmp_path, cli):
     outs = []
     for run in ("r1", "r2"):
         code, out, err = cli("--quiet", "cade", "train", a, b, "-o", tmp_path / run, "--dim", "8", "--epochs", "2",
-                             "--min-count", "1", "--threads", "1", "--seed", "4", "--json")
+                             "--min-count", "1", "--threads", "1", "--seed", "4", "--replicates", "2", "--json")
         assert code == 0, err
         outs.append([(tmp_path / run / f).read_bytes() for f in ("compass.vec", "a.vec", "b.vec")])
     assert outs[0] == outs[1]
