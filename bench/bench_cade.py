@@ -134,11 +134,14 @@ def procrustes_baseline(a_sents, b_sents, p, min_count, cand, replicates=(1,)):
     return out
 
 
-def cade_run(a_sents, b_sents, p, min_count, cand, init, replicates=(1,)):
+def cade_run(a_sents, b_sents, p, min_count, cand, init, replicates=(1,), slice_alpha=None):
     """One compass; for each R in ``replicates``, slices A and B trained with ``replicates=R``."""
     from xling.align.cade import shift_scores, train_compass, train_slice
+    from xling.align.w2v import W2VParams
 
     comp = train_compass(a_sents + b_sents, p, min_count=min_count)
+    if slice_alpha is not None:
+        p = W2VParams(**{**p.__dict__, "alpha": slice_alpha})
     out = {}
     for R in replicates:
         sa = train_slice(a_sents, comp, p, min_count=min_count, init=init, replicates=R)
@@ -186,8 +189,8 @@ def quality_run(sents, args, seed):
     run = {"seed": seed, "half_tokens": [sum(map(len, a)), sum(map(len, b2))], "targets": targets,
            "donors": donors}
     reps = tuple(args.replicates)
-    cade1 = cade_run(a, b2, p, args.min_count, cand, args.init, reps)
-    cade2 = cade_run(a, b2, p2, args.min_count, cand, args.init, reps)
+    cade1 = cade_run(a, b2, p, args.min_count, cand, args.init, reps, args.slice_alpha)
+    cade2 = cade_run(a, b2, p2, args.min_count, cand, args.init, reps, args.slice_alpha)
     base1 = procrustes_baseline(a, b2, p, args.min_count, cand, reps)
     base2 = procrustes_baseline(a, b2, p2, args.min_count, cand, reps)
     for method, m1, m2 in (("cade", cade1, cade2), ("procrustes", base1, base2)):
@@ -220,6 +223,8 @@ def main(argv=None) -> int:
     ap.add_argument("--window", type=int, default=5)
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--min-count", type=int, default=10)
+    ap.add_argument("--slice-alpha", type=float, default=None,
+                    help="start learning rate of CADE's slices (cade train --slice-alpha; default: 0.025 as the compass)")
     ap.add_argument("--init", default="random", choices=["compass", "random"], help="slice input vectors start")
     ap.add_argument("--strength", type=float, default=1.0, help="share of donor/target occurrences swapped")
     ap.add_argument("--targets", type=int, default=10)
@@ -237,7 +242,7 @@ def main(argv=None) -> int:
 
     sents = load_corpus(args.corpus)
     res = {"corpus": args.corpus or "KJV (diatheke engKJV2006eb)", "tokens": sum(map(len, sents)),
-           "settings": {k: getattr(args, k) for k in ("arch", "init", "strength", "dim", "window", "epochs",
+           "settings": {k: getattr(args, k) for k in ("arch", "init", "slice_alpha", "strength", "dim", "window", "epochs",
                                                      "min_count", "threads", "seeds", "replicates")},
            "runs": []}
     names = [n for m in ("cade", "procrustes") for n in

@@ -133,7 +133,11 @@ def train_cmd(
     compass_min_count: Optional[int] = typer.Option(None, "--compass-min-count", min=1,
                                                     help="Minimum count in all corpora together "
                                                          "(default: --min-count)."),
-    alpha: float = typer.Option(0.025, "--alpha", min=1e-6, help="Start learning rate."),
+    alpha: float = typer.Option(0.025, "--alpha", min=1e-6, help="Start learning rate of the compass (and of "
+                                                                  "the slices unless --slice-alpha)."),
+    slice_alpha: Optional[float] = typer.Option(None, "--slice-alpha", min=1e-6,
+                                                help="Start learning rate of the slices (default: --alpha). Lower "
+                                                     "it with a long-trained compass (BENCHMARKS, CADE)."),
     sample: float = typer.Option(1e-3, "--sample", min=0.0, help="Subsampling threshold of frequent words "
                                                                   "(0: off)."),
     threads: Optional[int] = typer.Option(None, "--threads", min=1,
@@ -173,6 +177,11 @@ def train_cmd(
     params = W2VParams(arch=arch.value, dim=dim, window=window, negative=negative, epochs=epochs, alpha=alpha,
                        sample=sample, threads=threads, seed=seed)
     cparams = W2VParams(**{**params.__dict__, "epochs": compass_epochs or epochs})
+    if slice_alpha is not None:
+        if slice_alpha < params.min_alpha:
+            raise XlingError(f"--slice-alpha must be at least {params.min_alpha} (the final learning rate), "
+                             f"got {slice_alpha}")
+        params = W2VParams(**{**params.__dict__, "alpha": slice_alpha})
     cmin = compass_min_count or min_count
     if device is TrainDevice.cuda:
         from ..lexicon.knn import cuda_available
@@ -193,6 +202,7 @@ def train_cmd(
                                      min_count=min_count, compass_min_count=cmin, sample=sample, seed=seed,
                                      init=init, replicates=replicates, lowercase=lowercase, threads=threads),
               "params": {**params.__dict__, "arch": arch.value, "compass_epochs": cparams.epochs,
+                         "compass_alpha": cparams.alpha,
                          "min_count": min_count, "compass_min_count": cmin, "lowercase": lowercase,
                          "init": init.value, "replicates": replicates, "device": device.value},
               "compass": {"vectors": str(out / "compass.vec"), "vocab": len(compass.vocab),

@@ -360,3 +360,20 @@ def test_progress_callbacks_count_words():
     sl = train_slice(sents, comp, params, min_count=1, progress=lambda d, t: calls.append((d, t)))
     assert calls[-1] == (3 * n_words, 3 * n_words) and sl.stats.words == 3 * n_words
     assert all(a[0] <= b[0] for a, b in zip(calls, calls[1:]))
+
+
+def test_cli_slice_alpha_sets_only_the_slices(tmp_path, cli):
+    a = write_corpus(tmp_path / "a.txt", topic_corpus(43, n_sent=300))
+    b = write_corpus(tmp_path / "b.txt", topic_corpus(44, n_sent=300))
+    common = ["--dim", "8", "--epochs", "2", "--min-count", "1", "--threads", "1", "--seed", "4", "--replicates", "1"]
+    code, _, err = cli("--quiet", "cade", "train", a, b, "-o", tmp_path / "d", *common)
+    assert code == 0, err
+    code, _, err = cli("--quiet", "cade", "train", a, b, "-o", tmp_path / "s", *common, "--slice-alpha", "0.005")
+    assert code == 0, err
+    assert (tmp_path / "d" / "compass.vec").read_bytes() == (tmp_path / "s" / "compass.vec").read_bytes()
+    assert (tmp_path / "d" / "a.vec").read_bytes() != (tmp_path / "s" / "a.vec").read_bytes()
+    params = json.loads((tmp_path / "s" / "cade.json").read_text())["params"]
+    assert params["alpha"] == 0.005 and params["compass_alpha"] == 0.025
+    assert json.loads((tmp_path / "d" / "cade.json").read_text())["params"]["alpha"] == 0.025
+    code, _, err = cli("cade", "train", a, b, "-o", tmp_path / "bad", *common, "--slice-alpha", "0.00001")
+    assert code == 2 and "--slice-alpha" in err and len(err.strip().splitlines()) == 1
