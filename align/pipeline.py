@@ -51,6 +51,7 @@ class Start(str, Enum):
     identical = "identical"  # words spelled the same on both sides (names, numbers, punctuation, loans)
     numerals = "numerals"  # only the identical numerals
     similarity = "similarity"  # similarity-distribution initialisation (no anchor at all)
+    identity = "identity"  # the spaces as they are (same dimension: e.g. one multilingual model's rows)
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ class AlignConfig:
     val_vocab: int = 20000
     refit: bool = True
     unsup_size: int = 4000
-    starts: tuple[Start, ...] = (Start.identical, Start.similarity)
+    starts: tuple[Start, ...] = (Start.identical, Start.similarity, Start.identity)
     rcsls: bool = False
     rcsls_epochs: int = 20
     rcsls_lr: float = 1.0
@@ -159,6 +160,12 @@ def _seed_pairs(cfg: AlignConfig, src_words, tgt_words, pairs, x, z, engine) -> 
         for start in dict.fromkeys(cfg.starts):
             if start is Start.similarity:
                 seeds[start.value] = unsupervised_seed(x, z, size=cfg.unsup_size, csls_k=cfg.csls_k, engine=engine)
+            elif start is Start.identity:
+                if x.shape[1] == z.shape[1]:  # mutual CSLS neighbours under the identity map
+                    a, b = sim_spaces(x[:min(cfg.cutoff, x.shape[0])], z[:min(cfg.cutoff, z.shape[0])], None)
+                    s, t, _ = induce(a, b, direction=Direction.mutual, csls_k=cfg.csls_k, engine=engine)
+                    if s.size:
+                        seeds[start.value] = (s, t)
             elif src_words is not None and tgt_words is not None:
                 s, t = identical_pairs(src_words, tgt_words, numerals_only=start is Start.numerals)
                 if s.size:

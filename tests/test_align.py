@@ -162,11 +162,32 @@ def test_unsupervised_criterion_rejects_a_misleading_start(rotated_pair):
     res = align(src.vectors, tgt.vectors, src_words=src_words, tgt_words=tgt_words,
                 config=make_config(Recipe.unsupervised, cutoff=600))
     cands = {c["name"]: c for c in res.record["candidates"]}
-    assert set(cands) == {"unit/whitened/identical", "unit/whitened/similarity"}
+    # the identity start (same dimensions) is wrong too: the spaces are rotated
+    assert set(cands) == {"unit/whitened/identical", "unit/whitened/similarity", "unit/whitened/identity"}
     assert res.record["chosen"] == "unit/whitened/similarity"
     assert cands["unit/whitened/similarity"]["criterion"] > cands["unit/whitened/identical"]["criterion"]
+    assert cands["unit/whitened/similarity"]["criterion"] > cands["unit/whitened/identity"]["criterion"]
     a, b = sim_spaces(res.src_vectors, res.tgt_vectors, None)
     assert p_at_1(a, b, [{i} for i in range(n)]) == 1.0
+
+
+def test_identity_start_for_spaces_already_shared(rotated_pair, rng):
+    """Two vocabularies embedded in one space (as by one multilingual model), in different word
+    orders and without any identical spelling: the identity start finds the translations, and
+    it is skipped (not an error) when the dimensions differ."""
+    src, _, _ = rotated_pair
+    n = len(src)
+    perm = rng.permutation(n)
+    z = src.vectors[perm] + 0.05 * rng.standard_normal(src.vectors.shape).astype(np.float32)
+    tgt_words = [f"t{i}" for i in range(n)]
+    src_words = [f"s{i}" for i in range(n)]
+    res = align(src.vectors, z, src_words=src_words, tgt_words=tgt_words,
+                config=make_config(Recipe.unsupervised, cutoff=600, starts=(Start.identity,)))
+    a, b = sim_spaces(res.src_vectors, res.tgt_vectors, None)
+    inv = np.argsort(perm)
+    assert p_at_1(a, b, [{int(inv[i])} for i in range(n)]) == 1.0
+    with pytest.raises(XlingError, match="no dictionary-free start"):
+        align(src.vectors, z[:, :10], config=make_config(Recipe.unsupervised, starts=(Start.identity,)))
 
 
 def test_same_seed_same_map(rotated_pair):
