@@ -5,7 +5,7 @@ inner product, optionally of an *adjusted* score ``scale * sim(q, b) - base_bias
 (which is how CSLS and similar criteria rank candidates). :func:`mean_topk` returns the
 per-row mean of the top-k similarities (the CSLS penalty term) from the same chunked pass.
 
-Backends (:class:`Backend`): ``numpy`` (chunked BLAS with a cheap threshold pre-selection),
+Backends (:class:`Backend`): ``numpy`` (cache-sized BLAS tiles folded into a running top-k by a compiled kernel),
 ``torch`` (CPU or CUDA, ``torch.topk``), ``faiss`` (``IndexFlatIP``; GPU when the installed
 faiss has GPU support). ``auto`` picks torch on CUDA when a GPU is there, numpy otherwise.
 ``device="cuda"`` without CUDA raises :class:`DeviceError`; it never falls back silently.

@@ -51,8 +51,8 @@ def test_adjusted_scores_and_exclude_self(qb, rng, backend):
     assert not (got[1] == np.arange(400)[:, None]).any()
 
 
-def test_large_base_uses_threshold_path(rng):
-    # many columns per chunk: the sampled-threshold pre-selection runs; result must be exact
+def test_large_base_many_tiles_exact_with_ties(rng):
+    # a base wider than many tiles: the running top-k crosses tile boundaries; result must be exact
     q = rng.standard_normal((40, 8)).astype(np.float32)
     b = rng.standard_normal((60_000, 8)).astype(np.float32)
     b[100:200] = b[100]  # exact ties are broken by the lower index
