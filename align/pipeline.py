@@ -121,7 +121,7 @@ RECIPES: dict[Recipe, dict] = {
                            iterations=30, keep_seed=False, direction=Direction.union),
     Recipe.unsupervised: dict(seed_kind=SeedKind.unsupervised, normalize=("unit",), spaces=(MapSpace.whitened,),
                               iterations=10, keep_seed=False, direction=Direction.mutual, threshold=1e-3,
-                              val_fraction=0.0, final_space=MapSpace.whitened),
+                              val_fraction=0.0),
     Recipe.rcsls: dict(normalize=("unit",), spaces=(MapSpace.target,), rcsls=True),
 }
 
@@ -162,8 +162,7 @@ def _seed_pairs(cfg: AlignConfig, src_words, tgt_words, pairs, x, z, engine) -> 
                 seeds[start.value] = unsupervised_seed(x, z, size=cfg.unsup_size, csls_k=cfg.csls_k, engine=engine)
             elif start is Start.identity:
                 if x.shape[1] == z.shape[1]:  # mutual CSLS neighbours under the identity map
-                    a, b = sim_spaces(x[:min(cfg.cutoff, x.shape[0])], z[:min(cfg.cutoff, z.shape[0])], None)
-                    s, t, _ = induce(a, b, direction=Direction.mutual, csls_k=cfg.csls_k, engine=engine)
+                    s, t, _ = frequent_mutual(x, z, None, cfg.cutoff, cfg.csls_k, engine)
                     if s.size:
                         seeds[start.value] = (s, t)
             elif src_words is not None and tgt_words is not None:
@@ -192,13 +191,19 @@ def _one_seed(cfg: AlignConfig, src_words, tgt_words, pairs):
     return s, t
 
 
+def frequent_mutual(x: np.ndarray, z: np.ndarray, m, cutoff: int, csls_k: int, engine: Engine):
+    """Mutual CSLS nearest neighbours among the ``cutoff`` most frequent words of each side under
+    map ``m`` (None: the spaces as they are): (src rows, tgt rows, mean best score)."""
+    a, b = sim_spaces(x[:min(cutoff, x.shape[0])], z[:min(cutoff, z.shape[0])], m)
+    return induce(a, b, direction=Direction.mutual, csls_k=csls_k, engine=engine)
+
+
 def criterion(x: np.ndarray, z: np.ndarray, m, cutoff: int, csls_k: int, engine: Engine) -> float:
     """Unsupervised model-selection criterion: the mean best CSLS score, both directions, among
     the ``cutoff`` most frequent words of each side under map ``m`` (higher: a better fit).
 
     Needs no dictionary (MUSE's and VecMap's criteria are of this kind)."""
-    a, b = sim_spaces(x[:min(cutoff, x.shape[0])], z[:min(cutoff, z.shape[0])], m)
-    return induce(a, b, direction=Direction.mutual, csls_k=csls_k, engine=engine)[2]
+    return frequent_mutual(x, z, m, cutoff, csls_k, engine)[2]
 
 
 def _gold(src, tgt):
@@ -334,23 +339,20 @@ def align(x_raw: np.ndarray, z_raw: np.ndarray, *, pairs: tuple[np.ndarray, np.n
             m = trial
         timings["rcsls"] = time.perf_counter() - t0
 
-    # 5. refit with the held-out pairs added back (they only served to choose)
+    # 5. refit with the held-out pairs added back (they only served to choose), in the final space:
+    #    the chosen one, or --final-space (VecMap's last step after self-learning: whitening and
+    #    re-weighting only once the dictionary is settled; not after RCSLS)
+    final_space = chosen["space"] if cfg.final_space is None or use_rcsls else cfg.final_space
     refit = bool(cfg.refit and held_s.size)
     if refit:
         dict_s = np.concatenate([dict_s, held_s])
         dict_t = np.concatenate([dict_t, held_t])
-        m = solve_map(x[dict_s], z[dict_t], cfg.map_options(chosen["space"]))
-        if use_rcsls:
+    if refit or final_space is not chosen["space"]:
+        m = solve_map(x[dict_s], z[dict_t], cfg.map_options(final_space))
+        if refit and use_rcsls:
             m, _ = rcsls(x, z, dict_s, dict_t, m.wx, opts_r, device=dev)
 
-    # 6. the final map from the kept dictionary in another space (VecMap's last step after
-    #    self-learning: whitening and re-weighting only once the dictionary is settled)
-    final_space = chosen["space"]
-    if cfg.final_space is not None and cfg.final_space is not chosen["space"] and not use_rcsls:
-        final_space = cfg.final_space
-        m = solve_map(x[dict_s], z[dict_t], cfg.map_options(final_space))
-
-    # 7. the mapped spaces
+    # 6. the mapped spaces
     t0 = time.perf_counter()
     xs = np.asarray(x @ m.wx, dtype=np.float32)
     zs = z if m.wz is None else np.asarray(z @ m.wz, dtype=np.float32)

@@ -81,7 +81,8 @@ class FirstStep:
 def first_step(x: np.ndarray, z: np.ndarray, src: np.ndarray, tgt: np.ndarray, *,
                map_opts: MapOptions = MapOptions(), csls_k: int = 10, val: Validation | None = None,
                engine: Engine | None = None) -> FirstStep:
-    """Solve the seed map and validate it (iteration 0 of :func:`refine`)."""
+    """Solve the map from a dictionary and validate it (one step of :func:`refine`; its
+    iteration 0 when given the seed dictionary)."""
     eng = engine or resolve_engine()
     t0 = time.perf_counter()
     m = solve_map(x[np.asarray(src, np.int64)], z[np.asarray(tgt, np.int64)], map_opts)
@@ -153,14 +154,13 @@ def refine(x: np.ndarray, z: np.ndarray, src: np.ndarray, tgt: np.ndarray, *,
     it = 0
     while True:
         t0 = time.perf_counter()
+        # 1. the map from the current dictionary, 2. its validation
         if it == 0 and first is not None:
-            m, v, pen, pool = first.map, first.val_p1, first.pen, first.pool
+            step = first
             t0 -= first.seconds
         else:
-            # 1. the map from the current dictionary
-            m = solve_map(x[cur_s], z[cur_t], map_opts)
-            # 2. validation
-            v, pen, pool = _validate(x, z, m, val, opts.csls_k, eng) if val is not None and len(val) else (None,) * 3
+            step = first_step(x, z, cur_s, cur_t, map_opts=map_opts, csls_k=opts.csls_k, val=val, engine=eng)
+        m, v, pen, pool = step.map, step.val_p1, step.pen, step.pool
         entry = IterationLog(it, int(cur_s.size), objective, v, keep_prob)
         if best is None or (v is not None and v > best_val) or (v is None):
             best_val = v if v is not None else best_val
@@ -193,8 +193,8 @@ def refine(x: np.ndarray, z: np.ndarray, src: np.ndarray, tgt: np.ndarray, *,
             if keep_prob >= 1.0:
                 it += 1
                 # one last solve with the final dictionary, then stop
-                m = solve_map(x[cur_s], z[cur_t], map_opts)
-                v = validate(x, z, m, val, opts.csls_k, eng) if val is not None and len(val) else None
+                step = first_step(x, z, cur_s, cur_t, map_opts=map_opts, csls_k=opts.csls_k, val=val, engine=eng)
+                m, v = step.map, step.val_p1
                 last = IterationLog(it, int(cur_s.size), objective, v, keep_prob)
                 history.append(last)
                 if log:

@@ -95,7 +95,7 @@ def align_cmd(
                                                         "validation choose."),
     final_space: Optional[MapSpace] = typer.Option(None, "--final-space", case_sensitive=False,
                                                    help="Re-solve the kept dictionary in this space at the end "
-                                                        "(unsupervised recipe: whitened)."),
+                                                        "(after self-learning in another space)."),
     whiten: Optional[bool] = typer.Option(None, "--whiten/--no-whiten", help="Whiten both sides."),
     src_reweight: Optional[float] = typer.Option(None, "--src-reweight", help="Re-weight source by S^a."),
     trg_reweight: Optional[float] = typer.Option(None, "--trg-reweight", help="Re-weight target by S^a."),
@@ -144,8 +144,8 @@ def align_cmd(
     from ..lexicon.knn import resolve_engine
 
     cfg = make_config(recipe, seed_kind=seed_kind, normalize=tuple(normalize) if normalize else None,
-                      spaces=tuple(space) if space else None, final_space=final_space, whiten=whiten, src_reweight=src_reweight,
-                      trg_reweight=trg_reweight, src_dewhiten=src_dewhiten, trg_dewhiten=trg_dewhiten,
+                      spaces=tuple(space) if space else None, final_space=final_space, whiten=whiten,
+                      src_reweight=src_reweight, trg_reweight=trg_reweight, src_dewhiten=src_dewhiten, trg_dewhiten=trg_dewhiten,
                       dim_reduction=dim_reduction, iterations=iterations, cutoff=cutoff, csls_k=csls_k,
                       direction=direction, threshold=threshold, keep_seed=keep_seed,
                       stochastic_initial=stochastic_initial, stochastic_multiplier=stochastic_multiplier,

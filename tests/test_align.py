@@ -190,6 +190,23 @@ def test_identity_start_for_spaces_already_shared(rotated_pair, rng):
         align(src.vectors, z[:, :10], config=make_config(Recipe.unsupervised, starts=(Start.identity,)))
 
 
+def test_final_space_resolves_the_kept_dictionary(rotated_pair):
+    """--final-space: self-learning with orthogonal maps, then one solve in the whitened space
+    from the kept dictionary (with the held-out pairs added back when there are any)."""
+    src, tgt, _ = rotated_pair
+    n = len(src)
+    for recipe, pairs in ((Recipe.unsupervised, None), (Recipe.procrustes, (np.arange(250), np.arange(250)))):
+        cfg = make_config(recipe, spaces=(MapSpace.target,), final_space=MapSpace.whitened, cutoff=600,
+                          val_fraction=0.1 if pairs is not None else None)
+        res = align(src.vectors, tgt.vectors, pairs=pairs, config=cfg)
+        assert res.record["chosen"].split("/")[1] == "target"
+        assert res.record["final_space"] == "whitened" and res.map.wz is not None
+        assert res.record["refit"] is (pairs is not None)
+        assert _p1(res, np.arange(250, n)) == 1.0
+    plain = align(src.vectors, tgt.vectors, pairs=pairs, config=make_config(Recipe.procrustes, val_fraction=0.1))
+    assert plain.record["final_space"] == "target" and plain.map.wz is None
+
+
 def test_same_seed_same_map(rotated_pair):
     src, tgt, _ = rotated_pair
     cfg = make_config(Recipe.unsupervised, iterations=6, cutoff=600, seed=7)
