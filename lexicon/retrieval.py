@@ -130,6 +130,7 @@ def unit_in_shared_subspace(src: np.ndarray, tgt: np.ndarray, *, max_fraction: f
     -------
     (src_r, tgt_r) : ndarrays, shapes (n_s, r) and (n_t, r), float32; compare with ``metric="ip"``.
     """
+    from ..data.embeddings import chunked_matmul
     from .knn import blas_threads
 
     d = src.shape[1]
@@ -146,15 +147,6 @@ def unit_in_shared_subspace(src: np.ndarray, tgt: np.ndarray, *, max_fraction: f
         r = int(keep.sum())
         if 0 < r <= max_fraction * d:
             basis = v[:, keep].astype(np.float32)
-            return _unit_projected(src, basis), _unit_projected(tgt, basis)
+            return chunked_matmul(src, basis, unit=True), chunked_matmul(tgt, basis, unit=True)
     return None
 
-
-def _unit_projected(x: np.ndarray, basis: np.ndarray, rows: int = 16384) -> np.ndarray:
-    """``unit_rows(x) @ basis``, block by block (no full-size normalised copy of ``x``)."""
-    from ..data.embeddings import unit_rows
-
-    out = np.empty((x.shape[0], basis.shape[1]), dtype=np.float32)
-    for s0 in range(0, x.shape[0], rows):
-        np.matmul(unit_rows(x[s0:s0 + rows]), basis, out=out[s0:s0 + rows])
-    return out
