@@ -29,6 +29,14 @@ from .w2v import (Arch, Progress, TrainStats, Vocab, W2VParams, build_vocab, cou
 
 Sentences = Sequence[Sequence[str]]
 
+# Start learning rate of the slices (`cade train --slice-alpha`), below the compass's 0.025.
+# A slice learns its input vectors against the compass's trained, frozen output matrix; with
+# the compass's rate it fits its own corpus's sampling noise, the more so the longer the
+# compass trained (more epochs, or a bigger corpus: longer output vectors, larger effective
+# steps). 0.01 was better on half-strength synthetic change for every corpus size and epoch
+# count measured (BENCHMARKS.md, CADE); TWEC used the compass's rate.
+SLICE_ALPHA = 0.01
+
 
 class SliceInit(str, Enum):
     """Start of a slice's input vectors (its output matrix is always the compass's, frozen)."""
@@ -137,7 +145,8 @@ def train_slice(sentences: Sentences, compass: Compass, params: W2VParams, *, mi
     compass : Compass
         ``compass.output`` is read, never written.
     params : W2VParams
-        Usually the compass's settings (dim must match).
+        Usually the compass's settings (dim must match) with ``alpha=SLICE_ALPHA``, as
+        ``xling cade train`` does.
     min_count : int
         Slice words rarer than this are left out of the slice (and of its output file).
     init : SliceInit

@@ -224,7 +224,8 @@ def main(argv=None) -> int:
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--min-count", type=int, default=10)
     ap.add_argument("--slice-alpha", type=float, default=None,
-                    help="start learning rate of CADE's slices (cade train --slice-alpha; default: 0.025 as the compass)")
+                    help="start learning rate of CADE's slices (default: cade train's --slice-alpha default, "
+                         "xling.align.cade.SLICE_ALPHA)")
     ap.add_argument("--init", default="random", choices=["compass", "random"], help="slice input vectors start")
     ap.add_argument("--strength", type=float, default=1.0, help="share of donor/target occurrences swapped")
     ap.add_argument("--targets", type=int, default=10)
@@ -237,6 +238,10 @@ def main(argv=None) -> int:
     ap.add_argument("--no-speed", action="store_true", help="skip the throughput part")
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args(argv)
+    if args.slice_alpha is None:
+        from xling.align.cade import SLICE_ALPHA
+
+        args.slice_alpha = SLICE_ALPHA
 
     from xling.align.w2v import W2VParams
 

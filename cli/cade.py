@@ -13,7 +13,7 @@ import typer
 from . import options as opt
 from .common import (emit_json, err_console, escape, handle_errors, info, load_vectors, out_console, signature,
                      state, write_vectors)
-from ..align.cade import ShiftMeasure as ShiftBy, SliceInit as InitChoice
+from ..align.cade import SLICE_ALPHA, ShiftMeasure as ShiftBy, SliceInit as InitChoice
 from ..align.w2v import Arch as ArchChoice
 from ..data.errors import InputError, XlingError
 
@@ -133,11 +133,12 @@ def train_cmd(
     compass_min_count: Optional[int] = typer.Option(None, "--compass-min-count", min=1,
                                                     help="Minimum count in all corpora together "
                                                          "(default: --min-count)."),
-    alpha: float = typer.Option(0.025, "--alpha", min=1e-6, help="Start learning rate of the compass (and of "
-                                                                  "the slices unless --slice-alpha)."),
-    slice_alpha: Optional[float] = typer.Option(None, "--slice-alpha", min=1e-6,
-                                                help="Start learning rate of the slices (default: --alpha). Lower "
-                                                     "it with a long-trained compass (BENCHMARKS, CADE)."),
+    alpha: float = typer.Option(0.025, "--alpha", min=1e-6, help="Start learning rate of the compass "
+                                                                  "(gensim's default)."),
+    slice_alpha: float = typer.Option(SLICE_ALPHA, "--slice-alpha", min=1e-6,
+                                      help="Start learning rate of the slices. Lower than the compass's: a slice "
+                                           "learns against a trained, frozen output matrix and otherwise fits its "
+                                           "corpus's sampling noise (BENCHMARKS, CADE)."),
     sample: float = typer.Option(1e-3, "--sample", min=0.0, help="Subsampling threshold of frequent words "
                                                                   "(0: off)."),
     threads: Optional[int] = typer.Option(None, "--threads", min=1,
@@ -177,11 +178,10 @@ def train_cmd(
     params = W2VParams(arch=arch.value, dim=dim, window=window, negative=negative, epochs=epochs, alpha=alpha,
                        sample=sample, threads=threads, seed=seed)
     cparams = W2VParams(**{**params.__dict__, "epochs": compass_epochs or epochs})
-    if slice_alpha is not None:
-        if slice_alpha < params.min_alpha:
-            raise XlingError(f"--slice-alpha must be at least {params.min_alpha} (the final learning rate), "
-                             f"got {slice_alpha}")
-        params = W2VParams(**{**params.__dict__, "alpha": slice_alpha})
+    if slice_alpha < params.min_alpha:
+        raise XlingError(f"--slice-alpha must be at least {params.min_alpha} (the final learning rate), "
+                         f"got {slice_alpha}")
+    params = W2VParams(**{**params.__dict__, "alpha": slice_alpha})
     cmin = compass_min_count or min_count
     if device is TrainDevice.cuda:
         from ..lexicon.knn import cuda_available
@@ -199,6 +199,7 @@ def train_cmd(
     write_vectors(compass.embeddings(), str(out / "compass.vec"), precision=precision, label="compass.vec")
     write_counts(compass.vocab, out / "compass.counts.tsv")
     record = {"signature": signature(arch=arch, dim=dim, window=window, negative=negative, epochs=epochs,
+                                     compass_epochs=cparams.epochs, alpha=alpha, slice_alpha=slice_alpha,
                                      min_count=min_count, compass_min_count=cmin, sample=sample, seed=seed,
                                      init=init, replicates=replicates, lowercase=lowercase, threads=threads),
               "params": {**params.__dict__, "arch": arch.value, "compass_epochs": cparams.epochs,

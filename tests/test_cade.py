@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from xling.align import w2v
-from xling.align.cade import ShiftMeasure, neighbours, shift_scores, top_overlap, train_compass, train_slice
+from xling.align.cade import SLICE_ALPHA, ShiftMeasure, neighbours, shift_scores, top_overlap, train_compass, train_slice
 from xling.align.w2v import Arch, W2VParams
 from xling.data.embeddings import Embeddings, unit_rows
 from xling.data.errors import XlingError
@@ -374,6 +374,9 @@ def test_cli_slice_alpha_sets_only_the_slices(tmp_path, cli):
     assert (tmp_path / "d" / "a.vec").read_bytes() != (tmp_path / "s" / "a.vec").read_bytes()
     params = json.loads((tmp_path / "s" / "cade.json").read_text())["params"]
     assert params["alpha"] == 0.005 and params["compass_alpha"] == 0.025
-    assert json.loads((tmp_path / "d" / "cade.json").read_text())["params"]["alpha"] == 0.025
+    rec = json.loads((tmp_path / "d" / "cade.json").read_text())
+    assert rec["params"]["alpha"] == SLICE_ALPHA and rec["params"]["compass_alpha"] == 0.025
+    assert f"slice_alpha={SLICE_ALPHA}" in rec["signature"] and "slice_alpha=0.005" in json.loads(
+        (tmp_path / "s" / "cade.json").read_text())["signature"]
     code, _, err = cli("cade", "train", a, b, "-o", tmp_path / "bad", *common, "--slice-alpha", "0.00001")
     assert code == 2 and "--slice-alpha" in err and len(err.strip().splitlines()) == 1

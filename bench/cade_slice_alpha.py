@@ -1,0 +1,115 @@
+"""CADE's slice learning rate, and a context-metric shift score, against the Procrustes baseline.
+
+    python bench/cade_slice_alpha.py --corpus kjv.txt --strength 0.5 --splits 6
+    python bench/cade_slice_alpha.py --corpus big.txt --strength 0.5 --splits 4 --alphas 0.025 0.01 0.005
+
+Same task as ``bench_cade.py`` (split in halves, donor-word injection in B, candidates = words
+seen >= 10 times in both halves) with single training runs (``--replicates 1``) and one
+training seed per split, so that many splits are affordable. For every split: one gensim
+compass on A+B, then CADE slices A and B with each slice learning rate in ``--alphas``, ranked by
+cosine distance; with ``--context`` also by the *context metric*: cosine after mapping both
+vectors by C^(1/2), C = sum_c p(c) u_c u_c^T over the compass's frozen output vectors u_c
+weighted by unigram frequency p(c) (the uncentred correlation of the two slices' logits over
+contexts). Baseline: two independent gensim models, B rotated onto A (orthogonal Procrustes on
+the candidates' unit vectors), cosine distance. Prints mean rank of the 10 targets (1 = most
+shifted) and recall@10, per split and averaged, and the compass's median output-vector norm.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_cade as bc  # noqa: E402
+
+
+def cosine_distance(xa, xb):
+    from xling.data.embeddings import unit_rows
+
+    return 1.0 - np.einsum("ij,ij->i", unit_rows(xa), unit_rows(xb))
+
+
+def context_metric(compass) -> np.ndarray:
+    """C^(1/2) for C = sum_c p(c) u_c u_c^T (unigram-weighted second moment of the output vectors)."""
+    u = compass.output.astype(np.float64)
+    p = compass.vocab.counts / compass.vocab.counts.sum()
+    ev, vecs = np.linalg.eigh((u * p[:, None]).T @ u)
+    return (vecs * np.sqrt(np.maximum(ev, 0.0))) @ vecs.T
+
+
+def split_scores(sents, seed, args) -> tuple[dict[str, np.ndarray], list[str], list[str], float]:
+    from scipy.linalg import orthogonal_procrustes
+
+    from xling.align.cade import train_compass, train_slice
+    from xling.align.w2v import W2VParams, build_vocab, count_words
+    from xling.data.embeddings import unit_rows
+
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(sents))
+    half = len(order) // 2
+    a, b = [sents[i] for i in order[:half]], [sents[i] for i in order[half:]]
+    targets, _, b2 = bc.inject(a, b, args.targets, rng, args.strength)
+    ca, cb = count_words(a), count_words(b2)
+    cand = [w for w in build_vocab(ca, args.min_count).words if cb.get(w, 0) >= args.min_count]
+    p = W2VParams(arch=args.arch, epochs=args.epochs, threads=args.threads, seed=seed)
+    comp = train_compass(a + b2, p, min_count=args.min_count)
+    metric = context_metric(comp) if args.context else None
+    out = {}
+    for alpha in args.alphas:
+        pa = W2VParams(**{**p.__dict__, "alpha": alpha})
+        sa = train_slice(a, comp, pa, min_count=args.min_count, init="random").embeddings()
+        sb = train_slice(b2, comp, pa, min_count=args.min_count, init="random").embeddings()
+        xa = np.asarray(sa.vectors[sa.indices(cand)], np.float64)
+        xb = np.asarray(sb.vectors[sb.indices(cand)], np.float64)
+        out[f"cade_alpha{alpha:g}"] = cosine_distance(xa, xb)
+        if metric is not None:
+            out[f"cade_alpha{alpha:g}_context"] = cosine_distance(xa @ metric, xb @ metric)
+    ma, _ = bc.gensim_model(a, p, args.min_count)
+    mb, _ = bc.gensim_model(b2, p, args.min_count)
+    ga, gb = unit_rows(np.asarray(ma.wv[cand], np.float64)), unit_rows(np.asarray(mb.wv[cand], np.float64))
+    w, _ = orthogonal_procrustes(gb, ga)
+    out["procrustes"] = cosine_distance(ga, gb @ w)
+    return out, cand, targets, float(np.median(np.linalg.norm(comp.output, axis=1)))
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--corpus", help="one sentence a line (default: KJV via diatheke)")
+    ap.add_argument("--strength", type=float, default=0.5)
+    ap.add_argument("--epochs", type=int, default=5, help="compass and slices (and the baseline)")
+    ap.add_argument("--alphas", type=float, nargs="+", default=[0.025, 0.01], help="slice learning rates")
+    ap.add_argument("--context", action="store_true", help="also rank by the context metric")
+    ap.add_argument("--splits", type=int, default=6, help="splits (seeds 1..N)")
+    ap.add_argument("--arch", default="sg", choices=["sg", "cbow"])
+    ap.add_argument("--targets", type=int, default=10)
+    ap.add_argument("--min-count", type=int, default=10)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args(argv)
+
+    sents = bc.load_corpus(args.corpus)
+    res: dict[str, list[dict]] = {}
+    norms = []
+    for seed in range(1, args.splits + 1):
+        scores, cand, targets, norm = split_scores(sents, seed, args)
+        norms.append(norm)
+        for name, s in scores.items():
+            ranking = [cand[i] for i in np.lexsort((np.arange(len(s)), -s))]
+            res.setdefault(name, []).append(bc.metrics(ranking, targets))
+        print(f"split {seed}: compass median output norm {norm:.2f}; "
+              + ", ".join(f"{k} {v[-1]['mean_rank']:.1f}" for k, v in res.items()), flush=True)
+    print(f"corpus {args.corpus or 'KJV'}, {sum(map(len, sents)):,} tokens, strength {args.strength}, "
+          f"{args.epochs} epochs, {args.arch}; median compass output norm {np.mean(norms):.2f}")
+    print("| method | mean rank of targets | recall@10 |")
+    print("|---|---|---|")
+    for name, v in res.items():
+        ranks = ", ".join(f"{x['mean_rank']:.1f}" for x in v)
+        print(f"| {name} | {np.mean([x['mean_rank'] for x in v]):.1f} ({ranks}) | "
+              f"{np.mean([x['recall@10'] for x in v]):.2f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
