@@ -271,7 +271,7 @@ def main(argv=None) -> int:
             cols.append(fmt.format(np.mean(vals)) + " (" + ", ".join(fmt.format(v) for v in vals) + ")")
         print(f"| {name} | " + " | ".join(cols) + " |")
     print(f"candidates (words with count >= {args.min_count} in both halves): "
-          f"{', '.join(str(r['cade_cosine']['candidates']) for r in res['runs'])}")
+          f"{', '.join(str(r[method_name('cade', 'cosine', args.replicates[0])]['candidates']) for r in res['runs'])}")
     if not args.no_speed:
         half = [sents[i] for i in np.random.default_rng(args.seeds[0]).permutation(len(sents))[: len(sents) // 2]]
         p = W2VParams(arch=args.arch, dim=args.dim, window=args.window, epochs=args.epochs, seed=args.seeds[0])
