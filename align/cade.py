@@ -16,7 +16,7 @@ Core functions take tokenised sentences and arrays and return arrays; no file I/
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Callable, Sequence
 
@@ -174,14 +174,15 @@ def train_slice(sentences: Sentences, compass: Compass, params: W2VParams, *, mi
     if len(vocab) == 0:
         raise XlingError(f"no word of this slice occurs at least {min_count} times and is in the compass")
     rows = np.array([compass.vocab.key_to_index[w] for w in vocab.words], dtype=np.int64)
+    from_compass = SliceInit(init) is SliceInit.compass
     corpus = encode(sentences, vocab)
     syn1 = compass.output[rows]
     total = None if replicates == 1 else np.zeros((len(vocab), params.dim), dtype=np.float64)
     words, seconds = 0, 0.0
     for r in range(replicates):
-        p = params if r == 0 else W2VParams(**{**params.__dict__, "seed": replicate_seed(params.seed, r)})
+        p = params if r == 0 else replace(params, seed=replicate_seed(params.seed, r))
         # 2. output vectors: the compass's; input vectors: the compass's or random
-        if SliceInit(init) is SliceInit.compass:
+        if from_compass:
             syn0 = np.ascontiguousarray(compass.vectors[rows], dtype=np.float32)
         else:
             syn0 = init_input_vectors(len(vocab), p.dim, p.seed)

@@ -25,6 +25,7 @@ import os
 import sys
 import tempfile
 import time
+from dataclasses import replace
 
 import numpy as np
 
@@ -112,12 +113,11 @@ def procrustes_baseline(a_sents, b_sents, p, min_count, cand, replicates=(1,)):
     from scipy.linalg import orthogonal_procrustes
 
     from xling.align.cade import ShiftTable, replicate_seed, shift_scores
-    from xling.align.w2v import W2VParams
     from xling.data.embeddings import Embeddings, unit_rows
 
     tables = []
     for r in range(max(replicates)):
-        pr = W2VParams(**{**p.__dict__, "seed": replicate_seed(p.seed, r)})
+        pr = replace(p, seed=replicate_seed(p.seed, r))
         ma, _ = gensim_model(a_sents, pr, min_count)
         mb, _ = gensim_model(b_sents, pr, min_count)
         ea = Embeddings(ma.wv.index_to_key, ma.wv.vectors)
@@ -137,11 +137,10 @@ def procrustes_baseline(a_sents, b_sents, p, min_count, cand, replicates=(1,)):
 def cade_run(a_sents, b_sents, p, min_count, cand, init, replicates=(1,), slice_alpha=None):
     """One compass; for each R in ``replicates``, slices A and B trained with ``replicates=R``."""
     from xling.align.cade import shift_scores, train_compass, train_slice
-    from xling.align.w2v import W2VParams
 
     comp = train_compass(a_sents + b_sents, p, min_count=min_count)
     if slice_alpha is not None:
-        p = W2VParams(**{**p.__dict__, "alpha": slice_alpha})
+        p = replace(p, alpha=slice_alpha)
     out = {}
     for R in replicates:
         sa = train_slice(a_sents, comp, p, min_count=min_count, init=init, replicates=R)
@@ -168,24 +167,35 @@ def throughput(sents, p, min_count):
     return out
 
 
-def quality_run(sents, args, seed):
-    """One split + injection + CADE (2 training seeds) + Procrustes baseline (2 training seeds)."""
-    from xling.align.cade import top_overlap
-    from xling.align.w2v import W2VParams, build_vocab, count_words
+def split_inject(sents, seed, n_targets, strength, min_count, max_sentences=None):
+    """One split: sentences shuffled with ``seed`` and halved into A and B, the change injected
+    into B (``inject``). Returns A, the rewritten B, targets, donors, the word counts of A and of
+    B, and the candidates (words seen ``min_count`` times in both halves, A's frequency order)."""
+    from xling.align.w2v import build_vocab, count_words
 
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(sents))
-    if args.max_sentences:
-        order = order[: args.max_sentences]
+    if max_sentences:
+        order = order[:max_sentences]
     half = len(order) // 2
     a = [sents[i] for i in order[:half]]
     b = [sents[i] for i in order[half:]]
-    targets, donors, b2 = inject(a, b, args.targets, rng, args.strength)
+    targets, donors, b2 = inject(a, b, n_targets, rng, strength)
     ca, cb = count_words(a), count_words(b2)
-    cand = [w for w in build_vocab(ca, args.min_count).words if cb.get(w, 0) >= args.min_count]
+    cand = [w for w in build_vocab(ca, min_count).words if cb.get(w, 0) >= min_count]
+    return a, b2, targets, donors, ca, cb, cand
+
+
+def quality_run(sents, args, seed):
+    """One split + injection + CADE (2 training seeds) + Procrustes baseline (2 training seeds)."""
+    from xling.align.cade import top_overlap
+    from xling.align.w2v import W2VParams
+
+    a, b2, targets, donors, ca, cb, cand = split_inject(sents, seed, args.targets, args.strength, args.min_count,
+                                                         args.max_sentences)
     p = W2VParams(arch=args.arch, dim=args.dim, window=args.window, epochs=args.epochs, threads=args.threads,
                   seed=seed)
-    p2 = W2VParams(**{**p.__dict__, "seed": seed + 100})
+    p2 = replace(p, seed=seed + 100)
     run = {"seed": seed, "half_tokens": [sum(map(len, a)), sum(map(len, b2))], "targets": targets,
            "donors": donors}
     reps = tuple(args.replicates)
@@ -278,7 +288,7 @@ def main(argv=None) -> int:
         print("| threads | gensim words/s | xling frozen output (CADE slice) | ratio | xling full word2vec | ratio |")
         print("|---|---|---|---|---|---|")
         for threads in sorted({1, args.threads}):
-            t = throughput(half, W2VParams(**{**p.__dict__, "threads": threads}), args.min_count)
+            t = throughput(half, replace(p, threads=threads), args.min_count)
             res[f"throughput_threads{threads}"] = t
             print(f"| {threads} | {t['gensim']:,.0f} | {t['xling_frozen']:,.0f} | {t['ratio_frozen']:.2f} | "
                   f"{t['xling_full']:,.0f} | {t['ratio_full']:.2f} |", flush=True)

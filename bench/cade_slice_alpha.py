@@ -10,8 +10,8 @@ compass on A+B, then CADE slices A and B with each slice learning rate in ``--al
 cosine distance; with ``--context`` also by the *context metric*: cosine after mapping both
 vectors by C^(1/2), C = sum_c p(c) u_c u_c^T over the compass's frozen output vectors u_c
 weighted by unigram frequency p(c) (the uncentred correlation of the two slices' logits over
-contexts). Baseline: two independent gensim models, B rotated onto A (orthogonal Procrustes on
-the candidates' unit vectors), cosine distance. Prints mean rank of the 10 targets (1 = most
+contexts). Baseline: ``bench_cade.procrustes_baseline`` (two independent gensim models, B rotated onto
+A by orthogonal Procrustes on the candidates' unit vectors), cosine distance. Prints mean rank of the 10 targets (1 = most
 shifted) and recall@10, per split and averaged, and the compass's median output-vector norm.
 """
 from __future__ import annotations
@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import replace
 
 import numpy as np
 
@@ -41,25 +42,16 @@ def context_metric(compass) -> np.ndarray:
 
 
 def split_scores(sents, seed, args) -> tuple[dict[str, np.ndarray], list[str], list[str], float]:
-    from scipy.linalg import orthogonal_procrustes
-
     from xling.align.cade import train_compass, train_slice
-    from xling.align.w2v import W2VParams, build_vocab, count_words
-    from xling.data.embeddings import unit_rows
+    from xling.align.w2v import W2VParams
 
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(sents))
-    half = len(order) // 2
-    a, b = [sents[i] for i in order[:half]], [sents[i] for i in order[half:]]
-    targets, _, b2 = bc.inject(a, b, args.targets, rng, args.strength)
-    ca, cb = count_words(a), count_words(b2)
-    cand = [w for w in build_vocab(ca, args.min_count).words if cb.get(w, 0) >= args.min_count]
+    a, b2, targets, _, _, _, cand = bc.split_inject(sents, seed, args.targets, args.strength, args.min_count)
     p = W2VParams(arch=args.arch, epochs=args.epochs, threads=args.threads, seed=seed)
     comp = train_compass(a + b2, p, min_count=args.min_count)
     metric = context_metric(comp) if args.context else None
     out = {}
     for alpha in args.alphas:
-        pa = W2VParams(**{**p.__dict__, "alpha": alpha})
+        pa = replace(p, alpha=alpha)
         sa = train_slice(a, comp, pa, min_count=args.min_count, init="random").embeddings()
         sb = train_slice(b2, comp, pa, min_count=args.min_count, init="random").embeddings()
         xa = np.asarray(sa.vectors[sa.indices(cand)], np.float64)
@@ -67,11 +59,10 @@ def split_scores(sents, seed, args) -> tuple[dict[str, np.ndarray], list[str], l
         out[f"cade_alpha{alpha:g}"] = cosine_distance(xa, xb)
         if metric is not None:
             out[f"cade_alpha{alpha:g}_context"] = cosine_distance(xa @ metric, xb @ metric)
-    ma, _ = bc.gensim_model(a, p, args.min_count)
-    mb, _ = bc.gensim_model(b2, p, args.min_count)
-    ga, gb = unit_rows(np.asarray(ma.wv[cand], np.float64)), unit_rows(np.asarray(mb.wv[cand], np.float64))
-    w, _ = orthogonal_procrustes(gb, ga)
-    out["procrustes"] = cosine_distance(ga, gb @ w)
+    base = bc.procrustes_baseline(a, b2, p, args.min_count, cand)[1]
+    if list(base.words) != cand:
+        raise SystemExit("a candidate word is missing from a baseline model")
+    out["procrustes"] = base.cosine
     return out, cand, targets, float(np.median(np.linalg.norm(comp.output, axis=1)))
 
 

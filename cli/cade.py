@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from dataclasses import replace
 from enum import Enum
 from pathlib import Path
 from typing import Callable, Iterator, List, Optional
@@ -177,11 +178,11 @@ def train_cmd(
     threads = threads or default_threads()
     params = W2VParams(arch=arch.value, dim=dim, window=window, negative=negative, epochs=epochs, alpha=alpha,
                        sample=sample, threads=threads, seed=seed)
-    cparams = W2VParams(**{**params.__dict__, "epochs": compass_epochs or epochs})
+    cparams = replace(params, epochs=compass_epochs or epochs)
     if slice_alpha < params.min_alpha:
         raise XlingError(f"--slice-alpha must be at least {params.min_alpha} (the final learning rate), "
                          f"got {slice_alpha}")
-    params = W2VParams(**{**params.__dict__, "alpha": slice_alpha})
+    params = replace(params, alpha=slice_alpha)
     cmin = compass_min_count or min_count
     if device is TrainDevice.cuda:
         from ..lexicon.knn import cuda_available

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -161,9 +162,9 @@ def test_slices_of_identical_corpus_are_close(compass, init):
     # different seeds (and, with init=random, different random starts): only the frozen
     # compass output matrix ties the two slices to one space
     corpus = topic_corpus(4)
-    a = train_slice(corpus, compass, W2VParams(**{**PARAMS.__dict__, "seed": 11}), min_count=2,
+    a = train_slice(corpus, compass, replace(PARAMS, seed=11), min_count=2,
                     init=init).embeddings()
-    b = train_slice(corpus, compass, W2VParams(**{**PARAMS.__dict__, "seed": 12}), min_count=2,
+    b = train_slice(corpus, compass, replace(PARAMS, seed=12), min_count=2,
                     init=init).embeddings()
     frequent = [w for w in a.index_to_key[:40]]
     va, vb = unit_rows(np.asarray(a.vectors[a.indices(frequent)])), unit_rows(np.asarray(b.vectors[b.indices(frequent)]))
@@ -198,7 +199,7 @@ def test_slice_replicates_average_unit_vectors(compass):
 
     corpus = topic_corpus(4, n_sent=600)
     one = train_slice(corpus, compass, PARAMS, min_count=2)
-    two = train_slice(corpus, compass, W2VParams(**{**PARAMS.__dict__, "seed": replicate_seed(PARAMS.seed, 1)}),
+    two = train_slice(corpus, compass, replace(PARAMS, seed=replicate_seed(PARAMS.seed, 1)),
                       min_count=2)
     mean = train_slice(corpus, compass, PARAMS, min_count=2, replicates=2)
     # replicate 0 is the single run; the result is the mean of the two runs' unit vectors
@@ -207,10 +208,10 @@ def test_slice_replicates_average_unit_vectors(compass):
     assert digest(train_slice(corpus, compass, PARAMS, min_count=2, replicates=2).vectors) == digest(mean.vectors)
     assert replicate_seed(5, 0) == 5 and len({replicate_seed(5, r) for r in range(4)}) == 4
     # the mean is steadier: two 3-replicate slices (disjoint seeds) agree more than two single runs
-    p2 = W2VParams(**{**PARAMS.__dict__, "seed": 99})
+    p2 = replace(PARAMS, seed=99)
     single = np.einsum("ij,ij->i", unit_rows(one.vectors), unit_rows(
         train_slice(corpus, compass, p2, min_count=2).vectors)).mean()
-    r3 = [train_slice(corpus, compass, W2VParams(**{**PARAMS.__dict__, "seed": s}), min_count=2, replicates=3)
+    r3 = [train_slice(corpus, compass, replace(PARAMS, seed=s), min_count=2, replicates=3)
           for s in (1000, 2000)]
     assert np.einsum("ij,ij->i", unit_rows(r3[0].vectors), unit_rows(r3[1].vectors)).mean() > single
     with pytest.raises(XlingError, match="replicates"):
