@@ -89,9 +89,6 @@ class AlignConfig:
     seed: int = 0
 
     def map_options(self, space: MapSpace) -> MapOptions:
-        if space is MapSpace.whitened:  # whitening plus re-weighting (S^0.5 unless given)
-            return MapOptions(True, self.src_reweight or WHITENED_REWEIGHT, self.trg_reweight or WHITENED_REWEIGHT,
-                              self.src_dewhiten, self.trg_dewhiten, self.dim_reduction, space)
         return MapOptions(self.whiten, self.src_reweight, self.trg_reweight, self.src_dewhiten, self.trg_dewhiten,
                           self.dim_reduction, space)
 
@@ -109,8 +106,6 @@ class AlignConfig:
         return out
 
 
-#: re-weighting exponent of the ``whitened`` space when --src-reweight/--trg-reweight are not given
-WHITENED_REWEIGHT = 0.5
 _ALL = (MapSpace.target, MapSpace.shared, MapSpace.whitened)
 RECIPES: dict[Recipe, dict] = {
     Recipe.procrustes: dict(val_fraction=0.0),
@@ -258,20 +253,17 @@ def align(x_raw: np.ndarray, z_raw: np.ndarray, *, pairs: tuple[np.ndarray, np.n
     timings["seed"] = time.perf_counter() - t0
     held_s = held_t = np.empty(0, np.int64)
     val = None
-    if len(seeds) == 1:
-        seed_s, seed_t = next(iter(seeds.values()))
     if val_pairs is not None and len(val_pairs[0]):
         q, gold = _gold(*val_pairs)
         val = Validation(q, gold, cfg.val_vocab)
     elif cfg.val_fraction > 0 and cfg.seed_kind is not SeedKind.unsupervised:
+        (key, (seed_s, seed_t)), = seeds.items()  # one seed dictionary: hold some of its pairs out
         tr, va = holdout_split(seed_s, cfg.val_fraction, cfg.seed)
         if va.any():
             held_s, held_t = seed_s[va], seed_t[va]
-            seed_s, seed_t = seed_s[tr], seed_t[tr]
+            seeds[key] = (seed_s[tr], seed_t[tr])
             q, gold = _gold(held_s, held_t)
             val = Validation(q, gold, cfg.val_vocab)
-    if len(seeds) == 1:
-        seeds = {next(iter(seeds)): (seed_s, seed_t)}
 
     # 3. every candidate (normalisation × space × start): refine, keep the iteration that validates
     #    best; without validation words only the first normalisation and space are tried, and the
@@ -289,6 +281,8 @@ def align(x_raw: np.ndarray, z_raw: np.ndarray, *, pairs: tuple[np.ndarray, np.n
                 break
         if val is None:
             break
+    # without validation words there is one candidate per start: several are compared by the criterion
+    by_criterion = val is None and len(seeds) > 1
     firsts: dict[str, FirstStep] = {}
     refined = {t[0] for t in trials}
     if val is not None and len(trials) > 2 and cfg.iterations > 0:
@@ -305,10 +299,10 @@ def align(x_raw: np.ndarray, z_raw: np.ndarray, *, pairs: tuple[np.ndarray, np.n
         res = refine(x, z, s0, t0_, map_opts=cfg.map_options(space), opts=opts, val=val, seed=cfg.seed,
                      engine=eng, log=(lambda e, name=name: log(name, e)) if log else None, first=firsts.get(name))
         best_val = next((e.val_p1 for e in res.log if e.iteration == res.best_iteration), None)
-        crit = criterion(x, z, res.map, cfg.cutoff, cfg.csls_k, eng) if val is None and len(seeds) > 1 else None
+        crit = criterion(x, z, res.map, cfg.cutoff, cfg.csls_k, eng) if by_criterion else None
         candidates.append(dict(name=name, spec=spec, space=space, res=res, val_p1=best_val, criterion=crit,
                                seed_pairs=int(s0.size), refined=name in refined))
-    if val is None and len(candidates) > 1:
+    if by_criterion:
         chosen = max(candidates, key=lambda c: c["criterion"])
     else:
         chosen = max(candidates, key=lambda c: -1 if c["val_p1"] is None else c["val_p1"])

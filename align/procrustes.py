@@ -32,9 +32,17 @@ class Dewhiten(str, Enum):
     trg = "trg"
 
 
+#: re-weighting exponent of the ``whitened`` space when no re-weighting is given
+WHITENED_REWEIGHT = 0.5
+
+
 @dataclass(frozen=True)
 class MapOptions:
-    """The steps of the map (all off: plain orthogonal Procrustes)."""
+    """The steps of the map (all off: plain orthogonal Procrustes).
+
+    ``space=MapSpace.whitened`` implies the steps that define it: whitening, and re-weighting
+    by ``S ** WHITENED_REWEIGHT`` on a side whose re-weighting is not given (0).
+    """
 
     whiten: bool = False
     src_reweight: float = 0.0
@@ -43,6 +51,12 @@ class MapOptions:
     trg_dewhiten: Dewhiten = Dewhiten.none
     dim_reduction: int = 0
     space: MapSpace = MapSpace.target
+
+    def __post_init__(self):
+        if self.space is MapSpace.whitened:
+            object.__setattr__(self, "whiten", True)
+            object.__setattr__(self, "src_reweight", self.src_reweight or WHITENED_REWEIGHT)
+            object.__setattr__(self, "trg_reweight", self.trg_reweight or WHITENED_REWEIGHT)
 
     @property
     def plain(self) -> bool:

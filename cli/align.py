@@ -127,7 +127,7 @@ def align_cmd(
     start: Optional[list[Start]] = typer.Option(None, "--start", case_sensitive=False,
                                                 help="Dictionary-free starts of the unsupervised seed (repeat: "
                                                      "each is self-learned, the best by the unsupervised "
-                                                     "criterion is kept). Default: identical, similarity."),
+                                                     "criterion is kept). Default: identical, similarity, identity."),
     rcsls: Optional[bool] = typer.Option(None, "--rcsls/--no-rcsls", help="Train the map on the CSLS loss."),
     rcsls_epochs: Optional[int] = typer.Option(None, "--rcsls-epochs", min=1),
     rcsls_lr: Optional[float] = typer.Option(None, "--rcsls-lr", min=0.0),
