@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -47,8 +46,12 @@ def current_rss_mib() -> float:
 
 
 def run_child(code: str) -> dict:
-    """Run python ``code`` in a fresh interpreter; it must print one JSON line last."""
-    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    """Run python ``code`` in a fresh interpreter; it must print one JSON line last. The bench
+    folder is on its path, so it can ``from _util import peak_rss_mib``."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(Path(__file__).resolve().parent),
+                                                   env.get("PYTHONPATH")) if p)
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     if p.returncode != 0:
         raise RuntimeError(p.stderr[-3000:])
     return json.loads(p.stdout.strip().splitlines()[-1])

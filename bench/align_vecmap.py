@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 from _util import BENCH_DIR
-from bench_align import markdown_table
+from xling.cli.plots import markdown_table
 
 ENV = dict(os.environ, OMP_NUM_THREADS="2", OPENBLAS_NUM_THREADS="2", MKL_NUM_THREADS="2")
 
@@ -77,25 +77,8 @@ def xling_run(en: Path, tgt: Path, train: Path, test: Path, tmp: Path, extra: li
     w1, c1, _ = timed(exe + ["--quiet", "align", str(en), str(tgt), "--dict", str(train), "-o", str(out)] + extra)
     w2, c2, js = timed(exe + ["--quiet", "lexicon", "eval", str(out / "src.npy"), str(out / "tgt.npy"), "--dict",
                               str(test), "--retrieval", "csls", "--json"])
-    rec = json.loads(js)
-    return w1 + w2, c1 + c2, 100 * _p1(rec), (w1, w2)
-
-
-def _p1(rec):
-    """P@1 from ``xling lexicon eval --json``: the first ``p@1`` met (the overall scores come first)."""
-    if isinstance(rec, dict):
-        if rec.get("p@1") is not None:
-            return rec["p@1"]
-        items = list(rec.values())
-    elif isinstance(rec, list):
-        items = rec
-    else:
-        return None
-    for v in items:
-        got = _p1(v)
-        if got is not None:
-            return got
-    return None
+    # one dictionary and one retrieval: the record has the overall scores at its top level
+    return w1 + w2, c1 + c2, 100 * json.loads(js)["p@1"], (w1, w2)
 
 
 def main(argv=None):
@@ -132,7 +115,7 @@ def main(argv=None):
             ratios = [x[0] / v[0] for x, v in zip(xl, vm)]
             rows.append((tg, med(vm, 0), med(vm, 1), vm[0][2], med(xl, 0), med(xl, 1), xl[0][2],
                          statistics.median(ratios), min(ratios), max(ratios)))
-    print(markdown_table(["target", "VecMap wall s", "VecMap CPU s", "VecMap P@1", "xling wall s", "xling CPU s",
+    print("\n" + markdown_table(["target", "VecMap wall s", "VecMap CPU s", "VecMap P@1", "xling wall s", "xling CPU s",
                           "xling P@1", "xling / VecMap wall (median, min–max)"],
                          [[r[0], *(f"{v:.1f}" for v in r[1:7]), f"{r[7]:.2f} ({r[8]:.2f}–{r[9]:.2f})"]
                           for r in rows]))

@@ -26,17 +26,11 @@ from xling.align.normalize import normalize
 from xling.align.pipeline import align, make_config
 from xling.align.procrustes import LinearMap, procrustes
 from xling.align.similarity import p_at_1, sim_spaces
+from xling.cli.plots import markdown_table
 from xling.data.dictionary import read_dictionary
 from xling.data.embeddings import unit_rows
 from xling.data.vectors import load_embeddings
 from xling.lexicon.knn import mean_topk, resolve_engine
-
-
-def markdown_table(header: list[str], rows: list[list[str]]) -> str:
-    """A Markdown table (with a blank line before it)."""
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
-    return "\n" + "\n".join(lines)
 
 
 def evaluate(x_norm, z_norm, m: LinearMap | None, queries, gold, engine):
@@ -125,7 +119,7 @@ def main(argv=None):
                 note += "; repro " + ("identical" if again.map.wx.tobytes() == m.wx.tobytes() else "DIFFERENT")
             rows.append((tg, recipe, nn, cs, t_load, t_align, t_eval, total / ref if ref else float("nan"), note))
             print(rows[-1], flush=True)
-    print(markdown_table(["target", "method", "P@1 NN", "P@1 CSLS", "read s", "align s", "CSLS eval s",
+    print("\n" + markdown_table(["target", "method", "P@1 NN", "P@1 CSLS", "read s", "align s", "CSLS eval s",
                           "time / reference", "notes"],
                          [[r[0], r[1], *(f"{v:.1f}" for v in r[2:7]), f"{r[7]:.2f}", r[8]] for r in rows]))
 

@@ -21,11 +21,12 @@ sys.path.insert(0, os.path.dirname(__file__))
 from _util import BENCH_DIR, machine, run_child  # noqa: E402
 
 CHILD = r"""
-import json, time, resource, sys
+import json, time, sys
+from _util import peak_rss_mib
 t = time.perf_counter()
 {body}
 dt = time.perf_counter() - t
-print(json.dumps({{"seconds": dt, "peak_rss_mib": int([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]) / 1024}}))
+print(json.dumps({{"seconds": dt, "peak_rss_mib": peak_rss_mib()}}))
 """
 
 

@@ -21,15 +21,13 @@ sys.path.insert(0, os.path.dirname(__file__))
 from _util import BENCH_DIR, machine, run_child  # noqa: E402
 
 SETUP = """
-import json, resource, time, os, numpy as np
-def rss():
-    with open('/proc/self/statm') as f:
-        return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE') / 2**20
+import json, time, os, numpy as np
+from _util import current_rss_mib, peak_rss_mib
 rng = np.random.default_rng(0)
 q = rng.standard_normal(({nq}, {d}), dtype=np.float32)
 b = rng.standard_normal(({nb}, {d}), dtype=np.float32)
 {imports}
-base_rss = rss()
+base_rss = current_rss_mib()
 """
 
 ROOFLINE = SETUP + """
@@ -51,7 +49,7 @@ if "{device}" == "cuda":
 t = time.perf_counter(); c = time.process_time()
 s, i = knn(q, b, {k}, backend="{backend}", device="{device}")
 dt = time.perf_counter() - t
-peak = int([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]) / 1024
+peak = peak_rss_mib()
 print(json.dumps({{"seconds": dt, "cpu": time.process_time() - c, "peak_growth_mib": peak - base_rss, "matrices_mib": (q.nbytes + b.nbytes) / 2**20}}))
 """
 

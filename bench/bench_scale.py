@@ -24,13 +24,14 @@ sys.path.insert(0, os.path.dirname(__file__))
 from _util import BENCH_DIR, machine, run_child  # noqa: E402
 
 STAGE = """
-import json, resource, time, numpy as np
+import json, time, numpy as np
+from _util import peak_rss_mib
 from xling.data.embeddings import Embeddings
 from xling.data.vectors import load_embeddings, save_embeddings
 t = time.perf_counter()
 {body}
 dt = time.perf_counter() - t
-print(json.dumps({{"seconds": dt, "peak_rss_gib": int([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]) / 2**20}}))
+print(json.dumps({{"seconds": dt, "peak_rss_gib": peak_rss_mib() / 1024}}))
 """
 
 
