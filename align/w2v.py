@@ -17,7 +17,6 @@ sigmoid from a 1000-entry table clipped at |x| = 6, CBOW uses the mean of the co
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Callable, Sequence
@@ -270,11 +269,3 @@ def _train_numba(corpus, syn0, syn1, counts, params, train_output, progress) -> 
                 progress(done, total)
     seconds = time.perf_counter() - t0
     return TrainStats(words=total, seconds=seconds, threads=threads, device="cpu")
-
-
-def default_threads() -> int:
-    """Cores this process may use (at least 1)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)

@@ -165,7 +165,8 @@ def train_cmd(
     All slices land in one space: compare them directly with `xling cade shift` / `neighbours`.
     """
     from ..align.cade import train_compass, train_slice
-    from ..align.w2v import W2VParams, default_threads
+    from ..align.w2v import W2VParams
+    from ..lexicon.knn import default_threads
 
     # 1. read everything first, so a bad corpus fails before any training
     names = [slice_name(p) for p in corpora]

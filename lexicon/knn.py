@@ -342,7 +342,7 @@ def _numpy_knn(q, b, k, metric, scale, bias, exclude_self, eng, progress):
     elif fits and b.dtype != np.float32:
         b = np.asarray(b, dtype=np.float32)
     bias = none if bias is None else np.ascontiguousarray(bias, dtype=np.float32)
-    threads = _threads()
+    threads = default_threads()
     rows, cols = _tile_shape(nb, k, eng, threads)
     rows = min(rows, max(8, -(-nq // threads)))
     blocks = list(range(0, nq, rows))
@@ -417,8 +417,8 @@ def blas_threads(n: int):
     return _BLAS.limit(limits=n, user_api="blas")
 
 
-def _threads() -> int:
-    """Threads for the selection passes: the cores this process may use."""
+def default_threads() -> int:
+    """Cores this process may use (at least 1): the search's tasks, the word2vec trainer's threads."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux

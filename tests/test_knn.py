@@ -71,7 +71,7 @@ def test_numpy_tasks_split_and_merge(rng, monkeypatch, cores):
     # lower index, and the answer does not depend on the number of cores
     import xling.lexicon.knn as K
 
-    monkeypatch.setattr(K, "_threads", lambda: cores)
+    monkeypatch.setattr(K, "default_threads", lambda: cores)
     q = rng.standard_normal((3, 8)).astype(np.float32)
     b = rng.standard_normal((20_000, 8)).astype(np.float32)
     b /= np.linalg.norm(b, axis=1, keepdims=True) * 1.01
