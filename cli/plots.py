@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Sequence
 
 from ..data.errors import InputError
+from ..data.jsonfile import read_json
 
 #: kinds drawn as figures, in the order they appear in the report
 KINDS = ("lexicon-eval", "align", "cade-shift", "vocab-eval", "vocab-expand", "dict-stats")
@@ -61,18 +62,6 @@ class Section:
 
 
 # ============================================================================ reading
-def read_json(path: str) -> Any:
-    """Parse a JSON file; a syntax error names the file and line."""
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise InputError(f"not valid JSON: {e.msg} (column {e.colno})", path, e.lineno) from None
-    except UnicodeDecodeError:  # pragma: no cover - read() raises it before
-        raise InputError("not UTF-8 text", path) from None
-
-
 def detect_kind(obj: Any) -> Optional[str]:
     """The kind of a parsed record (see the module docstring), or ``None`` when unknown."""
     if isinstance(obj, list):

@@ -160,6 +160,12 @@ def test_bad_json_names_file_and_line(tmp_path, cli):
     assert f"{bad}:3:" in err and "not valid JSON" in err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert not out.exists()  # nothing written
+    latin = tmp_path / "c.json"
+    latin.write_bytes('{"note": "caf\u00e9"}'.encode("latin-1"))
+    code, _, err = cli("report", good, latin, "-o", out)
+    assert code == 2 and f"{latin}: not UTF-8 text" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not out.exists()
 
 
 @pytest.mark.parametrize("case", ["unknown-only", "missing", "directory", "output-is-file"])

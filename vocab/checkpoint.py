@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data.errors import InputError, XlingError
+from ..data.jsonfile import read_json
 
 INPUT_SUFFIXES = ("word_embeddings.weight", "embed_tokens.weight", "wte.weight", "shared.weight",
                   "embed_in.weight", "word_embedding.weight")
@@ -63,14 +64,6 @@ def _torch():
     return torch
 
 
-def _read_json(path: Path) -> dict:
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except json.JSONDecodeError as e:
-        raise InputError(f"not valid JSON: {e.msg}", path, e.lineno) from None
-
-
 def load_tokenizer_only(path: str | os.PathLike):
     """The ``tokenizers.Tokenizer`` of a model folder (``tokenizer.json``), without the weights."""
     from tokenizers import Tokenizer
@@ -104,7 +97,7 @@ def read_model_dir(path: str | os.PathLike) -> tuple[dict, object]:
         raise InputError(f"no model.safetensors weights in the model folder{hint}", path)
     if not (path / "config.json").is_file():
         raise InputError("no config.json in the model folder", path)
-    return _read_json(path / "config.json"), tokenizer
+    return read_json(path / "config.json"), tokenizer
 
 
 def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
@@ -208,7 +201,7 @@ def write_checkpoint(ck: Checkpoint, out: str | os.PathLike, tensors: dict, toke
             with open(tmp / "vocab.txt", "w", encoding="utf-8", newline="") as f:
                 f.write(text + "".join(t + "\n" for t in new_tokens))
         if (ck.path / "tokenizer_config.json").is_file():
-            tc = _read_json(ck.path / "tokenizer_config.json")
+            tc = read_json(ck.path / "tokenizer_config.json")
             if isinstance(tc.get("added_tokens_decoder"), dict):
                 for t in new_tokens:
                     tc["added_tokens_decoder"][str(tokenizer.token_to_id(t))] = {
