@@ -55,6 +55,7 @@ class Section:
     series: list[str] = field(default_factory=list)   # legend entries of the figure
     draw: Optional[Callable[[Any], None]] = None       # draw(fig)
     note: str = ""
+    figsize: tuple[float, float] = (8, 4.5)           # inches
 
     def as_dict(self) -> dict:
         return {"name": self.name, "title": self.title, "columns": self.columns, "rows": self.rows,
@@ -147,20 +148,18 @@ def _pct(v) -> Optional[float]:
     return None if v is None else round(100.0 * float(v), 2)
 
 
-def _eval_runs(records: Sequence[Record], only: Optional[str] = None) -> list[tuple[str, dict]]:
-    """(series name, one lexicon-eval result) for every result of every file; with ``only``, a
-    file holding several criteria keeps that one (when it has it)."""
+def _eval_runs(records: Sequence[Record], only: Optional[str] = None) -> list[tuple[str, str, dict]]:
+    """(file label, series name, one lexicon-eval result) for every result of every file; the
+    name adds the criterion when the file holds several. With ``only``, such a file keeps that
+    criterion's first result (when it has one)."""
     runs = []
     for r in records:
         results = r.data["results"] if "results" in r.data else [r.data]
+        several = len(results) > 1
         if only is not None and any(res.get("retrieval") == only for res in results):
-            results = [res for res in results if res.get("retrieval") == only]
-            name = r.label if "results" not in r.data or len(r.data["results"]) == 1 else f"{r.label} ({only})"
-            runs.append((name, results[0]))
-            continue
+            results = [next(res for res in results if res.get("retrieval") == only)]
         for res in results:
-            name = r.label if len(results) == 1 else f"{r.label} ({res.get('retrieval')})"
-            runs.append((name, res))
+            runs.append((r.label, f"{r.label} ({res.get('retrieval')})" if several else r.label, res))
     return runs
 
 
@@ -168,17 +167,17 @@ def results_section(records: Sequence[Record], align_by_label: dict[str, dict]) 
     """The headline table: P@k, MRR, coverage per run (with the align record's recipe and time)."""
     runs = _eval_runs(records)
     cols = ["run", "retrieval", "P@1", "P@5", "P@10", "MRR", "coverage", "eval s"]
-    with_align = any(name.split(" (")[0] in align_by_label for name, _ in runs)
+    with_align = any(label in align_by_label for label, _, _ in runs)
     if with_align:
         cols += ["chosen", "align s"]
     rows = []
-    for name, res in runs:
+    for label, name, res in runs:
         cov = res.get("coverage") or {}
         row = [name, res.get("retrieval"), _pct(res.get("p@1")), _pct(res.get("p@5")), _pct(res.get("p@10")),
                _pct(res.get("mrr")), _pct(cov.get("coverage")) if isinstance(cov, dict) else None,
                res.get("seconds")]
         if with_align:
-            a = align_by_label.get(name.split(" (")[0])
+            a = align_by_label.get(label)
             row += [None, None] if a is None else [a.get("chosen"), (a.get("timings") or {}).get("total")]
         rows.append(row)
     return Section("results", "Bilingual lexicon induction: results", cols, rows,
@@ -190,23 +189,24 @@ def bands_section(records: Sequence[Record], retrieval: Optional[str] = "csls") 
     only ``retrieval``)."""
     runs = _eval_runs(records, retrieval)
     bands: list[str] = []
-    for _, res in runs:
+    for _, _, res in runs:
         for b in res.get("bands", []):
             if b.get("band") not in bands:
                 bands.append(b.get("band"))
     groups = bands + ["all"]
     values = []
-    for _, res in runs:
+    for _, _, res in runs:
         by = {b.get("band"): b.get("p@1") for b in res.get("bands", [])}
         by["all"] = res.get("p@1")
         values.append([_pct(by.get(g)) for g in groups])
     queries = {}
-    for _, res in runs[:1]:
-        queries = {b.get("band"): b.get("queries") for b in res.get("bands", [])}
-        queries["all"] = res.get("queries")
+    if runs:
+        first = runs[0][2]
+        queries = {b.get("band"): b.get("queries") for b in first.get("bands", [])}
+        queries["all"] = first.get("queries")
     cols = ["run"] + [f"{g} (n={queries[g]})" if queries.get(g) is not None else g for g in groups]
-    rows = [[name, *vals] for (name, _), vals in zip(runs, values)]
-    names = [name for name, _ in runs]
+    rows = [[name, *vals] for (_, name, _), vals in zip(runs, values)]
+    names = [name for _, name, _ in runs]
 
     def draw(fig):
         import numpy as np
@@ -276,7 +276,8 @@ def refinement_section(records: Sequence[Record]) -> Optional[Section]:
 
     return Section("refinement", "Refinement curves", ["run", "iteration", "dictionary pairs", "val P@1",
                                                        "objective", "kept"], rows, series=names, draw=draw,
-                   note="val P@1 in % on the held-out part of the seed dictionary; * = the iteration kept.")
+                   note="val P@1 in % on the held-out part of the seed dictionary; * = the iteration kept.",
+                   figsize=(11, 4.5))
 
 
 def _nan(v):
@@ -310,7 +311,8 @@ def shift_sections(records: Sequence[Record], top_words: int) -> list[Section]:
         out.append(Section(f"shift-{safe}", f"Semantic shift: {r.label} ({a} → {b})",
                            ["rank", "word", "cosine distance", "1-Jaccard", "count a", "count b"], rows,
                            series=[measure.replace("_", " ")], draw=draw,
-                           note=f"{r.data.get('shared', '?')} shared words; {r.data.get('signature', '')}"))
+                           note=f"{r.data.get('shared', '?')} shared words; {r.data.get('signature', '')}",
+                           figsize=(8, max(4.5, 0.28 * len(rows) + 1.5))))
     return out
 
 
@@ -327,11 +329,10 @@ def _vocab_rows(records: Sequence[Record]) -> list[tuple[str, dict]]:
     return rows
 
 
-def vocab_section(records: Sequence[Record], expand_by_label: dict[str, dict] | None = None) -> Section:
+def vocab_section(records: Sequence[Record], expand_by_label: dict[str, dict]) -> Section:
     """Fidelity (and pieces per word) per vocabulary-expansion method, one bar per method; the
     time of the `vocab expand` record with the same run name, when given."""
     items = _vocab_rows(records)
-    expand_by_label = expand_by_label or {}
     items = [(m, it if "seconds" in it or m not in expand_by_label
               else {**it, "seconds": expand_by_label[m].get("seconds")}) for m, it in items]
     cols = ["method", "fidelity mean", "fidelity median", "fidelity min", "pieces/word before",
@@ -411,9 +412,7 @@ def make_figure(section: Section):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    wide = section.name == "refinement"
-    rows = len(section.rows) if section.name.startswith("shift-") else 0
-    fig = Figure(figsize=(11 if wide else 8, max(4.5, 0.28 * rows + 1.5)), dpi=100)
+    fig = Figure(figsize=section.figsize, dpi=100)
     FigureCanvasAgg(fig)
     section.draw(fig)
     fig.tight_layout()
