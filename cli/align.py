@@ -10,7 +10,7 @@ from typing import List, Optional
 import typer
 
 from . import options as opt
-from .common import emit_json, handle_errors, info, load_vectors, signature, warn, write_vectors
+from .common import emit_json, handle_errors, info, load_vectors, signature, warn, write_json, write_vectors
 
 # the enums live in light modules (no torch/faiss at import time)
 from ..align.pipeline import Recipe, SeedKind, Start
@@ -50,14 +50,6 @@ def _save_npy(path: Path, arr) -> None:
     with atomic_path(path, suffix=".npy") as tmp:
         with open(tmp, "wb") as f:
             np.lib.format.write_array(f, np.ascontiguousarray(arr, dtype=np.float32), allow_pickle=False)
-
-
-def _save_json(path: Path, record: dict) -> None:
-    from ..data.atomic import atomic_open
-    from .common import _clean
-
-    with atomic_open(path, "w") as f:
-        f.write(json.dumps(_clean(record), ensure_ascii=False, indent=2) + "\n")
 
 
 def _read_pairs(path: str, src, tgt, what: str = "dictionary"):
@@ -195,7 +187,7 @@ def align_cmd(
     if res.map.wz is not None:
         _save_npy(out / "tgt_map.npy", res.map.wz)
         rec["outputs"]["tgt_map"] = str(out / "tgt_map.npy")
-    _save_json(out / "record.json", rec)
+    write_json(out / "record.json", rec)
     if json_out:
         emit_json(rec)
     else:
@@ -312,7 +304,7 @@ def align_multi_cmd(
                                                         for p, n, s, (_, r) in zip(paths, names, stems, normed)],
            "dictionaries": dstats, "dim": int(maps[0].shape[1]),
            "signature": signature(method=method, norm=normalize)}
-    _save_json(out / "record.json", rec)
+    write_json(out / "record.json", rec)
     if json_out:
         emit_json(rec)
     else:

@@ -13,7 +13,7 @@ import typer
 
 from . import options as opt
 from .common import (emit_json, err_console, escape, handle_errors, info, load_vectors, out_console, signature,
-                     state, write_vectors)
+                     state, write_json, write_vectors)
 from ..align.cade import SLICE_ALPHA, ShiftMeasure as ShiftBy, SliceInit as InitChoice
 from ..align.w2v import Arch as ArchChoice
 from ..data.errors import InputError, XlingError
@@ -227,12 +227,7 @@ def train_cmd(
                                  "words_per_sec": round(sl.stats.words_per_sec, 1)})
         info(f"slice {escape(name)}: {len(sl.vocab):,} words, {sl.stats.words_per_sec:,.0f} words/s "
              f"→ {escape(str(vec_path))}")
-    import json
-
-    from ..data.atomic import atomic_open
-
-    with atomic_open(out / "cade.json") as f:
-        f.write(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+    write_json(out / "cade.json", record)
     if json_out:
         emit_json(record)
     else:

@@ -117,6 +117,14 @@ def emit_json(obj: Any) -> None:
     out_console.file.flush()
 
 
+def write_json(path: str | os.PathLike, obj: Any) -> None:
+    """Write one JSON record to ``path`` atomically (same form as ``emit_json``)."""
+    from ..data.atomic import atomic_open
+
+    with atomic_open(path) as f:
+        f.write(json.dumps(_clean(obj), ensure_ascii=False, indent=2) + "\n")
+
+
 def _clean(obj):
     if isinstance(obj, float):
         return None if math.isnan(obj) or math.isinf(obj) else obj

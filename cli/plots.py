@@ -18,7 +18,6 @@ can be inspected (axes, legend entries) before it is saved.
 """
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Sequence

@@ -7,7 +7,7 @@ from typing import List
 import typer
 
 from . import options as opt
-from .common import emit_json, escape, handle_errors, info, out_console, warn
+from .common import emit_json, escape, handle_errors, info, out_console, warn, write_json
 
 
 def register(app: typer.Typer) -> None:
@@ -36,8 +36,6 @@ def report_cmd(
 
     Each file's kind is recognised by its keys; unknown files are skipped with a warning.
     """
-    import json
-
     from ..data.atomic import atomic_open
     from ..data.errors import XlingError
     from .plots import build_sections, legend_entries, load_records, make_figure, markdown_report
@@ -81,9 +79,8 @@ def report_cmd(
                "figures": figures, "sections": [s.name for s in sections],
                "inputs": [{"path": r.path, "kind": r.kind, "label": r.label} for r in records],
                "skipped": unknown}
-    with atomic_open(output / "report.json") as f:
-        f.write(json.dumps({"title": title, "inputs": summary["inputs"], "skipped": unknown,
-                            "sections": [s.as_dict() for s in sections]}, indent=2, ensure_ascii=False) + "\n")
+    write_json(output / "report.json", {"title": title, "inputs": summary["inputs"], "skipped": unknown,
+                                        "sections": [s.as_dict() for s in sections]})
     if json_out:
         emit_json(summary)
         return

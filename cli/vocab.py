@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from . import options as opt
-from .common import emit_json, handle_errors, info, out_console, progress, signature
+from .common import emit_json, handle_errors, info, out_console, progress, signature, write_json
 
 app = typer.Typer(help="Add tokens to a model's vocabulary and initialise their embeddings.",
                   no_args_is_help=True)
@@ -143,8 +143,6 @@ def expand(
 
 
 def _expand_bare(embeddings: Path, vocab_file: Optional[Path], toks, opts, output: Path, force: bool, upd) -> dict:
-    import json
-
     import numpy as np
 
     from ..data.atomic import atomic_open
@@ -181,8 +179,7 @@ def _expand_bare(embeddings: Path, vocab_file: Optional[Path], toks, opts, outpu
         np.save(f, new, allow_pickle=False)
     with atomic_open(output / "vocab.txt") as f:
         f.write("".join(t + "\n" for t in new_vocab))
-    with atomic_open(output / "xling-vocab.json") as f:
-        f.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
+    write_json(output / "xling-vocab.json", report)
     return report
 
 
