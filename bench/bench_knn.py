@@ -18,7 +18,7 @@ import sys
 import textwrap
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _util import BENCH_DIR, machine, run_child  # noqa: E402
+from _util import machine, run_child  # noqa: E402
 
 SETUP = """
 import json, time, os, numpy as np

@@ -1,8 +1,6 @@
 """Typer option declarations shared by several commands (one definition, one help text)."""
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
 from ..data.vectors import OnDuplicate, VecFormat
