@@ -139,3 +139,11 @@ EN_CLDR = {"😀": "grinning face", "🐈": "cat", "🌍": "globe", "✂": "scis
 SI_CLDR = {"😀": "සිනහ මුහුණ", "🐈": "පූසා", "🌍": "ගෝලය", "✂": "කතුර", "%": "සියයට", "🏳": "ධජය"}
 EN_KW = {"🐈": "cat | pet", "🌍": "globe"}
 SI_KW = {"🐈": "පූසා | සුරතලා", "🌍": "ගෝලය"}
+
+
+def write_vec(path, words, vectors) -> None:
+    """A word2vec text file (header, then ``word x1 ... xd`` with 6 decimals)."""
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(f"{len(words)} {vectors.shape[1]}\n")
+        for w, v in zip(words, vectors):
+            f.write(w + " " + " ".join(f"{x:.6f}" for x in v) + "\n")

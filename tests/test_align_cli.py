@@ -9,15 +9,9 @@ import pytest
 from xling.data.vectors import load_embeddings
 
 from conftest import random_orthogonal
+from data_fixtures import write_vec
 
 N, D = 400, 16
-
-
-def _write_vec(path, words, vecs):
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(f"{len(words)} {vecs.shape[1]}\n")
-        for w, v in zip(words, vecs):
-            f.write(w + " " + " ".join(f"{x:.6f}" for x in v) + "\n")
 
 
 @pytest.fixture
@@ -31,9 +25,9 @@ def spaces(tmp_path, rng):
     y = x @ q + 0.01 * rng.standard_normal((N, D)).astype(np.float32)
     w40 = random_orthogonal(40, rng)[:D]
     y40 = x @ w40 + 0.01 * rng.standard_normal((N, 40)).astype(np.float32)
-    _write_vec(tmp_path / "src.vec", src_words, x)
-    _write_vec(tmp_path / "tgt.vec", tgt_words, y)
-    _write_vec(tmp_path / "tgt40.vec", tgt_words, y40)
+    write_vec(tmp_path / "src.vec", src_words, x)
+    write_vec(tmp_path / "tgt.vec", tgt_words, y)
+    write_vec(tmp_path / "tgt40.vec", tgt_words, y40)
     lines = [f"{src_words[i]}\t{tgt_words[i]}" for i in range(200)]
     lines += ["ice cream\tglace", "w1\tm1", "nope\tm2", "w3\tnada", "w4\tm5"]
     (tmp_path / "seed.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -107,7 +101,7 @@ def test_align_multi_cli(cli, spaces, rng):
     # a third language: another rotation of the source
     src = load_embeddings(spaces / "src.vec")
     z = src.vectors @ random_orthogonal(D, rng)
-    _write_vec(spaces / "third.vec", [f"k{i}" for i in range(N)], z)
+    write_vec(spaces / "third.vec", [f"k{i}" for i in range(N)], z)
     (spaces / "a-c.tsv").write_text("\n".join(f"w{i}\tk{i}" for i in range(200)) + "\n", encoding="utf-8")
     out = spaces / "multi"
     code, stdout, err = cli("align-multi", spaces / "src.vec", spaces / "tgt.vec", spaces / "third.vec",

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from data_fixtures import cldr_xml, mo_bytes
+from data_fixtures import cldr_xml, mo_bytes, write_vec
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
 XLING = f"{sys.executable} -m xling.cli.main"
@@ -41,13 +41,6 @@ def has_command(cli, *name: str) -> bool:
 def require(cli, *name: str):
     if not has_command(cli, *name):
         pytest.skip(f"`xling {' '.join(name)}` is not in this checkout yet")
-
-
-def write_vec(path: Path, words, vectors) -> None:
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(f"{len(words)} {vectors.shape[1]}\n")
-        for w, v in zip(words, vectors):
-            f.write(w + " " + " ".join(f"{x:.6f}" for x in v) + "\n")
 
 
 # ============================================================================ en→fr

@@ -8,6 +8,8 @@ import os
 import numpy as np
 import pytest
 
+from data_fixtures import write_vec
+
 os.environ["HF_HUB_OFFLINE"] = "1"
 
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
@@ -123,13 +125,6 @@ METHOD_ARGS = {
     "random": [], "mean": [], "mvn": [], "subword-mean": [],
     "cw2v": ["--max-pairs", "20000", "--candidates", "8"],
 }
-
-
-def write_vec(path, words, vectors):
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(f"{len(words)} {vectors.shape[1]}\n")
-        for w, v in zip(words, vectors):
-            f.write(w + " " + " ".join(f"{x:.6f}" for x in v) + "\n")
 
 
 @pytest.fixture(scope="session")
