@@ -158,6 +158,7 @@ def eval_cmd(
     from ..data.dictionary import read_dictionary, require_pairs
     from ..data.errors import XlingError
     from ..lexicon.evaluate import evaluate
+    from ..lexicon.retrieval import shared_subspace
 
     try:
         edges = [int(x) for x in bands.split(",") if x.strip()]
@@ -173,12 +174,14 @@ def eval_cmd(
     _, cov = d.restrict(s, t)
     require_pairs(d, cov, dict_path)
     kinds = [r.value for r in Retrieval] if retrieval is EvalRetrieval.all else [retrieval.value]
+    # a low-rank source (or target) is evaluated in its subspace: found and projected once for all criteria
+    sub = shared_subspace(s.vectors, t.vectors)
     results, times = [], []
     for kind in kinds:
         t0 = time.perf_counter()
         with progress(f"{kind}: target penalty", unit="rows") as upd:
             r = evaluate(s, t, d, params=_params(kind, csls_k, isf_beta), oov=oov, bands=edges, hub_k=hub_k,
-                         engine=eng, progress=upd)
+                         engine=eng, progress=upd, subspace=sub)
         times.append(time.perf_counter() - t0)
         results.append(r)
     records = []

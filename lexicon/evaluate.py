@@ -27,7 +27,7 @@ from ..data.dictionary import BilingualDictionary
 from ..data.embeddings import Embeddings
 from ..data.errors import XlingError
 from .knn import Engine, Metric, Progress, count_above, knn, resolve_engine
-from .retrieval import Retrieval, RetrievalParams, target_penalty, unit_in_shared_subspace
+from .retrieval import Retrieval, RetrievalParams, SharedSubspace, shared_subspace, target_penalty
 
 #: default upper edges of the source-word frequency bands (rank in the source vectors file)
 DEFAULT_BANDS: tuple[int, ...] = (1000, 5000, 20000)
@@ -149,6 +149,7 @@ def evaluate(
     tgt_penalty: np.ndarray | None = None,
     engine: Engine | None = None,
     progress: Progress | None = None,
+    subspace: SharedSubspace | None | str = "auto",
 ) -> EvalResult:
     """Evaluate translation of the dictionary's source words through two aligned spaces.
 
@@ -177,6 +178,11 @@ def evaluate(
         That term, precomputed (reuse across evaluations with the same spaces).
     engine : Engine
         Nearest-neighbour backend/device/chunk budget.
+    subspace : SharedSubspace or None or "auto"
+        ``"auto"``: when one space is low-rank (:func:`shared_subspace`), compute in its
+        subspace (the same cosines, cheaper); a :class:`SharedSubspace` built from these
+        ``src.vectors`` and ``tgt.vectors``: reuse it and its projections (several criteria
+        on one pair of spaces); ``None``: the full space. Ignored when ``src_pool`` is given.
 
     Returns
     -------
@@ -216,16 +222,25 @@ def evaluate(
                          f"the others have only out-of-vocabulary translations")
     q_rows_a = np.asarray(q_rows, dtype=np.int64)
     # a low-rank space (semi-orthogonal map): the same cosines, computed in its subspace
-    src_m, tgt_m, metric = src.vectors, tgt.vectors, Metric.cosine
-    reduced = unit_in_shared_subspace(src_m, tgt_m) if src_pool is None else None
-    if reduced is not None:
-        src_m, tgt_m = reduced
-        metric = Metric.ip
-    queries = np.asarray(src_m[q_rows_a], dtype=np.float32)
+    if src_pool is not None:
+        subspace = None
+    elif isinstance(subspace, str):
+        if subspace != "auto":
+            raise XlingError(f"subspace must be a SharedSubspace, None or 'auto', got {subspace!r}")
+        subspace = shared_subspace(src.vectors, tgt.vectors)
+    elif subspace is not None and not subspace.matches(src.vectors, tgt.vectors):
+        raise XlingError("subspace was built from other vectors than src and tgt")
+    if subspace is None:
+        tgt_m, metric = tgt.vectors, Metric.cosine
+        queries = np.asarray(src.vectors[q_rows_a], dtype=np.float32)
+        pool = (lambda: src.vectors) if src_pool is None else (lambda: src_pool)
+    else:
+        tgt_m, metric = subspace.target(), Metric.ip
+        queries = subspace.source_rows(q_rows_a)
+        pool = subspace.source  # the whole source, projected only if the criterion needs it
 
     # 3. the criterion as one adjusted search: scale * cos - bias[target]
-    scale, bias = _criterion(params, tgt_m, src_m if src_pool is None else src_pool,
-                             tgt_penalty, eng, progress, metric)
+    scale, bias = _criterion(params, tgt_m, pool, tgt_penalty, eng, progress, metric)
     kmax = min(max(max(ks), hub_k), len(tgt))
     _, top = knn(queries, tgt_m, kmax, scale=scale, base_bias=bias, engine=eng, metric=metric)
 
@@ -265,7 +280,8 @@ def skewness(x: np.ndarray) -> float:
 
 # ======================================================================== internals
 def _criterion(params: RetrievalParams, tgt_vecs, pool, tgt_penalty, eng, progress, metric=Metric.cosine):
-    """(scale, bias) such that the criterion ranks targets by ``scale * cos - bias``."""
+    """(scale, bias) such that the criterion ranks targets by ``scale * cos - bias``;
+    ``pool()`` gives the source vectors of the target-side term, called only when needed."""
     r = params.retrieval
     if r is Retrieval.nn:
         return 1.0, None
@@ -273,7 +289,7 @@ def _criterion(params: RetrievalParams, tgt_vecs, pool, tgt_penalty, eng, progre
         raise XlingError("CSLS needs k >= 1")
     pen = tgt_penalty
     if pen is None:
-        pen = target_penalty(tgt_vecs, pool, params, engine=eng, progress=progress, metric=metric)
+        pen = target_penalty(tgt_vecs, pool(), params, engine=eng, progress=progress, metric=metric)
     elif np.shape(pen) != (tgt_vecs.shape[0],):
         raise XlingError(f"tgt_penalty must have shape ({tgt_vecs.shape[0]},), got {np.shape(pen)}")
     return (2.0 if r is Retrieval.csls else float(params.isf_beta)), np.asarray(pen, dtype=np.float32)

@@ -114,9 +114,54 @@ def target_penalty(tgt: np.ndarray, src_pool: np.ndarray, params: RetrievalParam
     return None
 
 
-def unit_in_shared_subspace(src: np.ndarray, tgt: np.ndarray, *, max_fraction: float = 0.5,
-                            rel_tol: float = 1e-10) -> tuple[np.ndarray, np.ndarray] | None:
-    """Both spaces as unit rows projected onto the row space of the lower-rank one, or None.
+class SharedSubspace:
+    """Two spaces seen through the row space of the lower-rank one (see :func:`shared_subspace`).
+
+    Projections are computed when first asked for and kept, so several evaluations of the
+    same pair of spaces (``lexicon eval --retrieval all``) pay for them once, and only the
+    rows needed: the query rows always, the whole source only for a CSLS / ISF pool.
+    """
+
+    def __init__(self, src: np.ndarray, tgt: np.ndarray, basis: np.ndarray):
+        self.src, self.tgt, self.basis = src, tgt, basis  # basis: (d, r) float32, orthonormal columns
+        self._src_r: np.ndarray | None = None
+        self._tgt_r: np.ndarray | None = None
+
+    @property
+    def rank(self) -> int:
+        return int(self.basis.shape[1])
+
+    def matches(self, src: np.ndarray, tgt: np.ndarray) -> bool:
+        """Whether this subspace was built from these two matrices."""
+        return src is self.src and tgt is self.tgt
+
+    def source(self) -> np.ndarray:
+        """Every source row, unit length then projected, shape (n_s, r) float32."""
+        if self._src_r is None:
+            self._src_r = self.project(self.src)
+        return self._src_r
+
+    def target(self) -> np.ndarray:
+        """Every target row, unit length then projected, shape (n_t, r) float32."""
+        if self._tgt_r is None:
+            self._tgt_r = self.project(self.tgt)
+        return self._tgt_r
+
+    def source_rows(self, rows: np.ndarray) -> np.ndarray:
+        """Source rows ``rows`` only, projected (reuses the full projection when it exists)."""
+        if self._src_r is not None:
+            return self._src_r[rows]
+        return self.project(np.asarray(self.src[rows], dtype=np.float32))
+
+    def project(self, x: np.ndarray) -> np.ndarray:
+        from ..data.embeddings import chunked_matmul
+
+        return chunked_matmul(x, self.basis, unit=True)
+
+
+def shared_subspace(src: np.ndarray, tgt: np.ndarray, *, max_fraction: float = 0.5,
+                    rel_tol: float = 1e-10) -> SharedSubspace | None:
+    """The row space of the lower-rank of two spaces, when it is small enough to pay; else None.
 
     A semi-orthogonal map ``X W`` (e.g. 50-d GloVe into a 300-d space) leaves the mapped
     vectors in a ``r``-dimensional subspace. Every similarity xling computes pairs a source
@@ -125,12 +170,7 @@ def unit_in_shared_subspace(src: np.ndarray, tgt: np.ndarray, *, max_fraction: f
     the projections are exactly the cosines, at ``r / d`` of the cost. Returns ``None`` when
     neither matrix has numerical rank ``<= max_fraction * d`` (eigenvalues of the Gram matrix
     below ``rel_tol`` times the largest count as zero: float32 rounding, not real signal).
-
-    Returns
-    -------
-    (src_r, tgt_r) : ndarrays, shapes (n_s, r) and (n_t, r), float32; compare with ``metric="ip"``.
     """
-    from ..data.embeddings import chunked_matmul
     from .knn import blas_threads
 
     d = src.shape[1]
@@ -146,7 +186,17 @@ def unit_in_shared_subspace(src: np.ndarray, tgt: np.ndarray, *, max_fraction: f
         keep = w > rel_tol * max(float(w[-1]), 1e-300)
         r = int(keep.sum())
         if 0 < r <= max_fraction * d:
-            basis = v[:, keep].astype(np.float32)
-            return chunked_matmul(src, basis, unit=True), chunked_matmul(tgt, basis, unit=True)
+            return SharedSubspace(src, tgt, v[:, keep].astype(np.float32))
     return None
+
+
+def unit_in_shared_subspace(src: np.ndarray, tgt: np.ndarray, **kw) -> tuple[np.ndarray, np.ndarray] | None:
+    """Both spaces as unit rows projected onto :func:`shared_subspace`, or None.
+
+    Returns
+    -------
+    (src_r, tgt_r) : ndarrays, shapes (n_s, r) and (n_t, r), float32; compare with ``metric="ip"``.
+    """
+    sub = shared_subspace(src, tgt, **kw)
+    return None if sub is None else (sub.source(), sub.target())
 

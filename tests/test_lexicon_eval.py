@@ -289,3 +289,34 @@ def test_low_rank_source_is_evaluated_in_its_subspace_with_the_same_results(rng)
         ref = evaluate(src, tgt, d_, params=RetrievalParams(crit), src_pool=src.vectors)
         assert got.overall == ref.overall
         assert np.array_equal(got.ranks, ref.ranks)
+        assert np.array_equal(evaluate(src, tgt, d_, params=RetrievalParams(crit), subspace=None).ranks, ref.ranks)
+
+
+def test_one_shared_subspace_serves_every_criterion_and_projects_only_what_each_needs(rng):
+    """lexicon eval --retrieval all finds the subspace once: NN projects only the query rows,
+    CSLS then projects the whole source for its pool, and the results equal fresh evaluations."""
+    from xling.data.dictionary import BilingualDictionary
+    from xling.data.embeddings import Embeddings
+    from xling.data.errors import XlingError
+    from xling.lexicon.evaluate import evaluate
+    from xling.lexicon.retrieval import Retrieval, RetrievalParams, shared_subspace
+
+    n, d, r = 300, 32, 4
+    w, _ = np.linalg.qr(rng.standard_normal((d, r)))
+    xs = (rng.standard_normal((n, r)) @ w.T).astype(np.float32)
+    z = (xs + 0.3 * rng.standard_normal((n, d))).astype(np.float32)
+    src = Embeddings([f"s{i}" for i in range(n)], xs)
+    tgt = Embeddings([f"t{i}" for i in range(n)], z)
+    dic = BilingualDictionary.from_pairs([(f"s{i}", f"t{i}") for i in range(0, n, 5)])
+    sub = shared_subspace(src.vectors, tgt.vectors)
+    assert sub is not None and sub.rank == r
+    nn = evaluate(src, tgt, dic, params=RetrievalParams(Retrieval.nn), subspace=sub)
+    assert sub._src_r is None  # NN needed the query rows only
+    assert nn.overall == evaluate(src, tgt, dic, params=RetrievalParams(Retrieval.nn)).overall
+    for crit in (Retrieval.csls, Retrieval.isf):
+        got = evaluate(src, tgt, dic, params=RetrievalParams(crit), subspace=sub)
+        assert np.array_equal(got.ranks, evaluate(src, tgt, dic, params=RetrievalParams(crit)).ranks)
+    assert sub._src_r is not None and sub._src_r.shape == (n, r)
+    other = Embeddings(src.words, src.vectors.copy())
+    with pytest.raises(XlingError, match="other vectors"):
+        evaluate(other, tgt, dic, subspace=sub)
