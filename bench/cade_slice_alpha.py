@@ -73,7 +73,9 @@ def main(argv=None) -> int:
     ap.add_argument("--epochs", type=int, default=5, help="compass and slices (and the baseline)")
     ap.add_argument("--alphas", type=float, nargs="+", default=[0.025, 0.01], help="slice learning rates")
     ap.add_argument("--context", action="store_true", help="also rank by the context metric")
-    ap.add_argument("--splits", type=int, default=6, help="splits (seeds 1..N)")
+    ap.add_argument("--splits", type=int, default=6, help="number of splits")
+    ap.add_argument("--first-split", type=int, default=1,
+                    help="seed of the first split (splits use seeds F..F+N-1; pick unseen ones to confirm a choice)")
     ap.add_argument("--arch", default="sg", choices=["sg", "cbow"])
     ap.add_argument("--targets", type=int, default=10)
     ap.add_argument("--min-count", type=int, default=10)
@@ -83,7 +85,7 @@ def main(argv=None) -> int:
     sents = bc.load_corpus(args.corpus)
     res: dict[str, list[dict]] = {}
     norms = []
-    for seed in range(1, args.splits + 1):
+    for seed in range(args.first_split, args.first_split + args.splits):
         scores, cand, targets, norm = split_scores(sents, seed, args)
         norms.append(norm)
         for name, s in scores.items():
