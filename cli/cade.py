@@ -121,8 +121,9 @@ def train_cmd(
                                                    "tokens separated by whitespace."),
     out: Path = typer.Option(..., "--out", "-o", help="Output folder (created): one vectors file per slice, "
                                                       "compass.vec, <slice>.counts.tsv, cade.json."),
-    arch: ArchChoice = typer.Option(ArchChoice.cbow, "--arch", help="word2vec architecture: cbow or sg "
-                                                                     "(skip-gram).", case_sensitive=False),
+    arch: ArchChoice = typer.Option(ArchChoice.sg, "--arch", help="word2vec architecture: sg (skip-gram, the "
+                                                                   "default: clearer shifts, BENCHMARKS CADE) or cbow "
+                                                                   "(faster).", case_sensitive=False),
     dim: int = typer.Option(100, "--dim", min=1, help="Vector dimension."),
     window: int = typer.Option(5, "--window", min=1, help="Maximum context window (each side)."),
     negative: int = typer.Option(5, "--negative", min=1, help="Negative samples per positive."),
