@@ -259,9 +259,7 @@ def test_cache_missing_words_and_mismatch(tmp_path, emb):
 
 
 # --------------------------------------------------------------------- atomic writes
-def test_interrupted_write_leaves_nothing(tmp_path, emb, monkeypatch):
-    import xling.data.vectors as V
-
+def test_interrupted_write_leaves_nothing(tmp_path, emb):
     calls = {"n": 0}
 
     def boom(done, total):
