@@ -41,6 +41,21 @@ def context_metric(compass) -> np.ndarray:
     return (vecs * np.sqrt(np.maximum(ev, 0.0))) @ vecs.T
 
 
+def slice_variants(args) -> list[tuple[str, float, int, int]]:
+    """(name, slice alpha, slice epochs, replicates) of every CADE variant asked for."""
+    out = [(f"cade_alpha{a:g}", a, args.slice_epochs or args.epochs, 1) for a in args.alphas]
+    for spec in args.variants:
+        try:
+            parts = spec.split("/")
+            alpha = float(parts[0])
+            epochs = int(parts[1]) if len(parts) > 1 else args.slice_epochs or args.epochs
+            reps = int(parts[2]) if len(parts) > 2 else 1
+        except (ValueError, IndexError):
+            raise SystemExit(f"--variants: {spec!r} is not ALPHA[/EPOCHS[/REPLICATES]]") from None
+        out.append((f"cade_a{alpha:g}_e{epochs}_r{reps}", alpha, epochs, reps))
+    return out
+
+
 def split_scores(sents, seed, args) -> tuple[dict[str, np.ndarray], list[str], list[str], float]:
     from xling.align.cade import train_compass, train_slice
     from xling.align.w2v import W2VParams
@@ -50,15 +65,15 @@ def split_scores(sents, seed, args) -> tuple[dict[str, np.ndarray], list[str], l
     comp = train_compass(a + b2, p, min_count=args.min_count)
     metric = context_metric(comp) if args.context else None
     out = {}
-    for alpha in args.alphas:
-        pa = replace(p, alpha=alpha)
-        sa = train_slice(a, comp, pa, min_count=args.min_count, init="random").embeddings()
-        sb = train_slice(b2, comp, pa, min_count=args.min_count, init="random").embeddings()
+    for name, alpha, epochs, reps in slice_variants(args):
+        pa = replace(p, alpha=alpha, epochs=epochs)
+        sa = train_slice(a, comp, pa, min_count=args.min_count, init="random", replicates=reps).embeddings()
+        sb = train_slice(b2, comp, pa, min_count=args.min_count, init="random", replicates=reps).embeddings()
         xa = np.asarray(sa.vectors[sa.indices(cand)], np.float64)
         xb = np.asarray(sb.vectors[sb.indices(cand)], np.float64)
-        out[f"cade_alpha{alpha:g}"] = cosine_distance(xa, xb)
+        out[name] = cosine_distance(xa, xb)
         if metric is not None:
-            out[f"cade_alpha{alpha:g}_context"] = cosine_distance(xa @ metric, xb @ metric)
+            out[f"{name}_context"] = cosine_distance(xa @ metric, xb @ metric)
     base = bc.procrustes_baseline(a, b2, p, args.min_count, cand)[1]
     if list(base.words) != cand:
         raise SystemExit("a candidate word is missing from a baseline model")
@@ -71,7 +86,10 @@ def main(argv=None) -> int:
     ap.add_argument("--corpus", help="one sentence a line (default: KJV via diatheke)")
     ap.add_argument("--strength", type=float, default=0.5)
     ap.add_argument("--epochs", type=int, default=5, help="compass and slices (and the baseline)")
-    ap.add_argument("--alphas", type=float, nargs="+", default=[0.025, 0.01], help="slice learning rates")
+    ap.add_argument("--slice-epochs", type=int, default=None, help="slices only (default: --epochs)")
+    ap.add_argument("--alphas", type=float, nargs="*", default=[0.025, 0.01], help="slice learning rates")
+    ap.add_argument("--variants", nargs="+", default=[], metavar="ALPHA[/EPOCHS[/REPLICATES]]",
+                    help="more CADE variants: slice rate, slice epochs, replicates (e.g. 0.01/5/3 0.01/15/1)")
     ap.add_argument("--context", action="store_true", help="also rank by the context metric")
     ap.add_argument("--splits", type=int, default=6, help="number of splits")
     ap.add_argument("--first-split", type=int, default=1,
@@ -94,7 +112,7 @@ def main(argv=None) -> int:
         print(f"split {seed}: compass median output norm {norm:.2f}; "
               + ", ".join(f"{k} {v[-1]['mean_rank']:.1f}" for k, v in res.items()), flush=True)
     print(f"corpus {args.corpus or 'KJV'}, {sum(map(len, sents)):,} tokens, strength {args.strength}, "
-          f"{args.epochs} epochs, {args.arch}; median compass output norm {np.mean(norms):.2f}")
+          f"{args.epochs} epochs (slices {args.slice_epochs or args.epochs}), {args.arch}; median compass output norm {np.mean(norms):.2f}")
     print("| method | mean rank of targets | recall@10 |")
     print("|---|---|---|")
     for name, v in res.items():
