@@ -27,7 +27,6 @@ joiner is embedded from the pieces of its two halves.
 from __future__ import annotations
 
 import argparse
-import glob
 import importlib.util
 import os
 import re
@@ -103,10 +102,14 @@ SCRIPT_WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|[\u0300-\u036f\u0D80-\u0DFF\u200D
 
 def catalog_counts(folder: str, script_of) -> Counter:
     """Words (in the script of ``script_of``'s words) in the ``msgstr`` of every .mo file under a folder."""
-    from xling.data.gettext_catalog import read_mo
+    from xling.data.errors import XlingError
+    from xling.data.gettext_catalog import find_catalogs, read_mo
 
     counts: Counter = Counter()
-    paths = sorted(glob.glob(os.path.join(folder, "**", "*.mo"), recursive=True))
+    try:
+        paths = [p for p in find_catalogs([folder]) if p.suffix == ".mo"]
+    except XlingError as e:
+        raise SystemExit(f"e5_words: {e}") from None
     if not paths:
         raise SystemExit(f"e5_words: no .mo file under {folder}")
     for p in paths:
@@ -130,8 +133,10 @@ def vocabulary(dict_path: str, column: int, *, wordfreq_lang: str | None = None,
         extra = wordfreq.top_n_list(wordfreq_lang, top) if top else []
         freq = {w: wordfreq.word_frequency(w, wordfreq_lang) for w in dict.fromkeys(extra + dict_words)}
     elif mo:
-        scripts = {_script(w) for w in dict_words}
-        counts = catalog_counts(mo, lambda w: _script(w) in scripts)
+        from xling.data.scripts import word_script
+
+        scripts = {word_script(w) for w in dict_words}
+        counts = catalog_counts(mo, lambda w: word_script(w) in scripts)
         freq = {w: float(c) for w, c in counts.items()}
         for w in dict_words:
             freq.setdefault(w, 0.0)
@@ -139,15 +144,6 @@ def vocabulary(dict_path: str, column: int, *, wordfreq_lang: str | None = None,
         freq = {w: 0.0 for w in dict_words}
     # stable sort: equal frequencies keep their first-seen order
     return sorted(freq, key=lambda w: -freq[w])
-
-
-def _script(word: str) -> str:
-    import unicodedata
-
-    for ch in word:
-        if ch.isalpha():
-            return unicodedata.name(ch, "?").split(" ")[0]
-    return "?"
 
 
 def main(argv: list[str]) -> int:
