@@ -42,6 +42,14 @@ def slice_name(path: Path) -> str:
     return Path(name).stem or name
 
 
+def slice_labels(paths) -> list[str]:
+    """A distinct label per vectors file: its slice name, or its path where two names collide
+    (``run1/kjv.vec run2/kjv.vec``)."""
+    names = [slice_name(Path(p)) for p in paths]
+    labels = [n if names.count(n) == 1 else str(p) for n, p in zip(names, paths)]
+    return [lab if labels.count(lab) == 1 else f"{lab} ({i + 1})" for i, lab in enumerate(labels)]
+
+
 def counts_path(vec_path: Path) -> Path:
     """Where ``xling cade train`` writes a slice's word counts: ``out/<slice>.counts.tsv``."""
     return Path(vec_path).with_name(slice_name(vec_path) + ".counts.tsv")
@@ -325,7 +333,7 @@ def shift_cmd(
 @handle_errors
 def neighbours_cmd(
     vectors: List[str] = typer.Argument(..., help="Slice vectors files (e.g. out/*.vec)."),
-    word: str = typer.Option(..., "--word", "-w", help="The word to look up."),
+    words: List[str] = typer.Option(..., "--word", "-w", help="The word to look up (repeatable: one table each)."),
     k: int = typer.Option(10, "-k", min=1, help="Neighbours per slice."),
     max_vocab: Optional[int] = opt.MaxVocab,
     json_out: bool = opt.Json,
@@ -333,29 +341,34 @@ def neighbours_cmd(
     """A word's nearest neighbours in every slice, side by side."""
     from ..align.cade import neighbours
 
-    result = {}
-    for path in vectors:
-        emb = load_vectors(path, max_vocab=max_vocab)
-        result[slice_name(Path(path))] = neighbours(emb, word, k) if word in emb else None
-    if all(v is None for v in result.values()):
-        raise XlingError(f"{word!r} is in none of the {len(vectors)} vectors files")
+    words = list(dict.fromkeys(words))
+    labels = slice_labels(vectors)
+    slices = {label: load_vectors(path, max_vocab=max_vocab) for label, path in zip(labels, vectors)}
+    missing = [w for w in words if not any(w in emb for emb in slices.values())]
+    if missing:
+        raise XlingError(f"{', '.join(map(repr, missing))} in none of the {len(vectors)} vectors files")
+    results = {w: {label: neighbours(emb, w, k) if w in emb else None for label, emb in slices.items()}
+               for w in words}
     if json_out:
-        emit_json({"word": word, "k": k, "slices": {n: None if v is None else [{"word": w, "cosine": round(s, 6)}
-                                                                            for w, s in v]
-                                                    for n, v in result.items()}})
+        records = [{"word": w, "k": k, "slices": {n: None if v is None else [{"word": x, "cosine": round(s, 6)}
+                                                                         for x, s in v]
+                                                 for n, v in res.items()}}
+                   for w, res in results.items()]
+        emit_json(records[0] if len(records) == 1 else {"results": records})
         return
     from rich.table import Table
 
-    t = Table(title=f"neighbours of {escape(word)!r}")
-    t.add_column("#", justify="right")
-    for name in result:
-        t.add_column(escape(name))
-    for i in range(k):
-        cells = []
-        for v in result.values():
-            if v is None:
-                cells.append("(absent)" if i == 0 else "")
-            else:
-                cells.append(f"{escape(v[i][0])} {v[i][1]:.2f}" if i < len(v) else "")
-        t.add_row(str(i + 1), *cells)
-    out_console.print(t)
+    for word, result in results.items():
+        t = Table(title=f"neighbours of {escape(word)!r}")
+        t.add_column("#", justify="right")
+        for name in result:
+            t.add_column(escape(name))
+        for i in range(k):
+            cells = []
+            for v in result.values():
+                if v is None:
+                    cells.append("(absent)" if i == 0 else "")
+                else:
+                    cells.append(f"{escape(v[i][0])} {v[i][1]:.2f}" if i < len(v) else "")
+            t.add_row(str(i + 1), *cells)
+        out_console.print(t)

@@ -295,6 +295,14 @@ def test_cli_neighbours(trained, cli):
     assert code == 0 and "old" in out and "new" in out
     code, out, err = cli("cade", "neighbours", *files, "--word", "nosuchword")
     assert code == 2 and "nosuchword" in err
+    # several words: one record each; two files with one slice name keep both columns
+    code, out, err = cli("cade", "neighbours", files[0], files[0], "-w", "rover", "-w", "t0w1", "-k", "2", "--json")
+    assert code == 0, err
+    recs = json.loads(out)["results"]
+    assert [r["word"] for r in recs] == ["rover", "t0w1"]
+    assert len(recs[0]["slices"]) == 2 and len(set(map(str, recs[0]["slices"].values()))) == 1
+    code, out, err = cli("cade", "neighbours", *files, "-w", "rover", "-w", "nosuchword")
+    assert code == 2 and "nosuchword" in err and "rover" not in err
 
 
 def test_cli_bad_inputs(tmp_path, cli):
