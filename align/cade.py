@@ -30,12 +30,17 @@ from .w2v import (Arch, Progress, TrainStats, Vocab, W2VParams, build_vocab, cou
 Sentences = Sequence[Sequence[str]]
 
 # Start learning rate of the slices (`cade train --slice-alpha`), below the compass's 0.025.
-# A slice learns its input vectors against the compass's trained, frozen output matrix; with
-# the compass's rate it fits its own corpus's sampling noise, the more so the longer the
-# compass trained (more epochs, or a bigger corpus: longer output vectors, larger effective
-# steps). 0.01 was better on half-strength synthetic change for every corpus size and epoch
-# count measured (BENCHMARKS.md, CADE); TWEC used the compass's rate.
+# A slice learns its input vectors against the compass's trained, frozen output matrix; each
+# word's objective is then convex, and what a slice run adds to its corpus's own sampling noise
+# is SGD noise, which grows with the step size. The more updates a slice gets (tokens x epochs),
+# the smaller the step it can afford while still converging, as in Robbins-Monro step sizes
+# ~ 1/t: the default rate is SLICE_ALPHA at REFERENCE_PASSES slice tokens x epochs, inversely
+# proportional beyond (slice_alpha_for). 0.01 was the best rate measured for 0.3-0.4M-token
+# slices at 5 epochs, 0.0025 beat 0.005 and 0.01 on 1.07M-token slices, 0.0044 beat 0.01 at
+# 15 epochs (BENCHMARKS.md, CADE). TWEC used the compass's rate.
 SLICE_ALPHA = 0.01
+REFERENCE_PASSES = 2_000_000
+SLICE_ALPHA_RANGE = (0.001, 0.025)
 
 
 class SliceInit(str, Enum):
@@ -126,6 +131,25 @@ def train_compass(sentences: Sentences, params: W2VParams, *, min_count: int = 5
     return Compass(Vocab(words, counts), np.array(model.wv.vectors, dtype=np.float32), output, seconds)
 
 
+def output_norm(compass: Compass) -> float:
+    """Median length of the compass's output vectors (grows with how much the compass trained)."""
+    return float(np.median(np.linalg.norm(compass.output.astype(np.float64), axis=1)))
+
+
+def slice_alpha_for(tokens_per_slice: float, epochs: int) -> float:
+    """The default slice learning rate: ``SLICE_ALPHA * REFERENCE_PASSES / (tokens x epochs)``.
+
+    0.01 for slices of 0.4M tokens trained 5 epochs; half of it for slices twice as long or
+    trained twice as many epochs; clipped to ``SLICE_ALPHA_RANGE`` (small corpora get at most
+    the compass's 0.025, huge ones at least 0.001).
+    """
+    passes = float(tokens_per_slice) * int(epochs)
+    lo, hi = SLICE_ALPHA_RANGE
+    if not np.isfinite(passes) or passes <= 0:
+        return hi
+    return float(np.clip(SLICE_ALPHA * REFERENCE_PASSES / passes, lo, hi))
+
+
 def replicate_seed(seed: int, r: int) -> int:
     """Seed of replicate ``r`` of a slice: ``seed`` itself for r = 0, a derived one after."""
     if r == 0:
@@ -145,8 +169,8 @@ def train_slice(sentences: Sentences, compass: Compass, params: W2VParams, *, mi
     compass : Compass
         ``compass.output`` is read, never written.
     params : W2VParams
-        Usually the compass's settings (dim must match) with ``alpha=SLICE_ALPHA``, as
-        ``xling cade train`` does.
+        Usually the compass's settings (dim must match) with ``alpha=slice_alpha_for(tokens,
+        epochs)``, as ``xling cade train`` does by default.
     min_count : int
         Slice words rarer than this are left out of the slice (and of its output file).
     init : SliceInit

@@ -47,17 +47,18 @@ def slice_variants(args) -> list[tuple[str, float, int, int]]:
     for spec in args.variants:
         try:
             parts = spec.split("/")
-            alpha = float(parts[0])
+            alpha = "auto" if parts[0] == "auto" else float(parts[0])
             epochs = int(parts[1]) if len(parts) > 1 else args.slice_epochs or args.epochs
             reps = int(parts[2]) if len(parts) > 2 else 1
         except (ValueError, IndexError):
             raise SystemExit(f"--variants: {spec!r} is not ALPHA[/EPOCHS[/REPLICATES]]") from None
-        out.append((f"cade_a{alpha:g}_e{epochs}_r{reps}", alpha, epochs, reps))
+        label = "auto" if alpha == "auto" else f"a{alpha:g}"
+        out.append((f"cade_{label}_e{epochs}_r{reps}", alpha, epochs, reps))
     return out
 
 
 def split_scores(sents, seed, args) -> tuple[dict[str, np.ndarray], list[str], list[str], float]:
-    from xling.align.cade import train_compass, train_slice
+    from xling.align.cade import slice_alpha_for, train_compass, train_slice
     from xling.align.w2v import W2VParams
 
     a, b2, targets, _, _, _, cand = bc.split_inject(sents, seed, args.targets, args.strength, args.min_count)
@@ -66,6 +67,8 @@ def split_scores(sents, seed, args) -> tuple[dict[str, np.ndarray], list[str], l
     metric = context_metric(comp) if args.context else None
     out = {}
     for name, alpha, epochs, reps in slice_variants(args):
+        if alpha == "auto":  # cade train's default
+            alpha = slice_alpha_for((sum(map(len, a)) + sum(map(len, b2))) / 2, epochs)
         pa = replace(p, alpha=alpha, epochs=epochs)
         sa = train_slice(a, comp, pa, min_count=args.min_count, init="random", replicates=reps).embeddings()
         sb = train_slice(b2, comp, pa, min_count=args.min_count, init="random", replicates=reps).embeddings()
@@ -89,7 +92,8 @@ def main(argv=None) -> int:
     ap.add_argument("--slice-epochs", type=int, default=None, help="slices only (default: --epochs)")
     ap.add_argument("--alphas", type=float, nargs="*", default=[0.025, 0.01], help="slice learning rates")
     ap.add_argument("--variants", nargs="+", default=[], metavar="ALPHA[/EPOCHS[/REPLICATES]]",
-                    help="more CADE variants: slice rate, slice epochs, replicates (e.g. 0.01/5/3 0.01/15/1)")
+                    help="more CADE variants: slice rate ('auto': cade train's default), slice epochs, "
+                         "replicates (e.g. auto/5/3 0.01/15/1)")
     ap.add_argument("--context", action="store_true", help="also rank by the context metric")
     ap.add_argument("--splits", type=int, default=6, help="number of splits")
     ap.add_argument("--first-split", type=int, default=1,

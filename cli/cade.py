@@ -144,10 +144,11 @@ def train_cmd(
                                                          "(default: --min-count)."),
     alpha: float = typer.Option(0.025, "--alpha", min=1e-6, help="Start learning rate of the compass "
                                                                   "(gensim's default)."),
-    slice_alpha: float = typer.Option(SLICE_ALPHA, "--slice-alpha", min=1e-6,
-                                      help="Start learning rate of the slices. Lower than the compass's: a slice "
-                                           "learns against a trained, frozen output matrix and otherwise fits its "
-                                           "corpus's sampling noise (BENCHMARKS, CADE)."),
+    slice_alpha: Optional[float] = typer.Option(None, "--slice-alpha", min=1e-6,
+                                                help="Start learning rate of the slices (default: "
+                                                     f"{SLICE_ALPHA} x 2M / (tokens a slice x epochs), within "
+                                                     "0.001-0.025: more updates afford smaller, less noisy steps; "
+                                                     "BENCHMARKS, CADE)."),
     sample: float = typer.Option(1e-3, "--sample", min=0.0, help="Subsampling threshold of frequent words "
                                                                   "(0: off)."),
     threads: Optional[int] = typer.Option(None, "--threads", min=1,
@@ -172,7 +173,7 @@ def train_cmd(
 
     All slices land in one space: compare them directly with `xling cade shift` / `neighbours`.
     """
-    from ..align.cade import train_compass, train_slice
+    from ..align.cade import output_norm, slice_alpha_for, train_compass, train_slice
     from ..align.w2v import W2VParams
     from ..lexicon.knn import default_threads
 
@@ -188,10 +189,9 @@ def train_cmd(
     params = W2VParams(arch=arch.value, dim=dim, window=window, negative=negative, epochs=epochs, alpha=alpha,
                        sample=sample, threads=threads, seed=seed)
     cparams = replace(params, epochs=compass_epochs or epochs)
-    if slice_alpha < params.min_alpha:
+    if slice_alpha is not None and slice_alpha < params.min_alpha:
         raise XlingError(f"--slice-alpha must be at least {params.min_alpha} (the final learning rate), "
                          f"got {slice_alpha}")
-    params = replace(params, alpha=slice_alpha)
     cmin = compass_min_count or min_count
     if device is TrainDevice.cuda:
         from ..lexicon.knn import cuda_available
@@ -208,17 +208,25 @@ def train_cmd(
     out.mkdir(parents=True, exist_ok=True)
     write_vectors(compass.embeddings(), str(out / "compass.vec"), precision=precision, label="compass.vec")
     write_counts(compass.vocab, out / "compass.counts.tsv")
+    # the slices' rate: given, or inversely proportional to their tokens x epochs
+    norm = output_norm(compass)
+    auto = slice_alpha is None
+    mean_tokens = sum(len(x) for t in texts for x in t) / len(texts)
+    params = replace(params, alpha=slice_alpha_for(mean_tokens, params.epochs) if auto else slice_alpha)
+    if auto:
+        info(f"slice learning rate {params.alpha:.4g} ({mean_tokens:,.0f} tokens a slice x {params.epochs} epochs)")
     record = {"signature": signature(arch=arch, dim=dim, window=window, negative=negative, epochs=epochs,
-                                     compass_epochs=cparams.epochs, alpha=alpha, slice_alpha=slice_alpha,
+                                     compass_epochs=cparams.epochs, alpha=alpha,
+                                     slice_alpha=f"auto:{params.alpha:.4g}" if auto else slice_alpha,
                                      min_count=min_count, compass_min_count=cmin, sample=sample, seed=seed,
                                      init=init, replicates=replicates, lowercase=lowercase, threads=threads),
               "params": {**params.__dict__, "arch": arch.value, "compass_epochs": cparams.epochs,
-                         "compass_alpha": cparams.alpha,
+                         "compass_alpha": cparams.alpha, "slice_alpha_auto": auto,
                          "min_count": min_count, "compass_min_count": cmin, "lowercase": lowercase,
                          "init": init.value, "replicates": replicates, "device": device.value},
               "compass": {"vectors": str(out / "compass.vec"), "vocab": len(compass.vocab),
                           "tokens": int(sum(len(s) for t in texts for s in t)),
-                          "seconds": round(compass.seconds, 3)},
+                          "seconds": round(compass.seconds, 3), "output_norm": round(norm, 4)},
               "slices": []}
     # 3. one slice per corpus, output matrix frozen
     for name, path, text in zip(names, corpora, texts):

@@ -384,8 +384,28 @@ def test_cli_slice_alpha_sets_only_the_slices(tmp_path, cli):
     params = json.loads((tmp_path / "s" / "cade.json").read_text())["params"]
     assert params["alpha"] == 0.005 and params["compass_alpha"] == 0.025
     rec = json.loads((tmp_path / "d" / "cade.json").read_text())
-    assert rec["params"]["alpha"] == SLICE_ALPHA and rec["params"]["compass_alpha"] == 0.025
-    assert f"slice_alpha={SLICE_ALPHA}" in rec["signature"] and "slice_alpha=0.005" in json.loads(
-        (tmp_path / "s" / "cade.json").read_text())["signature"]
+    # default: scaled to the compass's output norm, recorded with the norm it came from
+    tokens = sum(sl["tokens"] for sl in rec["slices"]) / len(rec["slices"])
+    expect = min(max(SLICE_ALPHA * 2_000_000 / (tokens * 2), 0.001), 0.025)
+    assert rec["compass"]["output_norm"] > 0
+    assert rec["params"]["slice_alpha_auto"] is True and rec["params"]["compass_alpha"] == 0.025
+    assert rec["params"]["alpha"] == pytest.approx(expect, rel=1e-3)
+    assert f"slice_alpha=auto:{rec['params']['alpha']:.4g}" in rec["signature"]
+    s_rec = json.loads((tmp_path / "s" / "cade.json").read_text())
+    assert "slice_alpha=0.005" in s_rec["signature"] and s_rec["params"]["slice_alpha_auto"] is False
     code, _, err = cli("cade", "train", a, b, "-o", tmp_path / "bad", *common, "--slice-alpha", "0.00001")
     assert code == 2 and "--slice-alpha" in err and len(err.strip().splitlines()) == 1
+
+
+def test_slice_alpha_falls_with_slice_tokens_times_epochs():
+    """The default slice rate is inversely proportional to the slices' tokens x epochs: 0.01 at
+    0.4M tokens x 5 epochs, half at twice either, clipped to SLICE_ALPHA_RANGE at the extremes."""
+    from xling.align.cade import SLICE_ALPHA_RANGE, slice_alpha_for
+
+    assert slice_alpha_for(400_000, 5) == pytest.approx(SLICE_ALPHA)
+    assert slice_alpha_for(800_000, 5) == pytest.approx(SLICE_ALPHA / 2)
+    assert slice_alpha_for(400_000, 10) == slice_alpha_for(800_000, 5)
+    assert slice_alpha_for(1_070_000, 5) < slice_alpha_for(395_000, 5) < slice_alpha_for(300_000, 5)
+    assert slice_alpha_for(10_000, 5) == SLICE_ALPHA_RANGE[1]  # small corpora: the compass's rate at most
+    assert slice_alpha_for(10**9, 5) == SLICE_ALPHA_RANGE[0]
+    assert slice_alpha_for(0, 5) == SLICE_ALPHA_RANGE[1]
