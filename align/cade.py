@@ -150,6 +150,13 @@ def slice_alpha_for(tokens_per_slice: float, epochs: int) -> float:
     return float(np.clip(SLICE_ALPHA * REFERENCE_PASSES / passes, lo, hi))
 
 
+def default_slice_alpha(slices: Sequence[Sentences], epochs: int) -> float:
+    """``xling cade train``'s slice rate for these slice corpora: :func:`slice_alpha_for` of
+    their mean token count."""
+    tokens = [sum(map(len, sl)) for sl in slices]
+    return slice_alpha_for(sum(tokens) / max(1, len(tokens)), epochs)
+
+
 def replicate_seed(seed: int, r: int) -> int:
     """Seed of replicate ``r`` of a slice: ``seed`` itself for r = 0, a derived one after."""
     if r == 0:

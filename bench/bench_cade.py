@@ -135,12 +135,10 @@ def procrustes_baseline(a_sents, b_sents, p, min_count, cand, replicates=(1,)):
 
 def cade_run(a_sents, b_sents, p, min_count, cand, init, replicates=(1,), slice_alpha=None):
     """One compass; for each R in ``replicates``, slices A and B trained with ``replicates=R``."""
-    from xling.align.cade import shift_scores, slice_alpha_for, train_compass, train_slice
+    from xling.align.cade import default_slice_alpha, shift_scores, train_compass, train_slice
 
     comp = train_compass(a_sents + b_sents, p, min_count=min_count)
-    if slice_alpha is None:  # cade train's default, from the mean tokens of the two slices
-        slice_alpha = slice_alpha_for((sum(map(len, a_sents)) + sum(map(len, b_sents))) / 2, p.epochs)
-    p = replace(p, alpha=slice_alpha)
+    p = replace(p, alpha=default_slice_alpha([a_sents, b_sents], p.epochs) if slice_alpha is None else slice_alpha)
     out = {}
     for R in replicates:
         sa = train_slice(a_sents, comp, p, min_count=min_count, init=init, replicates=R)
@@ -235,7 +233,7 @@ def main(argv=None) -> int:
     ap.add_argument("--min-count", type=int, default=10)
     ap.add_argument("--slice-alpha", type=float, default=None,
                     help="start learning rate of CADE's slices (default: cade train's, "
-                         "xling.align.cade.slice_alpha_for(tokens, epochs))")
+                         "xling.align.cade.default_slice_alpha)")
     ap.add_argument("--init", default="random", choices=["compass", "random"], help="slice input vectors start")
     ap.add_argument("--strength", type=float, default=1.0, help="share of donor/target occurrences swapped")
     ap.add_argument("--targets", type=int, default=10)

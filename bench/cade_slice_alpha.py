@@ -58,7 +58,7 @@ def slice_variants(args) -> list[tuple[str, float, int, int]]:
 
 
 def split_scores(sents, seed, args) -> tuple[dict[str, np.ndarray], list[str], list[str], float]:
-    from xling.align.cade import slice_alpha_for, train_compass, train_slice
+    from xling.align.cade import default_slice_alpha, output_norm, train_compass, train_slice
     from xling.align.w2v import W2VParams
 
     a, b2, targets, _, _, _, cand = bc.split_inject(sents, seed, args.targets, args.strength, args.min_count)
@@ -67,9 +67,7 @@ def split_scores(sents, seed, args) -> tuple[dict[str, np.ndarray], list[str], l
     metric = context_metric(comp) if args.context else None
     out = {}
     for name, alpha, epochs, reps in slice_variants(args):
-        if alpha == "auto":  # cade train's default
-            alpha = slice_alpha_for((sum(map(len, a)) + sum(map(len, b2))) / 2, epochs)
-        pa = replace(p, alpha=alpha, epochs=epochs)
+        pa = replace(p, alpha=default_slice_alpha([a, b2], epochs) if alpha == "auto" else alpha, epochs=epochs)
         sa = train_slice(a, comp, pa, min_count=args.min_count, init="random", replicates=reps).embeddings()
         sb = train_slice(b2, comp, pa, min_count=args.min_count, init="random", replicates=reps).embeddings()
         xa = np.asarray(sa.vectors[sa.indices(cand)], np.float64)
@@ -81,7 +79,7 @@ def split_scores(sents, seed, args) -> tuple[dict[str, np.ndarray], list[str], l
     if list(base.words) != cand:
         raise SystemExit("a candidate word is missing from a baseline model")
     out["procrustes"] = base.cosine
-    return out, cand, targets, float(np.median(np.linalg.norm(comp.output, axis=1)))
+    return out, cand, targets, output_norm(comp)
 
 
 def main(argv=None) -> int:

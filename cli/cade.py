@@ -185,6 +185,7 @@ def train_cmd(
     if "compass" in names:
         raise XlingError("a corpus named 'compass' would clash with the compass output: rename it")
     texts = [read_corpus(p, lowercase=lowercase) for p in corpora]
+    tokens = [sum(map(len, t)) for t in texts]
     threads = threads or default_threads()
     params = W2VParams(arch=arch.value, dim=dim, window=window, negative=negative, epochs=epochs, alpha=alpha,
                        sample=sample, threads=threads, seed=seed)
@@ -192,6 +193,12 @@ def train_cmd(
     if slice_alpha is not None and slice_alpha < params.min_alpha:
         raise XlingError(f"--slice-alpha must be at least {params.min_alpha} (the final learning rate), "
                          f"got {slice_alpha}")
+    # the slices' rate: given, or inversely proportional to their tokens x epochs
+    auto = slice_alpha is None
+    mean_tokens = sum(tokens) / len(tokens)
+    params = replace(params, alpha=slice_alpha_for(mean_tokens, params.epochs) if auto else slice_alpha)
+    if auto:
+        info(f"slice learning rate {params.alpha:.4g} ({mean_tokens:,.0f} tokens a slice x {params.epochs} epochs)")
     cmin = compass_min_count or min_count
     if device is TrainDevice.cuda:
         from ..lexicon.knn import cuda_available
@@ -208,13 +215,6 @@ def train_cmd(
     out.mkdir(parents=True, exist_ok=True)
     write_vectors(compass.embeddings(), str(out / "compass.vec"), precision=precision, label="compass.vec")
     write_counts(compass.vocab, out / "compass.counts.tsv")
-    # the slices' rate: given, or inversely proportional to their tokens x epochs
-    norm = output_norm(compass)
-    auto = slice_alpha is None
-    mean_tokens = sum(len(x) for t in texts for x in t) / len(texts)
-    params = replace(params, alpha=slice_alpha_for(mean_tokens, params.epochs) if auto else slice_alpha)
-    if auto:
-        info(f"slice learning rate {params.alpha:.4g} ({mean_tokens:,.0f} tokens a slice x {params.epochs} epochs)")
     record = {"signature": signature(arch=arch, dim=dim, window=window, negative=negative, epochs=epochs,
                                      compass_epochs=cparams.epochs, alpha=alpha,
                                      slice_alpha=f"auto:{params.alpha:.4g}" if auto else slice_alpha,
@@ -225,11 +225,11 @@ def train_cmd(
                          "min_count": min_count, "compass_min_count": cmin, "lowercase": lowercase,
                          "init": init.value, "replicates": replicates, "device": device.value},
               "compass": {"vectors": str(out / "compass.vec"), "vocab": len(compass.vocab),
-                          "tokens": int(sum(len(s) for t in texts for s in t)),
-                          "seconds": round(compass.seconds, 3), "output_norm": round(norm, 4)},
+                          "tokens": sum(tokens), "seconds": round(compass.seconds, 3),
+                          "output_norm": round(output_norm(compass), 4)},
               "slices": []}
     # 3. one slice per corpus, output matrix frozen
-    for name, path, text in zip(names, corpora, texts):
+    for name, path, text, n_tokens in zip(names, corpora, texts, tokens):
         with _word_progress(f"slice {name}") as upd:
             sl = train_slice(text, compass, params, min_count=min_count, init=init, device=device.value,
                              replicates=replicates, progress=upd)
@@ -238,7 +238,7 @@ def train_cmd(
         write_counts(sl.vocab, counts_path(vec_path))
         record["slices"].append({"name": name, "corpus": str(path), "vectors": str(vec_path),
                                  "counts": str(counts_path(vec_path)), "sentences": len(text),
-                                 "tokens": int(sum(len(s) for s in text)), "vocab": len(sl.vocab),
+                                 "tokens": n_tokens, "vocab": len(sl.vocab),
                                  "seconds": round(sl.stats.seconds, 3),
                                  "words_per_sec": round(sl.stats.words_per_sec, 1)})
         info(f"slice {escape(name)}: {len(sl.vocab):,} words, {sl.stats.words_per_sec:,.0f} words/s "

@@ -189,14 +189,3 @@ def shared_subspace(src: np.ndarray, tgt: np.ndarray, *, max_fraction: float = 0
             return SharedSubspace(src, tgt, v[:, keep].astype(np.float32))
     return None
 
-
-def unit_in_shared_subspace(src: np.ndarray, tgt: np.ndarray, **kw) -> tuple[np.ndarray, np.ndarray] | None:
-    """Both spaces as unit rows projected onto :func:`shared_subspace`, or None.
-
-    Returns
-    -------
-    (src_r, tgt_r) : ndarrays, shapes (n_s, r) and (n_t, r), float32; compare with ``metric="ip"``.
-    """
-    sub = shared_subspace(src, tgt, **kw)
-    return None if sub is None else (sub.source(), sub.target())
-

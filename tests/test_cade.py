@@ -409,3 +409,8 @@ def test_slice_alpha_falls_with_slice_tokens_times_epochs():
     assert slice_alpha_for(10_000, 5) == SLICE_ALPHA_RANGE[1]  # small corpora: the compass's rate at most
     assert slice_alpha_for(10**9, 5) == SLICE_ALPHA_RANGE[0]
     assert slice_alpha_for(0, 5) == SLICE_ALPHA_RANGE[1]
+    # from slice corpora: their mean token count (cade train's and the benchmarks' default)
+    from xling.align.cade import default_slice_alpha
+
+    small, big = [["w"] * 10] * 30_000, [["w"] * 10] * 50_000  # 300k and 500k tokens
+    assert default_slice_alpha([small, big], 5) == pytest.approx(slice_alpha_for(400_000, 5))

@@ -268,7 +268,7 @@ def test_low_rank_source_is_evaluated_in_its_subspace_with_the_same_results(rng)
     from xling.data.dictionary import BilingualDictionary
     from xling.data.embeddings import Embeddings
     from xling.lexicon.evaluate import evaluate
-    from xling.lexicon.retrieval import Retrieval, RetrievalParams, unit_in_shared_subspace
+    from xling.lexicon.retrieval import Retrieval, RetrievalParams, shared_subspace
 
     n, d, r = 400, 40, 6
     x = rng.standard_normal((n, r)).astype(np.float32)
@@ -277,11 +277,13 @@ def test_low_rank_source_is_evaluated_in_its_subspace_with_the_same_results(rng)
     z = (xs + 0.3 * rng.standard_normal((n, d))).astype(np.float32)
     src = Embeddings([f"s{i}" for i in range(n)], xs)
     tgt = Embeddings([f"t{i}" for i in range(n)], z)
-    red = unit_in_shared_subspace(xs, z)
-    assert red is not None and red[0].shape == (n, r) and red[1].shape == (n, r)
+    sub = shared_subspace(xs, z)
+    assert sub is not None
+    red = (sub.source(), sub.target())
+    assert red[0].shape == (n, r) and red[1].shape == (n, r)
     full = (xs / np.linalg.norm(xs, axis=1, keepdims=True)) @ (z / np.linalg.norm(z, axis=1, keepdims=True)).T
     np.testing.assert_allclose(red[0] @ red[1].T, full, atol=2e-5)
-    assert unit_in_shared_subspace(z, z + 1) is None  # full rank: nothing to gain
+    assert shared_subspace(z, z + 1) is None  # full rank: nothing to gain
     d_ = BilingualDictionary.from_pairs([(f"s{i}", f"t{i}") for i in range(0, n, 3)])
     for crit in Retrieval:
         got = evaluate(src, tgt, d_, params=RetrievalParams(crit))
