@@ -384,7 +384,7 @@ def test_cli_slice_alpha_sets_only_the_slices(tmp_path, cli):
     params = json.loads((tmp_path / "s" / "cade.json").read_text())["params"]
     assert params["alpha"] == 0.005 and params["compass_alpha"] == 0.025
     rec = json.loads((tmp_path / "d" / "cade.json").read_text())
-    # default: scaled to the compass's output norm, recorded with the norm it came from
+    # default: inversely proportional to the slices' mean tokens x epochs (2 here); the output norm is recorded
     tokens = sum(sl["tokens"] for sl in rec["slices"]) / len(rec["slices"])
     expect = min(max(SLICE_ALPHA * 2_000_000 / (tokens * 2), 0.001), 0.025)
     assert rec["compass"]["output_norm"] > 0
