@@ -21,9 +21,9 @@ from typing import Callable
 
 import numpy as np
 
-from ..lexicon.knn import Engine, mean_topk, resolve_engine
-from .procrustes import LinearMap, MapOptions, solve_map
-from .similarity import Direction, induce, p_at_1, sim_spaces
+from ..lexicon.knn import Engine, resolve_engine
+from ..lexicon.retrieval import Direction, Retrieval, RetrievalParams, induce_pairs, precision_at_1, target_penalty
+from .procrustes import LinearMap, MapOptions, sim_spaces, solve_map
 
 
 @dataclass(frozen=True)
@@ -110,8 +110,13 @@ def _validate(x, z, m, val, csls_k, engine):
     pool = min(val.pool_size, x.shape[0]) if val.pool_size else x.shape[0]
     a_pool, b = sim_spaces(x[:pool], z, m)
     a_q, _ = sim_spaces(x[val.queries], z[:1], m)
-    pen = mean_topk(b, a_pool, csls_k, metric="ip", engine=engine) if csls_k > 0 else None
-    return p_at_1(a_q, b, val.gold, csls_k=csls_k, tgt_penalty=pen, engine=engine), pen, pool
+    params = _params(csls_k)
+    pen = target_penalty(b, a_pool, params, engine=engine, metric="ip")
+    return precision_at_1(a_q, b, val.gold, params, tgt_penalty=pen, engine=engine), pen, pool
+
+
+def _params(csls_k: int) -> RetrievalParams:
+    return RetrievalParams(Retrieval.csls, csls_k) if csls_k > 0 else RetrievalParams(Retrieval.nn)
 
 
 def refine(x: np.ndarray, z: np.ndarray, src: np.ndarray, tgt: np.ndarray, *,
@@ -175,8 +180,8 @@ def refine(x: np.ndarray, z: np.ndarray, src: np.ndarray, tgt: np.ndarray, *,
         a, b = sim_spaces(x[:cutoff_x], z[:cutoff_z], m)
         # the validation's target penalty is the induction's when both use the same sources
         pen_b = pen[:cutoff_z] if pen is not None and pool == cutoff_x else None
-        s, t, objective = induce(a, b, direction=opts.direction, csls_k=opts.csls_k, keep_prob=keep_prob,
-                                 rng=rng, engine=eng, pen_b=pen_b)
+        s, t, objective = induce_pairs(a, b, _params(opts.csls_k), direction=opts.direction,
+                                       keep_prob=keep_prob, rng=rng, engine=eng, pen_b=pen_b)
         if opts.keep_seed:
             pairs = np.unique(np.stack([np.concatenate([seed_s, s]), np.concatenate([seed_t, t])]), axis=1)
             s, t = pairs[0], pairs[1]

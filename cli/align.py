@@ -14,7 +14,7 @@ from .common import emit_json, handle_errors, info, load_vectors, signature, war
 # the enums live in light modules (no torch/faiss at import time)
 from ..align.pipeline import Recipe, SeedKind, Start
 from ..align.procrustes import Dewhiten, MapSpace
-from ..align.similarity import Direction
+from ..lexicon.retrieval import Direction
 from ..align.multi import MultiMethod
 
 _EXT = {"cache": ".npy", "auto": ".npy", "text": ".vec", "word2vec": ".bin", "gensim": ".kv"}

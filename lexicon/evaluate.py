@@ -27,7 +27,7 @@ from ..data.dictionary import BilingualDictionary
 from ..data.embeddings import Embeddings
 from ..data.errors import XlingError
 from .knn import Engine, Metric, Progress, count_above, knn, resolve_engine
-from .retrieval import Retrieval, RetrievalParams, SharedSubspace, shared_subspace, target_penalty
+from .retrieval import RetrievalParams, SharedSubspace, criterion_terms, shared_subspace
 
 #: default upper edges of the source-word frequency bands (rank in the source vectors file)
 DEFAULT_BANDS: tuple[int, ...] = (1000, 5000, 20000)
@@ -240,7 +240,8 @@ def evaluate(
         pool = subspace.source  # the whole source, projected only if the criterion needs it
 
     # 3. the criterion as one adjusted search: scale * cos - bias[target]
-    scale, bias = _criterion(params, tgt_m, pool, tgt_penalty, eng, progress, metric)
+    scale, bias = criterion_terms(params, tgt_m, pool, tgt_penalty=tgt_penalty, engine=eng, progress=progress,
+                                  metric=metric)
     kmax = min(max(max(ks), hub_k), len(tgt))
     _, top = knn(queries, tgt_m, kmax, scale=scale, base_bias=bias, engine=eng, metric=metric)
 
@@ -279,22 +280,6 @@ def skewness(x: np.ndarray) -> float:
 
 
 # ======================================================================== internals
-def _criterion(params: RetrievalParams, tgt_vecs, pool, tgt_penalty, eng, progress, metric=Metric.cosine):
-    """(scale, bias) such that the criterion ranks targets by ``scale * cos - bias``;
-    ``pool()`` gives the source vectors of the target-side term, called only when needed."""
-    r = params.retrieval
-    if r is Retrieval.nn:
-        return 1.0, None
-    if r is Retrieval.csls and params.csls_k < 1:
-        raise XlingError("CSLS needs k >= 1")
-    pen = tgt_penalty
-    if pen is None:
-        pen = target_penalty(tgt_vecs, pool(), params, engine=eng, progress=progress, metric=metric)
-    elif np.shape(pen) != (tgt_vecs.shape[0],):
-        raise XlingError(f"tgt_penalty must have shape ({tgt_vecs.shape[0]},), got {np.shape(pen)}")
-    return (2.0 if r is Retrieval.csls else float(params.isf_beta)), np.asarray(pen, dtype=np.float32)
-
-
 def _gold_ranks(queries, tgt_vecs, q_gold, top, scale, bias, eng, metric=Metric.cosine) -> np.ndarray:
     """1-based rank of each query's best-ranked gold target.
 

@@ -14,8 +14,8 @@ import numpy as np
 from ..data.dictionary import BilingualDictionary
 from ..data.embeddings import Embeddings
 from ..data.errors import XlingError
-from .knn import Engine, Progress, resolve_engine
-from .retrieval import RetrievalParams, target_penalty, translate
+from .knn import Engine, Metric, Progress, resolve_engine
+from .retrieval import RetrievalParams, best_match, target_penalty, translate
 
 
 @dataclass(frozen=True)
@@ -120,10 +120,10 @@ def induce(
         if ys.size:
             pool = s_vecs if mutual_pool is None else s_vecs[:max(1, int(mutual_pool))]
             back_pen = target_penalty(pool, tgt.vectors, params, engine=eng)
-            _, best_src = translate(np.asarray(tgt.vectors[ys], dtype=np.float32), pool, 1, params=params,
-                                    tgt_penalty=back_pen, engine=eng)
+            _, best_src = best_match(np.asarray(tgt.vectors[ys], dtype=np.float32), pool, params, pen=back_pen,
+                                     engine=eng, metric=Metric.cosine)
             back = np.full(len(tgt), -1, dtype=np.int64)
-            back[ys] = best_src[:, 0]
+            back[ys] = best_src
             ok = back[cand] == q_rows[:, None]
             dropped_mut = int((keep & ~ok).sum())
             keep &= ok
