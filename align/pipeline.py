@@ -20,7 +20,7 @@ import numpy as np
 
 from ..data.errors import XlingError
 from ..lexicon.knn import Engine, resolve_engine
-from ..lexicon.retrieval import Direction, Retrieval, RetrievalParams, induce_pairs
+from ..lexicon.retrieval import Direction, RetrievalParams, induce_pairs
 from .normalize import NormRecord, normalize, parse_steps
 from .procrustes import LinearMap, MapOptions, MapSpace, sim_spaces, solve_map
 from .rcsls import RcslsOptions, rcsls
@@ -116,7 +116,8 @@ class AlignConfig:
         cfg = self
         if "rcsls" in flat:  # first: the RCSLS settings below need the step
             on = flat.pop("rcsls")
-            cfg = replace(cfg, rcsls=(cfg.rcsls or RcslsOptions(k=cfg.refine.csls_k, n_neg=cfg.refine.cutoff))
+            cfg = replace(cfg, rcsls=(cfg.rcsls or RcslsOptions(k=cfg.refine.retrieval.csls_k,
+                                                                n_neg=cfg.refine.cutoff))
                           if on else None)
         if isinstance(flat.get("normalize"), str):
             flat["normalize"] = (flat["normalize"],)
@@ -127,6 +128,7 @@ class AlignConfig:
                 raise TypeError(f"unknown alignment setting {name!r}")
             for path in FLAT[name]:
                 cfg = _set_path(cfg, path, value)
+        cfg.refine.retrieval.check()  # e.g. CSLS with k < 1: say so now, not after the seed
         return cfg
 
     def as_dict(self) -> dict:
@@ -154,7 +156,9 @@ FLAT: dict[str, tuple[str, ...]] = {
     "dim_reduction": ("map.dim_reduction",),
     "iterations": ("refine.iterations",),
     "cutoff": ("refine.cutoff", "rcsls.n_neg"),
-    "csls_k": ("refine.csls_k", "rcsls.k"),
+    "retrieval": ("refine.retrieval.retrieval",),
+    "csls_k": ("refine.retrieval.csls_k", "rcsls.k"),
+    "isf_beta": ("refine.retrieval.isf_beta",),
     "direction": ("refine.direction",),
     "threshold": ("refine.threshold",),
     "keep_seed": ("refine.keep_seed",),
@@ -173,22 +177,22 @@ FLAT: dict[str, tuple[str, ...]] = {
 }
 
 
-def _get_path(cfg: AlignConfig, path: str):
+def _get_path(cfg, path: str):
     head, _, rest = path.partition(".")
     sub = getattr(cfg, head)
     if not rest:
         return sub
-    return getattr(sub if sub is not None else RcslsOptions(), rest)  # only rcsls may be None
+    return _get_path(sub if sub is not None else RcslsOptions(), rest)  # only rcsls may be None
 
 
-def _set_path(cfg: AlignConfig, path: str, value) -> AlignConfig:
+def _set_path(cfg, path: str, value):
     head, _, rest = path.partition(".")
     if not rest:
         return replace(cfg, **{head: value})
     sub = getattr(cfg, head)
     if sub is None:  # a setting of a step that is off (e.g. rcsls_epochs without RCSLS)
         return cfg
-    return replace(cfg, **{head: replace(sub, **{rest: value})})
+    return replace(cfg, **{head: _set_path(sub, rest, value)})
 
 
 _ALL = (MapSpace.target, MapSpace.shared, MapSpace.whitened)
@@ -241,13 +245,11 @@ def _seed_pairs(cfg: AlignConfig, src_words, tgt_words, pairs, x, z, engine) -> 
         seeds = {}
         for start in dict.fromkeys(cfg.unsupervised.starts):
             if start is Start.similarity:
-                k = cfg.refine.csls_k
-                seeds[start.value] = unsupervised_seed(x, z, size=cfg.unsupervised.size, engine=engine,
-                                                       retrieval=RetrievalParams(Retrieval.csls, k) if k > 0
-                                                       else RetrievalParams(Retrieval.nn))
+                seeds[start.value] = unsupervised_seed(x, z, size=cfg.unsupervised.size,
+                                                       retrieval=cfg.refine.retrieval, engine=engine)
             elif start is Start.identity:
                 if x.shape[1] == z.shape[1]:  # mutual CSLS neighbours under the identity map
-                    s, t, _ = frequent_mutual(x, z, None, cfg.refine.cutoff, cfg.refine.csls_k, engine)
+                    s, t, _ = frequent_mutual(x, z, None, cfg.refine.cutoff, cfg.refine.retrieval, engine)
                     if s.size:
                         seeds[start.value] = (s, t)
             elif src_words is not None and tgt_words is not None:
@@ -276,20 +278,20 @@ def _one_seed(cfg: AlignConfig, src_words, tgt_words, pairs):
     return s, t
 
 
-def frequent_mutual(x: np.ndarray, z: np.ndarray, m, cutoff: int, csls_k: int, engine: Engine):
-    """Mutual CSLS nearest neighbours among the ``cutoff`` most frequent words of each side under
-    map ``m`` (None: the spaces as they are): (src rows, tgt rows, mean best score)."""
+def frequent_mutual(x: np.ndarray, z: np.ndarray, m, cutoff: int, retrieval: RetrievalParams, engine: Engine):
+    """Mutual best matches (under ``retrieval``) among the ``cutoff`` most frequent words of each side
+    under map ``m`` (None: the spaces as they are): (src rows, tgt rows, mean best score)."""
     a, b = sim_spaces(x[:min(cutoff, x.shape[0])], z[:min(cutoff, z.shape[0])], m)
-    return induce_pairs(a, b, RetrievalParams(Retrieval.csls, csls_k) if csls_k > 0 else RetrievalParams(Retrieval.nn),
-                        direction=Direction.mutual, engine=engine)
+    return induce_pairs(a, b, retrieval, direction=Direction.mutual, engine=engine)
 
 
-def criterion(x: np.ndarray, z: np.ndarray, m, cutoff: int, csls_k: int, engine: Engine) -> float:
-    """Unsupervised model-selection criterion: the mean best CSLS score, both directions, among
-    the ``cutoff`` most frequent words of each side under map ``m`` (higher: a better fit).
+def criterion(x: np.ndarray, z: np.ndarray, m, cutoff: int, retrieval: RetrievalParams, engine: Engine) -> float:
+    """Unsupervised model-selection criterion: the mean best score under ``retrieval``, both
+    directions, among the ``cutoff`` most frequent words of each side under map ``m`` (higher: a
+    better fit).
 
     Needs no dictionary (MUSE's and VecMap's criteria are of this kind)."""
-    return frequent_mutual(x, z, m, cutoff, csls_k, engine)[2]
+    return frequent_mutual(x, z, m, cutoff, retrieval, engine)[2]
 
 
 def _gold(src, tgt):
@@ -442,7 +444,7 @@ def _halve(run: _Run, cands: list[Candidate]) -> None:
         return
     for c in cands:
         x, z = run.spaces(c.spec)
-        c.first = first_step(x, z, *c.seed, map_opts=cfg.map_options(c.space), csls_k=cfg.refine.csls_k,
+        c.first = first_step(x, z, *c.seed, map_opts=cfg.map_options(c.space), retrieval=cfg.refine.retrieval,
                              val=run.val, engine=run.engine)
     ranked = sorted(cands, key=lambda c: -c.first.val_p1)  # stable: ties keep the order
     kept = {id(c) for c in ranked[:(len(cands) + 1) // 2]}
@@ -461,7 +463,7 @@ def _refine(run: _Run, c: Candidate, by_criterion: bool) -> None:
                       engine=run.engine, log=(lambda e, name=c.name: log(name, e)) if log else None, first=c.first)
     c.val_p1 = next((e.val_p1 for e in c.result.log if e.iteration == c.result.best_iteration), None)
     if by_criterion:
-        c.criterion = criterion(x, z, c.result.map, cfg.refine.cutoff, cfg.refine.csls_k, run.engine)
+        c.criterion = criterion(x, z, c.result.map, cfg.refine.cutoff, cfg.refine.retrieval, run.engine)
 
 
 def _choose(cands: list[Candidate], by_criterion: bool) -> Candidate:
@@ -487,7 +489,7 @@ def _rcsls_step(run: _Run, chosen: Candidate) -> tuple[LinearMap, dict | None]:
     info: dict = {"losses": [round(v, 6) for v in losses]}
     kept = True
     if run.val is not None:
-        v_new = validate(x, z, trial, run.val, cfg.refine.csls_k, run.engine)
+        v_new = validate(x, z, trial, run.val, cfg.refine.retrieval, run.engine)
         kept = v_new >= (chosen.val_p1 or 0)
         info.update(val_p1_before=chosen.val_p1, val_p1_after=v_new)
     info["kept"] = kept

@@ -3,12 +3,15 @@
 Each iteration (numbered from 0, the map learned from the seed dictionary):
 
 1. solve the map from the current dictionary;
-2. measure validation P@1 (CSLS) when a validation dictionary is given;
-3. re-induce a dictionary among the ``cutoff`` most frequent words (CSLS, mutual or union,
+2. measure validation P@1 when a validation dictionary is given;
+3. re-induce a dictionary among the ``cutoff`` most frequent words (mutual or union,
    optionally stochastic: every similarity kept with probability ``p``, ``p`` multiplied
    when the objective stops improving for ``interval`` iterations);
 4. stop when the objective improves by less than ``threshold`` (with ``p = 1``) or after
    ``iterations`` re-inductions.
+
+Validation and induction rank by ``RefineOptions.retrieval`` (CSLS, k=10 by default), through
+:mod:`xling.lexicon.retrieval`.
 
 The iteration that validates best is the one returned, so refinement never makes the map
 worse than the seed Procrustes on held-out words (both peers' refinement does, on hard pairs).
@@ -22,7 +25,7 @@ from typing import Callable
 import numpy as np
 
 from ..lexicon.knn import Engine, resolve_engine
-from ..lexicon.retrieval import Direction, Retrieval, RetrievalParams, induce_pairs, precision_at_1, target_penalty
+from ..lexicon.retrieval import Direction, RetrievalParams, induce_pairs, precision_at_1, target_penalty
 from .procrustes import LinearMap, MapOptions, sim_spaces, solve_map
 
 
@@ -30,7 +33,7 @@ from .procrustes import LinearMap, MapOptions, sim_spaces, solve_map
 class RefineOptions:
     iterations: int = 0  # re-inductions after the seed map (0: plain Procrustes)
     cutoff: int = 20000
-    csls_k: int = 10
+    retrieval: RetrievalParams = RetrievalParams()  # criterion of induction and validation (CSLS, k=10)
     direction: Direction = Direction.mutual
     threshold: float = 1e-6
     keep_seed: bool = True  # add the seed pairs to every induced dictionary
@@ -79,14 +82,15 @@ class FirstStep:
 
 
 def first_step(x: np.ndarray, z: np.ndarray, src: np.ndarray, tgt: np.ndarray, *,
-               map_opts: MapOptions = MapOptions(), csls_k: int = 10, val: Validation | None = None,
+               map_opts: MapOptions = MapOptions(), retrieval: RetrievalParams = RetrievalParams(),
+               val: Validation | None = None,
                engine: Engine | None = None) -> FirstStep:
     """Solve the map from a dictionary and validate it (one step of :func:`refine`; its
     iteration 0 when given the seed dictionary)."""
     eng = engine or resolve_engine()
     t0 = time.perf_counter()
     m = solve_map(x[np.asarray(src, np.int64)], z[np.asarray(tgt, np.int64)], map_opts)
-    v, pen, pool = _validate(x, z, m, val, csls_k, eng) if val is not None and len(val) else (None,) * 3
+    v, pen, pool = _validate(x, z, m, val, retrieval, eng) if val is not None and len(val) else (None,) * 3
     return FirstStep(m, v, pen, pool, time.perf_counter() - t0)
 
 
@@ -99,24 +103,19 @@ class RefineResult:
     log: list = field(default_factory=list)
 
 
-def validate(x: np.ndarray, z: np.ndarray, m: LinearMap, val: Validation, csls_k: int,
+def validate(x: np.ndarray, z: np.ndarray, m: LinearMap, val: Validation, retrieval: RetrievalParams,
              engine: Engine) -> float:
-    """CSLS P@1 of the held-out words under map ``m``."""
-    return _validate(x, z, m, val, csls_k, engine)[0]
+    """P@1 of the held-out words under map ``m`` (the criterion of ``retrieval``)."""
+    return _validate(x, z, m, val, retrieval, engine)[0]
 
 
-def _validate(x, z, m, val, csls_k, engine):
+def _validate(x, z, m, val, retrieval, engine):
     """(P@1, the target penalty over the ``pool`` most frequent source words or None, pool)."""
     pool = min(val.pool_size, x.shape[0]) if val.pool_size else x.shape[0]
     a_pool, b = sim_spaces(x[:pool], z, m)
     a_q, _ = sim_spaces(x[val.queries], z[:1], m)
-    params = _params(csls_k)
-    pen = target_penalty(b, a_pool, params, engine=engine, metric="ip")
-    return precision_at_1(a_q, b, val.gold, params, tgt_penalty=pen, engine=engine), pen, pool
-
-
-def _params(csls_k: int) -> RetrievalParams:
-    return RetrievalParams(Retrieval.csls, csls_k) if csls_k > 0 else RetrievalParams(Retrieval.nn)
+    pen = target_penalty(b, a_pool, retrieval, engine=engine, metric="ip")
+    return precision_at_1(a_q, b, val.gold, retrieval, tgt_penalty=pen, engine=engine), pen, pool
 
 
 def refine(x: np.ndarray, z: np.ndarray, src: np.ndarray, tgt: np.ndarray, *,
@@ -164,7 +163,8 @@ def refine(x: np.ndarray, z: np.ndarray, src: np.ndarray, tgt: np.ndarray, *,
             step = first
             t0 -= first.seconds
         else:
-            step = first_step(x, z, cur_s, cur_t, map_opts=map_opts, csls_k=opts.csls_k, val=val, engine=eng)
+            step = first_step(x, z, cur_s, cur_t, map_opts=map_opts, retrieval=opts.retrieval, val=val,
+                              engine=eng)
         m, v, pen, pool = step.map, step.val_p1, step.pen, step.pool
         entry = IterationLog(it, int(cur_s.size), objective, v, keep_prob)
         if best is None or (v is not None and v > best_val) or (v is None):
@@ -180,7 +180,7 @@ def refine(x: np.ndarray, z: np.ndarray, src: np.ndarray, tgt: np.ndarray, *,
         a, b = sim_spaces(x[:cutoff_x], z[:cutoff_z], m)
         # the validation's target penalty is the induction's when both use the same sources
         pen_b = pen[:cutoff_z] if pen is not None and pool == cutoff_x else None
-        s, t, objective = induce_pairs(a, b, _params(opts.csls_k), direction=opts.direction,
+        s, t, objective = induce_pairs(a, b, opts.retrieval, direction=opts.direction,
                                        keep_prob=keep_prob, rng=rng, engine=eng, pen_b=pen_b)
         if opts.keep_seed:
             pairs = np.unique(np.stack([np.concatenate([seed_s, s]), np.concatenate([seed_t, t])]), axis=1)
@@ -198,7 +198,8 @@ def refine(x: np.ndarray, z: np.ndarray, src: np.ndarray, tgt: np.ndarray, *,
             if keep_prob >= 1.0:
                 it += 1
                 # one last solve with the final dictionary, then stop
-                step = first_step(x, z, cur_s, cur_t, map_opts=map_opts, csls_k=opts.csls_k, val=val, engine=eng)
+                step = first_step(x, z, cur_s, cur_t, map_opts=map_opts, retrieval=opts.retrieval, val=val,
+                                  engine=eng)
                 m, v = step.map, step.val_p1
                 last = IterationLog(it, int(cur_s.size), objective, v, keep_prob)
                 history.append(last)
