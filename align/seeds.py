@@ -3,7 +3,8 @@
 ``identical``
     words spelled the same in both vocabularies (``"paris"``, ``"1990"``, ``"internet"``);
 ``numerals``
-    only the identical words made of digits (and ``.,:-`` between digits), the safest anchors;
+    only the identical numbers (:func:`xling.data.identical.is_numeral`, the one definition that
+    ``xling data identical --mode numerals`` uses too), the safest anchors;
 ``unsupervised``
     no anchor at all: the similarity-distribution initialisation of Artetxe et al. (2018, ACL).
     Words that translate each other have similar *sorted* profiles of similarities to the
@@ -15,23 +16,21 @@ Also the hold-out split of a seed dictionary by source word, for validation.
 """
 from __future__ import annotations
 
-import re
 from typing import Sequence
 
 import numpy as np
 
 from ..data.embeddings import unit_rows
 from ..data.errors import XlingError
+from ..data.identical import is_numeral
 from ..lexicon.knn import Engine, resolve_engine
 from ..lexicon.retrieval import Direction, RetrievalParams, induce_pairs
-
-_NUMERAL = re.compile(r"^[0-9]+([.,:\-/][0-9]+)*$")
-
 
 def identical_pairs(src_words: Sequence[str], tgt_words: Sequence[str], *, numerals_only: bool = False,
                     max_rank: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Row indices (src, tgt) of the words spelled identically in both vocabularies.
 
+    ``numerals_only`` keeps the numbers only (:func:`xling.data.identical.is_numeral`);
     ``max_rank`` keeps only words among the first ``max_rank`` of both vocabularies.
     Returns two int64 arrays of equal length, in source order.
     """
@@ -41,7 +40,7 @@ def identical_pairs(src_words: Sequence[str], tgt_words: Sequence[str], *, numer
     s_idx, t_idx = [], []
     for i, w in enumerate(src_words[:n_s]):
         j = tgt_index.get(w)
-        if j is None or (numerals_only and not _NUMERAL.match(w)):
+        if j is None or (numerals_only and not is_numeral(w)):
             continue
         s_idx.append(i)
         t_idx.append(j)
