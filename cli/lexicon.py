@@ -42,6 +42,18 @@ def _params(retrieval: str, csls_k: int, isf_beta: float):
     return RetrievalParams(Retrieval(retrieval), csls_k=csls_k, isf_beta=isf_beta)
 
 
+def _deprecated_alias(old: str, old_value, new: str, new_value):
+    """The value of option ``new``, or of its deprecated spelling ``old`` (with a warning)."""
+    from ..data.errors import XlingError
+
+    if old_value is None:
+        return new_value
+    if new_value is not None:
+        raise XlingError(f"give {new} only ({old} is its deprecated spelling)")
+    warn(f"{old} is deprecated: use {new}")
+    return old_value
+
+
 def _read_words(path: str) -> list[str]:
     """One word a line (first tab/space-separated field); blank lines skipped."""
     import io
@@ -91,7 +103,10 @@ def induce_cmd(
     mutual: bool = typer.Option(False, "--mutual", help="Keep only mutual nearest neighbours: the target's best "
                                                         "source (among the --top N words with --top, else all "
                                                         "source words) is the word itself."),
-    threshold: Optional[float] = typer.Option(None, "--threshold", help="Keep pairs scoring at least this."),
+    min_score: Optional[float] = typer.Option(None, "--min-score",
+                                              help="Keep pairs scoring at least this (in the criterion's units)."),
+    threshold: Optional[float] = typer.Option(None, "--threshold", hidden=True,
+                                              help="Deprecated spelling of --min-score."),
     output: str = typer.Option("-", "--output", "-o", help="Dictionary to write ('-': stdout)."),
     max_vocab: Optional[int] = typer.Option(None, "--max-vocab", min=1,
                                             help="Read only the first N words of each vectors file."),
@@ -107,6 +122,7 @@ def induce_cmd(
 
     if words is not None and top is not None:
         raise XlingError("give --words or --top, not both")
+    min_score = _deprecated_alias("--threshold", threshold, "--min-score", min_score)
     if words == "-" and "-" in (src, tgt):
         raise XlingError("stdin cannot carry both the vectors and the word list")
     eng = _engine(backend, device, chunk_size)
@@ -117,15 +133,15 @@ def induce_cmd(
     params = _params(retrieval.value, csls_k, isf_beta)
     t0 = time.perf_counter()
     with progress("target penalty", unit="rows") as upd:
-        res = induce(s, t, word_list, k=k, params=params, mutual=mutual, threshold=threshold, mutual_pool=top,
+        res = induce(s, t, word_list, k=k, params=params, mutual=mutual, min_score=min_score, mutual_pool=top,
                      engine=eng, progress=upd)
     if res.oov_words:
         warn(f"{len(res.oov_words)} of the words to translate are not in {src} (skipped), e.g. "
              f"{', '.join(map(repr, res.oov_words[:3]))}")
     write_dictionary(res.dictionary, output, extra_columns=[res.ranks])
     info(f"{len(res.dictionary):,} pairs for {res.queries:,} words ({params.signature()}, {k} candidate{'s' if k > 1 else ''} a word"
-         f"{', mutual' if mutual else ''}{f', threshold={threshold:g}' if threshold is not None else ''}; "
-         f"{res.dropped_threshold:,} below threshold, {res.dropped_mutual:,} not mutual) "
+         f"{', mutual' if mutual else ''}{f', min score {min_score:g}' if min_score is not None else ''}; "
+         f"{res.dropped_min_score:,} below the min score, {res.dropped_mutual:,} not mutual) "
          f"in {time.perf_counter() - t0:.1f} s [{eng}]" + (f" → {output}" if output != "-" else ""))
 
 
