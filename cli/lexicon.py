@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from ..lexicon.evaluate import OOVPolicy
+from ..data.jsonfile import RecordKind
 from ..lexicon.retrieval import Retrieval
 from . import options as opt
 from .common import emit_json, escape, handle_errors, info, load_vectors, out_console, progress, signature, warn
@@ -207,7 +208,7 @@ def eval_cmd(
                "seconds": round(sec, 3)}
         records.append(rec)
     if json_out:
-        emit_json(records[0] if len(records) == 1 else {"results": records})
+        emit_json(records[0] if len(records) == 1 else {"results": records}, RecordKind.lexicon_eval)
         return
     _print_tables(results, records, dict_path)
 

@@ -7,6 +7,7 @@ from typing import List
 import typer
 
 from . import options as opt
+from ..data.jsonfile import RecordKind
 from .common import emit_json, escape, handle_errors, info, out_console, warn, write_json
 
 
@@ -34,7 +35,8 @@ def report_cmd(
     """Figures (PNG) and a Markdown report, each figure also as a table: P@1 by frequency band,
     refinement curves, semantic-shift top words, vocabulary-expansion fidelity.
 
-    Each file's kind is recognised by its keys; unknown files are skipped with a warning.
+    Each file's kind is the one it declares (``"kind"``), or for older records the one its keys
+    show; unknown files are skipped with a warning.
     """
     from ..data.atomic import atomic_open
     from ..data.errors import XlingError
@@ -80,7 +82,7 @@ def report_cmd(
                "inputs": [{"path": r.path, "kind": r.kind, "label": r.label} for r in records],
                "skipped": unknown}
     write_json(output / "report.json", {"title": title, "inputs": summary["inputs"], "skipped": unknown,
-                                        "sections": [s.as_dict() for s in sections]})
+                                        "sections": [s.as_dict() for s in sections]}, RecordKind.report)
     if json_out:
         emit_json(summary)
         return

@@ -312,3 +312,36 @@ def test_config_errors():
     assert cfg.refine.iterations == 30 and cfg.refine.cutoff == 50 and cfg.seed_kind is SeedKind.dictionary
     with pytest.raises(XlingError, match="needs a seed dictionary"):
         align(np.eye(4, dtype=np.float32), np.eye(4, dtype=np.float32), config=make_config("supervised"))
+
+
+def test_config_is_composed_from_the_option_classes():
+    """make_config's flat names land in the option classes; the same config can be built directly."""
+    from dataclasses import replace
+
+    from xling.align.pipeline import FLAT, AlignConfig, SelectOptions, UnsupervisedOptions
+    from xling.align.rcsls import RcslsOptions
+
+    cfg = make_config(Recipe.rcsls, cutoff=500, whiten=True, rcsls_epochs=7, val_fraction=0.2, unsup_size=99)
+    assert cfg.refine.cutoff == 500 and cfg.map.whiten and cfg.map.space is MapSpace.target
+    assert cfg.rcsls == RcslsOptions(epochs=7, lr=1.0, k=cfg.rcsls.k, n_neg=500)  # n_neg follows the cutoff
+    assert cfg.select == SelectOptions(val_fraction=0.2) and cfg.unsupervised.size == 99
+    direct = AlignConfig(recipe=Recipe.rcsls, normalize=("unit",), map=MapOptions(whiten=True),
+                         refine=replace(make_config(Recipe.rcsls).refine, cutoff=500),
+                         select=SelectOptions(val_fraction=0.2), unsupervised=UnsupervisedOptions(size=99),
+                         rcsls=RcslsOptions(epochs=7, k=cfg.rcsls.k, n_neg=500))
+    assert direct == cfg
+    # the flat view is the record's config: every flat name, recipe first, enums as values
+    flat = cfg.as_dict()
+    assert list(flat) == ["recipe", *FLAT] and flat["rcsls"] is True and flat["rcsls_epochs"] == 7
+    assert flat["spaces"] == ["target"] and flat["cutoff"] == 500
+    # a step that is off keeps no settings; turning it off and on again
+    sup = make_config(Recipe.supervised, rcsls_epochs=7)
+    assert sup.rcsls is None and sup.as_dict()["rcsls"] is False
+    assert make_config(Recipe.rcsls, rcsls=False).rcsls is None
+    assert make_config(Recipe.supervised, rcsls=True, cutoff=300).rcsls.n_neg == 300
+    with pytest.raises(TypeError, match="unknown alignment setting 'cutof'"):
+        make_config(Recipe.supervised, cutof=3)
+    with pytest.raises(ValueError, match="spaces="):
+        AlignConfig(map=MapOptions(space=MapSpace.whitened))
+    # the whitened space implies its steps (as a MapOptions of its own would)
+    assert cfg.map_options(MapSpace.whitened) == MapOptions(whiten=True, space=MapSpace.whitened)
