@@ -17,9 +17,9 @@ Nothing here reads or writes files: arrays / :class:`Embeddings` and a
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -189,7 +189,7 @@ def evaluate(
     EvalResult
     """
     # 1. check the inputs
-    ks = tuple(sorted(set(int(k) for k in ks)))
+    ks = tuple(sorted({int(k) for k in ks}))
     if not ks or ks[0] < 1:
         raise XlingError("P@k cut-offs must be positive integers")
     edges = _check_bands(bands)

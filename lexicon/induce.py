@@ -6,8 +6,8 @@ under the criterion, and the candidate's rank (1 = best); filters keep only conf
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 

@@ -27,9 +27,9 @@ Two kinds of callers share these functions:
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -76,7 +76,7 @@ class RetrievalParams:
             return float(self.isf_beta)
         return 1.0
 
-    def check(self) -> "RetrievalParams":
+    def check(self) -> RetrievalParams:
         """Raise :class:`XlingError` for knobs the criterion cannot use; returns ``self``."""
         if self.retrieval is Retrieval.csls and self.csls_k < 1:
             raise XlingError(f"CSLS needs k >= 1, got {self.csls_k} (use retrieval nn for plain nearest neighbours)")
@@ -217,7 +217,7 @@ def stochastic_best(a: np.ndarray, b: np.ndarray, params: RetrievalParams, keep_
     scale, bias = criterion_terms(params, b, a, tgt_penalty=pen, engine=eng, metric=Metric.ip)
     pen_b = np.zeros(b.shape[0], np.float32) if bias is None else bias
     scale32 = np.float32(scale)
-    thr = max(1, int(round(keep_prob * 256)))
+    thr = max(1, round(keep_prob * 256))
     best_s = np.empty(a.shape[0], np.float32)
     best_i = np.empty(a.shape[0], np.int64)
     for r0 in range(0, a.shape[0], rows):

@@ -82,7 +82,7 @@ def test_criterion_terms_pool_and_penalty(noisy, params):
     assert calls == [1] and scale == params.scale
     assert np.allclose(bias, target_penalty(z, x[:50], params), atol=1e-6)
     # a given penalty is used as is, and the pool is then never built
-    scale2, bias2 = criterion_terms(params, z, pool, tgt_penalty=bias)
+    _, bias2 = criterion_terms(params, z, pool, tgt_penalty=bias)
     assert calls == [1] and np.array_equal(bias2, bias)
     with pytest.raises(XlingError, match="tgt_penalty must have shape"):
         criterion_terms(params, z, x, tgt_penalty=bias[:-1])
