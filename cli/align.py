@@ -226,10 +226,16 @@ def align_cmd(
     from ..lexicon.knn import resolve_engine
 
     settings = dict(settings or {})
-    if csls_alias == 0:  # the old flag: 0 meant nearest neighbour
-        settings["retrieval"] = Retrieval.nn
-    elif csls_alias is not None:
-        settings["csls_k"] = csls_alias
+    if csls_alias is not None:  # the old flag: 0 meant nearest neighbour
+        from ..data.errors import XlingError
+
+        if settings.get("csls_k") is not None or settings.get("retrieval") is not None:
+            raise XlingError("give --csls-k / --retrieval only (--csls is their deprecated spelling)")
+        warn("--csls is deprecated: use --csls-k K (or --retrieval nn for --csls 0)")
+        if csls_alias == 0:
+            settings["retrieval"] = Retrieval.nn
+        else:
+            settings["csls_k"] = csls_alias
     cfg = make_config(recipe, **settings, seed=seed)
     engine = resolve_engine(backend, device, chunk_size)
     src_name, tgt_name = _out_name(out, "src", fmt), _out_name(out, "tgt", fmt)

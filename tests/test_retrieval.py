@@ -216,3 +216,30 @@ def test_align_numerals_seed_equals_data_identical_numerals(cli, tmp_path, rng):
                          "--recipe", "procrustes", "-o", tmp_path / "o", "--json")
     assert code == 0, err
     assert json.loads(out)["seed_dictionary"]["pairs"] == len(lines)
+
+
+# ------------------------------------------------------------------ one spelling on the command line
+def test_align_csls_alias_is_csls_k_and_retrieval_nn(cli, tmp_path, rng):
+    """The old ``align --csls K`` gives the bytes of ``--csls-k K`` (``--retrieval nn`` for 0), with a warning."""
+    words = [f"w{i}" for i in range(200)]
+    x = rng.standard_normal((200, 8)).astype(np.float32)
+    write_vec(tmp_path / "s.vec", words, x)
+    write_vec(tmp_path / "t.vec", words, x @ np.linalg.qr(rng.standard_normal((8, 8)))[0]
+              + 0.8 * rng.standard_normal((200, 8)).astype(np.float32))
+    (tmp_path / "d.tsv").write_text("".join(f"w{i}\tw{i}\n" for i in range(60)), encoding="utf-8")
+    maps = {}
+    for name, flags in {"old0": ("--csls", "0"), "nn": ("--retrieval", "nn"), "old4": ("--csls", "4"),
+                        "k4": ("--csls-k", "4")}.items():
+        code, _, err = cli("align", tmp_path / "s.vec", tmp_path / "t.vec", "--dict", tmp_path / "d.tsv",
+                           "--recipe", "semi", "--iterations", "3", "--cutoff", "150", "-o", tmp_path / name, *flags)
+        assert code == 0, err
+        assert ("--csls is deprecated" in err) == name.startswith("old")
+        maps[name] = (tmp_path / name / "map.npy").read_bytes()
+    assert maps["old0"] == maps["nn"] and maps["old4"] == maps["k4"]
+    assert maps["nn"] != maps["k4"]  # the criterion matters here
+    code, _, err = cli("align", tmp_path / "s.vec", tmp_path / "t.vec", "--dict", tmp_path / "d.tsv",
+                       "-o", tmp_path / "x", "--csls", "4", "--csls-k", "5")
+    assert code == 2 and "give --csls-k / --retrieval only" in err
+    code, _, err = cli("align", tmp_path / "s.vec", tmp_path / "t.vec", "--dict", tmp_path / "d.tsv",
+                       "-o", tmp_path / "y", "--retrieval", "csls", "--csls-k", "0")
+    assert code == 2 and "Traceback" not in err
