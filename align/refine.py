@@ -18,6 +18,7 @@ worse than the seed Procrustes on held-out words (both peers' refinement does, o
 """
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -148,13 +149,8 @@ def refine(x: np.ndarray, z: np.ndarray, src: np.ndarray, tgt: np.ndarray, *,
     eng = engine or resolve_engine()
     rng = np.random.default_rng(seed)
     seed_s, seed_t = np.asarray(src, np.int64), np.asarray(tgt, np.int64)
-    cur_s, cur_t = seed_s, seed_t
-    keep_prob = opts.stochastic_initial
-    best_obj, since_best = -np.inf, 0
-    best_val, best = -1.0, None
-    history: list[IterationLog] = []
-    cutoff_x, cutoff_z = min(opts.cutoff, x.shape[0]), min(opts.cutoff, z.shape[0])
-    objective = None
+    st = _State(seed_s, seed_t, opts.stochastic_initial, log=log)
+    solve = functools.partial(first_step, x, z, map_opts=map_opts, retrieval=opts.retrieval, val=val, engine=eng)
     it = 0
     while True:
         t0 = time.perf_counter()
@@ -163,54 +159,87 @@ def refine(x: np.ndarray, z: np.ndarray, src: np.ndarray, tgt: np.ndarray, *,
             step = first
             t0 -= first.seconds
         else:
-            step = first_step(x, z, cur_s, cur_t, map_opts=map_opts, retrieval=opts.retrieval, val=val,
-                              engine=eng)
-        m, v, pen, pool = step.map, step.val_p1, step.pen, step.pool
-        entry = IterationLog(it, int(cur_s.size), objective, v, keep_prob)
-        if best is None or (v is not None and v > best_val) or (v is None):
-            best_val = v if v is not None else best_val
-            best = (m, cur_s, cur_t, it)
+            step = solve(st.cur_s, st.cur_t)
+        entry = IterationLog(it, int(st.cur_s.size), st.objective, step.val_p1, st.keep_prob)
+        st.consider(step, it)
         if it >= opts.iterations:
-            entry.seconds = time.perf_counter() - t0
-            history.append(entry)
-            if log:
-                log(entry)
+            st.add(entry, t0)
             break
         # 3. re-induce the dictionary among the frequent words
-        a, b = sim_spaces(x[:cutoff_x], z[:cutoff_z], m)
-        # the validation's target penalty is the induction's when both use the same sources
-        pen_b = pen[:cutoff_z] if pen is not None and pool == cutoff_x else None
-        s, t, objective = induce_pairs(a, b, opts.retrieval, direction=opts.direction,
-                                       keep_prob=keep_prob, rng=rng, engine=eng, pen_b=pen_b)
-        if opts.keep_seed:
-            pairs = np.unique(np.stack([np.concatenate([seed_s, s]), np.concatenate([seed_t, t])]), axis=1)
-            s, t = pairs[0], pairs[1]
-        cur_s, cur_t = s, t
-        entry.seconds = time.perf_counter() - t0
-        history.append(entry)
-        if log:
-            log(entry)
+        st.cur_s, st.cur_t, st.objective = _reinduce(x, z, step, opts, st.keep_prob, rng, eng, (seed_s, seed_t))
+        st.add(entry, t0)
         # 4. convergence: the objective must keep improving (with the full similarity matrix)
-        if objective - best_obj >= opts.threshold:
-            best_obj, since_best = objective, 0
-        else:
-            since_best += 1
-            if keep_prob >= 1.0:
-                it += 1
-                # one last solve with the final dictionary, then stop
-                step = first_step(x, z, cur_s, cur_t, map_opts=map_opts, retrieval=opts.retrieval, val=val,
-                                  engine=eng)
-                m, v = step.map, step.val_p1
-                last = IterationLog(it, int(cur_s.size), objective, v, keep_prob)
-                history.append(last)
-                if log:
-                    log(last)
-                if v is None or v > best_val:
-                    best = (m, cur_s, cur_t, it)
-                break
-        if keep_prob < 1.0 and since_best >= opts.stochastic_interval:
-            keep_prob = min(1.0, keep_prob * opts.stochastic_multiplier)
-            since_best = 0
+        if not st.improved(opts.threshold) and st.keep_prob >= 1.0:
+            it += 1  # one last solve with the final dictionary, then stop
+            st.last(solve(st.cur_s, st.cur_t), it)
+            break
+        if st.keep_prob < 1.0 and st.since_best >= opts.stochastic_interval:
+            st.keep_prob = min(1.0, st.keep_prob * opts.stochastic_multiplier)
+            st.since_best = 0
         it += 1
-    m, bs, bt, bi = best
-    return RefineResult(m, bs, bt, bi, history)
+    m, bs, bt, bi = st.best
+    return RefineResult(m, bs, bt, bi, st.history)
+
+
+@dataclass
+class _State:
+    """The running state of :func:`refine`: the current dictionary, the stochastic keep probability,
+    the convergence counters, the best iteration so far and the log."""
+
+    cur_s: np.ndarray
+    cur_t: np.ndarray
+    keep_prob: float
+    log: Callable[[IterationLog], None] | None = None
+    objective: float | None = None
+    best_obj: float = -np.inf
+    since_best: int = 0
+    best_val: float = -1.0
+    best: tuple | None = None  # (map, src, tgt, iteration)
+    history: list = field(default_factory=list)
+
+    def consider(self, step: FirstStep, it: int) -> None:
+        """Keep this iteration's map when it validates best so far (always, without validation)."""
+        v = step.val_p1
+        if self.best is None or v is None or v > self.best_val:
+            self.best_val = v if v is not None else self.best_val
+            self.best = (step.map, self.cur_s, self.cur_t, it)
+
+    def add(self, entry: IterationLog, t0: float) -> None:
+        entry.seconds = time.perf_counter() - t0
+        self.history.append(entry)
+        if self.log:
+            self.log(entry)
+
+    def improved(self, threshold: float) -> bool:
+        """Did the objective improve by at least ``threshold`` (counts the iterations since it did)?"""
+        if self.objective - self.best_obj >= threshold:
+            self.best_obj, self.since_best = self.objective, 0
+            return True
+        self.since_best += 1
+        return False
+
+    def last(self, step: FirstStep, it: int) -> None:
+        """The final solve on the converged dictionary: logged, and kept unless it validates worse."""
+        entry = IterationLog(it, int(self.cur_s.size), self.objective, step.val_p1, self.keep_prob)
+        self.history.append(entry)
+        if self.log:
+            self.log(entry)
+        if step.val_p1 is None or step.val_p1 > self.best_val:
+            self.best = (step.map, self.cur_s, self.cur_t, it)
+
+
+def _reinduce(x, z, step: FirstStep, opts: RefineOptions, keep_prob: float, rng, engine: Engine,
+              seed_pairs: tuple[np.ndarray, np.ndarray]):
+    """A new dictionary among the ``cutoff`` most frequent words under the step's map (with the seed
+    pairs when ``keep_seed``): (src rows, tgt rows, objective)."""
+    cutoff_x, cutoff_z = min(opts.cutoff, x.shape[0]), min(opts.cutoff, z.shape[0])
+    a, b = sim_spaces(x[:cutoff_x], z[:cutoff_z], step.map)
+    # the validation's target penalty is the induction's when both use the same sources
+    pen_b = step.pen[:cutoff_z] if step.pen is not None and step.pool == cutoff_x else None
+    s, t, objective = induce_pairs(a, b, opts.retrieval, direction=opts.direction,
+                                   keep_prob=keep_prob, rng=rng, engine=engine, pen_b=pen_b)
+    if opts.keep_seed:
+        seed_s, seed_t = seed_pairs
+        pairs = np.unique(np.stack([np.concatenate([seed_s, s]), np.concatenate([seed_t, t])]), axis=1)
+        s, t = pairs[0], pairs[1]
+    return s, t, objective
