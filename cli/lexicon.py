@@ -109,8 +109,7 @@ def induce_cmd(
     threshold: Optional[float] = typer.Option(None, "--threshold", hidden=True,
                                               help="Deprecated spelling of --min-score."),
     output: str = typer.Option("-", "--output", "-o", help="Dictionary to write ('-': stdout)."),
-    max_vocab: Optional[int] = typer.Option(None, "--max-vocab", min=1,
-                                            help="Read only the first N words of each vectors file."),
+    max_vocab: Optional[int] = opt.MaxVocab,
     backend: opt.Backend = opt.Backend_,
     device: opt.Device = opt.Device_,
     chunk_size: Optional[int] = opt.ChunkSize,
@@ -162,16 +161,15 @@ def eval_cmd(
     bands: str = typer.Option("1000,5000,20000", "--bands",
                               help="Upper edges of the source-frequency bands (ranks), comma-separated."),
     hub_k: int = typer.Option(10, "--hub-k", min=1, help="k of the k-occurrence (hubness)."),
-    max_vocab: Optional[int] = typer.Option(None, "--max-vocab", min=1,
-                                            help="Cap both vocabularies (targets searched and the source "
-                                                 "pool) to the first N words; 200000 is the field's custom."),
+    max_vocab: Optional[int] = opt.MaxVocab,
     backend: opt.Backend = opt.Backend_,
     device: opt.Device = opt.Device_,
     chunk_size: Optional[int] = opt.ChunkSize,
     json_out: bool = opt.Json,
 ):
     """P@1/5/10 and MRR of translating a dictionary's source words, with coverage, frequency bands
-    and hubness."""
+    and hubness. --max-vocab caps both the targets searched and the source pool of CSLS / ISF
+    (200000 is the field's custom)."""
     from ..data.dictionary import read_dictionary, require_pairs
     from ..data.errors import XlingError
     from ..lexicon.evaluate import evaluate
