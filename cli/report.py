@@ -40,7 +40,7 @@ def report_cmd(
     """
     from ..data.atomic import atomic_open
     from ..data.errors import XlingError
-    from .plots import build_sections, legend_entries, load_records, make_figure, markdown_report
+    from .plots import build_sections, load_records, markdown_report
 
     # 1. read and recognise every record (a bad file fails before anything is written)
     records, unknown = load_records(inputs)
@@ -62,18 +62,7 @@ def report_cmd(
 
     # 2. figures, then the Markdown and JSON reports (each file written atomically)
     output.mkdir(parents=True, exist_ok=True)
-    figures = []
-    for s in sections:
-        if no_plots:
-            s.draw = None
-        if s.draw is None:
-            continue
-        fig = make_figure(s)
-        series = legend_entries(fig)
-        path = output / f"{s.name}.png"
-        with atomic_open(path, "wb") as f:
-            fig.savefig(f, format="png", dpi=dpi)
-        figures.append({"path": str(path), "section": s.name, "series": len(series)})
+    figures = _write_figures(sections, output, dpi, no_plots)
     md_path = output / "report.md"
     with atomic_open(md_path) as f:
         f.write(markdown_report(sections, records, title))
@@ -88,3 +77,23 @@ def report_cmd(
         return
     info(f"{len(records)} records ({len(unknown)} skipped) → {len(figures)} figures")
     out_console.print(f"wrote {escape(str(md_path))}: " + ", ".join(escape(s.name) for s in sections))
+
+
+def _write_figures(sections, output: Path, dpi: int, no_plots: bool) -> list[dict]:
+    """One PNG per section with a figure (none with ``no_plots``: the sections lose their figure)."""
+    from ..data.atomic import atomic_open
+    from .plots import legend_entries, make_figure
+
+    figures = []
+    for s in sections:
+        if no_plots:
+            s.draw = None
+        if s.draw is None:
+            continue
+        fig = make_figure(s)
+        series = legend_entries(fig)
+        path = output / f"{s.name}.png"
+        with atomic_open(path, "wb") as f:
+            fig.savefig(f, format="png", dpi=dpi)
+        figures.append({"path": str(path), "section": s.name, "series": len(series)})
+    return figures
