@@ -11,6 +11,7 @@ held-out pairs added back.
 """
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -324,6 +325,13 @@ class Candidate:
     def seed_pairs(self) -> int:
         return int(self.seed[0].size)
 
+    @property
+    def res(self) -> RefineResult:
+        """The refinement's result (set by the refinement step)."""
+        if self.result is None:
+            raise RuntimeError(f"candidate {self.name} is not refined yet")
+        return self.result
+
     def as_dict(self) -> dict:
         res = self.result
         return {"name": self.name, "best_iteration": res.best_iteration if res else None, "val_p1": self.val_p1,
@@ -446,10 +454,16 @@ def _halve(run: _Run, cands: list[Candidate]) -> None:
         x, z = run.spaces(c.spec)
         c.first = first_step(x, z, *c.seed, map_opts=cfg.map_options(c.space), retrieval=cfg.refine.retrieval,
                              val=run.val, engine=run.engine)
-    ranked = sorted(cands, key=lambda c: -c.first.val_p1)  # stable: ties keep the order
+    ranked = sorted(cands, key=lambda c: -_first_p1(c))  # stable: ties keep the order
     kept = {id(c) for c in ranked[:(len(cands) + 1) // 2]}
     for c in cands:
         c.refined = id(c) in kept
+
+
+def _first_p1(c: Candidate) -> float:
+    if c.first is None or c.first.val_p1 is None:
+        raise RuntimeError(f"candidate {c.name} has no validated seed map")
+    return c.first.val_p1
 
 
 def _refine(run: _Run, c: Candidate, by_criterion: bool) -> None:
@@ -458,18 +472,18 @@ def _refine(run: _Run, c: Candidate, by_criterion: bool) -> None:
     cfg = run.cfg
     x, z = run.spaces(c.spec)
     opts = cfg.refine if c.refined else replace(cfg.refine, iterations=0)
-    log = run.log
+    log = functools.partial(run.log, c.name) if run.log else None
     c.result = refine(x, z, *c.seed, map_opts=cfg.map_options(c.space), opts=opts, val=run.val, seed=cfg.seed,
-                      engine=run.engine, log=(lambda e, name=c.name: log(name, e)) if log else None, first=c.first)
-    c.val_p1 = next((e.val_p1 for e in c.result.log if e.iteration == c.result.best_iteration), None)
+                      engine=run.engine, log=log, first=c.first)
+    c.val_p1 = next((e.val_p1 for e in c.res.log if e.iteration == c.res.best_iteration), None)
     if by_criterion:
-        c.criterion = criterion(x, z, c.result.map, cfg.refine.cutoff, cfg.refine.retrieval, run.engine)
+        c.criterion = criterion(x, z, c.res.map, cfg.refine.cutoff, cfg.refine.retrieval, run.engine)
 
 
 def _choose(cands: list[Candidate], by_criterion: bool) -> Candidate:
     if by_criterion:
-        return max(cands, key=lambda c: c.criterion)
-    return max(cands, key=lambda c: -1 if c.val_p1 is None else c.val_p1)
+        return max(cands, key=lambda c: -np.inf if c.criterion is None else c.criterion)
+    return max(cands, key=lambda c: -1.0 if c.val_p1 is None else c.val_p1)
 
 
 def _rcsls_device(run: _Run) -> str:
@@ -478,7 +492,7 @@ def _rcsls_device(run: _Run) -> str:
 
 def _rcsls_step(run: _Run, chosen: Candidate) -> tuple[LinearMap, dict | None]:
     """RCSLS from the chosen Procrustes map, kept when it validates at least as well (before any refit)."""
-    cfg, res = run.cfg, chosen.result
+    cfg, res = run.cfg, chosen.res
     if cfg.rcsls is None:
         return res.map, None
     t0 = time.perf_counter()
@@ -503,7 +517,7 @@ def _final_map(run: _Run, chosen: Candidate, m: LinearMap, rcsls_info: dict | No
     re-weighting only once the dictionary is settled; not after RCSLS).
 
     Returns (map, final space, final dictionary size, refit done)."""
-    cfg, res = run.cfg, chosen.result
+    cfg, res = run.cfg, chosen.res
     use_rcsls = bool(rcsls_info and rcsls_info["kept"])
     final_space = chosen.space if cfg.final_space is None or use_rcsls else cfg.final_space
     dict_s, dict_t = res.src, res.tgt
@@ -514,7 +528,7 @@ def _final_map(run: _Run, chosen: Candidate, m: LinearMap, rcsls_info: dict | No
     if refit or final_space is not chosen.space:
         x, z = run.spaces(chosen.spec)
         m = solve_map(x[dict_s], z[dict_t], cfg.map_options(final_space))
-        if refit and use_rcsls:
+        if refit and use_rcsls and cfg.rcsls is not None:
             m, _ = rcsls(x, z, dict_s, dict_t, m.wx, cfg.rcsls, device=_rcsls_device(run))
     return m, final_space, int(dict_s.size), refit
 
@@ -532,7 +546,7 @@ def _record(run: _Run, cands: list[Candidate], chosen: Candidate, m: LinearMap, 
                             "validation_words": len(run.val) if run.val is not None else 0},
         "candidates": [c.as_dict() for c in cands],
         "chosen": chosen.name,
-        "best_iteration": chosen.result.best_iteration,
+        "best_iteration": chosen.res.best_iteration,
         "final_dictionary_pairs": final_pairs,
         "refit": refit,
         "final_space": final_space.value,

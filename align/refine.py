@@ -26,7 +26,13 @@ from typing import Callable
 import numpy as np
 
 from ..lexicon.knn import Engine, resolve_engine
-from ..lexicon.retrieval import Direction, RetrievalParams, induce_pairs, precision_at_1, target_penalty
+from ..lexicon.retrieval import (
+    Direction,
+    RetrievalParams,
+    induce_pairs,
+    precision_at_1,
+    target_penalty,
+)
 from .procrustes import LinearMap, MapOptions, sim_spaces, solve_map
 
 
@@ -177,6 +183,8 @@ def refine(x: np.ndarray, z: np.ndarray, src: np.ndarray, tgt: np.ndarray, *,
             st.keep_prob = min(1.0, st.keep_prob * opts.stochastic_multiplier)
             st.since_best = 0
         it += 1
+    if st.best is None:  # iteration 0 always sets it
+        raise RuntimeError("refine kept no iteration")
     m, bs, bt, bi = st.best
     return RefineResult(m, bs, bt, bi, st.history)
 
@@ -212,8 +220,9 @@ class _State:
 
     def improved(self, threshold: float) -> bool:
         """Did the objective improve by at least ``threshold`` (counts the iterations since it did)?"""
-        if self.objective - self.best_obj >= threshold:
-            self.best_obj, self.since_best = self.objective, 0
+        objective = -np.inf if self.objective is None else self.objective
+        if objective - self.best_obj >= threshold:
+            self.best_obj, self.since_best = objective, 0
             return True
         self.since_best += 1
         return False
