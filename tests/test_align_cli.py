@@ -300,3 +300,20 @@ def test_retrieval_flags_and_the_old_csls_alias(cli, spaces):
     assert recs["isf"]["retrieval"] == "isf" and recs["isf"]["isf_beta"] == 20 and recs["k3"]["csls_k"] == 3
     code, stdout, _ = cli("align", "--help")
     assert "--csls-k" in stdout and "--csls " not in stdout  # the old flag works, hidden
+
+
+def test_records_written_before_kinds_still_load(cli, spaces):
+    """A record.json without kind/schema (older xling) is still an align record for apply and AlignedMap."""
+    from xling.align.artefact import AlignedMap, SideMap
+
+    out = spaces / "old"
+    code, _, err = cli("align", spaces / "src.vec", spaces / "tgt.vec", "--dict", spaces / "seed.tsv", "-o", out,
+                       "--recipe", "procrustes")
+    assert code == 0, err
+    rec = json.loads((out / "record.json").read_text())
+    (out / "record.json").write_text(json.dumps({k: v for k, v in rec.items() if k not in ("kind", "schema")}))
+    src = load_embeddings(spaces / "src.vec").vectors
+    mapped = load_embeddings(out / "src.npy").vectors
+    assert np.allclose(AlignedMap.load(out).apply(src), mapped, atol=1e-5)
+    assert np.allclose(SideMap.load(out / "map.npy").apply(src), mapped, atol=1e-5)
+    assert SideMap.load(out / "map.npy", normalize=False).norm is None
