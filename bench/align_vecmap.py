@@ -85,7 +85,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bench", type=Path, default=BENCH_DIR)
     ap.add_argument("--vecmap", type=Path, default=os.environ.get("XLING_VECMAP"),
-                    required="XLING_VECMAP" not in os.environ, help="a VecMap checkout (map_embeddings.py, eval_translation.py); default: $XLING_VECMAP")
+                    required="XLING_VECMAP" not in os.environ,
+                    help="a VecMap checkout (map_embeddings.py, eval_translation.py); default: $XLING_VECMAP")
     ap.add_argument("--targets", nargs="+", default=["fr50", "fr"])
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--xling-args", default="", help="extra options for xling align, e.g. '--recipe procrustes'")
