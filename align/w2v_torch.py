@@ -12,12 +12,12 @@ import time
 
 import numpy as np
 
-from ..data.errors import DeviceError
+from ..lexicon.device import Device, torch_device
 from .w2v import Arch, Corpus, Progress, TrainStats, W2VParams, cum_table, keep_probability
 
 
 def train_torch(corpus: Corpus, syn0: np.ndarray, syn1: np.ndarray, counts: np.ndarray, params: W2VParams, *,
-                train_output: bool = True, device: str = "cuda", batch_positions: int | None = None,
+                train_output: bool = True, device: Device | str = Device.cuda, batch_positions: int | None = None,
                 progress: Progress | None = None) -> TrainStats:
     """Train in place like :func:`xling.align.w2v.train`; ``syn0`` gets the result back on the host.
 
@@ -28,15 +28,14 @@ def train_torch(corpus: Corpus, syn0: np.ndarray, syn1: np.ndarray, counts: np.n
     syn1 : ndarray, shape (n, d), float32, updated in place only when ``train_output``
     counts : ndarray, shape (n,)
     params : W2VParams
-    device : {"cuda", "cpu"}
+    device : Device or {"cuda", "cpu", "auto"}
+        Resolved by :func:`xling.lexicon.device.resolve_device` (cuda without CUDA: DeviceError).
     batch_positions : int, optional
         Centre words per batch (default 512 for skip-gram, 4096 for CBOW).
     """
     import torch
 
-    if device == "cuda" and not torch.cuda.is_available():
-        raise DeviceError("--device cuda asked for, but PyTorch sees no CUDA device")
-    dev = torch.device(device)
+    dev = torch_device(device)
     gen = torch.Generator().manual_seed(params.seed)
     # Updates of one batch are summed (index_add_): a word seen many times in a batch takes all
     # its steps at once, which diverges for large batches (skip-gram on the KJV Bible did at 4096
