@@ -14,9 +14,9 @@ saves with :func:`save_slice`, reloads with :func:`load_slice` and ranks with
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 from ..data.embeddings import Embeddings
 from ..data.errors import InputError, XlingError

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..lexicon.device import Device, torch_device
 from .w2v import Arch, Corpus, Progress, TrainStats, W2VParams, cum_table, keep_probability
+
+if TYPE_CHECKING:
+    import torch
 
 
 def train_torch(corpus: Corpus, syn0: np.ndarray, syn1: np.ndarray, counts: np.ndarray, params: W2VParams, *,
@@ -73,17 +77,17 @@ def train_torch(corpus: Corpus, syn0: np.ndarray, syn1: np.ndarray, counts: np.n
 class _Model:
     """The tensors of one training run: matrices on the device, corpus and tables on the host."""
 
-    dev: object  # torch.device
-    s0: object  # input vectors (n, d), on dev
-    s1: object  # output vectors (n, d), on dev
-    cum: object  # negative-sampling table, on dev
-    keep: object  # subsampling keep probabilities, host
-    tokens: object  # corpus ids, host
-    sent: object  # sentence of every token, host
-    offs: object  # context offsets -w..w without 0, host
+    dev: torch.device
+    s0: torch.Tensor  # input vectors (n, d), on dev
+    s1: torch.Tensor  # output vectors (n, d), on dev
+    cum: torch.Tensor  # negative-sampling table, on dev
+    keep: torch.Tensor  # subsampling keep probabilities, host
+    tokens: torch.Tensor  # corpus ids, host
+    sent: torch.Tensor  # sentence of every token, host
+    offs: torch.Tensor  # context offsets -w..w without 0, host
 
     @classmethod
-    def upload(cls, corpus: Corpus, syn0, syn1, counts, params: W2VParams, dev) -> "_Model":
+    def upload(cls, corpus: Corpus, syn0, syn1, counts, params: W2VParams, dev) -> _Model:
         import torch
 
         w = params.window

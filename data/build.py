@@ -16,12 +16,13 @@ words / vocabularies of vectors loaded by the caller).
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Any
 
 from .clean import CleanOptions, CleanReport
-from .dictionary import BilingualDictionary
+from .dictionary import BilingualDictionary, VocabCoverage
 from .errors import XlingError
 
 
@@ -62,7 +63,7 @@ class BuildResult:
     dictionary: BilingualDictionary
     sources: list[dict]  # one read report (as_dict) per source
     clean: CleanReport
-    coverage: object | None  # xling.data.anchors coverage report when restricted to vocabularies
+    coverage: VocabCoverage | None  # when restricted to vocabularies
     stats: dict  # xling.data.anchors.dictionary_stats of the result
 
     def as_dict(self) -> dict:
@@ -125,7 +126,7 @@ def read_sources(sources: Sources) -> tuple[BilingualDictionary, list[dict]]:
     from .gettext_catalog import find_catalogs, gettext_pairs, read_catalog
     from .identical import identical_pairs
 
-    found = []
+    found: list[tuple[BilingualDictionary, Any]] = []  # (pairs, the reader's report)
     if sources.cldr:
         found.append(cldr_pairs(*sources.cldr, word_pairs=sources.word_pairs, max_words=sources.max_words))
     src = [read_catalog(p) for p in find_catalogs(list(sources.gettext_src))] if sources.gettext_src else None
@@ -162,8 +163,9 @@ def clean_and_restrict(d: BilingualDictionary, opts: CleanOptions, sources: list
     return BuildResult(c, sources, crep, cov, dictionary_stats(c))
 
 
-def build(sources: Sources, opts: CleanOptions = CleanOptions(), *, src_vocab: Mapping[str, int] | None = None,
+def build(sources: Sources, opts: CleanOptions | None = None, *, src_vocab: Mapping[str, int] | None = None,
           tgt_vocab: Mapping[str, int] | None = None) -> BuildResult:
-    """Read, merge, clean and restrict: one anchor dictionary from several sources."""
+    """Read, merge, clean and restrict: one anchor dictionary from several sources (``opts``
+    default: :class:`CleanOptions`'s defaults)."""
     d, reports = read_sources(sources)
-    return clean_and_restrict(d, opts, reports, src_vocab=src_vocab, tgt_vocab=tgt_vocab)
+    return clean_and_restrict(d, opts or CleanOptions(), reports, src_vocab=src_vocab, tgt_vocab=tgt_vocab)

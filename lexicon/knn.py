@@ -623,25 +623,10 @@ def logsumexp_sim(
     q, b, _, _ = _check(queries, base, 1, None, False)
     eng = engine or resolve_engine(backend, device, chunk_elements)
     cos = Metric(metric) is Metric.cosine
-    nq, nb = q.shape[0], b.shape[0]
-    rows = _query_rows_per_chunk(nb, eng)
-    out = np.empty(nq, dtype=np.float32)
     if reduction_backend(eng) is Backend.torch:
-        import torch
-
-        dev = _torch_dev(eng)
-        bt = torch.from_numpy(np.ascontiguousarray(b, dtype=np.float32)).to(dev)
-        if cos:
-            bt = bt / bt.norm(dim=1, keepdim=True).clamp_min(1e-30)
-        with torch.inference_mode():
-            for r0 in range(0, nq, rows):
-                qc = torch.from_numpy(np.ascontiguousarray(q[r0:r0 + rows], dtype=np.float32)).to(dev)
-                if cos:
-                    qc = qc / qc.norm(dim=1, keepdim=True).clamp_min(1e-30)
-                out[r0:r0 + qc.shape[0]] = torch.logsumexp(beta * (qc @ bt.T), dim=1).cpu().numpy()
-                if progress:
-                    progress(min(r0 + rows, nq), nq)
-        return out
+        return _torch_logsumexp(q, b, beta, cos, eng, progress)
+    nq, nb = q.shape[0], b.shape[0]
+    out = np.empty(nq, dtype=np.float32)
     # numpy: cache-sized tiles with a running (max, sum) per row, as in the top-k search
     rows, cols = _tile_shape(nb, 1, eng)
     sim = np.empty((rows, cols), dtype=np.float32)
@@ -665,4 +650,26 @@ def logsumexp_sim(
         out[r0:r0 + m] = (np.log(acc) + mx).astype(np.float32)
         if progress:
             progress(min(r0 + m, nq), nq)
+    return out
+
+
+def _torch_logsumexp(q, b, beta, cos, eng, progress):
+    """:func:`logsumexp_sim` with torch on the engine's device."""
+    import torch
+
+    dev = _torch_dev(eng)
+    nq = q.shape[0]
+    rows = _query_rows_per_chunk(b.shape[0], eng)
+    out = np.empty(nq, dtype=np.float32)
+    bt = torch.from_numpy(np.ascontiguousarray(b, dtype=np.float32)).to(dev)
+    if cos:
+        bt = bt / bt.norm(dim=1, keepdim=True).clamp_min(1e-30)
+    with torch.inference_mode():
+        for r0 in range(0, nq, rows):
+            qc = torch.from_numpy(np.ascontiguousarray(q[r0:r0 + rows], dtype=np.float32)).to(dev)
+            if cos:
+                qc = qc / qc.norm(dim=1, keepdim=True).clamp_min(1e-30)
+            out[r0:r0 + qc.shape[0]] = torch.logsumexp(beta * (qc @ bt.T), dim=1).cpu().numpy()
+            if progress:
+                progress(min(r0 + rows, nq), nq)
     return out
