@@ -192,7 +192,9 @@ def count_above(
     """How many base rows score strictly above each query's threshold, shape (nq,), int64.
 
     The score is the adjusted one of :func:`knn` (``scale * sim - base_bias``); this gives the
-    exact rank of a given candidate among all base rows (evaluation's MRR) in one chunked pass.
+    exact rank of a given candidate among all base rows (evaluation's MRR) in one chunked pass,
+    on the engine's backend and device (a torch engine on cuda counts on the GPU; a faiss
+    engine: see :func:`reduction_backend`).
 
     Parameters
     ----------
