@@ -16,6 +16,7 @@ from ..align.cade import SLICE_ALPHA, ShiftMeasure as ShiftBy, SliceInit as Init
 from ..align.cade_io import slice_labels
 from ..align.w2v import Arch as ArchChoice
 from ..data.errors import XlingError
+from ..data.jsonfile import RecordKind
 from ..lexicon.device import Device
 
 app = typer.Typer(help="CADE: train corpora in one shared space (compass), rank words by semantic shift.",
@@ -127,9 +128,9 @@ def train_cmd(
                          "init": init.value, "replicates": replicates, "device": dev.value},
               "compass": _compass_record(compass, out, sum(tokens)),
               "slices": slices}
-    write_json(out / "cade.json", record)
+    write_json(out / "cade.json", record, RecordKind.cade_train)
     if json_out:
-        emit_json(record)
+        emit_json(record, RecordKind.cade_train)
     else:
         _print_train(record, out)
 
@@ -252,7 +253,7 @@ def shift_cmd(
             for r in rows:
                 f.write("\t".join("" if v is None else str(v) for v in r.values()) + "\n")
     if json_out:
-        emit_json({"signature": sig, "a": a, "b": b, "shared": len(table.words), "top": rows[:top]})
+        emit_json({"signature": sig, "a": a, "b": b, "shared": len(table.words), "top": rows[:top]}, RecordKind.cade_shift)
     elif output != "-":
         from rich.table import Table
 
