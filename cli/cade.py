@@ -15,6 +15,7 @@ from .common import (emit_json, err_console, escape, handle_errors, info, load_v
 from ..align.cade import SLICE_ALPHA, ShiftMeasure as ShiftBy, SliceInit as InitChoice
 from ..align.cade_io import slice_labels
 from ..align.w2v import Arch as ArchChoice
+from ..data.atomic import output_folder, shown_path
 from ..data.errors import XlingError
 from ..data.jsonfile import RecordKind
 from ..lexicon.device import Device
@@ -94,6 +95,7 @@ def train_cmd(
     lowercase: bool = typer.Option(False, "--lowercase", help="Lower-case the corpora before training."),
     precision: int = typer.Option(6, "--precision", min=1, max=9, help="Significant digits in .vec output."),
     json_out: bool = opt.Json,
+    force: bool = opt.Force,
 ):
     """Train a compass on all corpora, then one slice per corpus with the compass's output matrix frozen.
 
@@ -112,23 +114,30 @@ def train_cmd(
                                           slice_alpha=slice_alpha, sample=sample, threads=threads, seed=seed)
     cmin = compass_min_count or min_count
     dev = resolve_device(device)
-    # 2. compass on the concatenation, 3. one slice per corpus with the compass's output frozen
-    compass = _train_compass(texts, cparams, cmin, out, precision)
-    slices = [_train_slice(name, path, text, n_tokens, compass, params, out, min_count=min_count, init=init,
-                           device=dev, replicates=replicates, precision=precision)
-              for name, path, text, n_tokens in zip(names, corpora, texts, tokens)]
-    record = {"signature": signature(arch=arch, dim=dim, window=window, negative=negative, epochs=epochs,
-                                     compass_epochs=cparams.epochs, alpha=alpha,
-                                     slice_alpha=f"auto:{params.alpha:.4g}" if auto else slice_alpha,
-                                     min_count=min_count, compass_min_count=cmin, sample=sample, seed=seed,
-                                     init=init, replicates=replicates, lowercase=lowercase, threads=threads),
-              "params": {**params.__dict__, "arch": arch.value, "compass_epochs": cparams.epochs,
-                         "compass_alpha": cparams.alpha, "slice_alpha_auto": auto,
-                         "min_count": min_count, "compass_min_count": cmin, "lowercase": lowercase,
-                         "init": init.value, "replicates": replicates, "device": dev.value},
-              "compass": _compass_record(compass, out, sum(tokens)),
-              "slices": slices}
-    write_json(out / "cade.json", record, RecordKind.cade_train)
+    reproducible = threads == 1
+    if not reproducible:
+        info(f"{threads} training threads: the vectors are not bit-reproducible (hogwild updates); "
+             "--threads 1 gives the same bytes for the same --seed")
+    # 2. compass on the concatenation, 3. one slice per corpus with the compass's output frozen; the
+    # folder is built aside and swapped in whole at the end
+    with output_folder(out, force=force, inputs=corpora) as tmp:
+        compass = _train_compass(texts, cparams, cmin, tmp, precision)
+        slices = [_train_slice(name, path, text, n_tokens, compass, params, tmp, min_count=min_count, init=init,
+                               device=dev, replicates=replicates, precision=precision)
+                  for name, path, text, n_tokens in zip(names, corpora, texts, tokens)]
+        record = {"signature": signature(arch=arch, dim=dim, window=window, negative=negative, epochs=epochs,
+                                         compass_epochs=cparams.epochs, alpha=alpha,
+                                         slice_alpha=f"auto:{params.alpha:.4g}" if auto else slice_alpha,
+                                         min_count=min_count, compass_min_count=cmin, sample=sample, seed=seed,
+                                         init=init, replicates=replicates, lowercase=lowercase, threads=threads),
+                  "params": {**params.__dict__, "arch": arch.value, "compass_epochs": cparams.epochs,
+                             "compass_alpha": cparams.alpha, "slice_alpha_auto": auto,
+                             "min_count": min_count, "compass_min_count": cmin, "lowercase": lowercase,
+                             "init": init.value, "replicates": replicates, "device": dev.value,
+                             "bit_reproducible": reproducible},
+                  "compass": _compass_record(compass, out, sum(tokens)),
+                  "slices": slices}
+        write_json(tmp / "cade.json", record, RecordKind.cade_train)
     if json_out:
         emit_json(record, RecordKind.cade_train)
     else:
@@ -185,8 +194,9 @@ def _train_slice(name: str, path: Path, text, n_tokens: int, compass, params, ou
     with progress(f"writing {name}.vec", unit="rows") as upd:
         files = save_slice(sl, out, name, precision=precision, progress=upd)
     info(f"slice {escape(name)}: {len(sl.vocab):,} words, {sl.stats.words_per_sec:,.0f} words/s "
-         f"→ {escape(str(files.vectors))}")
-    return {"name": name, "corpus": str(path), "vectors": str(files.vectors), "counts": str(files.counts),
+         f"→ {escape(shown_path(files.vectors))}")
+    return {"name": name, "corpus": str(path), "vectors": shown_path(files.vectors),
+            "counts": shown_path(files.counts),
             "sentences": len(text), "tokens": n_tokens, "vocab": len(sl.vocab),
             "seconds": round(sl.stats.seconds, 3), "words_per_sec": round(sl.stats.words_per_sec, 1)}
 

@@ -20,6 +20,8 @@ Backend_ = typer.Option(Backend.auto, "--backend", help="Nearest-neighbour backe
 Device_ = device_option()
 ChunkSize = typer.Option(None, "--chunk-size", min=1024,
                          help="Similarity entries held in memory at once (default 40M = 160 MB).")
+Force = typer.Option(False, "--force",
+                     help="Replace an output folder written by xling before (never one holding an input).")
 Json = typer.Option(False, "--json", help="Print a machine-readable JSON record on stdout.")
 Format = typer.Option(VecFormat.auto, "--format", help="Vectors format (auto: from the file name).",
                       case_sensitive=False)
