@@ -129,6 +129,20 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
 
 
 @contextlib.contextmanager
+def _stdout_errors() -> Iterator[None]:
+    """A file-system error while writing standard output (``> /dev/full``, a full disk behind a
+    redirection) is one OutputError about ``<stdout>``; a closed pipe stays a BrokenPipeError."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as e:
+        if e.errno in _FS_ERRNOS and e.filename is None:
+            raise OutputError(_reason(e), "<stdout>") from None
+        raise
+
+
+@contextlib.contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8",
                 errors: str | None = "surrogateescape", newline: str | None = "\n") -> Iterator[IO]:
     """``open()`` for writing that renames into place on success; ``"-"`` is stdout."""
@@ -136,10 +150,11 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None =
     binary = "b" in mode
     if os.fspath(path) == "-":
         stdout_carries_data = True
-        if binary:
-            yield sys.stdout.buffer
-            sys.stdout.buffer.flush()
-        else:
+        with _stdout_errors():
+            if binary:
+                yield sys.stdout.buffer
+                sys.stdout.buffer.flush()
+                return
             stream = io.TextIOWrapper(sys.stdout.buffer, encoding=encoding or "utf-8", errors=errors,
                                       newline=newline, write_through=True) \
                 if hasattr(sys.stdout, "buffer") else sys.stdout
@@ -148,7 +163,8 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None =
                 stream.flush()
             finally:
                 if stream is not sys.stdout:
-                    stream.detach()
+                    with contextlib.suppress(ValueError, OSError):
+                        stream.detach()
         return
     with atomic_path(path) as tmp:
         kwargs = {} if binary else {"encoding": encoding, "errors": errors, "newline": newline}

@@ -303,3 +303,12 @@ def test_cade_train_says_when_it_is_not_reproducible(cli, spaces, tmp_path):
     code, _, err = cli(*common, "-o", tmp_path / "t1", "--threads", "1")
     assert code == 0 and "not bit-reproducible" not in err
     assert json.loads((tmp_path / "t1" / "cade.json").read_text())["params"]["bit_reproducible"] is True
+
+
+def test_stdout_on_a_full_device_is_one_line(spaces):
+    for args in (["convert", spaces / "src.vec", "-"], ["lexicon", "induce", spaces / "src.vec", spaces / "tgt.vec"]):
+        with open("/dev/full", "w") as full:
+            r = subprocess.run([*XLING, "-q", *map(str, args)], stdout=full, stderr=subprocess.PIPE, text=True,
+                               timeout=120)
+        assert r.returncode == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr, r.stderr
+        assert "no space left" in r.stderr
