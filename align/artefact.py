@@ -15,10 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..data.atomic import shown_path
 from ..data.errors import InputError
 from ..data.jsonfile import RecordKind, read_json, record_kind, write_record
 from .normalize import NormRecord, apply_record
-from .procrustes import LinearMap
+from .procrustes import LinearMap, map_rows
 
 MAP_FILE = "map.npy"
 TGT_MAP_FILE = "tgt_map.npy"
@@ -48,13 +49,11 @@ class SideMap:
 
     def apply(self, vectors: np.ndarray) -> np.ndarray:
         """``normalize(vectors) @ w`` as float32, shape (n, d_in) -> (n, d_out)."""
-        from ..data.embeddings import chunked_matmul
-
         vectors = np.asarray(vectors, np.float32)
         if vectors.ndim != 2 or (self.in_dim is not None and vectors.shape[1] != self.in_dim):
             raise InputError(f"the map takes {self.in_dim}-d vectors, got shape {vectors.shape}")
         x = apply_record(vectors, self.norm) if self.norm is not None else vectors
-        return x if self.w is None else chunked_matmul(x, np.asarray(self.w, np.float32))
+        return x if self.w is None else map_rows(x, self.w)
 
     @classmethod
     def load(cls, map_path: str | os.PathLike, *, record: str | os.PathLike | None = None,
@@ -126,10 +125,10 @@ class AlignedMap:
         folder.mkdir(parents=True, exist_ok=True)
         outputs = self.record.setdefault("outputs", {})
         save_matrix(folder / MAP_FILE, self.map.wx)
-        outputs["map"] = str(folder / MAP_FILE)
+        outputs["map"] = shown_path(folder / MAP_FILE)
         if self.map.wz is not None:
             save_matrix(folder / TGT_MAP_FILE, self.map.wz)
-            outputs["tgt_map"] = str(folder / TGT_MAP_FILE)
+            outputs["tgt_map"] = shown_path(folder / TGT_MAP_FILE)
         self.record.update(src_normalization=self.src_norm.as_dict(), tgt_normalization=self.tgt_norm.as_dict())
         self.record["outputs"] = outputs  # after the normalisations, as xling align always wrote it
         write_record(folder / RECORD_FILE, self.record, RecordKind.align)
@@ -178,7 +177,7 @@ class MultiAlignment:
         for i, (name, w, norm) in enumerate(zip(self.names, self.maps, self.norms)):
             save_matrix(folder / self.map_file(name), w)
             extra = spaces[i] if spaces else {}
-            entries.append({**extra, "map": str(folder / self.map_file(name)), "normalization": norm.as_dict()})
+            entries.append({**extra, "map": shown_path(folder / self.map_file(name)), "normalization": norm.as_dict()})
         self.record["spaces"] = entries
         write_record(folder / RECORD_FILE, self.record, RecordKind.align_multi)
         return read_json(folder / RECORD_FILE)

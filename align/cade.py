@@ -11,7 +11,8 @@ Di Carlo, Bianchi & Palmonari (2019), "Training Temporal Word Embeddings with a 
 3. compare a word across slices directly: cosine distance in the shared space, and the
    overlap of its nearest neighbours in each slice.
 
-Core functions take tokenised sentences and arrays and return arrays; no file I/O here.
+Core functions take tokenised sentences and arrays and return arrays; the files (corpora,
+slices saved and reloaded) are :mod:`xling.align.cade_io`'s.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ import numpy as np
 
 from ..data.embeddings import Embeddings, unit_rows
 from ..data.errors import XlingError
+from ..lexicon.device import Device
 from .w2v import (Arch, Progress, TrainStats, Vocab, W2VParams, build_vocab, count_words, encode, init_input_vectors,
                   train)
 
@@ -157,6 +159,33 @@ def default_slice_alpha(slices: Sequence[Sentences], epochs: int) -> float:
     return slice_alpha_for(sum(tokens) / max(1, len(tokens)), epochs)
 
 
+def slice_params(params: W2VParams, tokens: Sequence[int], slice_alpha: float | None = None
+                 ) -> tuple[W2VParams, bool]:
+    """The slices' settings: ``params`` with the slice learning rate.
+
+    Parameters
+    ----------
+    params : W2VParams
+        The compass's settings (slices share every one but the rate).
+    tokens : sequence of int
+        Tokens of every slice corpus.
+    slice_alpha : float, optional
+        The rate; default :func:`slice_alpha_for` of the mean tokens a slice.
+
+    Returns
+    -------
+    (W2VParams, bool)
+        The slice settings, and whether the rate was the default one.
+    """
+    if slice_alpha is not None and slice_alpha < params.min_alpha:
+        raise XlingError(f"--slice-alpha must be at least {params.min_alpha} (the final learning rate), "
+                         f"got {slice_alpha}")
+    if slice_alpha is not None:
+        return replace(params, alpha=slice_alpha), False
+    mean_tokens = sum(tokens) / max(1, len(tokens))
+    return replace(params, alpha=slice_alpha_for(mean_tokens, params.epochs)), True
+
+
 def replicate_seed(seed: int, r: int) -> int:
     """Seed of replicate ``r`` of a slice: ``seed`` itself for r = 0, a derived one after."""
     if r == 0:
@@ -165,7 +194,7 @@ def replicate_seed(seed: int, r: int) -> int:
 
 
 def train_slice(sentences: Sentences, compass: Compass, params: W2VParams, *, min_count: int = 5,
-                init: SliceInit | str = SliceInit.compass, device: str = "cpu", replicates: int = 1,
+                init: SliceInit | str = SliceInit.compass, device: Device | str = Device.cpu, replicates: int = 1,
                 progress: Progress | None = None) -> Slice:
     """Train one slice against the compass's frozen output matrix.
 
@@ -183,7 +212,8 @@ def train_slice(sentences: Sentences, compass: Compass, params: W2VParams, *, mi
     init : SliceInit
         Input vectors start as the compass's (``compass``) or random (``random``); either
         way the frozen output matrix puts every slice in the compass space.
-    device : {"cpu", "cuda"}
+    device : Device or {"cpu", "cuda", "auto"}
+        The slice trainer's device (:func:`xling.lexicon.device.resolve_device`).
     replicates : int
         Train the slice this many times with different seeds (replicate 0 uses
         ``params.seed``) and keep the mean of the replicates' unit-length vectors. All

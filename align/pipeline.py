@@ -23,7 +23,7 @@ from ..data.errors import XlingError
 from ..lexicon.knn import Engine, resolve_engine
 from ..lexicon.retrieval import Direction, RetrievalParams, induce_pairs
 from .normalize import NormRecord, normalize, parse_steps
-from .procrustes import LinearMap, MapOptions, MapSpace, sim_spaces, solve_map
+from .procrustes import LinearMap, MapOptions, MapSpace, map_rows, sim_spaces, solve_map
 from .rcsls import RcslsOptions, rcsls
 from .refine import (
     FirstStep,
@@ -407,8 +407,8 @@ def align(x_raw: np.ndarray, z_raw: np.ndarray, *, pairs: Pairs | None = None, v
     # 6. the mapped spaces
     t0 = time.perf_counter()
     x, z = run.spaces(chosen.spec)
-    xs = np.asarray(x @ m.wx, dtype=np.float32)
-    zs = z if m.wz is None else np.asarray(z @ m.wz, dtype=np.float32)
+    xs = map_rows(x, m.wx)  # the same bytes whatever the BLAS thread count
+    zs = z if m.wz is None else map_rows(z, m.wz)
     run.timings["map"] = time.perf_counter() - t0
     run.timings["total"] = time.perf_counter() - t_start
     record = _record(run, cands, chosen, m, xs, final_space, final_pairs, refit, rcsls_info)

@@ -24,6 +24,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ..data.errors import XlingError
+from ..lexicon.device import Device, resolve_device
 
 Progress = Callable[[int, int], None]
 
@@ -186,7 +187,7 @@ def train(
     params: W2VParams,
     *,
     train_output: bool = True,
-    device: str = "cpu",
+    device: Device | str = Device.cpu,
     progress: Progress | None = None,
 ) -> TrainStats:
     """Train word2vec with negative sampling, updating ``syn0`` (and ``syn1`` unless frozen) in place.
@@ -205,8 +206,9 @@ def train(
     params : W2VParams
     train_output : bool
         Update ``syn1`` too (ordinary word2vec) or keep it frozen.
-    device : {"cpu", "cuda"}
-        ``cpu``: numba hogwild kernel; ``cuda``: batched torch trainer on the GPU.
+    device : Device or {"cpu", "cuda", "auto"}
+        ``cpu``: numba hogwild kernel; ``cuda``: batched torch trainer on the GPU; ``auto``:
+        cuda when there is one (resolved by :func:`xling.lexicon.device.resolve_device`).
     progress : callable(words_done, words_total), optional
 
     Returns
@@ -220,13 +222,11 @@ def train(
         raise XlingError("syn0 must be a writable C-contiguous float32 matrix")
     if corpus.n_words == 0:
         raise XlingError("nothing to train on: no in-vocabulary words in the corpus")
-    if device == "cuda":
+    if resolve_device(device) is Device.cuda:
         from .w2v_torch import train_torch
 
-        return train_torch(corpus, syn0, syn1, counts, params, train_output=train_output, device="cuda",
+        return train_torch(corpus, syn0, syn1, counts, params, train_output=train_output, device=Device.cuda,
                            progress=progress)
-    if device != "cpu":
-        raise XlingError(f"unknown device {device!r}: use cpu or cuda")
     return _train_numba(corpus, syn0, syn1, counts, params, train_output, progress)
 
 

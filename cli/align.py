@@ -19,6 +19,7 @@ from ..align.procrustes import Dewhiten, MapSpace
 from ..lexicon.retrieval import Direction, Retrieval
 from ..align.multi import MultiMethod
 from ..align.artefact import Side
+from ..data.atomic import check_output_folder, output_folder
 
 _EXT = {"cache": ".npy", "auto": ".npy", "text": ".vec", "word2vec": ".bin", "gensim": ".kv"}
 
@@ -215,6 +216,7 @@ def align_cmd(
                              rich_help_panel=OUTPUT),
     fmt: opt.VecFormat = _in(OUTPUT, opt.Format),
     json_out: bool = _in(OUTPUT, opt.Json),
+    force: bool = _in(OUTPUT, opt.Force),
     backend: opt.Backend = _in(COMPUTE, opt.Backend_),
     device: opt.Device = _in(COMPUTE, opt.Device_),
     chunk_size: Optional[int] = _in(COMPUTE, opt.ChunkSize),
@@ -239,6 +241,8 @@ def align_cmd(
     cfg = make_config(recipe, **settings, seed=seed)
     engine = resolve_engine(backend, device, chunk_size)
     src_name, tgt_name = _out_name(out, "src", fmt), _out_name(out, "tgt", fmt)
+    inputs = [src_path, tgt_path, dict_path or "", val_dict or ""]
+    check_output_folder(out, force=force, inputs=inputs)  # a refused folder fails before the work
     src = load_vectors(src_path, max_vocab=max_vocab, label="source")
     tgt = load_vectors(tgt_path, max_vocab=max_vocab, label="target")
     pairs, val, dicts = _dictionaries(dict_path, val_dict, src, tgt, cfg, recipe)
@@ -249,11 +253,12 @@ def align_cmd(
                        "tgt": tgt.report.as_dict() if tgt.report else tgt_path},
                dictionaries=dicts, engine=str(engine), outputs={"src": src_name, "tgt": tgt_name})
     rec["signature"] = signature(recipe=recipe, seed=seed, norm=res.src_norm.signature(), space=rec["chosen"])
-    # write: vectors first, then the map and the record (each file atomic)
-    out.mkdir(parents=True, exist_ok=True)
-    write_vectors(Embeddings(src.words, res.src_vectors, check_unique=False), src_name, format=fmt, label="src")
-    write_vectors(Embeddings(tgt.words, res.tgt_vectors, check_unique=False), tgt_name, format=fmt, label="tgt")
-    rec = AlignedMap.from_result(res).save(out)
+    # write: the whole folder built aside and swapped in (vectors, then the map and the record)
+    with output_folder(out, force=force, inputs=inputs) as tmp:
+        for name, words, vectors in ((src_name, src.words, res.src_vectors), (tgt_name, tgt.words, res.tgt_vectors)):
+            write_vectors(Embeddings(words, vectors, check_unique=False), str(tmp / Path(name).name), format=fmt,
+                          label=Path(name).stem)
+        rec = AlignedMap.from_result(res).save(tmp)
     if json_out:
         emit_json(rec)
     else:
@@ -318,11 +323,13 @@ def align_multi_cmd(
     max_vocab: Optional[int] = opt.MaxVocab,
     fmt: opt.VecFormat = opt.Format,
     json_out: bool = opt.Json,
+    force: bool = opt.Force,
 ):
     """Bring several languages into one space (pivot or generalised Procrustes)."""
     from ..align.artefact import MultiAlignment
     from ..align.multi import align_multi
     from ..align.normalize import normalize as norm_fn
+    from ..align.procrustes import map_rows
     from ..data.embeddings import Embeddings
     from ..data.errors import XlingError
 
@@ -335,6 +342,7 @@ def align_multi_cmd(
     if len(set(stems)) != len(stems):
         stems = [f"{i}-{s}" for i, s in enumerate(stems)]
     names = [_out_name(out, s, fmt) for s in stems]
+    check_output_folder(out, force=force, inputs=[*paths, *dicts])  # a refused folder fails before the work
     embs = [load_vectors(p, max_vocab=max_vocab) for p in paths]
     pairs, dstats = [], []
     for e, d in zip(embs[1:], dicts):
@@ -343,13 +351,14 @@ def align_multi_cmd(
         dstats.append(st)
     normed = [norm_fn(e.vectors, normalize) for e in embs]
     maps, minfo = align_multi([n[0] for n in normed], pairs, method=method, iterations=iterations)
-    out.mkdir(parents=True, exist_ok=True)
-    for e, (x, _), w, name, stem in zip(embs, normed, maps, names, stems):
-        write_vectors(Embeddings(e.words, x @ w, check_unique=False), name, format=fmt, label=stem)
     result = MultiAlignment(stems, maps, [r for _, r in normed],
                             {"method": method.value, **minfo, "dictionaries": dstats, "dim": int(maps[0].shape[1]),
                              "signature": signature(method=method, norm=normalize)})
-    rec = result.save(out, spaces=[{"input": p, "output": n} for p, n in zip(paths, names)])
+    with output_folder(out, force=force, inputs=[*paths, *dicts]) as tmp:
+        for e, (x, _), w, name, stem in zip(embs, normed, maps, names, stems):
+            write_vectors(Embeddings(e.words, map_rows(x, w), check_unique=False), str(tmp / Path(name).name),
+                          format=fmt, label=stem)
+        rec = result.save(tmp, spaces=[{"input": p, "output": n} for p, n in zip(paths, names)])
     if json_out:
         emit_json(rec)
     else:

@@ -4,101 +4,27 @@ from __future__ import annotations
 import contextlib
 import time
 from dataclasses import replace
-from enum import Enum
 from pathlib import Path
 from typing import Callable, Iterator, List, Optional
 
 import typer
 
 from . import options as opt
-from .common import (emit_json, err_console, escape, handle_errors, info, load_vectors, out_console, signature,
-                     state, write_json, write_vectors)
+from .common import (emit_json, err_console, escape, handle_errors, info, load_vectors, out_console, progress,
+                     signature, state, write_json)
 from ..align.cade import SLICE_ALPHA, ShiftMeasure as ShiftBy, SliceInit as InitChoice
+from ..align.cade_io import slice_labels
 from ..align.w2v import Arch as ArchChoice
-from ..data.errors import InputError, XlingError
+from ..data.atomic import output_folder, shown_path
+from ..data.errors import XlingError
 from ..data.jsonfile import RecordKind
+from ..lexicon.device import Device
 
 app = typer.Typer(help="CADE: train corpora in one shared space (compass), rank words by semantic shift.",
                   no_args_is_help=True)
 
 
 REPLICATES = 3  # default of `cade train --replicates` (BENCHMARKS.md, CADE: steadier, better rankings)
-
-
-class TrainDevice(str, Enum):
-    cpu = "cpu"
-    cuda = "cuda"
-
-
-# ---------------------------------------------------------------------------- files
-_VEC_SUFFIXES = (".vec.gz", ".txt.gz", ".vec", ".txt", ".bin", ".npy", ".kv")
-
-
-def slice_name(path: Path) -> str:
-    """``corpora/kjv.txt`` -> ``kjv``; ``out/kjv.vec`` -> ``kjv``."""
-    name = Path(path).name
-    for suf in _VEC_SUFFIXES:
-        if name.endswith(suf) and len(name) > len(suf):
-            return name[: -len(suf)]
-    return Path(name).stem or name
-
-
-def slice_labels(paths) -> list[str]:
-    """A distinct label per vectors file: its slice name, or its path where two names collide
-    (``run1/kjv.vec run2/kjv.vec``)."""
-    names = [slice_name(Path(p)) for p in paths]
-    labels = [n if names.count(n) == 1 else str(p) for n, p in zip(names, paths)]
-    return [lab if labels.count(lab) == 1 else f"{lab} ({i + 1})" for i, lab in enumerate(labels)]
-
-
-def counts_path(vec_path: Path) -> Path:
-    """Where ``xling cade train`` writes a slice's word counts: ``out/<slice>.counts.tsv``."""
-    return Path(vec_path).with_name(slice_name(vec_path) + ".counts.tsv")
-
-
-def read_corpus(path: Path, *, lowercase: bool = False) -> list[list[str]]:
-    """Sentences of a corpus: one a line, whitespace-separated tokens, UTF-8 (errors name the line)."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError("no such file", path)
-    if path.is_dir():
-        raise InputError("is a directory, not a corpus", path)
-    sentences = []
-    with open(path, "rb") as f:
-        for lineno, raw in enumerate(f, 1):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                raise InputError("not UTF-8 text (a corpus is UTF-8, one sentence a line)", path, lineno) from None
-            toks = (line.lower() if lowercase else line).split()
-            if toks:
-                sentences.append(toks)
-    if not sentences:
-        raise InputError("empty corpus: no tokens", path)
-    return sentences
-
-
-def write_counts(vocab, path: Path) -> None:
-    """``word<TAB>count`` lines, most frequent first, written atomically."""
-    from ..data.atomic import atomic_open
-
-    with atomic_open(path) as f:
-        for w, c in zip(vocab.words, vocab.counts.tolist()):
-            f.write(f"{w}\t{c}\n")
-
-
-def read_counts(path: Path) -> dict[str, int]:
-    counts = {}
-    with open(path, encoding="utf-8", errors="surrogateescape") as f:
-        for lineno, line in enumerate(f, 1):
-            line = line.rstrip("\n")
-            if not line:
-                continue
-            word, _, count = line.rpartition("\t")
-            if not word or not count.isdigit():
-                raise InputError("expected 'word<TAB>count'", path, lineno)
-            counts[word] = int(count)
-    return counts
 
 
 @contextlib.contextmanager
@@ -156,8 +82,8 @@ def train_cmd(
                                           help="Training threads (default: all cores). More than 1 is not "
                                                "bit-reproducible (hogwild updates)."),
     seed: int = opt.Seed,
-    device: TrainDevice = typer.Option(TrainDevice.cpu, "--device", help="Slice trainer: cpu (numba) or cuda "
-                                                                          "(torch).", case_sensitive=False),
+    device: Device = opt.device_option(Device.cpu, "Slice trainer: cpu (numba; bit-reproducible with --threads "
+                                                   "1), cuda (torch), or auto (cuda when available)."),
     init: InitChoice = typer.Option(InitChoice.random, "--init",
                                     help="Slice input vectors start as the compass's, or random (TWEC's default). "
                                          "The output matrix is the compass's, frozen, either way.",
@@ -169,107 +95,125 @@ def train_cmd(
     lowercase: bool = typer.Option(False, "--lowercase", help="Lower-case the corpora before training."),
     precision: int = typer.Option(6, "--precision", min=1, max=9, help="Significant digits in .vec output."),
     json_out: bool = opt.Json,
+    force: bool = opt.Force,
 ):
     """Train a compass on all corpora, then one slice per corpus with the compass's output matrix frozen.
 
     All slices land in one space: compare them directly with `xling cade shift` / `neighbours`.
     """
-    from ..align.cade import output_norm, slice_alpha_for, train_compass, train_slice
-    from ..align.w2v import W2VParams
+    from ..align.cade_io import read_corpora
+    from ..lexicon.device import resolve_device
     from ..lexicon.knn import default_threads
 
-    # 1. read everything first, so a bad corpus fails before any training
-    names = [slice_name(p) for p in corpora]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise XlingError(f"two corpora would write the same slice name {dupes[0]!r}: rename one file")
-    if "compass" in names:
-        raise XlingError("a corpus named 'compass' would clash with the compass output: rename it")
-    texts = [read_corpus(p, lowercase=lowercase) for p in corpora]
+    # 1. read everything and settle every setting first, so bad input fails before any training
+    names, texts = read_corpora(corpora, lowercase=lowercase)
     tokens = [sum(map(len, t)) for t in texts]
     threads = threads or default_threads()
+    cparams, params, auto = _train_params(tokens, arch=arch, dim=dim, window=window, negative=negative,
+                                          epochs=epochs, compass_epochs=compass_epochs, alpha=alpha,
+                                          slice_alpha=slice_alpha, sample=sample, threads=threads, seed=seed)
+    cmin = compass_min_count or min_count
+    dev = resolve_device(device)
+    reproducible = threads == 1
+    if not reproducible:
+        info(f"{threads} training threads: the vectors are not bit-reproducible (hogwild updates); "
+             "--threads 1 gives the same bytes for the same --seed")
+    # 2. compass on the concatenation, 3. one slice per corpus with the compass's output frozen; the
+    # folder is built aside and swapped in whole at the end
+    with output_folder(out, force=force, inputs=corpora) as tmp:
+        compass = _train_compass(texts, cparams, cmin, tmp, precision)
+        slices = [_train_slice(name, path, text, n_tokens, compass, params, tmp, min_count=min_count, init=init,
+                               device=dev, replicates=replicates, precision=precision)
+                  for name, path, text, n_tokens in zip(names, corpora, texts, tokens)]
+        record = {"signature": signature(arch=arch, dim=dim, window=window, negative=negative, epochs=epochs,
+                                         compass_epochs=cparams.epochs, alpha=alpha,
+                                         slice_alpha=f"auto:{params.alpha:.4g}" if auto else slice_alpha,
+                                         min_count=min_count, compass_min_count=cmin, sample=sample, seed=seed,
+                                         init=init, replicates=replicates, lowercase=lowercase, threads=threads),
+                  "params": {**params.__dict__, "arch": arch.value, "compass_epochs": cparams.epochs,
+                             "compass_alpha": cparams.alpha, "slice_alpha_auto": auto,
+                             "min_count": min_count, "compass_min_count": cmin, "lowercase": lowercase,
+                             "init": init.value, "replicates": replicates, "device": dev.value,
+                             "bit_reproducible": reproducible},
+                  "compass": _compass_record(compass, out, sum(tokens)),
+                  "slices": slices}
+        write_json(tmp / "cade.json", record, RecordKind.cade_train)
+    if json_out:
+        emit_json(record, RecordKind.cade_train)
+    else:
+        _print_train(record, out)
+
+
+def _train_params(tokens: list[int], *, arch, dim, window, negative, epochs, compass_epochs, alpha, slice_alpha,
+                  sample, threads, seed):
+    """(compass settings, slice settings, slice rate is the default one)."""
+    from ..align.cade import slice_params
+    from ..align.w2v import W2VParams
+
     params = W2VParams(arch=arch.value, dim=dim, window=window, negative=negative, epochs=epochs, alpha=alpha,
                        sample=sample, threads=threads, seed=seed)
     cparams = replace(params, epochs=compass_epochs or epochs)
-    if slice_alpha is not None and slice_alpha < params.min_alpha:
-        raise XlingError(f"--slice-alpha must be at least {params.min_alpha} (the final learning rate), "
-                         f"got {slice_alpha}")
     # the slices' rate: given, or inversely proportional to their tokens x epochs
-    auto = slice_alpha is None
-    mean_tokens = sum(tokens) / len(tokens)
-    params = replace(params, alpha=slice_alpha_for(mean_tokens, params.epochs) if auto else slice_alpha)
+    sparams, auto = slice_params(params, tokens, slice_alpha)
     if auto:
-        info(f"slice learning rate {params.alpha:.4g} ({mean_tokens:,.0f} tokens a slice x {params.epochs} epochs)")
-    cmin = compass_min_count or min_count
-    if device is TrainDevice.cuda:
-        from ..lexicon.knn import cuda_available
-        from ..data.errors import DeviceError
+        info(f"slice learning rate {sparams.alpha:.4g} ({sum(tokens) / len(tokens):,.0f} tokens a slice x "
+             f"{sparams.epochs} epochs)")
+    return cparams, sparams, auto
 
-        if not cuda_available():
-            raise DeviceError("--device cuda asked for, but PyTorch sees no CUDA device")
 
-    # 2. compass on the concatenation
+def _train_compass(texts, cparams, cmin: int, out: Path, precision: int):
+    from ..align.cade import train_compass
+    from ..align.cade_io import COMPASS, save_slice
+
     everything = [s for t in texts for s in t]
     with _word_progress("compass (gensim)") as upd:
         compass = train_compass(everything, cparams, min_count=cmin, progress=upd)
     del everything
-    out.mkdir(parents=True, exist_ok=True)
-    write_vectors(compass.embeddings(), str(out / "compass.vec"), precision=precision, label="compass.vec")
-    write_counts(compass.vocab, out / "compass.counts.tsv")
-    record = {"signature": signature(arch=arch, dim=dim, window=window, negative=negative, epochs=epochs,
-                                     compass_epochs=cparams.epochs, alpha=alpha,
-                                     slice_alpha=f"auto:{params.alpha:.4g}" if auto else slice_alpha,
-                                     min_count=min_count, compass_min_count=cmin, sample=sample, seed=seed,
-                                     init=init, replicates=replicates, lowercase=lowercase, threads=threads),
-              "params": {**params.__dict__, "arch": arch.value, "compass_epochs": cparams.epochs,
-                         "compass_alpha": cparams.alpha, "slice_alpha_auto": auto,
-                         "min_count": min_count, "compass_min_count": cmin, "lowercase": lowercase,
-                         "init": init.value, "replicates": replicates, "device": device.value},
-              "compass": {"vectors": str(out / "compass.vec"), "vocab": len(compass.vocab),
-                          "tokens": sum(tokens), "seconds": round(compass.seconds, 3),
-                          "output_norm": round(output_norm(compass), 4)},
-              "slices": []}
-    # 3. one slice per corpus, output matrix frozen
-    for name, path, text, n_tokens in zip(names, corpora, texts, tokens):
-        with _word_progress(f"slice {name}") as upd:
-            sl = train_slice(text, compass, params, min_count=min_count, init=init, device=device.value,
-                             replicates=replicates, progress=upd)
-        vec_path = out / f"{name}.vec"
-        write_vectors(sl.embeddings(), str(vec_path), precision=precision, label=vec_path.name)
-        write_counts(sl.vocab, counts_path(vec_path))
-        record["slices"].append({"name": name, "corpus": str(path), "vectors": str(vec_path),
-                                 "counts": str(counts_path(vec_path)), "sentences": len(text),
-                                 "tokens": n_tokens, "vocab": len(sl.vocab),
-                                 "seconds": round(sl.stats.seconds, 3),
-                                 "words_per_sec": round(sl.stats.words_per_sec, 1)})
-        info(f"slice {escape(name)}: {len(sl.vocab):,} words, {sl.stats.words_per_sec:,.0f} words/s "
-             f"→ {escape(str(vec_path))}")
-    write_json(out / "cade.json", record, RecordKind.cade_train)
-    if json_out:
-        emit_json(record, RecordKind.cade_train)
-    else:
-        from rich.table import Table
-
-        table = Table(title=f"CADE: {len(names)} slices in {escape(str(out))}")
-        for col in ("slice", "tokens", "vocab", "words/s", "vectors"):
-            table.add_column(col, justify="right" if col in ("tokens", "vocab", "words/s") else "left")
-        table.add_row("compass", f"{record['compass']['tokens']:,}", f"{len(compass.vocab):,}", "(gensim)",
-                      escape(record["compass"]["vectors"]))
-        for s in record["slices"]:
-            table.add_row(escape(s["name"]), f"{s['tokens']:,}", f"{s['vocab']:,}", f"{s['words_per_sec']:,.0f}",
-                          escape(s["vectors"]))
-        out_console.print(table)
-        out_console.print(record["signature"])
+    with progress(f"writing {COMPASS}.vec", unit="rows") as upd:
+        save_slice(compass, out, COMPASS, precision=precision, progress=upd)
+    return compass
 
 
-def _load_counts(vec_path: str, required: bool) -> Optional[dict]:
-    p = counts_path(Path(vec_path))
-    if p.exists():
-        return read_counts(p)
-    if required:
-        raise InputError(f"--min-count needs word counts, but {p} is missing (written by `xling cade train`)",
-                         vec_path)
-    return None
+def _compass_record(compass, out: Path, tokens: int) -> dict:
+    from ..align.cade import output_norm
+    from ..align.cade_io import COMPASS, vectors_path
+
+    return {"vectors": str(vectors_path(out, COMPASS)), "vocab": len(compass.vocab), "tokens": tokens,
+            "seconds": round(compass.seconds, 3), "output_norm": round(output_norm(compass), 4)}
+
+
+def _train_slice(name: str, path: Path, text, n_tokens: int, compass, params, out: Path, *, min_count: int, init,
+                 device: Device, replicates: int, precision: int) -> dict:
+    """Train, save and describe one slice."""
+    from ..align.cade import train_slice
+    from ..align.cade_io import save_slice
+
+    with _word_progress(f"slice {name}") as upd:
+        sl = train_slice(text, compass, params, min_count=min_count, init=init, device=device,
+                         replicates=replicates, progress=upd)
+    with progress(f"writing {name}.vec", unit="rows") as upd:
+        files = save_slice(sl, out, name, precision=precision, progress=upd)
+    info(f"slice {escape(name)}: {len(sl.vocab):,} words, {sl.stats.words_per_sec:,.0f} words/s "
+         f"→ {escape(shown_path(files.vectors))}")
+    return {"name": name, "corpus": str(path), "vectors": shown_path(files.vectors),
+            "counts": shown_path(files.counts),
+            "sentences": len(text), "tokens": n_tokens, "vocab": len(sl.vocab),
+            "seconds": round(sl.stats.seconds, 3), "words_per_sec": round(sl.stats.words_per_sec, 1)}
+
+
+def _print_train(record: dict, out: Path) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"CADE: {len(record['slices'])} slices in {escape(str(out))}")
+    for col in ("slice", "tokens", "vocab", "words/s", "vectors"):
+        table.add_column(col, justify="right" if col in ("tokens", "vocab", "words/s") else "left")
+    c = record["compass"]
+    table.add_row("compass", f"{c['tokens']:,}", f"{c['vocab']:,}", "(gensim)", escape(c["vectors"]))
+    for s in record["slices"]:
+        table.add_row(escape(s["name"]), f"{s['tokens']:,}", f"{s['vocab']:,}", f"{s['words_per_sec']:,.0f}",
+                      escape(s["vectors"]))
+    out_console.print(table)
+    out_console.print(record["signature"])
 
 
 @app.command("shift")
@@ -293,6 +237,7 @@ def shift_cmd(
 ):
     """Rank the words shared by two slices by how much their meaning moved."""
     from ..align.cade import shift_scores
+    from ..align.cade_io import LoadedSlice, frequent_words, load_counts
     from ..data.atomic import atomic_open
     from ..lexicon.knn import resolve_engine
 
@@ -300,14 +245,9 @@ def shift_cmd(
         raise XlingError("--json and -o - would both write to stdout: choose one")
     ea = load_vectors(a, max_vocab=max_vocab)
     eb = load_vectors(b, max_vocab=max_vocab)
-    ca = _load_counts(a, min_count is not None)
-    cb = _load_counts(b, min_count is not None)
-    words = None
-    if min_count is not None:
-        words = [w for w in ea.index_to_key if ca.get(w, 0) >= min_count and cb.get(w, 0) >= min_count]
-        if len(words) < 2:
-            raise XlingError(f"fewer than 2 words occur at least {min_count} times in both slices: "
-                             "lower --min-count")
+    ca = load_counts(a, required=min_count is not None)
+    cb = load_counts(b, required=min_count is not None)
+    words = None if min_count is None else frequent_words(LoadedSlice(ea, ca), LoadedSlice(eb, cb), min_count)
     table = shift_scores(ea, eb, k=k, words=words, engine=resolve_engine(backend, knn_device))
     order = table.order(by)
     rows = []

@@ -5,6 +5,7 @@ Results go to stdout; progress, warnings and errors go to stderr, so pipelines w
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import os
 import sys
@@ -17,8 +18,16 @@ from rich.console import Console
 from ..data.errors import XlingError
 from ..data.jsonfile import RecordKind, dumps, record, write_record
 
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
-out_console = Console(highlight=False, soft_wrap=True)
+class _Console(Console):
+    """rich's Console, but a closed pipe is a BrokenPipeError for :func:`closed_stdout` (rich's own
+    handling exits 1, which breaks ``set -o pipefail`` pipelines such as ``xling ... | head -1``)."""
+
+    def on_broken_pipe(self) -> None:
+        raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
+
+
+err_console = _Console(stderr=True, highlight=False, soft_wrap=True)
+out_console = _Console(highlight=False, soft_wrap=True)
 
 
 class _State:
@@ -77,13 +86,27 @@ def handle_errors(fn: Callable) -> Callable:
         except MemoryError:
             raise fail("out of memory: try a smaller --max-vocab or --chunk-size") from None
         except BrokenPipeError:  # e.g. `xling ... | head`
-            with contextlib.suppress(Exception):
-                sys.stdout = open(os.devnull, "w")
-            raise typer.Exit(0) from None
+            raise closed_stdout() from None
+        except OSError as e:  # a file system error no writer translated: one line, the user's path
+            from ..data.atomic import _reason, shown_path
+
+            if e.filename is None:
+                raise
+            raise fail(f"{shown_path(e.filename)}: {_reason(e)}") from None
         except KeyboardInterrupt:
             raise fail("interrupted", 130) from None
 
     return wrapper
+
+
+def closed_stdout() -> "typer.Exit":
+    """The reader of stdout went away (``xling ... | head -1``): not an error. Standard output
+    becomes /dev/null (so the final flush cannot fail) and the Exit(0) to raise is returned."""
+    with contextlib.suppress(Exception):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    return typer.Exit(0)
 
 
 @contextlib.contextmanager
@@ -112,9 +135,15 @@ def progress(description: str, total: int | None = None, unit: str = "") -> Iter
 
 def emit_json(obj: Any, kind: RecordKind | None = None) -> None:
     """One JSON record on stdout (UTF-8, non-ASCII kept, NaN written as null); with ``kind``, the
-    record starts with its ``"kind"`` and ``"schema"`` (see :func:`xling.data.jsonfile.record`)."""
-    out_console.file.write(dumps(record(kind, obj) if kind is not None else obj))
-    out_console.file.flush()
+    record starts with its ``"kind"`` and ``"schema"`` (see :func:`xling.data.jsonfile.record`).
+
+    When stdout already carried the command's data (an output ``-``, e.g. ``convert IN - --json``),
+    the record goes to stderr instead: the data stream is never mixed with a record."""
+    from ..data import atomic
+
+    console = err_console if atomic.stdout_carries_data else out_console
+    console.file.write(dumps(record(kind, obj) if kind is not None else obj))
+    console.file.flush()
 
 
 def write_json(path: str | os.PathLike, obj: Any, kind: RecordKind | None = None) -> None:

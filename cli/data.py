@@ -6,7 +6,6 @@ work on any dictionary file.
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import List, Optional
 
 import typer
@@ -202,50 +201,21 @@ def identical_cmd(
 # --------------------------------------------------------------------------- clean / build
 def _clean_options(src_lang, tgt_lang, src_script, tgt_script, lower, multi_word, max_translations, no_numerals,
                    keep_typographic):
-    from ..data.clean import CleanOptions
-    from ..data.errors import XlingError
-    from ..data.scripts import Script, script_for_language
+    from ..data.build import clean_options
 
-    def pick(script, lang, side):
-        if script is not None:
-            try:
-                return Script(script.lower()).value
-            except ValueError:
-                raise XlingError(f"--{side}-script: unknown script {script!r}; one of: "
-                                 f"{', '.join(s.value for s in Script)}") from None
-        if lang is not None:
-            s = script_for_language(lang)
-            if s is None:
-                raise XlingError(f"--{side}-lang: no script known for language {lang!r}; "
-                                 f"give --{side}-script instead")
-            return s
-        return None
-
-    return CleanOptions(src_script=pick(src_script, src_lang, "src"), tgt_script=pick(tgt_script, tgt_lang, "tgt"),
-                        lower=lower, single_word=not multi_word, numerals=not no_numerals,
-                        max_translations=max_translations, ascii_punct=not keep_typographic)
+    return clean_options(src_lang=src_lang, tgt_lang=tgt_lang, src_script=src_script, tgt_script=tgt_script,
+                         lower=lower, single_word=not multi_word, numerals=not no_numerals,
+                         max_translations=max_translations, ascii_punct=not keep_typographic)
 
 
-def _clean_and_report(d, opts, output, no_origin, json_out, src_vec, tgt_vec, max_vocab, sources: list, title: str):
-    from ..data.anchors import dictionary_stats, restrict_to_vocab
-    from ..data.clean import clean_pairs
-
-    c, crep = clean_pairs(d, opts)
-    # multi-word lines of dictionary files were skipped (and counted) while reading: count them here too
-    read_multi = sum(r.get("multiword_skipped", 0) for r in sources)
-    if read_multi:
-        crep.pairs_in += read_multi
-        crep.count("dropped: multi-word", n=read_multi)
-    cov = None
-    if src_vec or tgt_vec:
-        c, cov = restrict_to_vocab(c, _vocab(src_vec, max_vocab, "source"), _vocab(tgt_vec, max_vocab, "target"))
-    _write(c, output, no_origin)
-    stats = dictionary_stats(c)
+def _report(result, opts, output: str, no_origin: bool, json_out: bool, max_vocab, title: str) -> None:
+    """Write the built dictionary and print its record (JSON or a table)."""
+    _write(result.dictionary, output, no_origin)
+    cov, crep = result.coverage, result.clean
     sig = signature(src_script=opts.src_script or "any", tgt_script=opts.tgt_script or "any",
                     lower=int(opts.lower), single=int(opts.single_word), max_tr=opts.max_translations,
                     max_vocab=max_vocab if cov else None)
-    record = {"output": output, "pairs": len(c), "sources": sources, "clean": crep.as_dict(),
-              "coverage": cov.as_dict() if cov else None, "stats": stats, "signature": sig}
+    record = {"output": output, **result.as_dict(), "signature": sig}
     if json_out:
         emit_json(record)
         return
@@ -254,9 +224,9 @@ def _clean_and_report(d, opts, output, no_origin, json_out, src_vec, tgt_vec, ma
         steps.update({"dropped: source word not in vectors": cov.src_oov_pairs,
                       "dropped: target word not in vectors": cov.tgt_oov_pairs,
                       "source-word coverage": f"{cov.coverage:.3f}"})
-    steps.update({"pairs out": len(c), "origins": stats["origins"]})
+    steps.update({"pairs out": len(result.dictionary), "origins": result.stats["origins"]})
     _print_record(title, steps, output)
-    _console(output).print(f"{len(c):,} pairs → {escape(output)}   [dim]{escape(sig)}[/]")
+    _console(output).print(f"{len(result.dictionary):,} pairs → {escape(output)}   [dim]{escape(sig)}[/]")
 
 
 @app.command("clean")
@@ -275,31 +245,15 @@ def clean_cmd(
     NFC keeping U+200C/U+200D, script filter per side, optional lower-casing (cased scripts only),
     single words, duplicates, at most N translations per source word.
     """
-    from ..data.anchors import merge, read_anchors
+    from ..data.build import Sources, clean_and_restrict, read_sources
 
     _check_outputs(output, json_out)
     opts = _clean_options(src_lang, tgt_lang, src_script, tgt_script, lower, multi_word, max_translations,
                           no_numerals, keep_typographic)
-    dicts, reps = [], []
-    for p in inputs:
-        d, r = read_anchors(p)
-        dicts.append(d)
-        reps.append(r.as_dict())
-    _clean_and_report(merge(dicts), opts, output, no_origin, json_out, src_vec, tgt_vec, max_vocab, reps, "clean")
-
-
-def _labelled(args: List[str]) -> dict[str, list[str]]:
-    """``LABEL=PATH`` arguments grouped by label; a bare PATH is labelled by its file or folder name."""
-    import os
-
-    out: dict[str, list[str]] = {}
-    for a in args:
-        label, sep, path = a.partition("=")
-        if not sep or "/" in label or not label or os.path.exists(a):
-            path = a
-            label = Path(a.rstrip("/")).stem
-        out.setdefault(label, []).append(path)
-    return out
+    d, reps = read_sources(Sources(tsv=inputs))
+    result = clean_and_restrict(d, opts, reps, src_vocab=_vocab(src_vec, max_vocab, "source"),
+                                tgt_vocab=_vocab(tgt_vec, max_vocab, "target"))
+    _report(result, opts, output, no_origin, json_out, max_vocab, "clean")
 
 
 @app.command("build")
@@ -328,50 +282,27 @@ def build_cmd(
     Sources are merged in the order cldr, gettext, dictd, tsv, identical; a pair found twice
     keeps its first origin.
     """
-    from ..data.anchors import merge, read_anchors
-    from ..data.cldr import cldr_pairs
-    from ..data.dictd import read_dictd
+    from ..data.build import Sources, clean_and_restrict, labelled_paths, read_sources
     from ..data.errors import XlingError
-    from ..data.gettext_catalog import find_catalogs, gettext_pairs, read_catalog
-    from ..data.identical import identical_pairs
 
     _check_outputs(output, json_out)
     opts = _clean_options(src_lang, tgt_lang, src_script, tgt_script, lower, multi_word, max_translations,
                           no_numerals, keep_typographic)
     if (cldr_src is None) != (cldr_tgt is None):
         raise XlingError("--cldr-src and --cldr-tgt go together")
-    if gettext_src and not gettext:
-        raise XlingError("--gettext-src needs --gettext (the target-language catalogs)")
     if identical and not (src_vec and tgt_vec):
         raise XlingError("--identical needs --src and --tgt vectors")
-    dicts, reps = [], []
-    if cldr_src:
-        d, r = cldr_pairs(cldr_src, cldr_tgt, word_pairs=word_pairs, max_words=max_words)
-        dicts.append(d)
-        reps.append(r.as_dict())
-    src = [read_catalog(p) for p in find_catalogs(gettext_src)] if gettext_src else None
-    for label, paths in _labelled(gettext or []).items():
-        tgt = [read_catalog(p) for p in find_catalogs(paths)]
-        d, r = gettext_pairs(tgt, src, word_pairs=word_pairs, max_words=max_words, origin=f"gettext:{label}")
-        dicts.append(d)
-        reps.append(r.as_dict())
-    for p in dictd or []:
-        d, r = read_dictd(p)
-        dicts.append(d)
-        reps.append(r.as_dict())
-    for p in tsv or []:
-        d, r = read_anchors(p)
-        dicts.append(d)
-        reps.append(r.as_dict())
-    if identical:
-        s = load_vectors(src_vec, max_vocab=max_vocab, label="source")
-        t = load_vectors(tgt_vec, max_vocab=max_vocab, label="target")
-        d, r = identical_pairs(s.words, t.words)
-        dicts.append(d)
-        reps.append(r.as_dict())
-    if not dicts:
-        raise XlingError("no source given: use --cldr-src/--cldr-tgt, --gettext, --dictd, --tsv or --identical")
-    _clean_and_report(merge(dicts), opts, output, no_origin, json_out, src_vec, tgt_vec, max_vocab, reps, "build")
+    # the vectors are read once: for their identical strings (now) and their vocabularies (later)
+    src = load_vectors(src_vec, max_vocab=max_vocab, label="source") if identical else None
+    tgt = load_vectors(tgt_vec, max_vocab=max_vocab, label="target") if identical else None
+    sources = Sources(cldr=(cldr_src, cldr_tgt) if cldr_src else None, gettext=labelled_paths(gettext or []),
+                      gettext_src=gettext_src or (), dictd=dictd or (), tsv=tsv or (), word_pairs=word_pairs,
+                      max_words=max_words, identical=(src.words, tgt.words) if identical else None)
+    d, reps = read_sources(sources)
+    src_vocab = src.key_to_index if src is not None else _vocab(src_vec, max_vocab, "source")
+    tgt_vocab = tgt.key_to_index if tgt is not None else _vocab(tgt_vec, max_vocab, "target")
+    result = clean_and_restrict(d, opts, reps, src_vocab=src_vocab, tgt_vocab=tgt_vocab)
+    _report(result, opts, output, no_origin, json_out, max_vocab, "build")
 
 
 # --------------------------------------------------------------------------- restrict / split / stats

@@ -2,11 +2,33 @@
 from __future__ import annotations
 
 import typer
+from typer.core import TyperGroup
 
 from . import align, cade, data, io_cmds, lexicon, report, vocab
-from .common import state, version
+from .common import closed_stdout, state, version
+
+#: global options that may also come after the subcommand (``xling info FILE -q``)
+GLOBAL_FLAGS = ("-q", "--quiet")
+
+
+class XlingGroup(TyperGroup):
+    """The top-level command: global flags anywhere on the line; a closed stdout pipe exits 0."""
+
+    def parse_args(self, ctx, args):
+        cut = args.index("--") if "--" in args else len(args)
+        flags = [a for a in args[:cut] if a in GLOBAL_FLAGS]
+        rest = [a for a in args[:cut] if a not in GLOBAL_FLAGS] + args[cut:]
+        return super().parse_args(ctx, flags + rest)
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:  # `xling ... | head -1`: the reader has what it wanted
+            raise closed_stdout() from None
+
 
 app = typer.Typer(
+    cls=XlingGroup,
     name="xling",
     help="Cross-lingual embeddings: align spaces, induce and evaluate lexicons, build anchor "
          "dictionaries, train CADE slices, expand model vocabularies.",
@@ -29,7 +51,10 @@ def main(
     show_version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                       help="Print the version and exit."),
 ):
+    from ..data import atomic
+
     state.quiet = quiet
+    atomic.stdout_carries_data = False
 
 
 io_cmds.register(app)

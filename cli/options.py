@@ -4,14 +4,24 @@ from __future__ import annotations
 import typer
 
 from ..data.vectors import OnDuplicate, VecFormat
-from ..lexicon.knn import Backend, Device
+from ..lexicon.device import Device
+from ..lexicon.knn import Backend
+
+
+def device_option(default: Device = Device.auto, help: str = "cpu, cuda, or auto (cuda when available).",
+                  name: str = "--device"):
+    """The one ``--device`` option type (:class:`xling.lexicon.device.Device`) of every command;
+    commands resolve it with :func:`xling.lexicon.device.resolve_device` (or ``resolve_engine``)."""
+    return typer.Option(default, name, help=help, case_sensitive=False)
+
 
 MaxVocab = typer.Option(None, "--max-vocab", min=1, help="Read only the first N words of each vectors file.")
 Backend_ = typer.Option(Backend.auto, "--backend", help="Nearest-neighbour backend.", case_sensitive=False)
-Device_ = typer.Option(Device.auto, "--device", help="cpu, cuda, or auto (cuda when available).",
-                       case_sensitive=False)
+Device_ = device_option()
 ChunkSize = typer.Option(None, "--chunk-size", min=1024,
                          help="Similarity entries held in memory at once (default 40M = 160 MB).")
+Force = typer.Option(False, "--force",
+                     help="Replace an output folder written by xling before (never one holding an input).")
 Json = typer.Option(False, "--json", help="Print a machine-readable JSON record on stdout.")
 Format = typer.Option(VecFormat.auto, "--format", help="Vectors format (auto: from the file name).",
                       case_sensitive=False)

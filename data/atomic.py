@@ -1,17 +1,96 @@
-"""Atomic output: write to a temporary file beside the target, rename on success.
+"""Atomic output: every file and folder xling writes goes through here.
 
-An interrupted run never leaves a half-written output under the final name.
+A file is written to a temporary name beside the target and renamed onto it on success; a folder
+(:func:`output_folder`) is built whole in a temporary sibling folder and swapped in at the end. An
+interrupted or failed run never leaves a half-written output (nor an empty folder) under the final
+name, and a file-system error (full disk, read-only, a parent that is a file) is one
+:class:`~xling.data.errors.OutputError` naming the USER's path, never the temporary one.
 ``"-"`` means standard output (text or bytes), which cannot be atomic.
 """
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Iterable, Iterator
+
+from .errors import OutputError
+
+#: the file in every folder xling writes; ``--force`` replaces only folders that have it
+MARKER = ".xling-output"
+
+#: errors of the file system (not of an input) that a write can meet
+_FS_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EFBIG, errno.ENOTDIR, errno.EISDIR, errno.EACCES,
+              errno.EPERM, errno.EEXIST, errno.ENOTEMPTY, errno.EIO, errno.ENAMETOOLONG}
+
+#: temporary folder -> the user's folder, while :func:`output_folder` builds it (for error messages)
+_SHOWN: dict[str, str] = {}
+
+#: set once standard output carried data (``"-"``): a JSON record must then go elsewhere
+stdout_carries_data = False
+
+
+def shown_path(path: str | os.PathLike | None) -> str:
+    """``path`` as the user named it: a file in a folder being built is shown in the final folder."""
+    p = os.fspath(path) if path is not None else ""
+    for tmp, final in _SHOWN.items():
+        if p == tmp or p.startswith(tmp + os.sep):
+            return final + p[len(tmp):]
+    return p
+
+
+def _reason(e: OSError) -> str:
+    if e.errno == errno.ENOSPC:
+        return "no space left on the device"
+    if e.errno == errno.EROFS:
+        return "read-only file system"
+    if e.errno in (errno.ENOTDIR, errno.EEXIST) and e.filename is not None and os.path.isfile(
+            os.path.dirname(os.fspath(e.filename)) or "."):
+        return "its folder is a file"
+    return (e.strerror or str(e)).lower()
+
+
+def output_error(e: OSError, path: str | os.PathLike) -> OutputError:
+    """One :class:`OutputError` for a failed write of ``path`` (the user's name for it)."""
+    parent = Path(shown_path(path)).parent
+    while str(parent) not in ("", ".", "/") and not parent.exists():
+        parent = parent.parent
+    if parent.is_file():
+        return OutputError(f"{parent} is a file, not a folder", shown_path(path))
+    return OutputError(_reason(e), shown_path(path))
+
+
+def _ours(e: OSError, *paths: str | os.PathLike) -> bool:
+    """Is ``e`` a file-system error about one of ``paths`` (or about no file: a write, a flush)?"""
+    if e.errno not in _FS_ERRNOS or isinstance(e, OutputError):
+        return False
+    names = {os.fspath(p) for p in paths}
+    return e.filename is None or os.fspath(e.filename) in names or any(
+        os.fspath(e.filename).startswith(n + os.sep) for n in names)
+
+
+def _mkdirs(folder: Path) -> list[Path]:
+    """Create ``folder`` and its missing parents; return the ones created (outermost first)."""
+    made: list[Path] = []
+    p = folder
+    while not p.exists() and p != p.parent:
+        made.append(p)
+        p = p.parent
+    made.reverse()
+    for d in made:
+        os.mkdir(d)
+    return made
+
+
+def _rmdirs(made: list[Path]) -> None:
+    for d in reversed(made):
+        with contextlib.suppress(OSError):
+            d.rmdir()
 
 
 def _umask() -> int:
@@ -27,17 +106,39 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     ``suffix`` is appended to the temporary name (some libraries insist on an extension).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + suffix, dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual mode
+    made: list[Path] = []
     try:
+        made = _mkdirs(path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + suffix, dir=path.parent)
+        os.close(fd)
+    except OSError as e:
+        _rmdirs(made)
+        raise output_error(e, path) from None
+    tmp_path = Path(tmp)
+    try:
+        os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual mode
         yield tmp_path
         os.replace(tmp_path, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
+    except BaseException as e:
+        with contextlib.suppress(OSError):
             tmp_path.unlink()
+        _rmdirs(made)
+        if isinstance(e, OSError) and _ours(e, tmp_path, path):
+            raise output_error(e, path) from None
+        raise
+
+
+@contextlib.contextmanager
+def _stdout_errors() -> Iterator[None]:
+    """A file-system error while writing standard output (``> /dev/full``, a full disk behind a
+    redirection) is one OutputError about ``<stdout>``; a closed pipe stays a BrokenPipeError."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as e:
+        if e.errno in _FS_ERRNOS and e.filename is None:
+            raise OutputError(_reason(e), "<stdout>") from None
         raise
 
 
@@ -45,12 +146,15 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
 def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8",
                 errors: str | None = "surrogateescape", newline: str | None = "\n") -> Iterator[IO]:
     """``open()`` for writing that renames into place on success; ``"-"`` is stdout."""
+    global stdout_carries_data
     binary = "b" in mode
     if os.fspath(path) == "-":
-        if binary:
-            yield sys.stdout.buffer
-            sys.stdout.buffer.flush()
-        else:
+        stdout_carries_data = True
+        with _stdout_errors():
+            if binary:
+                yield sys.stdout.buffer
+                sys.stdout.buffer.flush()
+                return
             stream = io.TextIOWrapper(sys.stdout.buffer, encoding=encoding or "utf-8", errors=errors,
                                       newline=newline, write_through=True) \
                 if hasattr(sys.stdout, "buffer") else sys.stdout
@@ -59,9 +163,118 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None =
                 stream.flush()
             finally:
                 if stream is not sys.stdout:
-                    stream.detach()
+                    with contextlib.suppress(ValueError, OSError):
+                        stream.detach()
         return
     with atomic_path(path) as tmp:
         kwargs = {} if binary else {"encoding": encoding, "errors": errors, "newline": newline}
         with open(tmp, mode, **kwargs) as f:
             yield f
+
+
+def _inside(inner: Path, outer: Path) -> bool:
+    return inner == outer or outer in inner.parents
+
+
+@contextlib.contextmanager
+def output_folder(folder: str | os.PathLike, *, force: bool = False,
+                  inputs: Iterable[str | os.PathLike] = ()) -> Iterator[Path]:
+    """Build an output folder whole in a temporary sibling, then swap it in.
+
+    Yields the temporary folder to write into (name files as in the final one; error messages
+    name the final folder). On success the marker file :data:`MARKER` is added and the folder
+    is renamed onto ``folder``; on failure it is removed and ``folder`` is left as it was (no empty
+    folder behind). Two runs into one folder never mix: each builds its own and the last swap wins
+    only with ``force``; no file of an earlier run survives a replacement.
+
+    Parameters
+    ----------
+    folder : path
+        The final folder. It may be missing or empty; a non-empty one is replaced only with
+        ``force`` and only if xling wrote it (it has :data:`MARKER`).
+    force : bool
+        Replace a non-empty folder written by xling.
+    inputs : paths
+        The run's inputs: ``folder`` may never be one of them nor contain one (even with ``force``).
+
+    Raises
+    ------
+    OutputError
+        The folder is refused, or the file system fails (full, read-only, a parent is a file).
+    """
+    final = Path(folder)
+    _check_replace(final, force, inputs)
+    made: list[Path] = []
+    try:
+        made = _mkdirs(final.parent)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".xling-tmp", dir=final.parent))
+        os.chmod(tmp, 0o777 & ~_umask())
+    except OSError as e:
+        _rmdirs(made)
+        raise output_error(e, final) from None
+    _SHOWN[os.fspath(tmp)] = os.fspath(final)
+    try:
+        yield tmp
+        with open(tmp / MARKER, "w", encoding="utf-8") as f:
+            f.write("written by xling; `--force` may replace this folder\n")
+        _swap(tmp, final, force)
+    except BaseException as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        _rmdirs(made)
+        if isinstance(e, OSError) and _ours(e, tmp, final):
+            raise output_error(e, e.filename or final) from None
+        raise
+    finally:
+        _SHOWN.pop(os.fspath(tmp), None)
+
+
+def check_output_folder(folder: str | os.PathLike, *, force: bool = False,
+                        inputs: Iterable[str | os.PathLike] = ()) -> None:
+    """Raise the :class:`OutputError` that :func:`output_folder` would raise on entry: call it before
+    a long computation so that a refused folder fails first."""
+    _check_replace(Path(folder), force, inputs)
+
+
+def _check_replace(final: Path, force: bool, inputs: Iterable[str | os.PathLike]) -> None:
+    """Refuse a folder that is or holds an input, a file, or a non-empty folder (without ``force``,
+    or that xling did not write), or whose parent is a file."""
+    where = final.resolve()
+    parent = final.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise OutputError(f"{parent} is a file, not a folder", final)
+    for i in inputs:
+        if os.fspath(i) in ("", "-"):
+            continue
+        if _inside(Path(i).resolve(), where):
+            raise OutputError(f"holds the input {i}: choose another output folder", final)
+    if final.exists() and not final.is_dir():
+        raise OutputError("exists and is not a folder", final)
+    if final.is_dir() and any(final.iterdir()):
+        if not force:
+            raise OutputError("folder exists and is not empty (--force replaces a folder xling wrote)", final)
+        if not (final / MARKER).is_file():
+            raise OutputError(f"not a folder xling wrote (no {MARKER}): --force replaces only those; "
+                              "remove it yourself or choose another", final)
+
+
+def _swap(tmp: Path, final: Path, force: bool) -> None:
+    """Rename ``tmp`` onto ``final`` (an earlier xling folder there is moved aside, then removed)."""
+    old = None
+    if final.is_dir() and any(final.iterdir()):
+        _check_replace(final, force, ())  # another run may have written it meanwhile
+        old = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".xling-old", dir=final.parent))
+        os.replace(final, old / "x")
+    try:
+        os.replace(tmp, final)  # onto a missing or empty folder only (POSIX)
+    except OSError as e:
+        if old is not None and not final.exists():
+            os.replace(old / "x", final)
+        if e.errno in (errno.ENOTEMPTY, errno.EEXIST):
+            raise OutputError("another run wrote this folder meanwhile; nothing of this run was kept",
+                              final) from None
+        raise
+    finally:
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)

@@ -33,3 +33,15 @@ class InputError(XlingError, ValueError):
 
 class DeviceError(XlingError, RuntimeError):
     """A requested device or backend is not available (e.g. ``device='cuda'`` without CUDA)."""
+
+
+class OutputError(XlingError):
+    """Writing an output failed or was refused; ``str(err)`` is ``"path: reason"`` with the user's path."""
+
+    def __init__(self, message: str, path: str | os.PathLike):
+        self.message = message
+        self.path = os.fspath(path)
+        XlingError.__init__(self, f"{self.path}: {message}")
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"

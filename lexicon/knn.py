@@ -8,12 +8,17 @@ per-row mean of the top-k similarities (the CSLS penalty term) from the same chu
 Backends (:class:`Backend`): ``numpy`` (cache-sized BLAS tiles folded into a running top-k by a compiled kernel),
 ``torch`` (CPU or CUDA, ``torch.topk``), ``faiss`` (``IndexFlatIP``; GPU when the installed
 faiss has GPU support). ``auto`` picks torch on CUDA when a GPU is there, numpy otherwise.
-``device="cuda"`` without CUDA raises :class:`DeviceError`; it never falls back silently.
+The device is resolved by :mod:`xling.lexicon.device` (one policy for every operation and
+trainer): ``device="cuda"`` without CUDA raises :class:`DeviceError`; it never falls back silently.
+
+The reductions :func:`count_above` and :func:`logsumexp_sim` follow the engine too: numpy
+engine -> numpy tiles, torch engine -> torch on the engine's device. faiss has no such
+reductions, so a faiss engine uses the torch path when its device is ``cuda`` (and PyTorch sees
+CUDA) and the numpy path otherwise (see :func:`reduction_backend`).
 """
 from __future__ import annotations
 
 import os
-import sys
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from enum import Enum
@@ -23,6 +28,7 @@ import numpy as np
 
 from ..data.embeddings import row_norms
 from ..data.errors import DeviceError, XlingError
+from .device import Device, as_device, cuda_available, resolve_device  # noqa: F401 (re-exported)
 
 Progress = Callable[[int, int], None]
 
@@ -35,12 +41,6 @@ class Backend(str, Enum):
     numpy = "numpy"
     torch = "torch"
     faiss = "faiss"
-
-
-class Device(str, Enum):
-    auto = "auto"
-    cpu = "cpu"
-    cuda = "cuda"
 
 
 class Metric(str, Enum):
@@ -60,18 +60,6 @@ class Engine:
         return f"{self.backend.value}/{self.device.value}"
 
 
-def cuda_available() -> bool:
-    # without an NVIDIA driver there is no CUDA: answer without importing torch (seconds)
-    if sys.platform == "linux" and not (os.path.exists("/proc/driver/nvidia/version")
-                                        or os.path.exists("/dev/nvidiactl")):
-        return False
-    try:
-        import torch
-    except ImportError:  # pragma: no cover
-        return False
-    return bool(torch.cuda.is_available())
-
-
 def faiss_gpus() -> int:
     try:
         import faiss
@@ -84,13 +72,16 @@ def faiss_gpus() -> int:
 def resolve_engine(backend: Backend | str = Backend.auto, device: Device | str = Device.auto,
                    chunk_elements: int | None = None) -> Engine:
     """Turn ``auto`` choices into concrete ones and check that they can run here."""
-    backend, device = Backend(backend), Device(device)
+    backend = Backend(backend)
+    device = as_device(device)
     if backend is Backend.numpy and device is Device.cuda:
         raise DeviceError("the numpy backend runs on the CPU only; use --backend torch or faiss for cuda")
-    if device is Device.cuda and not cuda_available() and not (backend is Backend.faiss and faiss_gpus()):
-        raise DeviceError("device 'cuda' was asked for but no CUDA device is available here")
-    if device is Device.auto:
-        device = Device.cuda if cuda_available() and backend in (Backend.auto, Backend.torch) else Device.cpu
+    if device is Device.cuda and backend is Backend.faiss and faiss_gpus():
+        pass  # a GPU build of faiss runs on CUDA whether or not PyTorch sees it
+    elif device is Device.auto and backend not in (Backend.auto, Backend.torch):
+        device = Device.cpu  # auto puts only torch on the GPU
+    else:
+        device = resolve_device(device)
     if backend is Backend.auto:
         backend = Backend.torch if device is Device.cuda else Backend.numpy
     if backend is Backend.faiss:
@@ -201,7 +192,9 @@ def count_above(
     """How many base rows score strictly above each query's threshold, shape (nq,), int64.
 
     The score is the adjusted one of :func:`knn` (``scale * sim - base_bias``); this gives the
-    exact rank of a given candidate among all base rows (evaluation's MRR) in one chunked pass.
+    exact rank of a given candidate among all base rows (evaluation's MRR) in one chunked pass,
+    on the engine's backend and device (a torch engine on cuda counts on the GPU; a faiss
+    engine: see :func:`reduction_backend`).
 
     Parameters
     ----------
@@ -217,11 +210,30 @@ def count_above(
         raise XlingError(f"thresholds must have shape ({q.shape[0]},), got {thr.shape}")
     eng = engine or resolve_engine()
     cos = Metric(metric) is Metric.cosine
-    nq, nb = q.shape[0], b.shape[0]
-    inv_b = _inv_norms(b) * np.float32(scale) if cos else None
     ex_r = ex_c = None
     if exclude is not None:
         ex_r, ex_c = (np.asarray(a, dtype=np.int64).reshape(-1) for a in exclude)
+    if reduction_backend(eng) is Backend.torch:
+        return _torch_count_above(q, b, thr, cos, scale, bias, ex_r, ex_c, eng)
+    return _numpy_count_above(q, b, thr, cos, scale, bias, ex_r, ex_c, eng)
+
+
+def reduction_backend(eng: Engine) -> Backend:
+    """Backend of the reductions (:func:`count_above`, :func:`logsumexp_sim`) under ``eng``.
+
+    numpy -> numpy; torch -> torch (on the engine's device); faiss, which has no such
+    reductions -> torch when the engine runs on cuda and PyTorch sees CUDA, numpy otherwise.
+    """
+    if eng.backend is Backend.torch:
+        return Backend.torch
+    if eng.backend is Backend.faiss and eng.device is Device.cuda and cuda_available():
+        return Backend.torch
+    return Backend.numpy
+
+
+def _numpy_count_above(q, b, thr, cos, scale, bias, ex_r, ex_c, eng):
+    nq, nb = q.shape[0], b.shape[0]
+    inv_b = _inv_norms(b) * np.float32(scale) if cos else None
     rows, cols = _tile_shape(nb, 1, eng)
     out = np.zeros(nq, dtype=np.int64)
     for r0 in range(0, nq, rows):
@@ -240,6 +252,35 @@ def count_above(
                 hit = (ex_r >= r0) & (ex_r < r0 + m) & (ex_c >= c0) & (ex_c < c1)
                 s[ex_r[hit] - r0, ex_c[hit] - c0] = -np.inf
             out[r0:r0 + m] += np.count_nonzero(s > t, axis=1)
+    return out
+
+
+def _torch_count_above(q, b, thr, cos, scale, bias, ex_r, ex_c, eng):
+    """:func:`count_above` with torch on the engine's device; the scores are computed as
+    :func:`_torch_knn` computes them, so a threshold taken from its scores counts consistently."""
+    import torch
+
+    dev = _torch_dev(eng)
+    nq, nb = q.shape[0], b.shape[0]
+    bt, inv_b = _torch_base(b, cos, scale, dev, eng)
+    bias_t = torch.from_numpy(bias).to(dev) if bias is not None else None
+    rows = _query_rows_per_chunk(nb, eng)
+    out = np.zeros(nq, dtype=np.int64)
+    with torch.inference_mode():
+        for r0 in range(0, nq, rows):
+            qc = _torch_queries(q[r0:r0 + rows], cos, scale, dev)
+            m = qc.shape[0]
+            s = qc @ bt.T
+            if cos:
+                s *= inv_b
+            if bias_t is not None:
+                s -= bias_t
+            if ex_r is not None:
+                hit = (ex_r >= r0) & (ex_r < r0 + m)
+                if hit.any():
+                    s[torch.from_numpy(ex_r[hit] - r0).to(dev), torch.from_numpy(ex_c[hit]).to(dev)] = float("-inf")
+            t = torch.from_numpy(np.ascontiguousarray(thr[r0:r0 + m])).to(dev)
+            out[r0:r0 + m] = (s > t[:, None]).sum(dim=1).cpu().numpy()
     return out
 
 
@@ -440,13 +481,18 @@ def _row_lexsort(vals: np.ndarray, idx: np.ndarray) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------ torch
-def _torch_knn(q, b, k, metric, scale, bias, exclude_self, eng, progress):
+def _torch_dev(eng: Engine):
     import torch
 
-    dev = torch.device("cuda" if eng.device is Device.cuda else "cpu")
-    nq, nb = q.shape[0], b.shape[0]
-    cos = metric is Metric.cosine
-    # base goes to the device once, in chunks of rows (it is the reused operand)
+    return torch.device(eng.device.value)  # a resolved engine: cpu or cuda, checked by resolve_engine
+
+
+def _torch_base(b, cos, scale, dev, eng):
+    """The base on ``dev`` (shared, not copied, when it is a float32 array on the CPU) and, for
+    cosine, its inverse norms times ``scale``."""
+    import torch
+
+    nb = b.shape[0]
     if dev.type == "cpu" and isinstance(b, np.ndarray) and b.dtype == np.float32 and b.flags.c_contiguous:
         import warnings
 
@@ -463,19 +509,38 @@ def _torch_knn(q, b, k, metric, scale, bias, exclude_self, eng, progress):
         inv_b = bt.norm(dim=1)
         inv_b[inv_b == 0] = 1
         inv_b = inv_b.reciprocal_() * scale
+    return bt, inv_b
+
+
+def _torch_queries(rows, cos, scale, dev):
+    """A block of query rows on ``dev``: unit length (cosine) or times ``scale`` (inner product)."""
+    import torch
+
+    qc = torch.from_numpy(np.ascontiguousarray(rows, dtype=np.float32)).to(dev)
+    if cos:
+        n = qc.norm(dim=1, keepdim=True)
+        n[n == 0] = 1
+        qc = qc / n
+    elif scale != 1.0:
+        qc = qc * scale
+    return qc
+
+
+def _torch_knn(q, b, k, metric, scale, bias, exclude_self, eng, progress):
+    import torch
+
+    dev = _torch_dev(eng)
+    nq, nb = q.shape[0], b.shape[0]
+    cos = metric is Metric.cosine
+    # base goes to the device once, in chunks of rows (it is the reused operand)
+    bt, inv_b = _torch_base(b, cos, scale, dev, eng)
     bias_t = torch.from_numpy(bias).to(dev) if bias is not None else None
     rows = _query_rows_per_chunk(nb, eng)
     out_s = np.empty((nq, k), dtype=np.float32)
     out_i = np.empty((nq, k), dtype=np.int64)
     with torch.inference_mode():
         for r0 in range(0, nq, rows):
-            qc = torch.from_numpy(np.ascontiguousarray(q[r0:r0 + rows], dtype=np.float32)).to(dev)
-            if cos:
-                n = qc.norm(dim=1, keepdim=True)
-                n[n == 0] = 1
-                qc = qc / n
-            elif scale != 1.0:
-                qc = qc * scale
+            qc = _torch_queries(q[r0:r0 + rows], cos, scale, dev)
             s = qc @ bt.T
             if cos:
                 s *= inv_b
@@ -554,31 +619,16 @@ def logsumexp_sim(
 ) -> np.ndarray:
     """``log sum_b exp(beta * sim(q, b))`` for every query row, shape (nq,), float32.
 
-    The normaliser of the inverted softmax, computed chunk by chunk (stable: max-shifted).
-    faiss has no such reduction, so the faiss backend computes it with numpy.
+    The normaliser of the inverted softmax, computed chunk by chunk (stable: max-shifted), on
+    the engine's backend and device (a faiss engine: see :func:`reduction_backend`).
     """
     q, b, _, _ = _check(queries, base, 1, None, False)
     eng = engine or resolve_engine(backend, device, chunk_elements)
     cos = Metric(metric) is Metric.cosine
+    if reduction_backend(eng) is Backend.torch:
+        return _torch_logsumexp(q, b, beta, cos, eng, progress)
     nq, nb = q.shape[0], b.shape[0]
-    rows = _query_rows_per_chunk(nb, eng)
     out = np.empty(nq, dtype=np.float32)
-    if eng.backend is Backend.torch:
-        import torch
-
-        dev = torch.device("cuda" if eng.device is Device.cuda else "cpu")
-        bt = torch.from_numpy(np.ascontiguousarray(b, dtype=np.float32)).to(dev)
-        if cos:
-            bt = bt / bt.norm(dim=1, keepdim=True).clamp_min(1e-30)
-        with torch.inference_mode():
-            for r0 in range(0, nq, rows):
-                qc = torch.from_numpy(np.ascontiguousarray(q[r0:r0 + rows], dtype=np.float32)).to(dev)
-                if cos:
-                    qc = qc / qc.norm(dim=1, keepdim=True).clamp_min(1e-30)
-                out[r0:r0 + qc.shape[0]] = torch.logsumexp(beta * (qc @ bt.T), dim=1).cpu().numpy()
-                if progress:
-                    progress(min(r0 + rows, nq), nq)
-        return out
     # numpy: cache-sized tiles with a running (max, sum) per row, as in the top-k search
     rows, cols = _tile_shape(nb, 1, eng)
     sim = np.empty((rows, cols), dtype=np.float32)
@@ -602,4 +652,26 @@ def logsumexp_sim(
         out[r0:r0 + m] = (np.log(acc) + mx).astype(np.float32)
         if progress:
             progress(min(r0 + m, nq), nq)
+    return out
+
+
+def _torch_logsumexp(q, b, beta, cos, eng, progress):
+    """:func:`logsumexp_sim` with torch on the engine's device."""
+    import torch
+
+    dev = _torch_dev(eng)
+    nq = q.shape[0]
+    rows = _query_rows_per_chunk(b.shape[0], eng)
+    out = np.empty(nq, dtype=np.float32)
+    bt = torch.from_numpy(np.ascontiguousarray(b, dtype=np.float32)).to(dev)
+    if cos:
+        bt = bt / bt.norm(dim=1, keepdim=True).clamp_min(1e-30)
+    with torch.inference_mode():
+        for r0 in range(0, nq, rows):
+            qc = torch.from_numpy(np.ascontiguousarray(q[r0:r0 + rows], dtype=np.float32)).to(dev)
+            if cos:
+                qc = qc / qc.norm(dim=1, keepdim=True).clamp_min(1e-30)
+            out[r0:r0 + qc.shape[0]] = torch.logsumexp(beta * (qc @ bt.T), dim=1).cpu().numpy()
+            if progress:
+                progress(min(r0 + rows, nq), nq)
     return out

@@ -148,6 +148,56 @@ def test_cuda_trainer_frozen():
     assert topic_separation(Embeddings(vocab.words, syn0)) > 0.2
 
 
+@pytest.mark.gpu
+def test_cuda_trainer_matches_the_cpu_torch_trainer():
+    # the same batches and random numbers (one CPU generator) on both devices: CUDA must learn the
+    # CPU's vectors up to float rounding (and atomic-add order)
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA")
+    from xling.align.w2v_torch import train_torch
+
+    sents = topic_corpus(10, n_sent=600)
+    vocab = w2v.build_vocab(w2v.count_words(sents), 1)
+    corpus = w2v.encode(sents, vocab)
+    for arch in (Arch.sg, Arch.cbow):
+        params = W2VParams(arch=arch, dim=16, window=4, epochs=2, seed=4, sample=0)
+        out = {}
+        for device in ("cpu", "cuda"):
+            syn0 = w2v.init_input_vectors(len(vocab), 16, seed=4)
+            syn1 = np.random.default_rng(1).standard_normal(syn0.shape).astype(np.float32) * 0.3
+            stats = train_torch(corpus, syn0, syn1, vocab.counts, params, train_output=True, device=device,
+                                batch_positions=256)
+            assert stats.device == device
+            out[device] = syn0
+        cos = np.einsum("ij,ij->i", unit_rows(out["cpu"]), unit_rows(out["cuda"]))
+        assert cos.min() > 0.99, arch
+        np.testing.assert_allclose(out["cuda"], out["cpu"], atol=5e-3)
+
+
+def test_trainer_device_policy(monkeypatch):
+    import xling.lexicon.device as D
+    from xling.align.w2v_torch import train_torch
+    from xling.data.errors import DeviceError
+
+    vocab = w2v.Vocab(("a", "b"), np.array([3, 2]))
+    corpus = w2v.encode([["a", "b", "a"]], vocab)
+    syn0 = w2v.init_input_vectors(2, 4, seed=0)
+    monkeypatch.setattr(D, "cuda_available", lambda: False)
+    for run in (lambda: w2v.train(corpus, syn0, syn0.copy(), vocab.counts, W2VParams(dim=4), device="cuda"),
+                lambda: train_torch(corpus, syn0, syn0.copy(), vocab.counts, W2VParams(dim=4), device="cuda")):
+        with pytest.raises(DeviceError) as e:
+            run()
+        assert str(e.value) == D.NO_CUDA
+    with pytest.raises(XlingError, match="unknown device"):
+        w2v.train(corpus, syn0, syn0.copy(), vocab.counts, W2VParams(dim=4), device="gpu0")
+    # auto without CUDA is the numba CPU trainer: the bytes of device="cpu"
+    a, b = syn0.copy(), syn0.copy()
+    assert w2v.train(corpus, a, a.copy(), vocab.counts, W2VParams(dim=4), device="auto").device == "cpu"
+    w2v.train(corpus, b, b.copy(), vocab.counts, W2VParams(dim=4), device="cpu")
+    assert digest(a) == digest(b)
+
+
 # ------------------------------------------------------------------------- CADE
 def test_slice_training_keeps_compass_output(compass):
     before = digest(compass.output)
@@ -227,6 +277,45 @@ def test_shift_scores_on_known_vectors():
     np.testing.assert_allclose(table.cosine, [0, 0, 1, 0], atol=1e-6)
     assert table.ranking()[0] == "c"
     assert top_overlap(["a", "b", "c"], ["c", "a", "x"], 2) == 0.5
+
+
+def test_library_train_save_reload_and_rank(tmp_path):
+    # a library user: corpora files -> slices -> files -> slices back -> shift ranking, no CLI code
+    from xling.align.cade import slice_alpha_for, slice_params
+    from xling.align.cade_io import (COMPASS, frequent_words, load_slice, read_corpora, read_counts, save_slice,
+                                     slice_labels, slice_name)
+
+    paths = [write_corpus(tmp_path / "old.txt", topic_corpus(21, n_sent=600, moving="rover", topic_of_moving=0)),
+             write_corpus(tmp_path / "new.txt", topic_corpus(22, n_sent=600, moving="rover", topic_of_moving=3))]
+    names, texts = read_corpora(paths)
+    assert names == ["old", "new"] and texts[0][0] == topic_corpus(21, n_sent=1, moving="rover")[0]
+    params, auto = slice_params(PARAMS, [4000, 6000])
+    assert auto and params == replace(PARAMS, alpha=slice_alpha_for(5000, PARAMS.epochs))
+    assert slice_params(PARAMS, [2_000_000], None)[0].alpha == pytest.approx(SLICE_ALPHA / PARAMS.epochs)
+    assert slice_params(PARAMS, [10], 0.02) == (replace(PARAMS, alpha=0.02), False)
+    with pytest.raises(XlingError, match="slice-alpha must be at least"):
+        slice_params(PARAMS, [10], 1e-6)
+    out = tmp_path / "out"
+    compass = train_compass(texts[0] + texts[1], PARAMS, min_count=2)
+    files = save_slice(compass, out, COMPASS)
+    assert files.vectors == out / "compass.vec" and read_counts(files.counts)["the"] > 0
+    trained = {n: train_slice(t, compass, PARAMS, min_count=2) for n, t in zip(names, texts)}
+    saved = {n: save_slice(sl, out, n) for n, sl in trained.items()}
+    back = {n: load_slice(f.vectors) for n, f in saved.items()}
+    for n, sl in trained.items():
+        assert tuple(back[n].embeddings.index_to_key) == sl.vocab.words
+        np.testing.assert_allclose(back[n].embeddings.vectors, sl.vectors, rtol=1e-5, atol=1e-6)
+        assert back[n].counts == dict(zip(sl.vocab.words, sl.vocab.counts.tolist()))
+    words = frequent_words(back["old"], back["new"], 5)
+    assert "rover" in words and all(back["old"].counts[w] >= 5 and back["new"].counts[w] >= 5 for w in words)
+    table = shift_scores(back["old"].embeddings, back["new"].embeddings, words=words)
+    assert table.ranking()[0] == "rover"
+    assert slice_name(saved["old"].vectors) == "old" and slice_labels(["a/x.vec", "b/x.vec"]) == ["a/x.vec", "b/x.vec"]
+    with pytest.raises(XlingError, match="same slice name"):
+        read_corpora([paths[0], paths[0]])
+    (tmp_path / "compass.txt").write_text("a b\n", encoding="utf-8")
+    with pytest.raises(XlingError, match="clash with the compass"):
+        read_corpora([tmp_path / "compass.txt"])
 
 
 # ------------------------------------------------------------------------- CLI

@@ -1,4 +1,5 @@
-"""`xling data ...` through the real Typer app, bad input included."""
+"""`xling data ...` through the real Typer app, bad input included; the build pipeline (xling.data.build)
+through the library."""
 from __future__ import annotations
 
 import json
@@ -47,6 +48,50 @@ def test_build_en_si(cli, si_sources):
     assert {r[2] for r in rows} == {"cldr", "gettext:libreoffice", "gettext:iso-codes"}
     assert out.read_bytes().count(ZWJ.encode()) == 2  # REGION and SHEET, byte for byte
     assert rec["pairs"] == len(rows) == rec["stats"]["pairs"]
+
+
+def test_library_build_is_the_cli_build(cli, si_sources):
+    # the same sources through xling.data.build and through `xling data build`: the same pairs, counts
+    from xling.data.anchors import write_anchors
+    from xling.data.build import Sources, build, clean_options, labelled_paths
+
+    t = si_sources
+    gettext = [f"libreoffice={t / 'lo' / 'si' / 'LC_MESSAGES'}", str(t / "iso_3166-1.mo")]
+    assert labelled_paths(gettext) == {"libreoffice": [str(t / "lo" / "si" / "LC_MESSAGES")],
+                                       "iso_3166-1": [str(t / "iso_3166-1.mo")]}
+    vocab = {w: i for i, w in enumerate(["region", "sheet", "india", "cat", "ghana"])}
+    opts = clean_options(src_lang="en", tgt_lang="si", lower=True)
+    assert opts.src_script == "latin" and opts.tgt_script == "sinhala" and opts.lower
+    res = build(Sources(cldr=(str(t / "en.xml"), str(t / "si.xml")), gettext=labelled_paths(gettext)), opts,
+                src_vocab=vocab)
+    pairs = set(res.dictionary)
+    assert ("region", REGION) in pairs and ("india", "ඉන්දියාව") in pairs
+    assert {s for s, _ in res.dictionary} <= set(vocab)
+    assert res.coverage.src_oov_pairs > 0 and res.as_dict()["pairs"] == len(res.dictionary) == res.stats["pairs"]
+    lib = t / "lib.tsv"
+    write_anchors(res.dictionary, lib)
+    v = _vec(t / "v.vec", list(vocab))
+    code, stdout, err = cli("data", "build", "--cldr-src", t / "en.xml", "--cldr-tgt", t / "si.xml",
+                            *[x for g in gettext for x in ("--gettext", g)], "--src", v, "--src-lang", "en",
+                            "--tgt-lang", "si", "--lower", "-o", t / "cli.tsv", "--json")
+    assert code == 0, err
+    assert (t / "cli.tsv").read_bytes() == lib.read_bytes()
+    rec = json.loads(stdout)
+    assert {k: rec[k] for k in ("pairs", "sources", "clean", "stats")} == \
+        {k: v for k, v in json.loads(json.dumps(res.as_dict())).items() if k != "coverage"}
+
+
+def test_library_build_errors(tmp_path):
+    from xling.data.build import Sources, clean_options
+    from xling.data.errors import XlingError
+
+    with pytest.raises(XlingError, match="no source given"):
+        Sources()
+    with pytest.raises(XlingError, match="--gettext-src needs --gettext"):
+        Sources(gettext_src=["x.mo"], tsv=["d.tsv"])
+    with pytest.raises(XlingError, match="unknown script 'klingon'"):
+        clean_options(tgt_script="klingon")
+    assert clean_options(src_script="any", tgt_lang="si").tgt_script == "sinhala"
 
 
 def test_reader_commands_then_clean_stats(cli, si_sources, tmp_path):

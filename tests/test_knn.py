@@ -1,12 +1,14 @@
-"""The nearest-neighbour engine: every backend against a brute-force reference."""
+"""The nearest-neighbour engine (xling.lexicon.knn) and the device policy (xling.lexicon.device):
+every backend against a brute-force reference, the tiled numpy top-k, count_above, logsumexp."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 from xling.data.errors import DeviceError, XlingError
-from xling.lexicon.knn import (Backend, brute_force_knn, cuda_available, knn, logsumexp_sim, mean_topk,
-                               resolve_engine)
+from xling.lexicon.device import NO_CUDA, Device, resolve_device, torch_device
+from xling.lexicon.knn import (Backend, brute_force_knn, count_above, cuda_available, knn, logsumexp_sim, mean_topk,
+                               reduction_backend, resolve_engine)
 
 CPU_BACKENDS = ["numpy", "torch", "faiss"]
 
@@ -148,6 +150,73 @@ def test_device_and_argument_errors(qb):
     assert resolve_engine("auto", "cpu").backend is Backend.numpy
 
 
+@pytest.mark.parametrize("nq, nb, d, k, chunk", [(37, 9001, 6, 10, None), (20, 5000, 3, 60, 2048),
+                                                 (300, 4200, 5, 1, 4096)])
+def test_tiled_topk_matches_brute_force(rng, nq, nb, d, k, chunk):
+    q = rng.standard_normal((nq, d)).astype(np.float32)
+    b = rng.standard_normal((nb, d)).astype(np.float32)
+    bias = (0.1 * rng.standard_normal(nb)).astype(np.float32)
+    for scale, bb in [(1.0, None), (2.0, bias)]:
+        s, i = knn(q, b, k, backend="numpy", chunk_elements=chunk, scale=scale, base_bias=bb)
+        s2, i2 = brute_force_knn(q, b, k, scale=scale, base_bias=bb)
+        np.testing.assert_allclose(s, s2, atol=1e-5)
+        # same neighbours, except float32 near-ties (score gap below 1e-5) that may swap
+        diff = i != i2
+        assert diff.mean() < 0.01
+        assert np.all(np.abs(s2[diff] - s[diff]) < 1e-5)
+
+
+def test_tiled_topk_ties_and_ordered_data():
+    # many exact ties spread over several tiles: lower index first, as the reference
+    b = np.repeat(np.eye(3, dtype=np.float32), 3000, axis=0)
+    q = np.eye(3, dtype=np.float32)
+    _, i = knn(q, b, 7, backend="numpy")
+    assert np.array_equal(i, brute_force_knn(q, b, 7)[1])
+    # scores rising along the base (every tile beats the last): the dense-merge path
+    b = np.stack([np.arange(10000) / 10000, np.zeros(10000)], axis=1).astype(np.float32)
+    q = np.array([[1.0, 0.0], [1.0, 0.5]], dtype=np.float32)
+    _, i = knn(q, b, 5, backend="numpy", metric="ip")
+    assert i[1].tolist() == [9999, 9998, 9997, 9996, 9995]
+    assert i[0].tolist() == [9999, 9998, 9997, 9996, 9995]
+
+
+def test_exclude_self_tiled(rng):
+    x = rng.standard_normal((5000, 4)).astype(np.float32)
+    _, i = knn(x[:4500], x[:4500], 3, backend="numpy", exclude_self=True)
+    assert np.array_equal(i, brute_force_knn(x[:4500], x[:4500], 3, exclude_self=True)[1])
+
+
+@pytest.mark.parametrize("backend", CPU_BACKENDS)
+def test_count_above(rng, backend):
+    q = rng.standard_normal((25, 5)).astype(np.float32)
+    b = rng.standard_normal((6000, 5)).astype(np.float32)
+    bias = (0.1 * rng.standard_normal(6000)).astype(np.float32)
+    thr = rng.uniform(-1, 1.5, 25).astype(np.float32)
+    ex = (np.array([0, 0, 3]), np.array([10, 20, 30]))
+    got = count_above(q, b, thr, scale=2.0, base_bias=bias, exclude=ex, engine=resolve_engine(backend, "cpu", 4096))
+    qn = q / np.linalg.norm(q, axis=1, keepdims=True)
+    bn = b / np.linalg.norm(b, axis=1, keepdims=True)
+    s = 2.0 * (qn.astype(np.float64) @ bn.T) - bias
+    s[0, [10, 20]] = -np.inf
+    s[3, 30] = -np.inf
+    assert got.tolist() == (s > thr[:, None]).sum(axis=1).tolist()
+    with pytest.raises(XlingError, match="thresholds"):
+        count_above(q, b, thr[:3])
+
+
+def test_logsumexp_tiled_matches_reference(rng):
+    q = rng.standard_normal((30, 6)).astype(np.float32)
+    b = rng.standard_normal((9000, 6)).astype(np.float32)
+    qn = q / np.linalg.norm(q, axis=1, keepdims=True)
+    bn = b / np.linalg.norm(b, axis=1, keepdims=True)
+    s = 30.0 * (qn.astype(np.float64) @ bn.T)
+    mx = s.max(axis=1)
+    ref = np.log(np.exp(s - mx[:, None]).sum(axis=1)) + mx
+    for backend in CPU_BACKENDS:
+        got = logsumexp_sim(q, b, 30.0, backend=backend, device="cpu", chunk_elements=4096)
+        np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-4)
+
+
 @pytest.mark.gpu
 @pytest.mark.skipif(not cuda_available(), reason="needs CUDA")
 def test_cuda_matches_brute_force(qb, rng):
@@ -156,3 +225,80 @@ def test_cuda_matches_brute_force(qb, rng):
     got = knn(q, b, 10, backend="torch", device="cuda", scale=2.0, base_bias=bias)
     assert_same_neighbours(got, brute_force_knn(q, b, 10, scale=2.0, base_bias=bias), atol=1e-4)
     np.testing.assert_allclose(mean_topk(q, b, 10, device="cuda"), brute_force_knn(q, b, 10)[0].mean(1), atol=1e-4)
+
+
+# ------------------------------------------------------------------------ the device policy
+def test_resolve_device_is_the_one_policy(monkeypatch, qb):
+    import xling.lexicon.device as D
+
+    assert resolve_device("cpu") is Device.cpu and resolve_device(Device.cpu) is Device.cpu
+    assert resolve_device("CPU") is Device.cpu
+    assert resolve_device("auto") is (Device.cuda if cuda_available() else Device.cpu)
+    with pytest.raises(XlingError, match="unknown device 'tpu'"):
+        resolve_device("tpu")
+    assert str(torch_device("cpu")) == "cpu"
+    # without CUDA: one error text from every entry point (engine, trainer), never a fallback
+    monkeypatch.setattr(D, "cuda_available", lambda: False)
+    assert resolve_device("auto") is Device.cpu
+    with pytest.raises(DeviceError) as e1:
+        resolve_device("cuda")
+    with pytest.raises(DeviceError) as e2:
+        resolve_engine("torch", "cuda")
+    with pytest.raises(DeviceError) as e3:
+        torch_device("cuda")
+    assert str(e1.value) == str(e2.value) == str(e3.value) == NO_CUDA
+    assert resolve_engine("auto", "auto").device is Device.cpu
+
+
+@pytest.mark.parametrize("backend", CPU_BACKENDS)
+def test_reductions_follow_the_engine(backend):
+    eng = resolve_engine(backend, "cpu")
+    # on the CPU, faiss has no reductions of its own: they run on the numpy path
+    assert reduction_backend(eng) is (Backend.torch if backend == "torch" else Backend.numpy)
+
+
+def test_count_above_agrees_with_the_engines_knn_scores(qb, rng):
+    # the rank of the k-th neighbour, counted by count_above with the same engine, is k - 1
+    q, b = qb
+    bias = (0.1 * rng.standard_normal(b.shape[0])).astype(np.float32)
+    for backend in CPU_BACKENDS:
+        eng = resolve_engine(backend, "cpu", 8192)
+        s, i = knn(q, b, 5, scale=2.0, base_bias=bias, engine=eng)
+        above = count_above(q, b, s[:, 4], scale=2.0, base_bias=bias, engine=eng)
+        ties = (s[:, :4] == s[:, 4:5]).any(axis=1)
+        if backend == "faiss":
+            # faiss folds the bias into its inner product and rounds differently from the numpy
+            # count, so a threshold equal to a faiss score may count its own row: off by at most one
+            assert np.isin(above[~ties], [4, 5]).all()
+        else:
+            assert (above[~ties] == 4).all(), backend
+
+
+# ------------------------------------------------------------------------ CUDA against the CPU reference
+@pytest.mark.gpu
+@pytest.mark.skipif(not cuda_available(), reason="needs CUDA")
+@pytest.mark.parametrize("metric", ["cosine", "ip"])
+def test_cuda_count_above_matches_cpu(rng, metric):
+    q = rng.standard_normal((300, 12)).astype(np.float32)
+    b = rng.standard_normal((7000, 12)).astype(np.float32)
+    bias = (0.1 * rng.standard_normal(7000)).astype(np.float32)
+    thr = rng.uniform(-1, 1.5, 300).astype(np.float32)
+    ex = (np.array([0, 0, 3, 299]), np.array([10, 20, 30, 6999]))
+    kw = dict(metric=metric, scale=2.0, base_bias=bias, exclude=ex)
+    cpu = count_above(q, b, thr, engine=resolve_engine("numpy", "cpu", 4096), **kw)
+    eng = resolve_engine("torch", "cuda", 4096)
+    assert reduction_backend(eng) is Backend.torch
+    got = count_above(q, b, thr, engine=eng, **kw)
+    # float32 on two devices: a count may differ only where a score is within 1e-5 of the threshold
+    assert np.abs(got - cpu).max() <= 1 and (got == cpu).mean() > 0.99
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not cuda_available(), reason="needs CUDA")
+def test_cuda_logsumexp_matches_cpu(rng):
+    q = rng.standard_normal((200, 8)).astype(np.float32)
+    b = rng.standard_normal((9000, 8)).astype(np.float32)
+    cpu = logsumexp_sim(q, b, 20.0, backend="numpy", device="cpu")
+    got = logsumexp_sim(q, b, 20.0, backend="torch", device="cuda")
+    np.testing.assert_allclose(got, cpu, rtol=1e-5, atol=1e-4)
+

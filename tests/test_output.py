@@ -1,0 +1,314 @@
+"""The output layer (xling.data.atomic) and the command-line habits, through the real commands.
+
+Full disks and read-only file systems are real: a small tmpfs mounted in a private mount namespace
+(``unshare -rm``; the tests skip where that is not allowed). Two writers are two real processes; a
+closed stdout is a real pipe closed by its reader.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import random_orthogonal
+from data_fixtures import write_vec
+
+N, D = 300, 12
+XLING = [sys.executable, "-m", "xling.cli.main"]
+
+
+@pytest.fixture
+def spaces(tmp_path, rng):
+    """src.vec, tgt.vec (a rotation of src), seed.tsv and test.tsv in tmp_path/in."""
+    d = tmp_path / "in"
+    d.mkdir()
+    src_words, tgt_words = [f"w{i}" for i in range(N)], [f"m{i}" for i in range(N)]
+    x = rng.standard_normal((N, D)).astype(np.float32)
+    y = x @ random_orthogonal(D, rng) + 0.01 * rng.standard_normal((N, D)).astype(np.float32)
+    write_vec(d / "src.vec", src_words, x)
+    write_vec(d / "tgt.vec", tgt_words, y)
+    (d / "seed.tsv").write_text("".join(f"{src_words[i]}\t{tgt_words[i]}\n" for i in range(150)), encoding="utf-8")
+    (d / "test.tsv").write_text("".join(f"{src_words[i]}\t{tgt_words[i]}\n" for i in range(150, N)),
+                                encoding="utf-8")
+    (d / "a.txt").write_text("".join(f"the cat {i % 7} sat on the mat {i % 5}\n" for i in range(60)),
+                             encoding="utf-8")
+    (d / "b.txt").write_text("".join(f"a dog {i % 6} ran to the park {i % 4}\n" for i in range(60)),
+                             encoding="utf-8")
+    return d
+
+
+def _align(d: Path, out, *extra) -> list:
+    return ["align", d / "src.vec", d / "tgt.vec", "--dict", d / "seed.tsv", "-o", out, *extra]
+
+
+def _writers(d: Path, target: Path) -> dict[str, list]:
+    """Every writer of xling, writing ``target`` (a folder or a file)."""
+    return {
+        "align": _align(d, target),
+        "align-multi": ["align-multi", d / "src.vec", d / "tgt.vec", "--dict", d / "seed.tsv", "-o", target],
+        "cade train": ["cade", "train", d / "a.txt", d / "b.txt", "-o", target, "--dim", "4", "--epochs", "1",
+                       "--min-count", "1", "--threads", "1", "--replicates", "1"],
+        "lexicon induce": ["lexicon", "induce", d / "src.vec", d / "tgt.vec", "-o", target],
+        "data build": ["data", "build", "--tsv", d / "seed.tsv", "-o", target],
+        "convert npy": ["convert", d / "src.vec", f"{target}.npy"],
+        "convert vec": ["convert", d / "src.vec", f"{target}.vec"],
+        "convert bin": ["convert", d / "src.vec", f"{target}.bin"],
+    }
+
+
+def _leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# folders: built aside, swapped in whole, --force and its limits
+
+
+def test_rerun_with_another_format_leaves_no_stale_file(cli, spaces, tmp_path):
+    out = tmp_path / "out"
+    assert cli(*_align(spaces, out, "--format", "text"))[0] == 0
+    assert {"src.vec", "tgt.vec", "map.npy", "record.json", ".xling-output"} <= set(_leftovers(out))
+    code, _, err = cli(*_align(spaces, out, "--format", "cache"))
+    assert code == 2 and "not empty" in err and "--force" in err  # refused without --force
+    assert "src.vec" in _leftovers(out)  # untouched
+    code, _, err = cli(*_align(spaces, out, "--format", "cache", "--force"))
+    assert code == 0, err
+    files = _leftovers(out)
+    assert "src.vec" not in files and "tgt.vec" not in files and {"src.npy", "tgt.npy", "map.npy"} <= set(files)
+    rec = json.loads((out / "record.json").read_text())
+    assert rec["outputs"]["src"] == str(out / "src.npy") and rec["outputs"]["map"] == str(out / "map.npy")
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary folder left
+
+
+def test_force_never_replaces_a_foreign_folder_or_an_input(cli, spaces, tmp_path):
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "thesis.tex").write_text("precious")
+    code, _, err = cli(*_align(spaces, foreign, "--force"))
+    assert code == 2 and "not a folder xling wrote" in err and (foreign / "thesis.tex").read_text() == "precious"
+    # the folder holding the inputs, or a parent of it, is refused even when xling wrote it
+    (spaces / ".xling-output").write_text("")
+    for target in (spaces, tmp_path):
+        code, _, err = cli(*_align(spaces, target, "--force"))
+        assert code == 2 and "holds the input" in err, err
+    assert (spaces / "src.vec").exists() and (spaces / "seed.tsv").exists()
+    code, _, err = cli("cade", "train", spaces / "a.txt", spaces / "b.txt", "-o", spaces, "--force")
+    assert code == 2 and "holds the input" in err
+    # an empty existing folder is fine without --force
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert cli(*_align(spaces, empty))[0] == 0 and (empty / "map.npy").exists()
+
+
+def test_errors_name_the_users_path_and_leave_nothing(cli, spaces, tmp_path):
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    for name, args in _writers(spaces, blocker / "sub" / "out").items():
+        code, _, err = cli("-q", *args)
+        assert code == 2, (name, err)
+        assert err.count("\n") == 1 and "Traceback" not in err, (name, err)
+        assert str(blocker) in err and "is a file" in err, (name, err)
+        assert ".tmp" not in err and "xling-tmp" not in err, (name, err)
+    assert _leftovers(tmp_path) == ["afile", "in"] and blocker.read_text() == "x"
+
+
+def test_a_failed_run_leaves_no_empty_folder(cli, spaces, tmp_path):
+    out = tmp_path / "new" / "deeper" / "out"
+    (spaces / "bad.tsv").write_text("only-one-column\n")
+    code, _, err = cli("align", spaces / "src.vec", spaces / "tgt.vec", "--dict", spaces / "bad.tsv", "-o", out)
+    assert code == 2
+    assert not (tmp_path / "new").exists()
+    code, _, err = cli("cade", "train", spaces / "a.txt", spaces / "missing.txt", "-o", out)
+    assert code == 2 and not (tmp_path / "new").exists()
+
+
+def test_two_writers_into_one_folder_never_mix(spaces, tmp_path):
+    """Two real processes write one folder at once: one wins whole, the other writes nothing."""
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    procs = [subprocess.Popen([*XLING, "-q", *map(str, _align(spaces, out, "--format", fmt))], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for fmt in ("text", "cache")]
+    results = [(p.wait(timeout=300), p.stderr.read()) for p in procs]
+    for p in procs:
+        p.stdout.close()
+        p.stderr.close()
+    codes = sorted(c for c, _ in results)
+    assert codes == [0, 2], results
+    loser_err = [e for c, e in results if c == 2][0]
+    assert loser_err.count("\n") == 1 and str(out) in loser_err
+    files = set(_leftovers(out))
+    rec = json.loads((out / "record.json").read_text())
+    kept = {Path(rec["outputs"]["src"]).name, Path(rec["outputs"]["tgt"]).name}
+    assert files == kept | {"map.npy", "record.json", ".xling-output"}, files
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_output_folder_in_the_library(tmp_path):
+    from xling.data.atomic import MARKER, output_folder
+    from xling.data.errors import OutputError
+
+    out = tmp_path / "o"
+    with output_folder(out) as tmp:
+        (tmp / "a.txt").write_text("1")
+        assert not out.exists()  # nothing under the final name until the end
+    assert sorted(p.name for p in out.iterdir()) == sorted(["a.txt", MARKER])
+    with pytest.raises(RuntimeError), output_folder(out, force=True) as tmp:
+        (tmp / "b.txt").write_text("2")
+        raise RuntimeError("boom")
+    assert sorted(p.name for p in out.iterdir()) == sorted(["a.txt", MARKER])  # the old one, untouched
+    with pytest.raises(OutputError, match="not empty"), output_folder(out):
+        pass
+    with pytest.raises(OutputError) as e, output_folder(out, force=True) as tmp:
+        os.mkdir(tmp / "b.txt")
+        open(tmp / "b.txt", "w")  # a file-system error inside: reported against the final folder
+    assert str(out / "b.txt") in str(e.value) and ".xling-tmp" not in str(e.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o"]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# full disk and read-only file system: a real tmpfs in a private mount namespace
+
+
+def _in_namespace(script: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def tmpfs_ok(tmp_path_factory):
+    d = tmp_path_factory.mktemp("mnt")
+    if shutil.which("unshare") is None:
+        pytest.skip("no unshare")
+    r = _in_namespace(f"mount -t tmpfs -o size=16k none {d} && echo ok")
+    if r.stdout.strip() != "ok":
+        pytest.skip(f"cannot mount a tmpfs in a user namespace: {r.stderr.strip()}")
+    return True
+
+
+@pytest.mark.parametrize("mount_opts,reason", [("size=64k", "no space left"), ("ro", "read-only file system")])
+def test_full_disk_and_read_only_for_every_writer(tmpfs_ok, spaces, tmp_path, mount_opts, reason):
+    import shlex
+
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    lines = [f"mount -t tmpfs -o {mount_opts} none {mnt} || exit 9"]
+    if mount_opts != "ro":  # fill the disk up: the next write of any size fails with ENOSPC
+        lines.append(f"dd if=/dev/zero of={mnt}/fill bs=1k count=1000 2>/dev/null; ls -A {mnt}")
+    writers = _writers(spaces, mnt / "out")
+    for name, args in writers.items():
+        cmd = " ".join(shlex.quote(str(a)) for a in [*XLING, "-q", *args])
+        lines.append(f"echo '## {name}'; {cmd}; echo \"rc=$?\"; ls -A {mnt}; echo '##.'")
+    r = _in_namespace("\n".join(lines))
+    assert r.returncode == 0, r.stderr
+    blocks = r.stdout.split("## ")[1:]
+    before = r.stdout.split("## ")[0].strip()  # what was on the disk before: nothing, or the filler
+    errs = r.stderr.splitlines()
+    assert len(blocks) == len(writers)
+    for block, name in zip(blocks, writers):
+        body = block.split("\n", 1)[1]
+        assert "rc=2" in body, (name, body, r.stderr)
+        assert body.split("rc=2", 1)[1].strip() == (before + "\n##.").strip(), (name, body)  # nothing left
+    assert len(errs) == len(writers), r.stderr  # one line each, no traceback
+    for line, name in zip(errs, writers):
+        assert line.startswith("xling: error: ") and reason in line and str(mnt / "out") in line, (name, line)
+        assert ".tmp" not in line and "xling-tmp" not in line, (name, line)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# habits: global flags after the subcommand, closed stdout pipes, --json beside data on stdout
+
+
+def test_quiet_after_the_subcommand(cli, spaces):
+    for args in (["info", spaces / "src.vec", "-q"], ["lexicon", "eval", spaces / "src.vec", spaces / "tgt.vec",
+                                                      "--dict", spaces / "test.tsv", "--quiet"]):
+        code, out, err = cli(*args)
+        assert code == 0, err
+        assert out.strip()
+
+
+@pytest.mark.parametrize("args", [
+    ["info", "{d}/src.vec"],
+    ["lexicon", "eval", "{d}/src.vec", "{d}/tgt.vec", "--dict", "{d}/test.tsv"],
+    ["lexicon", "eval", "{d}/src.vec", "{d}/tgt.vec", "--dict", "{d}/test.tsv", "--json"],
+    ["lexicon", "induce", "{d}/src.vec", "{d}/tgt.vec"],
+    ["data", "stats", "{d}/seed.tsv"],
+    ["convert", "{d}/src.vec", "-"],
+])
+def test_closed_stdout_pipe_exits_0(spaces, args):
+    """`xling ... | head -1` under `set -o pipefail`: the reader goes away first, xling exits 0 quietly."""
+    argv = [*XLING, *[a.format(d=spaces) for a in args]]
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p.stdout.close()  # the reader is gone before xling writes its first line
+    err = p.stderr.read()
+    p.stderr.close()
+    assert p.wait(timeout=120) == 0, err
+    assert "Traceback" not in err and "Exception ignored" not in err and "error" not in err, err
+    sh = subprocess.run(["bash", "-c", "set -o pipefail; " + " ".join(map(str, argv)) + " | head -1"],
+                        capture_output=True, text=True, timeout=120)
+    assert sh.returncode == 0 and sh.stdout.count("\n") == 1, sh
+
+
+def test_convert_to_stdout_keeps_the_json_record_off_it(cli, spaces):
+    code, out, err = cli("convert", spaces / "src.vec", "-", "--json")
+    assert code == 0, err
+    assert out.splitlines()[0] == f"{N} {D}" and len(out.splitlines()) == N + 1  # only the vectors
+    rec = json.loads(err[err.index("{"):])
+    assert rec["rows"] == N if "rows" in rec else rec
+    code, out, _ = cli("convert", spaces / "src.vec", str(spaces / "copy.vec"), "--json")
+    assert code == 0 and json.loads(out)  # to a file: the record is on stdout as always
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# determinism: BLAS threads never change align's bytes; cade train says when it is not reproducible
+
+
+def test_map_rows_bytes_do_not_depend_on_threads(rng):
+    from threadpoolctl import threadpool_limits
+
+    from xling.align.procrustes import MAP_BLOCK_ROWS, map_rows
+
+    x = rng.standard_normal((2 * MAP_BLOCK_ROWS + 77, 40)).astype(np.float32)
+    w = rng.standard_normal((40, 33)).astype(np.float32)
+    outs = []
+    for blas, threads in ((1, 1), (2, 2), (4, 3)):
+        with threadpool_limits(blas):
+            outs.append(map_rows(x, w, threads=threads).tobytes())
+    assert outs[0] == outs[1] == outs[2]
+    np.testing.assert_allclose(np.frombuffer(outs[0], np.float32).reshape(len(x), 33), x @ w, rtol=1e-5, atol=1e-5)
+
+
+def test_align_bytes_do_not_depend_on_blas_threads(spaces, tmp_path):
+    outs = []
+    for n in (1, 2):
+        out = tmp_path / f"o{n}"
+        env = {**os.environ, "OPENBLAS_NUM_THREADS": str(n), "OMP_NUM_THREADS": str(n), "MKL_NUM_THREADS": str(n)}
+        r = subprocess.run([*XLING, "-q", *map(str, _align(spaces, out, "--format", "cache"))], env=env,
+                           capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+        outs.append([(out / f).read_bytes() for f in ("src.npy", "tgt.npy", "map.npy")])
+    assert outs[0] == outs[1]
+
+
+def test_cade_train_says_when_it_is_not_reproducible(cli, spaces, tmp_path):
+    common = ["cade", "train", spaces / "a.txt", spaces / "b.txt", "--dim", "4", "--epochs", "1", "--min-count", "1",
+              "--replicates", "1", "--seed", "3"]
+    code, _, err = cli(*common, "-o", tmp_path / "t2", "--threads", "2")
+    assert code == 0 and "not bit-reproducible" in err
+    assert json.loads((tmp_path / "t2" / "cade.json").read_text())["params"]["bit_reproducible"] is False
+    code, _, err = cli(*common, "-o", tmp_path / "t1", "--threads", "1")
+    assert code == 0 and "not bit-reproducible" not in err
+    assert json.loads((tmp_path / "t1" / "cade.json").read_text())["params"]["bit_reproducible"] is True
+
+
+def test_stdout_on_a_full_device_is_one_line(spaces):
+    for args in (["convert", spaces / "src.vec", "-"], ["lexicon", "induce", spaces / "src.vec", spaces / "tgt.vec"]):
+        with open("/dev/full", "w") as full:
+            r = subprocess.run([*XLING, "-q", *map(str, args)], stdout=full, stderr=subprocess.PIPE, text=True,
+                               timeout=120)
+        assert r.returncode == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr, r.stderr
+        assert "no space left" in r.stderr
