@@ -133,7 +133,7 @@ def test_header_optional_and_crlf_and_trailing_space(tmp_path):
 
 
 def test_trailing_blank_lines_are_harmless_elsewhere_an_error(tmp_path, monkeypatch):
-    import xling.data.vectors as V
+    import xling.data.fmt_text as V
 
     p = write(tmp_path / "v.vec", "2 2\na 1 2\nb 3 4\n\n\n")
     assert load_embeddings(p).words == ("a", "b")
@@ -175,7 +175,7 @@ def test_max_vocab_reads_first_rows(tmp_path, emb):
 
 
 def test_large_file_parsed_across_blocks(tmp_path, rng, monkeypatch):
-    import xling.data.vectors as V
+    import xling.data.fmt_text as V
 
     monkeypatch.setattr(V, "_BLOCK", 1000)  # force many blocks, lines cut at block edges
     x = rng.standard_normal((500, 9)).astype(np.float32)
@@ -301,7 +301,7 @@ def test_embeddings_is_immutable_and_ops_return_new(emb):
 
 
 def test_parallel_parse_matches_sequential(tmp_path, rng, monkeypatch):
-    import xling.data.vectors as V
+    import xling.data.fmt_text as V
 
     x = rng.standard_normal((3000, 6)).astype(np.float32)
     words = [f"w{i}" for i in range(3000)]
@@ -330,7 +330,7 @@ def test_parallel_parse_matches_sequential(tmp_path, rng, monkeypatch):
 
 
 def test_parallel_write_matches_sequential(tmp_path, rng, monkeypatch):
-    import xling.data.vectors as V
+    import xling.data.fmt_text as V
 
     e = Embeddings([f"w{i}" for i in range(20000)], rng.standard_normal((20000, 3)).astype(np.float32))
     save_embeddings(e, tmp_path / "seq.vec")
@@ -346,3 +346,18 @@ def test_outputs_get_the_usual_file_mode(tmp_path, emb):
     finally:
         os.umask(old)
     assert (tmp_path / "v.vec").stat().st_mode & 0o777 == 0o644
+
+
+def test_every_format_has_one_module_behind_the_interface():
+    import pickle
+
+    from xling.data import formats
+    from xling.data.errors import InputError as IE
+
+    for fmt in formats.VecFormat:
+        if fmt is formats.VecFormat.auto:
+            continue
+        assert callable(formats.reader(fmt)) and callable(formats.writer(fmt))
+    # errors raised in a worker process reach the parent with their file and line
+    e = pickle.loads(pickle.dumps(IE("bad", "f.vec", 7)))
+    assert (e.path, e.line, str(e)) == ("f.vec", 7, "f.vec:7: bad")
