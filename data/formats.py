@@ -128,7 +128,7 @@ def detect_format(path: str | os.PathLike, for_writing: bool = False) -> VecForm
         return VecFormat.cache
     if low.endswith((".kv", ".model", ".kv.gz")):
         return VecFormat.gensim
-    if low.endswith(".bin"):
+    if low.endswith((".bin", ".ftz")):  # .ftz: a quantized fastText model
         if for_writing:
             return VecFormat.word2vec
         try:

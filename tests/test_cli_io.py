@@ -100,3 +100,19 @@ def test_help_is_fast_and_lazy():
 def test_version(cli):
     code, out, err = cli("--version")
     assert code == 0 and out.startswith("xling ")
+
+
+def test_corrupt_fasttext_model_is_one_line(cli, tmp_path):
+    fasttext = pytest.importorskip("fasttext")
+    rng = np.random.default_rng(0)
+    (tmp_path / "c.txt").write_text("\n".join(" ".join(rng.choice(["a", "b", "c", "d"], 9)) for _ in range(300)))
+    fasttext.train_unsupervised(str(tmp_path / "c.txt"), dim=4, epoch=1, minCount=1, thread=1, verbose=0,
+                                bucket=100).save_model(str(tmp_path / "m.bin"))
+    raw = (tmp_path / "m.bin").read_bytes()
+    (tmp_path / "half.bin").write_bytes(raw[:len(raw) // 2])
+    (tmp_path / "fake.bin").write_bytes(raw[:8] + rng.bytes(5000))
+    for name in ["half.bin", "fake.bin"]:
+        code, out, err = cli("info", tmp_path / name)
+        assert code == 2 and out == ""
+        assert err.count("\n") == 1 and f"{name}: not a valid fastText model" in err, err
+    assert cli("info", tmp_path / "m.bin")[0] == 0

@@ -115,6 +115,49 @@ def test_fasttext_bad_file(tmp_path):
         load_embeddings(p)
 
 
+@pytest.fixture(scope="module")
+def ft_model(tmp_path_factory):
+    """A real fastText model trained here on a tiny corpus (about 50 KB)."""
+    fasttext = pytest.importorskip("fasttext")
+    d = tmp_path_factory.mktemp("ft")
+    rng = np.random.default_rng(3)
+    vocab = [f"w{i}" for i in range(200)]
+    write(d / "c.txt", "\n".join(" ".join(rng.choice(vocab, 12)) for _ in range(1500)) + "\n")
+    model = fasttext.train_unsupervised(str(d / "c.txt"), dim=8, epoch=1, minCount=1, thread=1, verbose=0,
+                                        minn=2, maxn=3, bucket=1000)
+    model.save_model(str(d / "m.bin"))
+    return d / "m.bin"
+
+
+def test_fasttext_model_is_checked_to_its_last_byte(tmp_path, ft_model):
+    import struct
+    import time
+
+    from xling.data.fmt_fasttext import check_model
+
+    raw = ft_model.read_bytes()
+    lay = check_model(str(ft_model))
+    assert (lay.dim, lay.nwords, lay.size) == (8, 201, len(raw))  # 200 words and </s>
+    cases = {
+        "half.bin": (raw[:len(raw) // 2], r"half\.bin: not a valid fastText model: truncated or corrupt: the input "
+                                          r"matrix \(1,201 x 8 float32\) needs"),
+        "short.bin": (raw[:-1], r"short\.bin: .*the output matrix .* needs 6,432 bytes, 6,431 left"),
+        "long.bin": (raw + b"\0", r"long\.bin: .*1 bytes of unexpected data after the model"),
+        # the header claims two billion dictionary entries: refused before any is read
+        "lying.bin": (raw[:64] + struct.pack("<iii", 2_000_000_000, 2_000_000_000, 0) + raw[76:],
+                      r"lying\.bin: .*a dictionary of 2,000,000,000 entries needs"),
+        "dim.bin": (raw[:8] + struct.pack("<i", 9) + raw[12:], r"dim\.bin: .*input matrix is 1,201 x 8, expected "
+                                                               r"1,201 x 9"),
+        "fake.bin": (raw[:8] + np.random.default_rng(0).bytes(5000), r"fake\.bin: not a valid fastText model"),
+    }
+    for name, (data, msg) in cases.items():
+        (tmp_path / name).write_bytes(data)
+        t0 = time.perf_counter()
+        with pytest.raises(InputError, match=msg):
+            load_embeddings(tmp_path / name)
+        assert time.perf_counter() - t0 < 2, name
+
+
 def test_cache_is_memory_mapped_and_max_vocab(tmp_path, emb):
     p = tmp_path / "v.npy"
     save_embeddings(emb, p)
