@@ -14,6 +14,8 @@ import io
 import mmap
 import os
 import sys
+import warnings
+import zlib
 
 import numpy as np
 
@@ -82,8 +84,10 @@ class _TextParser:
         mat = None
         if b"\n\n" not in block and not block.startswith(b"\n"):
             try:
-                mat = np.loadtxt(io.BytesIO(b"\n".join([p[2] for p in parts])), dtype=np.float32,
-                                 comments=None, ndmin=2)
+                with warnings.catch_warnings():  # e.g. "input contained no data": the slow path says why
+                    warnings.simplefilter("ignore")
+                    mat = np.loadtxt(io.BytesIO(b"\n".join([p[2] for p in parts])), dtype=np.float32,
+                                     comments=None, ndmin=2)
             except ValueError:
                 mat = None
         if mat is None or mat.shape != (len(lines), d) or any(not p[0] for p in parts):
@@ -94,32 +98,49 @@ class _TextParser:
     def _parse_slow(self, lines: list[bytes], first_line: int) -> tuple[list[str], np.ndarray]:
         d = self.dim
         words: list[str] = []
-        mat = np.empty((len(lines), d), dtype=np.float32)
+        mat: np.ndarray | None = None  # allocated once the first line has shown d values fit
         for i, raw in enumerate(lines):
             lineno = first_line + i
-            line = raw.rstrip(b" \t")
-            if not line:
-                self._error("empty line", lineno)
-            fields = line.rsplit(b" ", d)  # the last d fields are numbers, the rest is the word
-            if len(fields) < d + 1:
-                self._error(f"expected {d} values after the word, found {len(fields) - 1}", lineno)
-            word = fields[0]
-            # a word may contain spaces ("New York"), but one ending in a number is far more
-            # likely a row with too many values
-            if b" " in word and _is_number(word.rsplit(b" ", 1)[-1]):
-                self._error(f"expected {d} values after the word, found {len(line.split(b' ')) - 1}", lineno)
-            if not word.strip(b" "):
-                self._error("line starts with a space: empty word", lineno)
-            for f in fields[1:]:
-                if not _is_number(f):
-                    txt = f.decode(self.encoding, "backslashreplace")[:40]
-                    self._error(f"not a number: {txt!r}" if f else "two spaces in a row: empty value", lineno)
-            mat[i] = np.array(fields[1:], dtype=np.float32)
+            word, values = self._split(raw, lineno)
+            if mat is None:
+                mat = np.empty((len(lines), d), dtype=np.float32)
+            mat[i] = np.array(values, dtype=np.float32)
             words.append(word.decode(self.encoding, "surrogateescape"))
+        assert mat is not None  # a block has at least one line
         return words, mat
+
+    def _split(self, raw: bytes, lineno: int) -> tuple[bytes, list[bytes]]:
+        """One line -> (word, d number fields), or an :class:`InputError` naming the line."""
+        d = self.dim
+        line = raw.rstrip(b" \t")
+        if not line:
+            self._error("empty line", lineno)
+        fields = line.rsplit(b" ", d)  # the last d fields are numbers, the rest is the word
+        if len(fields) < d + 1:
+            tabs = " (fields are separated by tabs; a .vec file separates them by single spaces)" \
+                if b"\t" in line else ""
+            self._error(f"expected {d} values after the word, found {len(fields) - 1}{tabs}", lineno)
+        word = fields[0]
+        # a word may contain spaces ("New York"), but one ending in a number is far more
+        # likely a row with too many values
+        if b" " in word and _is_number(word.rsplit(b" ", 1)[-1]):
+            self._error(f"expected {d} values after the word, found {len(line.split(b' ')) - 1}", lineno)
+        if not word.strip(b" "):
+            self._error("line starts with a space: empty word", lineno)
+        if word[:1] in (b" ", b"\t"):
+            self._error(f"line starts with a space: the word would be {word.decode(self.encoding, 'replace')!r}",
+                        lineno)
+        for f in fields[1:]:
+            if not _is_number(f):
+                txt = f.decode(self.encoding, "backslashreplace")[:40]
+                self._error(f"not a number: {txt!r}" if f else "two spaces in a row: empty value", lineno)
+        return word, fields[1:]
 
 
 def _is_number(token: bytes) -> bool:
+    """A decimal float as C and numpy write it (Python's ``float`` would also take ``1_0``)."""
+    if b"_" in token:
+        return False
     try:
         float(token)
     except ValueError:
@@ -127,87 +148,113 @@ def _is_number(token: bytes) -> bool:
     return True
 
 
-def _read_text(path: str, max_vocab: int | None, encoding: str, progress: Progress | None):
+#: deflate cannot expand one compressed byte into more than about 1032 bytes
+_GZ_MAX_RATIO = 1032
+
+
+def _read_text(path: str, max_vocab: int | None, encoding: str, progress: Progress | None) -> RawVectors:
     f, size = _open_binary(path)
     try:
-        first = f.readline()
-        bom = first.startswith(b"\xef\xbb\xbf")
-        if bom:
-            first = first[3:]
-        if not first.strip():
-            if not first:
-                raise InputError("empty file", path)
-            raise InputError("first line is empty", path, 1)
-        header = parse_header(first)
-        if header is not None:
-            n_hdr, d_hdr = header
-            if d_hdr <= 0:
-                raise InputError(f"header gives dimension {d_hdr}", path, 1)
-            parser = _TextParser(path, d_hdr, encoding)
-            pending = b""
-            line_no = 2
-        else:
-            n_hdr = None
-            parser = _TextParser(path, None, encoding)
-            pending = first if first.endswith(b"\n") else first + b"\n"
-            line_no = 1
-        limit = max_vocab if max_vocab is not None else None
-        workers = _parallel_workers(path, size, max_vocab)
-        if workers > 1:
-            if parser.dim is None:
-                parser.dim = len(first.partition(b" ")[2].split())
-            body_start = f.tell() if header is not None else (3 if bom else 0)
-            words, mat = _read_text_parallel(path, body_start, size, parser.dim, header is not None, workers,
-                                             encoding, progress)
-            if n_hdr is not None and len(words) != n_hdr:
-                if len(words) > n_hdr:
-                    raise InputError(f"header says {n_hdr} rows but there are more", path, 1 + n_hdr + 1)
-                raise InputError(f"header says {n_hdr} rows but the file has {len(words)}", path, 1)
-            return RawVectors(words, mat, "text", header, False, 2 if header is not None else 1)
-        out = None
-        if n_hdr:
-            rows = n_hdr if limit is None else min(n_hdr, limit)
-            plausible = size is None or magic_gz(path) or rows * parser.dim * 2 <= size
-            if plausible:  # a lying header must not make us allocate terabytes
-                out = np.empty((rows, parser.dim), dtype=np.float32)
-        chunks: list[np.ndarray] = []
-        words: list[str] = []
-        done_bytes = len(first)
-        truncated = False
-        for block in _line_blocks(f, pending, strip_tail=True):
-            done_bytes += len(block)
-            if limit is not None:
-                nl = _nth_newline(block, limit - len(words))
-                if nl is not None:
-                    block = block[:nl + 1]
-                    truncated = True
-            bw, bm = parser.parse(block, line_no)
-            r0 = len(words)
-            words.extend(bw)
-            line_no += len(bw)
-            if n_hdr is not None and len(words) > n_hdr:
-                raise InputError(f"header says {n_hdr} rows but there are more", path, 1 + n_hdr + 1)
-            if out is not None and len(words) <= out.shape[0]:
-                out[r0:r0 + len(bw)] = bm
-            else:
-                chunks.append(bm)
-            if progress:
-                progress(done_bytes, size or 0)
-            if truncated:
-                break
-        if not words:
-            raise InputError("no vectors in file" if header is None else "header but no vectors", path)
-        if n_hdr is not None and not truncated and len(words) < n_hdr and (limit is None or len(words) < limit):
-            raise InputError(f"header says {n_hdr} rows but the file has {len(words)}", path, 1)
-        if out is not None:
-            mat = out[:len(words)]
-        else:
-            mat = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
-            chunks.clear()
-        return RawVectors(words, mat, "text", header, truncated, 2 if header is not None else 1)
+        return _read_text_stream(f, size, path, max_vocab, encoding, progress)
+    except EOFError:
+        raise InputError("truncated: the compressed data ends before the end of its stream", path) from None
+    except (gzip.BadGzipFile, zlib.error) as e:
+        raise InputError(f"corrupt gzip data ({e})", path) from None
+    except MemoryError:
+        raise InputError("out of memory while reading this file", path) from None
     finally:
         if f is not sys.stdin.buffer:
             f.close()
+
+
+def _read_text_stream(f, size: int | None, path: str, max_vocab: int | None, encoding: str,
+                      progress: Progress | None) -> RawVectors:
+    # the bytes of text the input can hold: a plain file's size, or a bound for a gzip stream
+    gz = size is not None and magic_gz(path)
+    capacity = None if size is None else size * _GZ_MAX_RATIO if gz else size
+    first = f.readline()
+    bom = first.startswith(b"\xef\xbb\xbf")
+    if bom:
+        first = first[3:]
+    if not first.strip():
+        if not first:
+            raise InputError("empty file", path)
+        raise InputError("first line is empty", path, 1)
+    header = parse_header(first)
+    if header is not None:
+        n_hdr, d_hdr = header
+        if d_hdr <= 0:
+            raise InputError(f"header gives dimension {d_hdr}", path, 1)
+        if capacity is not None and 2 * d_hdr > capacity:  # a row is at least " 0" per value
+            raise InputError(f"header gives dimension {d_hdr:,}: one row would need at least {2 * d_hdr:,} "
+                             f"bytes, more than the whole file {'can expand to' if gz else 'has'} "
+                             f"({capacity:,})", path, 1)
+        parser = _TextParser(path, d_hdr, encoding)
+        pending = b""
+        line_no = 2
+    else:
+        n_hdr = None
+        parser = _TextParser(path, None, encoding)
+        pending = first if first.endswith(b"\n") else first + b"\n"
+        line_no = 1
+    limit = max_vocab if max_vocab is not None else None
+    workers = _parallel_workers(path, size, max_vocab)
+    if workers > 1:
+        if parser.dim is None:
+            parser.dim = len(first.partition(b" ")[2].split())
+        body_start = f.tell() if header is not None else (3 if bom else 0)
+        words, mat = _read_text_parallel(path, body_start, size, parser.dim, header is not None, workers,
+                                         encoding, progress)
+        if n_hdr is not None and len(words) != n_hdr:
+            if len(words) > n_hdr:
+                raise InputError(f"header says {n_hdr} rows but there are more", path, 1 + n_hdr + 1)
+            raise InputError(f"header says {n_hdr} rows but the file has {len(words)}", path, 1)
+        return RawVectors(words, mat, "text", header, False, 2 if header is not None else 1)
+    out = None
+    if n_hdr:
+        rows = n_hdr if limit is None else min(n_hdr, limit)
+        # a lying header must not make us allocate terabytes: preallocate only what the
+        # input can hold (each row is at least 2*d+2 bytes), else grow block by block
+        if capacity is not None and rows * (2 * parser.dim + 2) <= capacity:
+            try:
+                out = np.empty((rows, parser.dim), dtype=np.float32)
+            except MemoryError:
+                out = None
+    chunks: list[np.ndarray] = []
+    words: list[str] = []
+    done_bytes = len(first)
+    truncated = False
+    for block in _line_blocks(f, pending, strip_tail=True):
+        done_bytes += len(block)
+        if limit is not None:
+            nl = _nth_newline(block, limit - len(words))
+            if nl is not None:
+                block = block[:nl + 1]
+                truncated = True
+        bw, bm = parser.parse(block, line_no)
+        r0 = len(words)
+        words.extend(bw)
+        line_no += len(bw)
+        if n_hdr is not None and len(words) > n_hdr:
+            raise InputError(f"header says {n_hdr} rows but there are more", path, 1 + n_hdr + 1)
+        if out is not None and len(words) <= out.shape[0]:
+            out[r0:r0 + len(bw)] = bm
+        else:
+            chunks.append(bm)
+        if progress:
+            progress(done_bytes, size or 0)
+        if truncated:
+            break
+    if not words:
+        raise InputError("no vectors in file" if header is None else "header but no vectors", path)
+    if n_hdr is not None and not truncated and len(words) < n_hdr and (limit is None or len(words) < limit):
+        raise InputError(f"header says {n_hdr} rows but the file has {len(words)}", path, 1)
+    if out is not None:
+        mat = out[:len(words)]
+    else:
+        mat = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+        chunks.clear()
+    return RawVectors(words, mat, "text", header, truncated, 2 if header is not None else 1)
 
 
 #: files above this size are parsed by several processes (``XLING_IO_WORKERS`` caps how many)

@@ -38,8 +38,16 @@ def _read_word2vec_bin(path: str, max_vocab: int | None, encoding: str, progress
         n, d = header
         if d <= 0:
             raise InputError(f"header gives dimension {d}", path, 1)
-        n_read = n if max_vocab is None else min(n, max_vocab)
+        if n == 0:
+            raise InputError("header says 0 vectors", path, 1)
         rec = 4 * d
+        # every record is at least a 1-byte word, a space and 4*d bytes: a header that claims
+        # more than the file can hold is refused before anything is allocated
+        need, have = n * (rec + 2), len(buf) - (nl + 1)
+        if need > have:
+            raise InputError(f"truncated file or wrong header: {n:,} vectors of dimension {d:,} need at least "
+                             f"{need:,} bytes, the file has {have:,} after its header", path, 1)
+        n_read = n if max_vocab is None else min(n, max_vocab)
         out = np.empty((n_read, d), dtype=np.float32)
         out_bytes = out.view(np.uint8).reshape(-1)
         words: list[str] = []

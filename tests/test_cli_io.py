@@ -106,8 +106,9 @@ def test_corrupt_fasttext_model_is_one_line(cli, tmp_path):
     fasttext = pytest.importorskip("fasttext")
     rng = np.random.default_rng(0)
     (tmp_path / "c.txt").write_text("\n".join(" ".join(rng.choice(["a", "b", "c", "d"], 9)) for _ in range(300)))
-    fasttext.train_unsupervised(str(tmp_path / "c.txt"), dim=4, epoch=1, minCount=1, thread=1, verbose=0,
-                                bucket=100).save_model(str(tmp_path / "m.bin"))
+    from test_vectors import train_fasttext
+
+    train_fasttext(fasttext, tmp_path / "c.txt", dim=4, bucket=20000).save_model(str(tmp_path / "m.bin"))
     raw = (tmp_path / "m.bin").read_bytes()
     (tmp_path / "half.bin").write_bytes(raw[:len(raw) // 2])
     (tmp_path / "fake.bin").write_bytes(raw[:8] + rng.bytes(5000))

@@ -115,17 +115,27 @@ def test_fasttext_bad_file(tmp_path):
         load_embeddings(p)
 
 
+def train_fasttext(fasttext, corpus, **kw):
+    """fastText on a tiny corpus stops with "Encountered NaN" in some runs (it is not repeatable
+    even on one thread): try again."""
+    for _ in range(20):
+        try:
+            return fasttext.train_unsupervised(str(corpus), epoch=1, minCount=1, thread=1, verbose=0, **kw)
+        except RuntimeError as e:
+            if "NaN" not in str(e):
+                raise
+    raise RuntimeError("fastText failed 20 times")
+
+
 @pytest.fixture(scope="module")
 def ft_model(tmp_path_factory):
-    """A real fastText model trained here on a tiny corpus (about 50 KB)."""
+    """A real fastText model trained here on a tiny corpus (about 650 KB)."""
     fasttext = pytest.importorskip("fasttext")
     d = tmp_path_factory.mktemp("ft")
     rng = np.random.default_rng(3)
     vocab = [f"w{i}" for i in range(200)]
     write(d / "c.txt", "\n".join(" ".join(rng.choice(vocab, 12)) for _ in range(1500)) + "\n")
-    model = fasttext.train_unsupervised(str(d / "c.txt"), dim=8, epoch=1, minCount=1, thread=1, verbose=0,
-                                        minn=2, maxn=3, bucket=1000)
-    model.save_model(str(d / "m.bin"))
+    train_fasttext(fasttext, d / "c.txt", dim=8, minn=2, maxn=3, bucket=20000).save_model(str(d / "m.bin"))
     return d / "m.bin"
 
 
@@ -140,14 +150,14 @@ def test_fasttext_model_is_checked_to_its_last_byte(tmp_path, ft_model):
     assert (lay.dim, lay.nwords, lay.size) == (8, 201, len(raw))  # 200 words and </s>
     cases = {
         "half.bin": (raw[:len(raw) // 2], r"half\.bin: not a valid fastText model: truncated or corrupt: the input "
-                                          r"matrix \(1,201 x 8 float32\) needs"),
+                                          r"matrix \(20,201 x 8 float32\) needs"),
         "short.bin": (raw[:-1], r"short\.bin: .*the output matrix .* needs 6,432 bytes, 6,431 left"),
         "long.bin": (raw + b"\0", r"long\.bin: .*1 bytes of unexpected data after the model"),
         # the header claims two billion dictionary entries: refused before any is read
         "lying.bin": (raw[:64] + struct.pack("<iii", 2_000_000_000, 2_000_000_000, 0) + raw[76:],
                       r"lying\.bin: .*a dictionary of 2,000,000,000 entries needs"),
-        "dim.bin": (raw[:8] + struct.pack("<i", 9) + raw[12:], r"dim\.bin: .*input matrix is 1,201 x 8, expected "
-                                                               r"1,201 x 9"),
+        "dim.bin": (raw[:8] + struct.pack("<i", 9) + raw[12:], r"dim\.bin: .*input matrix is 20,201 x 8, expected "
+                                                               r"20,201 x 9"),
         "fake.bin": (raw[:8] + np.random.default_rng(0).bytes(5000), r"fake\.bin: not a valid fastText model"),
     }
     for name, (data, msg) in cases.items():
@@ -404,3 +414,57 @@ def test_every_format_has_one_module_behind_the_interface():
     # errors raised in a worker process reach the parent with their file and line
     e = pickle.loads(pickle.dumps(IE("bad", "f.vec", 7)))
     assert (e.path, e.line, str(e)) == ("f.vec", 7, "f.vec:7: bad")
+
+
+# --------------------------------------------------------------------- readers that cannot be fooled
+def test_lying_headers_are_refused_before_allocating(tmp_path):
+    p = write(tmp_path / "v.vec", "200 999999999\na 1 2\n")
+    with pytest.raises(InputError, match=r"v\.vec:1: header gives dimension 999,999,999: one row would need at "
+                                         r"least 1,999,999,998 bytes, more than the whole file has \(20\)"):
+        load_embeddings(p)
+    with gzip.open(tmp_path / "v.vec.gz", "wb") as f:
+        f.write(b"200 999999999\na 1 2\n")
+    with pytest.raises(InputError, match=r"v\.vec\.gz:1: header gives dimension .* can expand to"):
+        load_embeddings(tmp_path / "v.vec.gz")
+    # a row count beyond what the file holds is not preallocated: the rows are counted
+    p = write(tmp_path / "n.vec", "99999999999 2\na 1 2\n")
+    with pytest.raises(InputError, match=r"n\.vec:1: header says 99999999999 rows but the file has 1"):
+        load_embeddings(p)
+    p = write(tmp_path / "v.bin", b"99999999999 300\na " + bytes(1200))
+    with pytest.raises(InputError, match=r"v\.bin:1: truncated file or wrong header: 99,999,999,999 vectors of "
+                                         r"dimension 300 need at least 120,199,999,998,798 bytes, the file has "
+                                         r"1,202 after its header"):
+        load_embeddings(p)
+    with pytest.raises(InputError, match=r"z\.bin:1: header says 0 vectors"):
+        load_embeddings(write(tmp_path / "z.bin", b"0 300\n"))
+
+
+def test_gzip_errors_name_the_file(tmp_path):
+    with gzip.open(tmp_path / "v.vec.gz", "wb") as f:
+        f.write(b"2 2\na 1 2\nb 3 4\n" * 50)
+    raw = (tmp_path / "v.vec.gz").read_bytes()
+    write(tmp_path / "t.vec.gz", raw[:len(raw) // 2])
+    with pytest.raises(InputError, match=r"t\.vec\.gz: truncated: the compressed data ends"):
+        load_embeddings(tmp_path / "t.vec.gz")
+    for name, at in [("crc.vec.gz", -8), ("method.vec.gz", 2)]:  # the checksum; the compression method
+        bad = bytearray(raw)
+        bad[at] ^= 0xFF
+        write(tmp_path / name, bytes(bad))
+        with pytest.raises(InputError, match=name.replace(".", r"\.") + ": corrupt gzip data"):
+            load_embeddings(tmp_path / name)
+
+
+@pytest.mark.parametrize("content,pattern", [
+    ("2 2\n the 1 2\nb 3 4\n", r"v\.vec:2: line starts with a space: the word would be ' the'"),
+    ("2 2\na 1_0 2\nb 3 4\n", r"v\.vec:2: not a number: '1_0'"),
+    ("2 2\na\t1\t2\nb\t3\t4\n", r"v\.vec:2: expected 2 values after the word, found 0 \(fields are separated by "
+                                r"tabs"),
+])
+def test_strict_text_parsing(tmp_path, content, pattern):
+    import warnings
+
+    p = write(tmp_path / "v.vec", content)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no numpy UserWarning before the error
+        with pytest.raises(InputError, match=pattern):
+            load_embeddings(p)
