@@ -123,6 +123,8 @@ def save_embeddings(
 # ----------------------------------------------------------------- post-processing
 def _finish(path: str, raw: RawVectors, on_duplicate: OnDuplicate, on_nonfinite: OnNonFinite) -> Embeddings:
     words, mat, line_of = raw.words, raw.matrix, raw.line_of
+    if mat.ndim != 2 or mat.shape[0] == 0 or mat.shape[1] == 0:
+        raise InputError(f"no vectors: the matrix is {' x '.join(map(str, mat.shape))}", path)
     keep: np.ndarray | None = None
     nonfinite_examples: list[str] = []
     n_nonfinite = 0

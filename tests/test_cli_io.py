@@ -117,3 +117,12 @@ def test_corrupt_fasttext_model_is_one_line(cli, tmp_path):
         assert code == 2 and out == ""
         assert err.count("\n") == 1 and f"{name}: not a valid fastText model" in err, err
     assert cli("info", tmp_path / "m.bin")[0] == 0
+
+
+def test_empty_cache_fails_info_and_convert(cli, tmp_path):
+    np.save(tmp_path / "e.npy", np.zeros((0, 5), dtype=np.float32))
+    (tmp_path / "e.words").write_text("")
+    for args in [("info", tmp_path / "e.npy"), ("convert", tmp_path / "e.npy", tmp_path / "o.vec")]:
+        code, out, err = cli(*args)
+        assert code == 2 and err.count("\n") == 1 and "e.npy: no vectors: the matrix is 0 x 5" in err, err
+    assert not (tmp_path / "o.vec").exists()

@@ -468,3 +468,31 @@ def test_strict_text_parsing(tmp_path, content, pattern):
         warnings.simplefilter("error")  # no numpy UserWarning before the error
         with pytest.raises(InputError, match=pattern):
             load_embeddings(p)
+
+
+def test_cache_words_crlf_empty_matrix_and_lying_npy_header(tmp_path, emb):
+    save_embeddings(emb, tmp_path / "v.npy")
+    wp = cache_words_path(tmp_path / "v.npy")
+    wp.write_bytes(wp.read_bytes().replace(b"\n", b"\r\n"))  # edited on Windows
+    assert load_embeddings(tmp_path / "v.npy").words == emb.words  # no '\r' in the words
+    wp.write_bytes(wp.read_bytes().replace(b"\r\n", b"\n").replace(b"w7\n", b"w\r7\n"))
+    with pytest.raises(InputError, match=r"v\.words:10: carriage return inside a word"):
+        load_embeddings(tmp_path / "v.npy")
+    # a 0 x d cache is not a vocabulary
+    np.save(tmp_path / "e.npy", np.zeros((0, 7), dtype=np.float32))
+    write(tmp_path / "e.words", "")
+    with pytest.raises(InputError, match=r"e\.npy: no vectors: the matrix is 0 x 7"):
+        load_embeddings(tmp_path / "e.npy")
+    # the .npy header must account for the file's bytes
+    raw = (tmp_path / "v.npy").read_bytes()
+    write(tmp_path / "t.npy", raw[:-4])
+    wp2 = cache_words_path(tmp_path / "t.npy")
+    wp2.write_bytes(cache_words_path(tmp_path / "v.npy").read_bytes())
+    for mmap_cache in (True, False):
+        with pytest.raises(InputError, match=r"t\.npy: the header says a 42 x 7 float32 matrix \(1,176 bytes\), "
+                                             r"the file has 1,172 bytes of data"):
+            load_embeddings(tmp_path / "t.npy", mmap_cache=mmap_cache)
+    write(tmp_path / "h.npy", raw.replace(b"(42, 7), }" + b" " * 11, b"(4200000000000, 7), }"))
+    cache_words_path(tmp_path / "h.npy").write_bytes(cache_words_path(tmp_path / "v.npy").read_bytes())
+    with pytest.raises(InputError, match=r"h\.npy: the header says a 4,200,000,000,000 x 7 float32 matrix"):
+        load_embeddings(tmp_path / "h.npy")
