@@ -57,3 +57,19 @@ def test_index_pairs_and_write_round_trip(tmp_path):
     assert (tmp_path / "o.tsv").read_text() == "b\tx\t0.500000\t1\na\ty\t0.250000\t2\n"
     back, _ = read_dictionary(tmp_path / "o.tsv")
     assert back.pairs == d.pairs and back.scores == (0.5, 0.25)
+
+
+def test_comment_lines_are_skipped(tmp_path):
+    p = tmp_path / "d.tsv"
+    p.write_bytes("\ufeff#source\ttarget\ncat\tchat\n# a note\ndog\tchien\n".encode("utf-8"))
+    d, rep = read_dictionary(p)
+    assert d.pairs == (("cat", "chat"), ("dog", "chien")) and rep.comments == 2 and rep.as_dict()["comments"] == 2
+
+
+def test_non_utf8_dictionary_is_an_error_with_a_count(tmp_path):
+    p = tmp_path / "d.tsv"
+    p.write_bytes("cat\tchat\ncafé\tcafé\nnaïve\tnaïf\nsea\tmer\n".encode("latin-1"))
+    with pytest.raises(InputError, match=r"d\.tsv:2: not valid utf-8: 2 of 4 lines have bytes that do not decode"):
+        read_dictionary(p)
+    d, _ = read_dictionary(p, encoding="latin-1")  # read right when the encoding is given
+    assert d.pairs[1] == ("café", "café")
