@@ -90,7 +90,7 @@ class _TextParser:
                                      comments=None, ndmin=2)
             except ValueError:
                 mat = None
-        if mat is None or mat.shape != (len(lines), d) or any(not p[0] for p in parts):
+        if mat is None or mat.shape != (len(lines), d) or any(not p[0] for p in parts) or b"\r" in block:
             return self._parse_slow(lines, first_line)
         enc = self.encoding
         return [p[0].decode(enc, "surrogateescape") for p in parts], mat
@@ -127,6 +127,8 @@ class _TextParser:
             self._error(f"expected {d} values after the word, found {len(line.split(b' ')) - 1}", lineno)
         if not word.strip(b" "):
             self._error("line starts with a space: empty word", lineno)
+        if b"\r" in word:
+            self._error("carriage return inside the word (a stray \\r, not a CRLF line end)", lineno)
         if word[:1] in (b" ", b"\t"):
             self._error(f"line starts with a space: the word would be {word.decode(self.encoding, 'replace')!r}",
                         lineno)

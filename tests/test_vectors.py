@@ -457,6 +457,7 @@ def test_gzip_errors_name_the_file(tmp_path):
 @pytest.mark.parametrize("content,pattern", [
     ("2 2\n the 1 2\nb 3 4\n", r"v\.vec:2: line starts with a space: the word would be ' the'"),
     ("2 2\na 1_0 2\nb 3 4\n", r"v\.vec:2: not a number: '1_0'"),
+    ("2 2\na 1 2\r\nb\rc 3 4\r\n", r"v\.vec:3: carriage return inside the word"),
     ("2 2\na\t1\t2\nb\t3\t4\n", r"v\.vec:2: expected 2 values after the word, found 0 \(fields are separated by "
                                 r"tabs"),
 ])
