@@ -64,9 +64,9 @@ def _read_fasttext_bin(path: str, max_vocab: int | None, extra_words: Sequence[s
     except (ValueError, RuntimeError, MemoryError) as e:  # fastText's message is several lines
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
         raise InputError(f"not a readable fastText model ({first})", path) from None
-    if model.get_dimension() <= 0 or not model.get_words():
+    words = list(model.get_words(on_unicode_error="surrogateescape"))  # non-UTF-8 words survive
+    if model.get_dimension() <= 0 or not words:
         raise InputError("not a readable fastText model: no words or dimension 0", path)
-    words = list(model.get_words(on_unicode_error="surrogateescape"))
     if max_vocab is not None:
         words = words[:max_vocab]
     truncated = max_vocab is not None and len(words) == max_vocab
@@ -75,8 +75,13 @@ def _read_fasttext_bin(path: str, max_vocab: int | None, extra_words: Sequence[s
     d = model.get_dimension()
     out = np.empty((len(all_words), d), dtype=np.float32)
     step = max(1, len(all_words) // 100)
+    import fasttext_pybind
+
+    vec = fasttext_pybind.Vector(d)
     for i, w in enumerate(all_words):
-        out[i] = model.get_word_vector(w)
+        # as bytes: a word that is not UTF-8 (read with surrogate escapes) gets its own vector
+        model.f.getWordVector(vec, w.encode("utf-8", "surrogateescape"))
+        out[i] = np.asarray(vec)
         if progress and (i % step == 0 or i == len(all_words) - 1):
             progress(i + 1, len(all_words))
     return RawVectors(all_words, out, "fasttext", (len(words), d), truncated, None)
@@ -175,16 +180,14 @@ def _walk(c: _Cursor) -> ModelLayout:
         c.fail(f"dictionary counts do not add up: {n_entries} entries, {nwords} words, {nlabels} labels")
     if nwords == 0:
         c.fail("no words in the dictionary")
-    # each entry is at least a 1-byte word, its NUL, an int64 count and an int8 type
-    c.need(10 * n_entries, f"a dictionary of {n_entries:,} entries")
+    # each entry is at least its NUL (real models hold an empty word), an int64 count and an int8 type
+    c.need(9 * n_entries, f"a dictionary of {n_entries:,} entries")
     seen = [0, 0]
     buf = c.buf
     for i in range(n_entries):
         end = buf.find(b"\0", c.pos)
         if end < 0:
             c.fail(f"truncated or corrupt: dictionary entry {i + 1} has no end")
-        if end == c.pos:
-            c.fail(f"dictionary entry {i + 1} is an empty word")
         c.pos = end + 1
         count, kind = c.unpack("<qb", f"dictionary entry {i + 1}")
         if count < 0 or kind not in (0, 1):

@@ -98,7 +98,7 @@ def _corpus(d: Path) -> dict[str, tuple[str, Path]]:
 
 
 def _mutants(name: str, raw: bytes, rng: np.random.Generator) -> list[tuple[str, bytes]]:
-    """Truncations and bit flips; flips favour the first 4 KB, where headers and words are."""
+    """Truncations and bit flips; half the flips land in the first 1 KB, where headers and words are."""
     out = []
     for k in range(CASES_PER_FILE):
         if k % 2 == 0:
@@ -106,7 +106,7 @@ def _mutants(name: str, raw: bytes, rng: np.random.Generator) -> list[tuple[str,
             out.append((f"{name}-cut{cut}", raw[:cut]))
         else:
             b = bytearray(raw)
-            span = min(len(b), 4096) if k % 4 == 1 else len(b)
+            span = min(len(b), 1024) if k % 4 == 1 else len(b)
             flips = [int(rng.integers(0, span)) for _ in range(int(rng.integers(1, 9)))]
             for pos in flips:
                 b[pos] ^= 1 << int(rng.integers(0, 8))

@@ -155,7 +155,7 @@ def test_fasttext_model_is_checked_to_its_last_byte(tmp_path, ft_model):
         "long.bin": (raw + b"\0", r"long\.bin: .*1 bytes of unexpected data after the model"),
         # the header claims two billion dictionary entries: refused before any is read
         "lying.bin": (raw[:64] + struct.pack("<iii", 2_000_000_000, 2_000_000_000, 0) + raw[76:],
-                      r"lying\.bin: .*a dictionary of 2,000,000,000 entries needs"),
+                      r"lying\.bin: .*a dictionary of 2,000,000,000 entries needs 18,000,000,000 bytes"),
         "dim.bin": (raw[:8] + struct.pack("<i", 9) + raw[12:], r"dim\.bin: .*input matrix is 20,201 x 8, expected "
                                                                r"20,201 x 9"),
         "fake.bin": (raw[:8] + np.random.default_rng(0).bytes(5000), r"fake\.bin: not a valid fastText model"),
@@ -166,6 +166,37 @@ def test_fasttext_model_is_checked_to_its_last_byte(tmp_path, ft_model):
         with pytest.raises(InputError, match=msg):
             load_embeddings(tmp_path / name)
         assert time.perf_counter() - t0 < 2, name
+
+
+def gensim_test_file(name: str):
+    """A small real file shipped with gensim's tests (skip when this gensim has none)."""
+    gensim = pytest.importorskip("gensim")
+    p = os.path.join(os.path.dirname(gensim.__file__), "test", "test_data", name)
+    if not os.path.exists(p):
+        pytest.skip(f"gensim's test data has no {name}")
+    return p
+
+
+@pytest.mark.parametrize("name", ["lee_fasttext_new.bin", "pang_lee_polarity_fasttext.bin", "toy-model.bin",
+                                  "toy-model-pretrained.bin", "crime-and-punishment.bin"])
+def test_real_fasttext_models_pass_the_check(name):
+    """Models made by fastText versions 11 and 12, supervised ones, one with an empty word."""
+    fasttext = pytest.importorskip("fasttext.FastText")
+    from xling.data.fmt_fasttext import check_model
+
+    p = gensim_test_file(name)
+    lay = check_model(p)
+    model = fasttext._FastText(model_path=p)
+    words = model.get_words(on_unicode_error="surrogateescape")
+    assert (lay.dim, lay.nwords) == (model.get_dimension(), len(words))
+    e = load_embeddings(p)
+    assert e.words == tuple(words) and e.dim == lay.dim
+    for w in words[:50]:
+        if w.isascii():
+            assert np.array_equal(e[w], model.get_word_vector(w))
+    odd = [w for w in words if not w.encode("utf-8", "surrogateescape").decode("utf-8", "ignore") == w]
+    if odd:  # words that are not UTF-8 (pang_lee: 'clich\xe9s') read with their own vectors
+        assert len({e[w].tobytes() for w in odd}) == len(odd)
 
 
 def test_cache_is_memory_mapped_and_max_vocab(tmp_path, emb):
