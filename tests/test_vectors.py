@@ -528,3 +528,56 @@ def test_cache_words_crlf_empty_matrix_and_lying_npy_header(tmp_path, emb):
     cache_words_path(tmp_path / "h.npy").write_bytes(cache_words_path(tmp_path / "v.npy").read_bytes())
     with pytest.raises(InputError, match=r"h\.npy: the header says a 4,200,000,000,000 x 7 float32 matrix"):
         load_embeddings(tmp_path / "h.npy")
+
+
+# --------------------------------------------------------------------- gensim's KeyedVectors queries
+def test_most_similar_similarity_get_vector_match_gensim():
+    """On a real file (vectors trained on the Lee corpus, shipped with gensim's tests)."""
+    from gensim.models import KeyedVectors
+
+    p = gensim_test_file("lee_fasttext.vec")
+    kv = KeyedVectors.load_word2vec_format(p)
+    e = load_embeddings(p)
+    assert e.words == tuple(kv.index_to_key)
+    words = list(kv.index_to_key)
+    w0, w1, w2, w3 = words[10], words[25], words[40], words[300]
+    for w in (w0, w3):
+        assert np.array_equal(e.get_vector(w), kv.get_vector(w))
+        assert np.allclose(e.get_vector(w, norm=True), kv.get_vector(w, norm=True), atol=1e-6)
+    assert np.array_equal(e.get_vector(7), kv.get_vector(7))  # a row number, as gensim
+    assert e.similarity(w0, w1) == pytest.approx(float(kv.similarity(w0, w1)), abs=1e-6)
+    vec = kv.get_vector(w2)
+    queries = [
+        dict(positive=w0),
+        dict(positive=[w0, w1], negative=[w2], topn=7),
+        dict(positive=[(w0, 2.0), w1], negative=[(w3, -0.5)], topn=12),
+        dict(positive=[vec, w1], topn=5),
+        dict(positive=[w3], restrict_vocab=200, topn=10),
+        dict(negative=[w1], topn=3),
+    ]
+    for q in queries:
+        ours, theirs = e.most_similar(**q), kv.most_similar(**q)
+        assert [w for w, _ in ours] == [w for w, _ in theirs], q
+        assert np.allclose([s for _, s in ours], [s for _, s in theirs], atol=1e-5), q
+    assert np.allclose(e.most_similar(w0, topn=None), kv.most_similar(w0, topn=None), atol=1e-5)
+    assert e.most_similar(w0, topn=0) == kv.most_similar(w0, topn=0) == []
+    for bad in (lambda m: m("no-such-word"), lambda m: m([w0], negative=["no-such-word"])):
+        with pytest.raises(KeyError):
+            bad(e.most_similar)
+        with pytest.raises(KeyError):
+            bad(kv.most_similar)
+    with pytest.raises(ValueError):
+        e.most_similar([])
+    with pytest.raises(KeyError):
+        e.get_vector("no-such-word")
+
+
+def test_most_similar_with_a_zero_row_and_memmap(tmp_path):
+    x = np.array([[1, 0], [0, 0], [1, 1], [-1, 0], [0.9, 0.1]], dtype=np.float32)
+    e = Embeddings(["a", "zero", "b", "c", "d"], x)
+    assert e.get_vector("zero", norm=True).tolist() == [0, 0] and e.similarity("a", "zero") == 0
+    assert [w for w, _ in e.most_similar("a", topn=10)] == ["d", "b", "c"]  # the zero row never ranks
+    assert np.isnan(e.most_similar("a", topn=None)[1])
+    save_embeddings(e, tmp_path / "v.npy")
+    m = load_embeddings(tmp_path / "v.npy")  # memory-mapped, searched chunk by chunk
+    assert m.most_similar("a", topn=2, chunk_rows=2) == e.most_similar("a", topn=2)
