@@ -3,6 +3,11 @@
 Each format is its own module behind one interface (:mod:`xling.data.formats`); this
 module picks the format, then handles duplicates and NaN/inf rows the same way for all.
 
+Every reader checks what a file claims (header sizes and counts) against the bytes it can
+hold before allocating, and every problem with a file is one :class:`InputError` naming the
+file and, where there is one, the line: a corrupt download cannot exhaust memory or come
+through as a traceback (``tests/test_fuzz_readers.py``).
+
 Formats (:class:`VecFormat`):
 
 ``text``
@@ -14,7 +19,7 @@ Formats (:class:`VecFormat`):
     word2vec binary (``.bin`` that is not a fastText model): ``"n d\\n"`` then
     ``word<space><d little-endian float32>`` records.
 ``fasttext``
-    fastText model (``.bin``): vectors of the in-vocabulary words, plus subword vectors
+    fastText model (``.bin``, ``.ftz``), checked to its last byte before it is loaded: vectors of the in-vocabulary words, plus subword vectors
     for extra (out-of-vocabulary) words on request. Read only.
 ``gensim``
     gensim ``KeyedVectors.save`` files (``.kv``, ``.model``). They are Python pickles, so
