@@ -187,3 +187,20 @@ def test_interrupting_the_parallel_reader_and_writer(tmp_path, sig):
         assert took < 2.0, took
         left = sorted(p.name for p in tmp_path.iterdir())
         assert left == ["big.npy", "big.vec", "big.words"], left  # no output, no temporary file
+
+
+def test_bad_text_inputs_are_one_line(cli, tmp_path):
+    import gzip
+
+    raw = gzip.compress(b"2 2\na 1 2\nb 3 4\n" * 40)
+    (tmp_path / "t.vec.gz").write_bytes(raw[:len(raw) // 2])
+    bad = bytearray(raw)
+    bad[-8] ^= 0xFF  # the CRC
+    (tmp_path / "c.vec.gz").write_bytes(bytes(bad))
+    (tmp_path / "tab.vec").write_text("2 2\na\t1\t2\nb\t3\t4\n")
+    (tmp_path / "lie.vec").write_text("200 999999999\na 1 2\n")
+    (tmp_path / "lie.bin").write_bytes(b"99999999999 300\na " + bytes(1200))
+    for name, what in [("t.vec.gz", "truncated"), ("c.vec.gz", "corrupt gzip data"), ("tab.vec", "separated by tabs"),
+                       ("lie.vec", "header gives dimension"), ("lie.bin", "wrong header")]:
+        code, out, err = cli("info", tmp_path / name)
+        assert code == 2 and err.count("\n") == 1 and name in err and what in err, (name, err)
