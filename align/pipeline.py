@@ -11,21 +11,31 @@ held-out pairs added back.
 """
 from __future__ import annotations
 
+import functools
 import time
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import Callable
 
 import numpy as np
 
 from ..data.errors import XlingError
 from ..lexicon.knn import Engine, resolve_engine
+from ..lexicon.retrieval import Direction, RetrievalParams, induce_pairs
 from .normalize import NormRecord, normalize, parse_steps
-from .procrustes import Dewhiten, LinearMap, MapOptions, MapSpace, solve_map
+from .procrustes import LinearMap, MapOptions, MapSpace, sim_spaces, solve_map
 from .rcsls import RcslsOptions, rcsls
-from .refine import FirstStep, IterationLog, RefineOptions, Validation, first_step, refine, validate
+from .refine import (
+    FirstStep,
+    IterationLog,
+    RefineOptions,
+    RefineResult,
+    Validation,
+    first_step,
+    refine,
+    validate,
+)
 from .seeds import holdout_split, identical_pairs, unsupervised_seed
-from .similarity import Direction, induce, sim_spaces
 
 
 class Recipe(str, Enum):
@@ -55,58 +65,139 @@ class Start(str, Enum):
 
 
 @dataclass(frozen=True)
+class SelectOptions:
+    """How a candidate is chosen on held-out seed words, and the map solved once chosen."""
+
+    val_fraction: float = 0.1  # share of the seed's source words held out for validation
+    val_vocab: int = 20000  # source words in the validation's target-side CSLS penalty (0: all)
+    refit: bool = True  # re-solve with the held-out pairs added back once the choice is made
+
+
+@dataclass(frozen=True)
+class UnsupervisedOptions:
+    """The dictionary-free seed (``SeedKind.unsupervised``)."""
+
+    size: int = 4000  # frequent words in the similarity-distribution initialisation
+    starts: tuple[Start, ...] = (Start.identical, Start.similarity, Start.identity)
+
+
+@dataclass(frozen=True)
 class AlignConfig:
-    """Every knob of ``xling align`` (see :data:`RECIPES` for the per-recipe defaults)."""
+    """Every knob of ``xling align``, composed from the option classes of each step.
+
+    ``map`` holds the map's steps; its ``space`` stays ``target``: the spaces tried are
+    ``spaces`` (and ``final_space``). ``rcsls=None`` skips the RCSLS step. :data:`RECIPES` fills
+    these per recipe; :func:`make_config` and :meth:`with_overrides` take the flat names of
+    :data:`FLAT` (those of the CLI flags and of the record's ``config``).
+    """
 
     recipe: Recipe = Recipe.supervised
     seed_kind: SeedKind = SeedKind.dictionary
     normalize: tuple[str, ...] = ("unit,center,unit",)
     spaces: tuple[MapSpace, ...] = (MapSpace.target,)
     final_space: MapSpace | None = None  # re-solve the kept dictionary in this space at the end
-    whiten: bool = False
-    src_reweight: float = 0.0
-    trg_reweight: float = 0.0
-    src_dewhiten: Dewhiten = Dewhiten.none
-    trg_dewhiten: Dewhiten = Dewhiten.none
-    dim_reduction: int = 0
-    iterations: int = 0
-    cutoff: int = 20000
-    csls_k: int = 10
-    direction: Direction = Direction.mutual
-    threshold: float = 1e-6
-    keep_seed: bool = True
-    stochastic_initial: float = 1.0
-    stochastic_multiplier: float = 2.0
-    stochastic_interval: int = 3
-    val_fraction: float = 0.1
-    val_vocab: int = 20000
-    refit: bool = True
-    unsup_size: int = 4000
-    starts: tuple[Start, ...] = (Start.identical, Start.similarity, Start.identity)
-    rcsls: bool = False
-    rcsls_epochs: int = 20
-    rcsls_lr: float = 1.0
+    map: MapOptions = field(default_factory=MapOptions)
+    refine: RefineOptions = field(default_factory=RefineOptions)
+    select: SelectOptions = field(default_factory=SelectOptions)
+    unsupervised: UnsupervisedOptions = field(default_factory=UnsupervisedOptions)
+    rcsls: RcslsOptions | None = None
     seed: int = 0
 
-    def map_options(self, space: MapSpace) -> MapOptions:
-        return MapOptions(self.whiten, self.src_reweight, self.trg_reweight, self.src_dewhiten, self.trg_dewhiten,
-                          self.dim_reduction, space)
+    def __post_init__(self):
+        if self.map.space is not MapSpace.target:
+            raise ValueError("AlignConfig.map.space must stay target: give the spaces to try in spaces=")
 
-    def refine_options(self) -> RefineOptions:
-        return RefineOptions(self.iterations, self.cutoff, self.csls_k, self.direction, self.threshold,
-                             self.keep_seed, self.stochastic_initial, self.stochastic_multiplier,
-                             self.stochastic_interval)
+    def map_options(self, space: MapSpace) -> MapOptions:
+        """The map's steps in ``space`` (``whitened`` implies whitening and re-weighting)."""
+        return replace(self.map, space=space)
+
+    def with_overrides(self, **flat) -> AlignConfig:
+        """A copy with settings given by their flat names (:data:`FLAT`); ``rcsls=True`` adds an RCSLS
+        step whose ``k``/``n_neg`` follow ``csls_k``/``cutoff``, ``rcsls=False`` removes it."""
+        cfg = self
+        if "rcsls" in flat:  # first: the RCSLS settings below need the step
+            on = flat.pop("rcsls")
+            cfg = replace(cfg, rcsls=(cfg.rcsls or RcslsOptions(k=cfg.refine.retrieval.csls_k,
+                                                                n_neg=cfg.refine.cutoff))
+                          if on else None)
+        if isinstance(flat.get("normalize"), str):
+            flat["normalize"] = (flat["normalize"],)
+        for spec in flat.get("normalize", ()):
+            parse_steps(spec)  # fail early on a bad step name
+        for name, value in flat.items():
+            if name not in FLAT:
+                raise TypeError(f"unknown alignment setting {name!r}")
+            for path in FLAT[name]:
+                cfg = _set_path(cfg, path, value)
+        cfg.refine.retrieval.check()  # e.g. CSLS with k < 1: say so now, not after the seed
+        return cfg
 
     def as_dict(self) -> dict:
-        out = {}
-        for f in fields(self):
-            v = getattr(self, f.name)
-            out[f.name] = [e.value if isinstance(e, Enum) else e for e in v] if isinstance(v, tuple) else \
+        """The flat view (the record's ``config``): every name of :data:`FLAT`, enums as values."""
+        out: dict = {"recipe": self.recipe.value}
+        for name, paths in FLAT.items():
+            v = self.rcsls is not None if name == "rcsls" else _get_path(self, paths[0])
+            out[name] = [e.value if isinstance(e, Enum) else e for e in v] if isinstance(v, tuple) else \
                 (v.value if isinstance(v, Enum) else v)
         return out
 
 
+#: flat setting name -> where it lives in :class:`AlignConfig` (a value given by name sets every path);
+#: the names are those of the CLI flags (cli/align.py) and of the record's ``config``, in this order
+FLAT: dict[str, tuple[str, ...]] = {
+    "seed_kind": ("seed_kind",),
+    "normalize": ("normalize",),
+    "spaces": ("spaces",),
+    "final_space": ("final_space",),
+    "whiten": ("map.whiten",),
+    "src_reweight": ("map.src_reweight",),
+    "trg_reweight": ("map.trg_reweight",),
+    "src_dewhiten": ("map.src_dewhiten",),
+    "trg_dewhiten": ("map.trg_dewhiten",),
+    "dim_reduction": ("map.dim_reduction",),
+    "iterations": ("refine.iterations",),
+    "cutoff": ("refine.cutoff", "rcsls.n_neg"),
+    "retrieval": ("refine.retrieval.retrieval",),
+    "csls_k": ("refine.retrieval.csls_k", "rcsls.k"),
+    "isf_beta": ("refine.retrieval.isf_beta",),
+    "direction": ("refine.direction",),
+    "threshold": ("refine.threshold",),
+    "keep_seed": ("refine.keep_seed",),
+    "stochastic_initial": ("refine.stochastic_initial",),
+    "stochastic_multiplier": ("refine.stochastic_multiplier",),
+    "stochastic_interval": ("refine.stochastic_interval",),
+    "val_fraction": ("select.val_fraction",),
+    "val_vocab": ("select.val_vocab",),
+    "refit": ("select.refit",),
+    "unsup_size": ("unsupervised.size",),
+    "starts": ("unsupervised.starts",),
+    "rcsls": ("rcsls",),
+    "rcsls_epochs": ("rcsls.epochs",),
+    "rcsls_lr": ("rcsls.lr",),
+    "seed": ("seed",),
+}
+
+
+def _get_path(cfg, path: str):
+    head, _, rest = path.partition(".")
+    sub = getattr(cfg, head)
+    if not rest:
+        return sub
+    return _get_path(sub if sub is not None else RcslsOptions(), rest)  # only rcsls may be None
+
+
+def _set_path(cfg, path: str, value):
+    head, _, rest = path.partition(".")
+    if not rest:
+        return replace(cfg, **{head: value})
+    sub = getattr(cfg, head)
+    if sub is None:  # a setting of a step that is off (e.g. rcsls_epochs without RCSLS)
+        return cfg
+    return replace(cfg, **{head: _set_path(sub, rest, value)})
+
+
 _ALL = (MapSpace.target, MapSpace.shared, MapSpace.whitened)
+#: per-recipe presets, in flat names (applied over :class:`AlignConfig`'s defaults)
 RECIPES: dict[Recipe, dict] = {
     Recipe.procrustes: dict(val_fraction=0.0),
     Recipe.supervised: dict(normalize=("unit,center,unit", "unit"), spaces=_ALL, iterations=1),
@@ -122,15 +213,16 @@ RECIPES: dict[Recipe, dict] = {
 
 
 def make_config(recipe: Recipe | str = Recipe.supervised, **overrides) -> AlignConfig:
-    """The recipe's defaults, then every override that is not ``None``."""
+    """The recipe's defaults, then every override that is not ``None`` (flat names, see :data:`FLAT`).
+
+    Examples
+    --------
+    >>> make_config("semi", cutoff=5000).refine.cutoff
+    5000
+    """
     recipe = Recipe(recipe)
-    cfg = replace(AlignConfig(recipe=recipe), **RECIPES[recipe])
-    over = {k: v for k, v in overrides.items() if v is not None}
-    if "normalize" in over and isinstance(over["normalize"], str):
-        over["normalize"] = (over["normalize"],)
-    for spec in over.get("normalize", ()):
-        parse_steps(spec)  # fail early on a bad step name
-    return replace(cfg, **over)
+    cfg = AlignConfig(recipe=recipe).with_overrides(**RECIPES[recipe])
+    return cfg.with_overrides(**{k: v for k, v in overrides.items() if v is not None})
 
 
 @dataclass
@@ -152,12 +244,13 @@ def _seed_pairs(cfg: AlignConfig, src_words, tgt_words, pairs, x, z, engine) -> 
     """The seed dictionaries to start from, by name (one, except for the unsupervised seed)."""
     if cfg.seed_kind is SeedKind.unsupervised:
         seeds = {}
-        for start in dict.fromkeys(cfg.starts):
+        for start in dict.fromkeys(cfg.unsupervised.starts):
             if start is Start.similarity:
-                seeds[start.value] = unsupervised_seed(x, z, size=cfg.unsup_size, csls_k=cfg.csls_k, engine=engine)
+                seeds[start.value] = unsupervised_seed(x, z, size=cfg.unsupervised.size,
+                                                       retrieval=cfg.refine.retrieval, engine=engine)
             elif start is Start.identity:
                 if x.shape[1] == z.shape[1]:  # mutual CSLS neighbours under the identity map
-                    s, t, _ = frequent_mutual(x, z, None, cfg.cutoff, cfg.csls_k, engine)
+                    s, t, _ = frequent_mutual(x, z, None, cfg.refine.cutoff, cfg.refine.retrieval, engine)
                     if s.size:
                         seeds[start.value] = (s, t)
             elif src_words is not None and tgt_words is not None:
@@ -186,19 +279,20 @@ def _one_seed(cfg: AlignConfig, src_words, tgt_words, pairs):
     return s, t
 
 
-def frequent_mutual(x: np.ndarray, z: np.ndarray, m, cutoff: int, csls_k: int, engine: Engine):
-    """Mutual CSLS nearest neighbours among the ``cutoff`` most frequent words of each side under
-    map ``m`` (None: the spaces as they are): (src rows, tgt rows, mean best score)."""
+def frequent_mutual(x: np.ndarray, z: np.ndarray, m, cutoff: int, retrieval: RetrievalParams, engine: Engine):
+    """Mutual best matches (under ``retrieval``) among the ``cutoff`` most frequent words of each side
+    under map ``m`` (None: the spaces as they are): (src rows, tgt rows, mean best score)."""
     a, b = sim_spaces(x[:min(cutoff, x.shape[0])], z[:min(cutoff, z.shape[0])], m)
-    return induce(a, b, direction=Direction.mutual, csls_k=csls_k, engine=engine)
+    return induce_pairs(a, b, retrieval, direction=Direction.mutual, engine=engine)
 
 
-def criterion(x: np.ndarray, z: np.ndarray, m, cutoff: int, csls_k: int, engine: Engine) -> float:
-    """Unsupervised model-selection criterion: the mean best CSLS score, both directions, among
-    the ``cutoff`` most frequent words of each side under map ``m`` (higher: a better fit).
+def criterion(x: np.ndarray, z: np.ndarray, m, cutoff: int, retrieval: RetrievalParams, engine: Engine) -> float:
+    """Unsupervised model-selection criterion: the mean best score under ``retrieval``, both
+    directions, among the ``cutoff`` most frequent words of each side under map ``m`` (higher: a
+    better fit).
 
     Needs no dictionary (MUSE's and VecMap's criteria are of this kind)."""
-    return frequent_mutual(x, z, m, cutoff, csls_k, engine)[2]
+    return frequent_mutual(x, z, m, cutoff, retrieval, engine)[2]
 
 
 def _gold(src, tgt):
@@ -209,9 +303,62 @@ def _gold(src, tgt):
     return q, list(by_src.values())
 
 
-def align(x_raw: np.ndarray, z_raw: np.ndarray, *, pairs: tuple[np.ndarray, np.ndarray] | None = None,
-          val_pairs: tuple[np.ndarray, np.ndarray] | None = None, src_words=None, tgt_words=None,
-          config: AlignConfig = AlignConfig(), engine: Engine | None = None,
+Pairs = tuple[np.ndarray, np.ndarray]
+Normed = dict[str, tuple[tuple[np.ndarray, NormRecord], tuple[np.ndarray, NormRecord]]]
+
+
+@dataclass
+class Candidate:
+    """One configuration tried: a normalisation × a map space × a seed dictionary (start)."""
+
+    name: str
+    spec: str  # normalisation steps
+    space: MapSpace
+    seed: Pairs  # the seed dictionary it starts from (without the held-out pairs)
+    refined: bool = True  # False: dropped by successive halving (only its seed map is kept)
+    first: FirstStep | None = None  # its seed map, when successive halving computed it
+    result: RefineResult | None = None
+    val_p1: float | None = None  # validation P@1 of the kept iteration
+    criterion: float | None = None  # dictionary-free criterion (when starts are compared without validation)
+
+    @property
+    def seed_pairs(self) -> int:
+        return int(self.seed[0].size)
+
+    @property
+    def res(self) -> RefineResult:
+        """The refinement's result (set by the refinement step)."""
+        if self.result is None:
+            raise RuntimeError(f"candidate {self.name} is not refined yet")
+        return self.result
+
+    def as_dict(self) -> dict:
+        res = self.result
+        return {"name": self.name, "best_iteration": res.best_iteration if res else None, "val_p1": self.val_p1,
+                "seed_pairs": self.seed_pairs, "refined": self.refined,
+                "criterion": None if self.criterion is None else round(self.criterion, 6),
+                "iterations": [e.as_dict() for e in res.log] if res else []}
+
+
+@dataclass
+class _Run:
+    """What every step of one :func:`align` call shares."""
+
+    cfg: AlignConfig
+    engine: Engine
+    normed: Normed
+    log: Callable[[str, IterationLog], None] | None
+    timings: dict[str, float] = field(default_factory=dict)
+    val: Validation | None = None
+    held: Pairs = (np.empty(0, np.int64), np.empty(0, np.int64))
+
+    def spaces(self, spec: str) -> tuple[np.ndarray, np.ndarray]:
+        (x, _), (z, _) = self.normed[spec]
+        return x, z
+
+
+def align(x_raw: np.ndarray, z_raw: np.ndarray, *, pairs: Pairs | None = None, val_pairs: Pairs | None = None,
+          src_words=None, tgt_words=None, config: AlignConfig = AlignConfig(), engine: Engine | None = None,
           log: Callable[[str, IterationLog], None] | None = None) -> AlignResult:
     """Align two spaces.
 
@@ -224,8 +371,8 @@ def align(x_raw: np.ndarray, z_raw: np.ndarray, *, pairs: tuple[np.ndarray, np.n
     pairs : (src, tgt) int arrays, optional
         Seed dictionary as row indices (needed by the dictionary-based recipes).
     val_pairs : (src, tgt) int arrays, optional
-        Validation dictionary; without it ``config.val_fraction`` of the seed's source words
-        are held out (when there is a seed dictionary).
+        Validation dictionary; without it ``config.select.val_fraction`` of the seed's source
+        words are held out (when there is a seed dictionary).
     src_words, tgt_words : sequences of str
         Vocabularies (for the identical-strings and numerals seeds).
     log : callable(candidate name, IterationLog), optional
@@ -234,143 +381,177 @@ def align(x_raw: np.ndarray, z_raw: np.ndarray, *, pairs: tuple[np.ndarray, np.n
     -------
     AlignResult
     """
-    cfg = config
-    eng = engine or resolve_engine()
     t_start = time.perf_counter()
-    timings: dict[str, float] = {}
-
     # 1. normalise every candidate space (the record repeats it in `xling apply`)
     t0 = time.perf_counter()
-    normed = {}
-    for spec in dict.fromkeys(cfg.normalize):
-        normed[spec] = (normalize(x_raw, spec), normalize(z_raw, spec))
-    timings["normalize"] = time.perf_counter() - t0
-
-    # 2. seed dictionary and validation split
-    first = next(iter(normed.values()))
+    normed = {spec: (normalize(x_raw, spec), normalize(z_raw, spec)) for spec in dict.fromkeys(config.normalize)}
+    run = _Run(config, engine or resolve_engine(), normed, log, {"normalize": time.perf_counter() - t0})
+    # 2. seed dictionaries and validation words
     t0 = time.perf_counter()
-    seeds = _seed_pairs(cfg, src_words, tgt_words, pairs, first[0][0], first[1][0], eng)
-    timings["seed"] = time.perf_counter() - t0
-    held_s = held_t = np.empty(0, np.int64)
-    val = None
-    if val_pairs is not None and len(val_pairs[0]):
-        q, gold = _gold(*val_pairs)
-        val = Validation(q, gold, cfg.val_vocab)
-    elif cfg.val_fraction > 0 and cfg.seed_kind is not SeedKind.unsupervised:
-        (key, (seed_s, seed_t)), = seeds.items()  # one seed dictionary: hold some of its pairs out
-        tr, va = holdout_split(seed_s, cfg.val_fraction, cfg.seed)
-        if va.any():
-            held_s, held_t = seed_s[va], seed_t[va]
-            seeds[key] = (seed_s[tr], seed_t[tr])
-            q, gold = _gold(held_s, held_t)
-            val = Validation(q, gold, cfg.val_vocab)
-
-    # 3. every candidate (normalisation × space × start): refine, keep the iteration that validates
-    #    best; without validation words only the first normalisation and space are tried, and the
-    #    starts are compared by the dictionary-free criterion. With validation words and more than
-    #    two candidates, the search is a successive halving: every candidate's seed map is
-    #    validated, and only the better half (by validation P@1) is refined.
+    x0, z0 = run.spaces(next(iter(normed)))
+    seeds = _seed_pairs(config, src_words, tgt_words, pairs, x0, z0, run.engine)
+    run.timings["seed"] = time.perf_counter() - t0
+    seeds = _hold_out(run, seeds, val_pairs)
+    # 3. every candidate refined (the better half only, by successive halving), one chosen
     t0 = time.perf_counter()
-    trials = []
-    for spec, ((x, xrec), (z, zrec)) in normed.items():
-        for space in dict.fromkeys(cfg.spaces):
-            for start, (s0, t0_) in seeds.items():
-                name = f"{spec or 'none'}/{space.value}" + (f"/{start}" if start else "")
-                trials.append((name, spec, space, s0, t0_))
-            if val is None:
-                break
-        if val is None:
-            break
-    # without validation words there is one candidate per start: several are compared by the criterion
-    by_criterion = val is None and len(seeds) > 1
-    firsts: dict[str, FirstStep] = {}
-    refined = {t[0] for t in trials}
-    if val is not None and len(trials) > 2 and cfg.iterations > 0:
-        for name, spec, space, s0, t0_ in trials:
-            x, z = normed[spec][0][0], normed[spec][1][0]
-            firsts[name] = first_step(x, z, s0, t0_, map_opts=cfg.map_options(space), csls_k=cfg.csls_k,
-                                      val=val, engine=eng)
-        ranked = sorted(trials, key=lambda t: -firsts[t[0]].val_p1)  # stable: ties keep the order
-        refined = {t[0] for t in ranked[:(len(trials) + 1) // 2]}
-    candidates = []
-    for name, spec, space, s0, t0_ in trials:
-        (x, xrec), (z, zrec) = normed[spec]
-        opts = cfg.refine_options() if name in refined else replace(cfg.refine_options(), iterations=0)
-        res = refine(x, z, s0, t0_, map_opts=cfg.map_options(space), opts=opts, val=val, seed=cfg.seed,
-                     engine=eng, log=(lambda e, name=name: log(name, e)) if log else None, first=firsts.get(name))
-        best_val = next((e.val_p1 for e in res.log if e.iteration == res.best_iteration), None)
-        crit = criterion(x, z, res.map, cfg.cutoff, cfg.csls_k, eng) if by_criterion else None
-        candidates.append(dict(name=name, spec=spec, space=space, res=res, val_p1=best_val, criterion=crit,
-                               seed_pairs=int(s0.size), refined=name in refined))
-    if by_criterion:
-        chosen = max(candidates, key=lambda c: c["criterion"])
-    else:
-        chosen = max(candidates, key=lambda c: -1 if c["val_p1"] is None else c["val_p1"])
-    timings["refine"] = time.perf_counter() - t0
-    (x, xrec), (z, zrec) = normed[chosen["spec"]]
-    res = chosen["res"]
-    m = res.map
-    dict_s, dict_t = res.src, res.tgt
-
-    # 4. RCSLS from the Procrustes map, judged on the validation words before any refit
-    rcsls_info = None
-    use_rcsls = False
-    opts_r = RcslsOptions(cfg.rcsls_epochs, cfg.rcsls_lr, cfg.csls_k, cfg.cutoff)
-    dev = "cuda" if eng.device.value == "cuda" else "cpu"
-    if cfg.rcsls:
-        t0 = time.perf_counter()
-        if m.wz is not None:
-            raise XlingError("RCSLS starts from a target-space map: use --space target without whitening")
-        trial, losses = rcsls(x, z, dict_s, dict_t, m.wx, opts_r, device=dev)
-        rcsls_info = {"losses": [round(v, 6) for v in losses]}
-        use_rcsls = True
-        if val is not None:
-            v_new = validate(x, z, trial, val, cfg.csls_k, eng)
-            use_rcsls = v_new >= (chosen["val_p1"] or 0)
-            rcsls_info.update(val_p1_before=chosen["val_p1"], val_p1_after=v_new)
-        rcsls_info["kept"] = use_rcsls
-        if use_rcsls:
-            m = trial
-        timings["rcsls"] = time.perf_counter() - t0
-
-    # 5. refit with the held-out pairs added back (they only served to choose), in the final space:
-    #    the chosen one, or --final-space (VecMap's last step after self-learning: whitening and
-    #    re-weighting only once the dictionary is settled; not after RCSLS)
-    final_space = chosen["space"] if cfg.final_space is None or use_rcsls else cfg.final_space
-    refit = bool(cfg.refit and held_s.size)
-    if refit:
-        dict_s = np.concatenate([dict_s, held_s])
-        dict_t = np.concatenate([dict_t, held_t])
-    if refit or final_space is not chosen["space"]:
-        m = solve_map(x[dict_s], z[dict_t], cfg.map_options(final_space))
-        if refit and use_rcsls:
-            m, _ = rcsls(x, z, dict_s, dict_t, m.wx, opts_r, device=dev)
-
+    cands = _candidates(run, seeds)
+    by_criterion = run.val is None and len(seeds) > 1
+    _halve(run, cands)
+    for c in cands:
+        _refine(run, c, by_criterion)
+    chosen = _choose(cands, by_criterion)
+    run.timings["refine"] = time.perf_counter() - t0
+    # 4. RCSLS, 5. the final map (refit, final space)
+    m, rcsls_info = _rcsls_step(run, chosen)
+    m, final_space, final_pairs, refit = _final_map(run, chosen, m, rcsls_info)
     # 6. the mapped spaces
     t0 = time.perf_counter()
+    x, z = run.spaces(chosen.spec)
     xs = np.asarray(x @ m.wx, dtype=np.float32)
     zs = z if m.wz is None else np.asarray(z @ m.wz, dtype=np.float32)
-    timings["map"] = time.perf_counter() - t0
-    timings["total"] = time.perf_counter() - t_start
-    record = {
+    run.timings["map"] = time.perf_counter() - t0
+    run.timings["total"] = time.perf_counter() - t_start
+    record = _record(run, cands, chosen, m, xs, final_space, final_pairs, refit, rcsls_info)
+    (_, xrec), (_, zrec) = normed[chosen.spec]
+    return AlignResult(m, xrec, zrec, xs, zs, record)
+
+
+def _hold_out(run: _Run, seeds: dict[str, Pairs], val_pairs: Pairs | None) -> dict[str, Pairs]:
+    """Set the run's validation words: the validation dictionary, or a share of the one seed
+    dictionary's source words (split with the run's seed; returns the seeds without them)."""
+    cfg = run.cfg
+    if val_pairs is not None and len(val_pairs[0]):
+        q, gold = _gold(*val_pairs)
+        run.val = Validation(q, gold, cfg.select.val_vocab)
+    elif cfg.select.val_fraction > 0 and cfg.seed_kind is not SeedKind.unsupervised:
+        (key, (seed_s, seed_t)), = seeds.items()  # one seed dictionary: hold some of its pairs out
+        tr, va = holdout_split(seed_s, cfg.select.val_fraction, cfg.seed)
+        if va.any():
+            run.held = (seed_s[va], seed_t[va])
+            seeds = {key: (seed_s[tr], seed_t[tr])}
+            q, gold = _gold(*run.held)
+            run.val = Validation(q, gold, cfg.select.val_vocab)
+    return seeds
+
+
+def _candidates(run: _Run, seeds: dict[str, Pairs]) -> list[Candidate]:
+    """Normalisation × space × start; without validation words only the first normalisation and
+    space (the starts are then compared by the dictionary-free criterion)."""
+    specs = list(run.normed) if run.val is not None else list(run.normed)[:1]
+    spaces = list(dict.fromkeys(run.cfg.spaces))
+    spaces = spaces if run.val is not None else spaces[:1]
+    return [Candidate(f"{spec or 'none'}/{space.value}" + (f"/{start}" if start else ""), spec, space, seed)
+            for spec in specs for space in spaces for start, seed in seeds.items()]
+
+
+def _halve(run: _Run, cands: list[Candidate]) -> None:
+    """Successive halving: with validation words, more than two candidates and refinement to do,
+    validate every candidate's seed map and refine only the better half (by validation P@1)."""
+    cfg = run.cfg
+    if run.val is None or len(cands) <= 2 or cfg.refine.iterations <= 0:
+        return
+    for c in cands:
+        x, z = run.spaces(c.spec)
+        c.first = first_step(x, z, *c.seed, map_opts=cfg.map_options(c.space), retrieval=cfg.refine.retrieval,
+                             val=run.val, engine=run.engine)
+    ranked = sorted(cands, key=lambda c: -_first_p1(c))  # stable: ties keep the order
+    kept = {id(c) for c in ranked[:(len(cands) + 1) // 2]}
+    for c in cands:
+        c.refined = id(c) in kept
+
+
+def _first_p1(c: Candidate) -> float:
+    if c.first is None or c.first.val_p1 is None:
+        raise RuntimeError(f"candidate {c.name} has no validated seed map")
+    return c.first.val_p1
+
+
+def _refine(run: _Run, c: Candidate, by_criterion: bool) -> None:
+    """Refine one candidate (only its seed map when halving dropped it); keep the iteration that
+    validates best, and score it by the criterion when the starts are compared without validation."""
+    cfg = run.cfg
+    x, z = run.spaces(c.spec)
+    opts = cfg.refine if c.refined else replace(cfg.refine, iterations=0)
+    log = functools.partial(run.log, c.name) if run.log else None
+    c.result = refine(x, z, *c.seed, map_opts=cfg.map_options(c.space), opts=opts, val=run.val, seed=cfg.seed,
+                      engine=run.engine, log=log, first=c.first)
+    c.val_p1 = next((e.val_p1 for e in c.res.log if e.iteration == c.res.best_iteration), None)
+    if by_criterion:
+        c.criterion = criterion(x, z, c.res.map, cfg.refine.cutoff, cfg.refine.retrieval, run.engine)
+
+
+def _choose(cands: list[Candidate], by_criterion: bool) -> Candidate:
+    if by_criterion:
+        return max(cands, key=lambda c: -np.inf if c.criterion is None else c.criterion)
+    return max(cands, key=lambda c: -1.0 if c.val_p1 is None else c.val_p1)
+
+
+def _rcsls_device(run: _Run) -> str:
+    return "cuda" if run.engine.device.value == "cuda" else "cpu"
+
+
+def _rcsls_step(run: _Run, chosen: Candidate) -> tuple[LinearMap, dict | None]:
+    """RCSLS from the chosen Procrustes map, kept when it validates at least as well (before any refit)."""
+    cfg, res = run.cfg, chosen.res
+    if cfg.rcsls is None:
+        return res.map, None
+    t0 = time.perf_counter()
+    if res.map.wz is not None:
+        raise XlingError("RCSLS starts from a target-space map: use --space target without whitening")
+    x, z = run.spaces(chosen.spec)
+    trial, losses = rcsls(x, z, res.src, res.tgt, res.map.wx, cfg.rcsls, device=_rcsls_device(run))
+    info: dict = {"losses": [round(v, 6) for v in losses]}
+    kept = True
+    if run.val is not None:
+        v_new = validate(x, z, trial, run.val, cfg.refine.retrieval, run.engine)
+        kept = v_new >= (chosen.val_p1 or 0)
+        info.update(val_p1_before=chosen.val_p1, val_p1_after=v_new)
+    info["kept"] = kept
+    run.timings["rcsls"] = time.perf_counter() - t0
+    return (trial if kept else res.map), info
+
+
+def _final_map(run: _Run, chosen: Candidate, m: LinearMap, rcsls_info: dict | None):
+    """Refit with the held-out pairs added back (they only served to choose), in the final space:
+    the chosen one, or ``final_space`` (VecMap's last step after self-learning: whitening and
+    re-weighting only once the dictionary is settled; not after RCSLS).
+
+    Returns (map, final space, final dictionary size, refit done)."""
+    cfg, res = run.cfg, chosen.res
+    use_rcsls = bool(rcsls_info and rcsls_info["kept"])
+    final_space = chosen.space if cfg.final_space is None or use_rcsls else cfg.final_space
+    dict_s, dict_t = res.src, res.tgt
+    refit = bool(cfg.select.refit and run.held[0].size)
+    if refit:
+        dict_s = np.concatenate([dict_s, run.held[0]])
+        dict_t = np.concatenate([dict_t, run.held[1]])
+    if refit or final_space is not chosen.space:
+        x, z = run.spaces(chosen.spec)
+        m = solve_map(x[dict_s], z[dict_t], cfg.map_options(final_space))
+        if refit and use_rcsls and cfg.rcsls is not None:
+            m, _ = rcsls(x, z, dict_s, dict_t, m.wx, cfg.rcsls, device=_rcsls_device(run))
+    return m, final_space, int(dict_s.size), refit
+
+
+def _record(run: _Run, cands: list[Candidate], chosen: Candidate, m: LinearMap, xs: np.ndarray,
+            final_space: MapSpace, final_pairs: int, refit: bool, rcsls_info: dict | None) -> dict:
+    cfg, held = run.cfg, int(run.held[0].size)
+    x, z = run.spaces(chosen.spec)
+    return {
         "recipe": cfg.recipe.value,
         "seed": cfg.seed,
         "config": cfg.as_dict(),
-        "seed_dictionary": {"kind": cfg.seed_kind.value, "pairs": chosen["seed_pairs"] + int(held_s.size),
-                            "train_pairs": chosen["seed_pairs"], "held_out_pairs": int(held_s.size),
-                            "validation_words": len(val) if val is not None else 0},
-        "candidates": [{"name": c["name"], "best_iteration": c["res"].best_iteration, "val_p1": c["val_p1"],
-                        "seed_pairs": c["seed_pairs"], "refined": c["refined"],
-                        "criterion": None if c["criterion"] is None else round(c["criterion"], 6),
-                        "iterations": [e.as_dict() for e in c["res"].log]} for c in candidates],
-        "chosen": chosen["name"],
-        "best_iteration": res.best_iteration,
-        "final_dictionary_pairs": int(dict_s.size),
+        "seed_dictionary": {"kind": cfg.seed_kind.value, "pairs": chosen.seed_pairs + held,
+                            "train_pairs": chosen.seed_pairs, "held_out_pairs": held,
+                            "validation_words": len(run.val) if run.val is not None else 0},
+        "candidates": [c.as_dict() for c in cands],
+        "chosen": chosen.name,
+        "best_iteration": chosen.res.best_iteration,
+        "final_dictionary_pairs": final_pairs,
         "refit": refit,
         "final_space": final_space.value,
         "rcsls": rcsls_info,
         "map": {"src_dim": int(x.shape[1]), "tgt_dim": int(z.shape[1]), "out_dim": int(xs.shape[1]),
                 "isometric": m.isometric, "target_transformed": m.wz is not None},
-        "timings": {k: round(v, 3) for k, v in timings.items()},
+        "timings": {k: round(v, 3) for k, v in run.timings.items()},
     }
-    return AlignResult(m, xrec, zrec, xs, zs, record)

@@ -70,7 +70,7 @@ class LinearMap:
 
     ``isometric`` is true when ``wx`` has orthonormal rows and ``wz`` is None: then
     ``cos(x wx, z) = x·(z wxᵀ) / (|x| |z|)``, which lets similarities be computed in the
-    smaller space (see :func:`xling.align.similarity.sim_spaces`).
+    smaller space (see :func:`sim_spaces`).
     """
 
     wx: np.ndarray
@@ -182,3 +182,24 @@ def _dewhiten(which: Dewhiten, wx1, wz1, wx2, wz2, whitened: bool) -> np.ndarray
     if which is Dewhiten.src:
         return wx2.T @ np.linalg.pinv(wx1) @ wx2
     return wz2.T @ np.linalg.pinv(wz1) @ wz2
+
+
+def sim_spaces(x: np.ndarray, z: np.ndarray, m: LinearMap | None) -> tuple[np.ndarray, np.ndarray]:
+    """Matrices ``a`` (nx, r) and ``b`` (nz, r) with ``a @ b.T = cos(map(x), map(z))``, computed in
+    the smallest space that gives them exactly.
+
+    With an isometric map (``W Wᵀ = I``, the source of dimension dx <= dz),
+    ``cos(x W, z) = (x/|x|)·((z/|z|) Wᵀ)``: targets are projected through ``Wᵀ`` once, keeping
+    their *full* norm, and every similarity then costs dx instead of dz multiply-adds.
+    ``m=None`` compares ``x`` and ``z`` as they are (same dimension). The retrieval functions of
+    :mod:`xling.lexicon.retrieval` take these with ``metric=ip``.
+    """
+    from ..data.embeddings import unit_rows
+
+    if m is None:
+        return unit_rows(x), unit_rows(z)
+    if m.wz is None and m.isometric:
+        return unit_rows(x), unit_rows(z) @ m.wx.T
+    a = unit_rows(np.asarray(x, dtype=np.float32) @ m.wx)
+    b = unit_rows(z) if m.wz is None else unit_rows(np.asarray(z, dtype=np.float32) @ m.wz)
+    return a, b

@@ -3,34 +3,44 @@
 Each iteration (numbered from 0, the map learned from the seed dictionary):
 
 1. solve the map from the current dictionary;
-2. measure validation P@1 (CSLS) when a validation dictionary is given;
-3. re-induce a dictionary among the ``cutoff`` most frequent words (CSLS, mutual or union,
+2. measure validation P@1 when a validation dictionary is given;
+3. re-induce a dictionary among the ``cutoff`` most frequent words (mutual or union,
    optionally stochastic: every similarity kept with probability ``p``, ``p`` multiplied
    when the objective stops improving for ``interval`` iterations);
 4. stop when the objective improves by less than ``threshold`` (with ``p = 1``) or after
    ``iterations`` re-inductions.
+
+Validation and induction rank by ``RefineOptions.retrieval`` (CSLS, k=10 by default), through
+:mod:`xling.lexicon.retrieval`.
 
 The iteration that validates best is the one returned, so refinement never makes the map
 worse than the seed Procrustes on held-out words (both peers' refinement does, on hard pairs).
 """
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
-from ..lexicon.knn import Engine, mean_topk, resolve_engine
-from .procrustes import LinearMap, MapOptions, solve_map
-from .similarity import Direction, induce, p_at_1, sim_spaces
+from ..lexicon.knn import Engine, resolve_engine
+from ..lexicon.retrieval import (
+    Direction,
+    RetrievalParams,
+    induce_pairs,
+    precision_at_1,
+    target_penalty,
+)
+from .procrustes import LinearMap, MapOptions, sim_spaces, solve_map
 
 
 @dataclass(frozen=True)
 class RefineOptions:
     iterations: int = 0  # re-inductions after the seed map (0: plain Procrustes)
     cutoff: int = 20000
-    csls_k: int = 10
+    retrieval: RetrievalParams = RetrievalParams()  # criterion of induction and validation (CSLS, k=10)
     direction: Direction = Direction.mutual
     threshold: float = 1e-6
     keep_seed: bool = True  # add the seed pairs to every induced dictionary
@@ -79,14 +89,15 @@ class FirstStep:
 
 
 def first_step(x: np.ndarray, z: np.ndarray, src: np.ndarray, tgt: np.ndarray, *,
-               map_opts: MapOptions = MapOptions(), csls_k: int = 10, val: Validation | None = None,
+               map_opts: MapOptions = MapOptions(), retrieval: RetrievalParams = RetrievalParams(),
+               val: Validation | None = None,
                engine: Engine | None = None) -> FirstStep:
     """Solve the map from a dictionary and validate it (one step of :func:`refine`; its
     iteration 0 when given the seed dictionary)."""
     eng = engine or resolve_engine()
     t0 = time.perf_counter()
     m = solve_map(x[np.asarray(src, np.int64)], z[np.asarray(tgt, np.int64)], map_opts)
-    v, pen, pool = _validate(x, z, m, val, csls_k, eng) if val is not None and len(val) else (None,) * 3
+    v, pen, pool = _validate(x, z, m, val, retrieval, eng) if val is not None and len(val) else (None,) * 3
     return FirstStep(m, v, pen, pool, time.perf_counter() - t0)
 
 
@@ -99,19 +110,19 @@ class RefineResult:
     log: list = field(default_factory=list)
 
 
-def validate(x: np.ndarray, z: np.ndarray, m: LinearMap, val: Validation, csls_k: int,
+def validate(x: np.ndarray, z: np.ndarray, m: LinearMap, val: Validation, retrieval: RetrievalParams,
              engine: Engine) -> float:
-    """CSLS P@1 of the held-out words under map ``m``."""
-    return _validate(x, z, m, val, csls_k, engine)[0]
+    """P@1 of the held-out words under map ``m`` (the criterion of ``retrieval``)."""
+    return _validate(x, z, m, val, retrieval, engine)[0]
 
 
-def _validate(x, z, m, val, csls_k, engine):
+def _validate(x, z, m, val, retrieval, engine):
     """(P@1, the target penalty over the ``pool`` most frequent source words or None, pool)."""
     pool = min(val.pool_size, x.shape[0]) if val.pool_size else x.shape[0]
     a_pool, b = sim_spaces(x[:pool], z, m)
     a_q, _ = sim_spaces(x[val.queries], z[:1], m)
-    pen = mean_topk(b, a_pool, csls_k, metric="ip", engine=engine) if csls_k > 0 else None
-    return p_at_1(a_q, b, val.gold, csls_k=csls_k, tgt_penalty=pen, engine=engine), pen, pool
+    pen = target_penalty(b, a_pool, retrieval, engine=engine, metric="ip")
+    return precision_at_1(a_q, b, val.gold, retrieval, tgt_penalty=pen, engine=engine), pen, pool
 
 
 def refine(x: np.ndarray, z: np.ndarray, src: np.ndarray, tgt: np.ndarray, *,
@@ -144,13 +155,8 @@ def refine(x: np.ndarray, z: np.ndarray, src: np.ndarray, tgt: np.ndarray, *,
     eng = engine or resolve_engine()
     rng = np.random.default_rng(seed)
     seed_s, seed_t = np.asarray(src, np.int64), np.asarray(tgt, np.int64)
-    cur_s, cur_t = seed_s, seed_t
-    keep_prob = opts.stochastic_initial
-    best_obj, since_best = -np.inf, 0
-    best_val, best = -1.0, None
-    history: list[IterationLog] = []
-    cutoff_x, cutoff_z = min(opts.cutoff, x.shape[0]), min(opts.cutoff, z.shape[0])
-    objective = None
+    st = _State(seed_s, seed_t, opts.stochastic_initial, log=log)
+    solve = functools.partial(first_step, x, z, map_opts=map_opts, retrieval=opts.retrieval, val=val, engine=eng)
     it = 0
     while True:
         t0 = time.perf_counter()
@@ -159,52 +165,90 @@ def refine(x: np.ndarray, z: np.ndarray, src: np.ndarray, tgt: np.ndarray, *,
             step = first
             t0 -= first.seconds
         else:
-            step = first_step(x, z, cur_s, cur_t, map_opts=map_opts, csls_k=opts.csls_k, val=val, engine=eng)
-        m, v, pen, pool = step.map, step.val_p1, step.pen, step.pool
-        entry = IterationLog(it, int(cur_s.size), objective, v, keep_prob)
-        if best is None or (v is not None and v > best_val) or (v is None):
-            best_val = v if v is not None else best_val
-            best = (m, cur_s, cur_t, it)
+            step = solve(st.cur_s, st.cur_t)
+        entry = IterationLog(it, int(st.cur_s.size), st.objective, step.val_p1, st.keep_prob)
+        st.consider(step, it)
         if it >= opts.iterations:
-            entry.seconds = time.perf_counter() - t0
-            history.append(entry)
-            if log:
-                log(entry)
+            st.add(entry, t0)
             break
         # 3. re-induce the dictionary among the frequent words
-        a, b = sim_spaces(x[:cutoff_x], z[:cutoff_z], m)
-        # the validation's target penalty is the induction's when both use the same sources
-        pen_b = pen[:cutoff_z] if pen is not None and pool == cutoff_x else None
-        s, t, objective = induce(a, b, direction=opts.direction, csls_k=opts.csls_k, keep_prob=keep_prob,
-                                 rng=rng, engine=eng, pen_b=pen_b)
-        if opts.keep_seed:
-            pairs = np.unique(np.stack([np.concatenate([seed_s, s]), np.concatenate([seed_t, t])]), axis=1)
-            s, t = pairs[0], pairs[1]
-        cur_s, cur_t = s, t
-        entry.seconds = time.perf_counter() - t0
-        history.append(entry)
-        if log:
-            log(entry)
+        st.cur_s, st.cur_t, st.objective = _reinduce(x, z, step, opts, st.keep_prob, rng, eng, (seed_s, seed_t))
+        st.add(entry, t0)
         # 4. convergence: the objective must keep improving (with the full similarity matrix)
-        if objective - best_obj >= opts.threshold:
-            best_obj, since_best = objective, 0
-        else:
-            since_best += 1
-            if keep_prob >= 1.0:
-                it += 1
-                # one last solve with the final dictionary, then stop
-                step = first_step(x, z, cur_s, cur_t, map_opts=map_opts, csls_k=opts.csls_k, val=val, engine=eng)
-                m, v = step.map, step.val_p1
-                last = IterationLog(it, int(cur_s.size), objective, v, keep_prob)
-                history.append(last)
-                if log:
-                    log(last)
-                if v is None or v > best_val:
-                    best = (m, cur_s, cur_t, it)
-                break
-        if keep_prob < 1.0 and since_best >= opts.stochastic_interval:
-            keep_prob = min(1.0, keep_prob * opts.stochastic_multiplier)
-            since_best = 0
+        if not st.improved(opts.threshold) and st.keep_prob >= 1.0:
+            it += 1  # one last solve with the final dictionary, then stop
+            st.last(solve(st.cur_s, st.cur_t), it)
+            break
+        if st.keep_prob < 1.0 and st.since_best >= opts.stochastic_interval:
+            st.keep_prob = min(1.0, st.keep_prob * opts.stochastic_multiplier)
+            st.since_best = 0
         it += 1
-    m, bs, bt, bi = best
-    return RefineResult(m, bs, bt, bi, history)
+    if st.best is None:  # iteration 0 always sets it
+        raise RuntimeError("refine kept no iteration")
+    m, bs, bt, bi = st.best
+    return RefineResult(m, bs, bt, bi, st.history)
+
+
+@dataclass
+class _State:
+    """The running state of :func:`refine`: the current dictionary, the stochastic keep probability,
+    the convergence counters, the best iteration so far and the log."""
+
+    cur_s: np.ndarray
+    cur_t: np.ndarray
+    keep_prob: float
+    log: Callable[[IterationLog], None] | None = None
+    objective: float | None = None
+    best_obj: float = -np.inf
+    since_best: int = 0
+    best_val: float = -1.0
+    best: tuple | None = None  # (map, src, tgt, iteration)
+    history: list = field(default_factory=list)
+
+    def consider(self, step: FirstStep, it: int) -> None:
+        """Keep this iteration's map when it validates best so far (always, without validation)."""
+        v = step.val_p1
+        if self.best is None or v is None or v > self.best_val:
+            self.best_val = v if v is not None else self.best_val
+            self.best = (step.map, self.cur_s, self.cur_t, it)
+
+    def add(self, entry: IterationLog, t0: float) -> None:
+        entry.seconds = time.perf_counter() - t0
+        self.history.append(entry)
+        if self.log:
+            self.log(entry)
+
+    def improved(self, threshold: float) -> bool:
+        """Did the objective improve by at least ``threshold`` (counts the iterations since it did)?"""
+        objective = -np.inf if self.objective is None else self.objective
+        if objective - self.best_obj >= threshold:
+            self.best_obj, self.since_best = objective, 0
+            return True
+        self.since_best += 1
+        return False
+
+    def last(self, step: FirstStep, it: int) -> None:
+        """The final solve on the converged dictionary: logged, and kept unless it validates worse."""
+        entry = IterationLog(it, int(self.cur_s.size), self.objective, step.val_p1, self.keep_prob)
+        self.history.append(entry)
+        if self.log:
+            self.log(entry)
+        if step.val_p1 is None or step.val_p1 > self.best_val:
+            self.best = (step.map, self.cur_s, self.cur_t, it)
+
+
+def _reinduce(x, z, step: FirstStep, opts: RefineOptions, keep_prob: float, rng, engine: Engine,
+              seed_pairs: tuple[np.ndarray, np.ndarray]):
+    """A new dictionary among the ``cutoff`` most frequent words under the step's map (with the seed
+    pairs when ``keep_seed``): (src rows, tgt rows, objective)."""
+    cutoff_x, cutoff_z = min(opts.cutoff, x.shape[0]), min(opts.cutoff, z.shape[0])
+    a, b = sim_spaces(x[:cutoff_x], z[:cutoff_z], step.map)
+    # the validation's target penalty is the induction's when both use the same sources
+    pen_b = step.pen[:cutoff_z] if step.pen is not None and step.pool == cutoff_x else None
+    s, t, objective = induce_pairs(a, b, opts.retrieval, direction=opts.direction,
+                                   keep_prob=keep_prob, rng=rng, engine=engine, pen_b=pen_b)
+    if opts.keep_seed:
+        seed_s, seed_t = seed_pairs
+        pairs = np.unique(np.stack([np.concatenate([seed_s, s]), np.concatenate([seed_t, t])]), axis=1)
+        s, t = pairs[0], pairs[1]
+    return s, t, objective

@@ -3,7 +3,8 @@
 ``identical``
     words spelled the same in both vocabularies (``"paris"``, ``"1990"``, ``"internet"``);
 ``numerals``
-    only the identical words made of digits (and ``.,:-`` between digits), the safest anchors;
+    only the identical numbers (:func:`xling.data.identical.is_numeral`, the one definition that
+    ``xling data identical --mode numerals`` uses too), the safest anchors;
 ``unsupervised``
     no anchor at all: the similarity-distribution initialisation of Artetxe et al. (2018, ACL).
     Words that translate each other have similar *sorted* profiles of similarities to the
@@ -15,22 +16,21 @@ Also the hold-out split of a seed dictionary by source word, for validation.
 """
 from __future__ import annotations
 
-import re
 from typing import Sequence
 
 import numpy as np
 
 from ..data.embeddings import unit_rows
 from ..data.errors import XlingError
-from ..lexicon.knn import Engine, knn, mean_topk, resolve_engine
-
-_NUMERAL = re.compile(r"^[0-9]+([.,:\-/][0-9]+)*$")
-
+from ..data.identical import is_numeral
+from ..lexicon.knn import Engine, resolve_engine
+from ..lexicon.retrieval import Direction, RetrievalParams, induce_pairs
 
 def identical_pairs(src_words: Sequence[str], tgt_words: Sequence[str], *, numerals_only: bool = False,
                     max_rank: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Row indices (src, tgt) of the words spelled identically in both vocabularies.
 
+    ``numerals_only`` keeps the numbers only (:func:`xling.data.identical.is_numeral`);
     ``max_rank`` keeps only words among the first ``max_rank`` of both vocabularies.
     Returns two int64 arrays of equal length, in source order.
     """
@@ -40,7 +40,7 @@ def identical_pairs(src_words: Sequence[str], tgt_words: Sequence[str], *, numer
     s_idx, t_idx = [], []
     for i, w in enumerate(src_words[:n_s]):
         j = tgt_index.get(w)
-        if j is None or (numerals_only and not _NUMERAL.match(w)):
+        if j is None or (numerals_only and not is_numeral(w)):
             continue
         s_idx.append(i)
         t_idx.append(j)
@@ -65,7 +65,8 @@ def similarity_profiles(x: np.ndarray, size: int = 4000) -> np.ndarray:
     return unit_rows(sim)
 
 
-def unsupervised_seed(x: np.ndarray, z: np.ndarray, *, size: int = 4000, csls_k: int = 10,
+def unsupervised_seed(x: np.ndarray, z: np.ndarray, *, size: int = 4000,
+                      retrieval: RetrievalParams = RetrievalParams(),
                       engine: Engine | None = None) -> tuple[np.ndarray, np.ndarray]:
     """An initial dictionary without any anchor (similarity-distribution initialisation).
 
@@ -77,24 +78,21 @@ def unsupervised_seed(x: np.ndarray, z: np.ndarray, *, size: int = 4000, csls_k:
         Normalised target vectors, most frequent first (dimensions may differ).
     size : int
         How many frequent words of each side take part.
+    retrieval : RetrievalParams
+        Criterion of the matches between the profiles (default CSLS, k=10).
 
     Returns
     -------
-    src, tgt : int64 arrays, the forward and backward CSLS matches between the profiles
+    src, tgt : int64 arrays, the forward and backward best matches between the profiles
+    (sorted, unique)
     """
     size = min(size, x.shape[0], z.shape[0])
     if size < 2:
         raise XlingError("the unsupervised seed needs at least 2 words on each side")
     eng = engine or resolve_engine()
     px, pz = similarity_profiles(x, size), similarity_profiles(z, size)
-    pen_z = mean_topk(pz, px, csls_k, metric="ip", engine=eng)
-    pen_x = mean_topk(px, pz, csls_k, metric="ip", engine=eng)
-    _, fi = knn(px, pz, 1, metric="ip", scale=2.0, base_bias=pen_z, engine=eng)
-    _, bi = knn(pz, px, 1, metric="ip", scale=2.0, base_bias=pen_x, engine=eng)
-    src = np.concatenate([np.arange(size), bi[:, 0]])
-    tgt = np.concatenate([fi[:, 0], np.arange(size)])
-    pairs = np.unique(np.stack([src, tgt]), axis=1)
-    return pairs[0].astype(np.int64), pairs[1].astype(np.int64)
+    src, tgt, _ = induce_pairs(px, pz, retrieval, direction=Direction.union, engine=eng)
+    return src, tgt
 
 
 def holdout_split(src_idx: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -1,4 +1,4 @@
-"""Alignment quality and speed on the public en→fr benchmark (see ../shared/design/BENCH.md).
+"""Alignment quality and speed on the public en→fr benchmark (results in BENCHMARKS.md).
 
     python bench/bench_align.py [--targets fr fr50] [--recipes procrustes supervised unsupervised]
                                 [--reference] [--repro]
@@ -24,21 +24,21 @@ import numpy as np
 
 from xling.align.normalize import normalize
 from xling.align.pipeline import align, make_config
-from xling.align.procrustes import LinearMap, procrustes
-from xling.align.similarity import p_at_1, sim_spaces
+from xling.align.procrustes import LinearMap, procrustes, sim_spaces
 from xling.cli.plots import markdown_table
 from xling.data.dictionary import read_dictionary
 from xling.data.embeddings import unit_rows
 from xling.data.vectors import load_embeddings
 from xling.lexicon.knn import mean_topk, resolve_engine
+from xling.lexicon.retrieval import Retrieval, RetrievalParams, precision_at_1
 
 
 def evaluate(x_norm, z_norm, m: LinearMap | None, queries, gold, engine):
     """(P@1 NN, P@1 CSLS) in % with the whole source vocabulary in the target penalty."""
     a, b = sim_spaces(x_norm, z_norm, m)
     pen = mean_topk(b, a, 10, metric="ip", engine=engine)
-    nn = p_at_1(a[queries], b, gold, csls_k=0, engine=engine)
-    csls = p_at_1(a[queries], b, gold, tgt_penalty=pen, engine=engine)
+    nn = precision_at_1(a[queries], b, gold, RetrievalParams(Retrieval.nn), engine=engine)
+    csls = precision_at_1(a[queries], b, gold, tgt_penalty=pen, engine=engine)
     return 100 * nn, 100 * csls
 
 
@@ -55,8 +55,8 @@ def reference(en, fr, train, queries, gold, engine):
     t0 = time.perf_counter()
     zz = unit_rows(z)
     pen = mean_topk(zz, xw, 10, metric="ip", engine=engine)
-    nn = p_at_1(xw[queries], zz, gold, csls_k=0, engine=engine)
-    cs = p_at_1(xw[queries], zz, gold, tgt_penalty=pen, engine=engine)
+    nn = precision_at_1(xw[queries], zz, gold, RetrievalParams(Retrieval.nn), engine=engine)
+    cs = precision_at_1(xw[queries], zz, gold, tgt_penalty=pen, engine=engine)
     return 100 * nn, 100 * cs, t_map, time.perf_counter() - t0
 
 

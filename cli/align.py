@@ -1,28 +1,27 @@
 """`xling align`, `xling align-multi`, `xling apply`: top-level commands (registered on the main app)."""
 from __future__ import annotations
 
-import json
-from enum import Enum
+import copy
+import functools
+import inspect
+from collections.abc import Callable
 from pathlib import Path
-from typing import List, Optional
+from typing import Any, List, Optional
 
 import typer
 
 from . import options as opt
-from .common import emit_json, handle_errors, info, load_vectors, signature, warn, write_json, write_vectors
+from .common import emit_json, handle_errors, info, load_vectors, signature, warn, write_vectors
 
 # the enums live in light modules (no torch/faiss at import time)
 from ..align.pipeline import Recipe, SeedKind, Start
 from ..align.procrustes import Dewhiten, MapSpace
-from ..align.similarity import Direction
+from ..lexicon.retrieval import Direction, Retrieval
 from ..align.multi import MultiMethod
+from ..align.artefact import Side
 
 _EXT = {"cache": ".npy", "auto": ".npy", "text": ".vec", "word2vec": ".bin", "gensim": ".kv"}
 
-
-class Side(str, Enum):
-    src = "src"
-    tgt = "tgt"
 
 
 def register(app: typer.Typer) -> None:
@@ -32,6 +31,121 @@ def register(app: typer.Typer) -> None:
     app.command("apply")(apply_cmd)
 
 
+# help panels of `xling align --help`
+INPUT, RECIPE, MAP, REFINE, VALID, UNSUP, RCSLS, OUTPUT, COMPUTE = (
+    "Input", "Recipe", "Map", "Refinement / self-learning", "Validation and choice", "Unsupervised seed", "RCSLS",
+    "Output", "Compute")
+
+
+def _in(panel: str, option):
+    """A shared option (cli/options.py) shown in one of this command's help panels."""
+    option = copy.copy(option)
+    option.rich_help_panel = panel
+    return option
+
+
+#: every alignment setting on the command line, by its flat name in AlignConfig (align/pipeline.py FLAT):
+#: (type, option). ``None`` (not given) keeps the recipe's default. A new setting: one entry here, one in FLAT.
+CONFIG_OPTIONS: dict[str, tuple[Any, Any]] = {
+    "seed_kind": (Optional[SeedKind], typer.Option(
+        None, "--seed-dict", case_sensitive=False, rich_help_panel=RECIPE,
+        help="Where the first dictionary comes from (default: the recipe's).")),
+    "normalize": (Optional[List[str]], typer.Option(
+        None, "--normalize", rich_help_panel=MAP,
+        help="Steps in order, e.g. unit,center,unit ('none'); repeat to let validation choose.")),
+    "spaces": (Optional[List[MapSpace]], typer.Option(
+        None, "--space", case_sensitive=False, rich_help_panel=MAP,
+        help="target: X W ≈ Z; shared: both projected; whitened: both whitened and re-weighted. "
+             "Repeat to let validation choose.")),
+    "final_space": (Optional[MapSpace], typer.Option(
+        None, "--final-space", case_sensitive=False, rich_help_panel=MAP,
+        help="Re-solve the kept dictionary in this space at the end (after self-learning in another space).")),
+    "whiten": (Optional[bool], typer.Option(None, "--whiten/--no-whiten", rich_help_panel=MAP,
+                                            help="Whiten both sides.")),
+    "src_reweight": (Optional[float], typer.Option(None, "--src-reweight", rich_help_panel=MAP,
+                                                   help="Re-weight the source by S^a.")),
+    "trg_reweight": (Optional[float], typer.Option(None, "--trg-reweight", rich_help_panel=MAP,
+                                                   help="Re-weight the target by S^a.")),
+    "src_dewhiten": (Optional[Dewhiten], typer.Option(
+        None, "--src-dewhiten", case_sensitive=False, rich_help_panel=MAP,
+        help="De-whiten the source by the source's or the target's whitening (after whitening).")),
+    "trg_dewhiten": (Optional[Dewhiten], typer.Option(
+        None, "--trg-dewhiten", case_sensitive=False, rich_help_panel=MAP,
+        help="De-whiten the target by the source's or the target's whitening (after whitening).")),
+    "dim_reduction": (Optional[int], typer.Option(None, "--dim-reduction", min=0, rich_help_panel=MAP,
+                                                  help="Keep N dimensions (0: all).")),
+    "iterations": (Optional[int], typer.Option(None, "--iterations", min=0, rich_help_panel=REFINE,
+                                               help="Refinement / self-learning iterations (0: none).")),
+    "cutoff": (Optional[int], typer.Option(None, "--cutoff", min=1, rich_help_panel=REFINE,
+                                           help="Induce dictionaries among the N most frequent words.")),
+    "retrieval": (Optional[Retrieval], typer.Option(
+        None, "--retrieval", case_sensitive=False, rich_help_panel=REFINE,
+        help="Criterion of dictionary induction and validation: nn, csls or isf.")),
+    "csls_k": (Optional[int], typer.Option(None, "--csls-k", min=1, rich_help_panel=REFINE,
+                                           help="CSLS: neighbours averaged in the hubness penalty.")),
+    "isf_beta": (Optional[float], typer.Option(None, "--isf-beta", min=0.0, rich_help_panel=REFINE,
+                                               help="Inverted softmax: inverse temperature.")),
+    "direction": (Optional[Direction], typer.Option(
+        None, "--direction", case_sensitive=False, rich_help_panel=REFINE,
+        help="Dictionary induction: mutual, union, forward, backward.")),
+    "threshold": (Optional[float], typer.Option(None, "--threshold", rich_help_panel=REFINE,
+                                                help="Stop when the objective improves less.")),
+    "keep_seed": (Optional[bool], typer.Option(None, "--keep-seed/--no-keep-seed", rich_help_panel=REFINE,
+                                               help="Add the seed pairs to every induced dictionary.")),
+    "stochastic_initial": (Optional[float], typer.Option(
+        None, "--stochastic-initial", min=0.0, max=1.0, rich_help_panel=REFINE,
+        help="Stochastic induction: initial keep probability.")),
+    "stochastic_multiplier": (Optional[float], typer.Option(
+        None, "--stochastic-multiplier", min=1.0, rich_help_panel=REFINE,
+        help="Stochastic induction: factor of the keep probability when the objective stalls.")),
+    "stochastic_interval": (Optional[int], typer.Option(
+        None, "--stochastic-interval", min=1, rich_help_panel=REFINE,
+        help="Stochastic induction: iterations without improvement before the keep probability grows.")),
+    "val_fraction": (Optional[float], typer.Option(
+        None, "--val-fraction", min=0.0, max=0.9, rich_help_panel=VALID,
+        help="Share of seed source words held out for validation.")),
+    "val_vocab": (Optional[int], typer.Option(None, "--val-vocab", min=0, rich_help_panel=VALID,
+                                              help="Source words in the validation CSLS penalty (0: all).")),
+    "refit": (Optional[bool], typer.Option(None, "--refit/--no-refit", rich_help_panel=VALID,
+                                           help="Re-solve with the held-out pairs once the choice is made.")),
+    "unsup_size": (Optional[int], typer.Option(None, "--unsup-size", min=2, rich_help_panel=UNSUP,
+                                               help="Frequent words in the unsupervised initialisation.")),
+    "starts": (Optional[List[Start]], typer.Option(
+        None, "--start", case_sensitive=False, rich_help_panel=UNSUP,
+        help="Dictionary-free starts of the unsupervised seed (repeat: each is self-learned, the best by the "
+             "unsupervised criterion is kept). Default: identical, similarity, identity.")),
+    "rcsls": (Optional[bool], typer.Option(None, "--rcsls/--no-rcsls", rich_help_panel=RCSLS,
+                                           help="Train the map on the CSLS loss.")),
+    "rcsls_epochs": (Optional[int], typer.Option(None, "--rcsls-epochs", min=1, rich_help_panel=RCSLS,
+                                                 help="RCSLS: full-batch gradient steps.")),
+    "rcsls_lr": (Optional[float], typer.Option(None, "--rcsls-lr", min=0.0, rich_help_panel=RCSLS,
+                                               help="RCSLS: initial learning rate (halved when the loss rises).")),
+}
+
+
+def config_options(fn: Callable) -> Callable:
+    """Give ``fn`` one option per :data:`CONFIG_OPTIONS` entry, in place of its ``settings`` parameter
+    (so the help panels follow that order); ``fn`` receives them as one dict ``settings`` (flat name ->
+    value, lists as tuples, options not given ``None``)."""
+    sig = inspect.signature(fn)
+    params = list(sig.parameters.values())
+    at = [p.name for p in params].index("settings")
+    extra = [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=option, annotation=tp)
+             for name, (tp, option) in CONFIG_OPTIONS.items()]
+
+    @functools.wraps(fn)
+    def wrapper(**kwargs):
+        settings = {}
+        for name in CONFIG_OPTIONS:
+            v = kwargs.pop(name, None)
+            settings[name] = (tuple(v) or None) if isinstance(v, list) else v
+        return fn(settings=settings, **kwargs)
+
+    wrapper.__signature__ = sig.replace(parameters=params[:at] + extra + params[at + 1:])  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {**fn.__annotations__, **{n: tp for n, (tp, _) in CONFIG_OPTIONS.items()}}
+    return wrapper
+
+
 def _out_name(out: Path, stem: str, fmt: opt.VecFormat) -> str:
     if fmt is opt.VecFormat.fasttext:
         from ..data.errors import XlingError
@@ -39,16 +153,6 @@ def _out_name(out: Path, stem: str, fmt: opt.VecFormat) -> str:
         raise XlingError("--format fasttext cannot be written (a .bin model needs subword data): "
                          "use cache, text, word2vec or gensim")
     return str(out / (stem + _EXT[fmt.value]))
-
-
-def _save_npy(path: Path, arr) -> None:
-    import numpy as np
-
-    from ..data.atomic import atomic_path
-
-    with atomic_path(path, suffix=".npy") as tmp:
-        with open(tmp, "wb") as f:
-            np.lib.format.write_array(f, np.ascontiguousarray(arr, dtype=np.float32), allow_pickle=False)
 
 
 def _read_pairs(path: str, src, tgt, what: str = "dictionary"):
@@ -64,89 +168,10 @@ def _read_pairs(path: str, src, tgt, what: str = "dictionary"):
     return s, t, {"path": path, **rep.as_dict(), **{"vocab": cov.as_dict()}, "role": what}
 
 
-@handle_errors
-def align_cmd(
-    src_path: str = typer.Argument(..., metavar="SRC", help="Source vectors (any supported format)."),
-    tgt_path: str = typer.Argument(..., metavar="TGT", help="Target vectors (the dimension may differ)."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output folder (src.*, tgt.*, map.npy, record.json)."),
-    dict_path: Optional[str] = typer.Option(None, "--dict", "-d",
-                                            help="Seed dictionary (TSV or space separated, '-' stdin)."),
-    val_dict: Optional[str] = typer.Option(None, "--val-dict",
-                                           help="Validation dictionary (instead of holding out seed words)."),
-    recipe: Recipe = typer.Option(Recipe.supervised, "--recipe", case_sensitive=False,
-                                  help="Bundle of defaults; every flag below overrides it."),
-    seed_kind: Optional[SeedKind] = typer.Option(None, "--seed-dict", case_sensitive=False,
-                                                 help="Where the first dictionary comes from."),
-    normalize: Optional[List[str]] = typer.Option(None, "--normalize",
-                                                  help="Steps in order, e.g. unit,center,unit ('none'); "
-                                                       "repeat to let validation choose."),
-    space: Optional[List[MapSpace]] = typer.Option(None, "--space", case_sensitive=False,
-                                                   help="target: X W ≈ Z; shared: both projected; whitened: "
-                                                        "both whitened and re-weighted. Repeat to let "
-                                                        "validation choose."),
-    final_space: Optional[MapSpace] = typer.Option(None, "--final-space", case_sensitive=False,
-                                                   help="Re-solve the kept dictionary in this space at the end "
-                                                        "(after self-learning in another space)."),
-    whiten: Optional[bool] = typer.Option(None, "--whiten/--no-whiten", help="Whiten both sides."),
-    src_reweight: Optional[float] = typer.Option(None, "--src-reweight", help="Re-weight source by S^a."),
-    trg_reweight: Optional[float] = typer.Option(None, "--trg-reweight", help="Re-weight target by S^a."),
-    src_dewhiten: Optional[Dewhiten] = typer.Option(None, "--src-dewhiten", case_sensitive=False),
-    trg_dewhiten: Optional[Dewhiten] = typer.Option(None, "--trg-dewhiten", case_sensitive=False),
-    dim_reduction: Optional[int] = typer.Option(None, "--dim-reduction", min=0, help="Keep N dimensions (0: all)."),
-    iterations: Optional[int] = typer.Option(None, "--iterations", min=0,
-                                             help="Refinement / self-learning iterations (0: none)."),
-    cutoff: Optional[int] = typer.Option(None, "--cutoff", min=1, help="Induce dictionaries among the N most "
-                                                                        "frequent words."),
-    csls_k: Optional[int] = typer.Option(None, "--csls", min=0, help="CSLS neighbourhood (0: nearest neighbour)."),
-    direction: Optional[Direction] = typer.Option(None, "--direction", case_sensitive=False,
-                                                  help="Dictionary induction: mutual, union, forward, backward."),
-    threshold: Optional[float] = typer.Option(None, "--threshold", help="Stop when the objective improves less."),
-    keep_seed: Optional[bool] = typer.Option(None, "--keep-seed/--no-keep-seed",
-                                             help="Add the seed pairs to every induced dictionary."),
-    stochastic_initial: Optional[float] = typer.Option(None, "--stochastic-initial", min=0.0, max=1.0,
-                                                       help="Stochastic induction: initial keep probability."),
-    stochastic_multiplier: Optional[float] = typer.Option(None, "--stochastic-multiplier", min=1.0),
-    stochastic_interval: Optional[int] = typer.Option(None, "--stochastic-interval", min=1),
-    val_fraction: Optional[float] = typer.Option(None, "--val-fraction", min=0.0, max=0.9,
-                                                 help="Share of seed source words held out for validation."),
-    val_vocab: Optional[int] = typer.Option(None, "--val-vocab", min=0,
-                                            help="Source words in the validation CSLS penalty (0: all)."),
-    refit: Optional[bool] = typer.Option(None, "--refit/--no-refit",
-                                         help="Re-solve with the held-out pairs once the choice is made."),
-    unsup_size: Optional[int] = typer.Option(None, "--unsup-size", min=2,
-                                             help="Frequent words in the unsupervised initialisation."),
-    start: Optional[list[Start]] = typer.Option(None, "--start", case_sensitive=False,
-                                                help="Dictionary-free starts of the unsupervised seed (repeat: "
-                                                     "each is self-learned, the best by the unsupervised "
-                                                     "criterion is kept). Default: identical, similarity, identity."),
-    rcsls: Optional[bool] = typer.Option(None, "--rcsls/--no-rcsls", help="Train the map on the CSLS loss."),
-    rcsls_epochs: Optional[int] = typer.Option(None, "--rcsls-epochs", min=1),
-    rcsls_lr: Optional[float] = typer.Option(None, "--rcsls-lr", min=0.0),
-    max_vocab: Optional[int] = opt.MaxVocab,
-    backend: opt.Backend = opt.Backend_,
-    device: opt.Device = opt.Device_,
-    chunk_size: Optional[int] = opt.ChunkSize,
-    fmt: opt.VecFormat = opt.Format,
-    seed: int = opt.Seed,
-    json_out: bool = opt.Json,
-):
-    """Map SRC onto TGT (X W ≈ Y): supervised, semi-supervised, identical-strings or unsupervised."""
-    from ..align.pipeline import align, make_config
-    from ..lexicon.knn import resolve_engine
+def _dictionaries(dict_path, val_dict, src, tgt, cfg, recipe):
+    """(seed pairs or None, validation pairs or None, the dictionaries' stats)."""
+    from ..data.errors import XlingError
 
-    cfg = make_config(recipe, seed_kind=seed_kind, normalize=tuple(normalize) if normalize else None,
-                      spaces=tuple(space) if space else None, final_space=final_space, whiten=whiten,
-                      src_reweight=src_reweight, trg_reweight=trg_reweight, src_dewhiten=src_dewhiten, trg_dewhiten=trg_dewhiten,
-                      dim_reduction=dim_reduction, iterations=iterations, cutoff=cutoff, csls_k=csls_k,
-                      direction=direction, threshold=threshold, keep_seed=keep_seed,
-                      stochastic_initial=stochastic_initial, stochastic_multiplier=stochastic_multiplier,
-                      stochastic_interval=stochastic_interval, val_fraction=val_fraction, val_vocab=val_vocab,
-                      refit=refit, unsup_size=unsup_size, starts=tuple(start) if start else None, rcsls=rcsls, rcsls_epochs=rcsls_epochs,
-                      rcsls_lr=rcsls_lr, seed=seed)
-    engine = resolve_engine(backend, device, chunk_size)
-    src_name, tgt_name = _out_name(out, "src", fmt), _out_name(out, "tgt", fmt)
-    src = load_vectors(src_path, max_vocab=max_vocab, label="source")
-    tgt = load_vectors(tgt_path, max_vocab=max_vocab, label="target")
     pairs = val = None
     dicts = []
     if dict_path is not None:
@@ -154,39 +179,81 @@ def align_cmd(
         pairs = (s, t)
         dicts.append(st)
     elif cfg.seed_kind is SeedKind.dictionary:
-        from ..data.errors import XlingError
-
         raise XlingError(f"--recipe {recipe.value} needs --dict (or use --recipe identical / unsupervised)")
     if val_dict is not None:
         s, t, st = _read_pairs(val_dict, src, tgt, "validation")
         val = (s, t)
         dicts.append(st)
+    return pairs, val, dicts
 
-    def log(name, e):
-        v = "" if e.val_p1 is None else f"  val P@1 {100 * e.val_p1:5.2f}"
-        o = "" if e.objective is None else f"  objective {e.objective:.4f}"
-        info(f"[{name}] iteration {e.iteration}: dictionary {e.dict_size:,}{o}{v}  ({e.seconds:.1f} s)")
 
+def _log_iteration(name, e) -> None:
+    v = "" if e.val_p1 is None else f"  val P@1 {100 * e.val_p1:5.2f}"
+    o = "" if e.objective is None else f"  objective {e.objective:.4f}"
+    info(f"[{name}] iteration {e.iteration}: dictionary {e.dict_size:,}{o}{v}  ({e.seconds:.1f} s)")
+
+
+@handle_errors
+@config_options
+def align_cmd(
+    src_path: str = typer.Argument(..., metavar="SRC", help="Source vectors (any supported format).",
+                                   rich_help_panel=INPUT),
+    tgt_path: str = typer.Argument(..., metavar="TGT", help="Target vectors (the dimension may differ).",
+                                   rich_help_panel=INPUT),
+    dict_path: Optional[str] = typer.Option(None, "--dict", "-d", rich_help_panel=INPUT,
+                                            help="Seed dictionary (TSV or space separated, '-' stdin)."),
+    val_dict: Optional[str] = typer.Option(None, "--val-dict", rich_help_panel=INPUT,
+                                           help="Validation dictionary (instead of holding out seed words)."),
+    max_vocab: Optional[int] = _in(INPUT, opt.MaxVocab),
+    recipe: Recipe = typer.Option(Recipe.supervised, "--recipe", case_sensitive=False, rich_help_panel=RECIPE,
+                                  help="Bundle of defaults; every other setting overrides it."),
+    seed: int = _in(RECIPE, opt.Seed),
+    settings: Optional[dict] = None,  # replaced by the CONFIG_OPTIONS (Map ... RCSLS panels)
+    csls_alias: Optional[int] = typer.Option(None, "--csls", min=0, hidden=True, rich_help_panel=REFINE,
+                                             help="Deprecated: --csls-k K, or --retrieval nn for 0."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder (src.*, tgt.*, map.npy, record.json).",
+                             rich_help_panel=OUTPUT),
+    fmt: opt.VecFormat = _in(OUTPUT, opt.Format),
+    json_out: bool = _in(OUTPUT, opt.Json),
+    backend: opt.Backend = _in(COMPUTE, opt.Backend_),
+    device: opt.Device = _in(COMPUTE, opt.Device_),
+    chunk_size: Optional[int] = _in(COMPUTE, opt.ChunkSize),
+):
+    """Map SRC onto TGT (X W ≈ Y): supervised, semi-supervised, identical-strings or unsupervised."""
+    from ..align.artefact import AlignedMap
+    from ..align.pipeline import align, make_config
+    from ..data.embeddings import Embeddings
+    from ..lexicon.knn import resolve_engine
+
+    settings = dict(settings or {})
+    if csls_alias is not None:  # the old flag: 0 meant nearest neighbour
+        from ..data.errors import XlingError
+
+        if settings.get("csls_k") is not None or settings.get("retrieval") is not None:
+            raise XlingError("give --csls-k / --retrieval only (--csls is their deprecated spelling)")
+        warn("--csls is deprecated: use --csls-k K (or --retrieval nn for --csls 0)")
+        if csls_alias == 0:
+            settings["retrieval"] = Retrieval.nn
+        else:
+            settings["csls_k"] = csls_alias
+    cfg = make_config(recipe, **settings, seed=seed)
+    engine = resolve_engine(backend, device, chunk_size)
+    src_name, tgt_name = _out_name(out, "src", fmt), _out_name(out, "tgt", fmt)
+    src = load_vectors(src_path, max_vocab=max_vocab, label="source")
+    tgt = load_vectors(tgt_path, max_vocab=max_vocab, label="target")
+    pairs, val, dicts = _dictionaries(dict_path, val_dict, src, tgt, cfg, recipe)
     res = align(src.vectors, tgt.vectors, pairs=pairs, val_pairs=val, src_words=src.words, tgt_words=tgt.words,
-                config=cfg, engine=engine, log=log)
+                config=cfg, engine=engine, log=_log_iteration)
     rec = res.record
     rec.update(inputs={"src": src.report.as_dict() if src.report else src_path,
                        "tgt": tgt.report.as_dict() if tgt.report else tgt_path},
-               dictionaries=dicts, engine=str(engine),
-               src_normalization=res.src_norm.as_dict(), tgt_normalization=res.tgt_norm.as_dict(),
-               outputs={"src": src_name, "tgt": tgt_name, "map": str(out / "map.npy")},
-               signature=signature(recipe=recipe, seed=seed, norm=res.src_norm.signature(), space=rec["chosen"]))
+               dictionaries=dicts, engine=str(engine), outputs={"src": src_name, "tgt": tgt_name})
+    rec["signature"] = signature(recipe=recipe, seed=seed, norm=res.src_norm.signature(), space=rec["chosen"])
     # write: vectors first, then the map and the record (each file atomic)
-    from ..data.embeddings import Embeddings
-
     out.mkdir(parents=True, exist_ok=True)
     write_vectors(Embeddings(src.words, res.src_vectors, check_unique=False), src_name, format=fmt, label="src")
     write_vectors(Embeddings(tgt.words, res.tgt_vectors, check_unique=False), tgt_name, format=fmt, label="tgt")
-    _save_npy(out / "map.npy", res.map.wx)
-    if res.map.wz is not None:
-        _save_npy(out / "tgt_map.npy", res.map.wz)
-        rec["outputs"]["tgt_map"] = str(out / "tgt_map.npy")
-    write_json(out / "record.json", rec)
+    rec = AlignedMap.from_result(res).save(out)
     if json_out:
         emit_json(rec)
     else:
@@ -197,7 +264,9 @@ def align_cmd(
 
 @handle_errors
 def apply_cmd(
-    map_path: Path = typer.Argument(..., metavar="MAP", help="A map.npy (or tgt_map.npy) written by xling align."),
+    map_path: Path = typer.Argument(..., metavar="MAP",
+                                    help="A map.npy (or tgt_map.npy, map-<name>.npy) written by xling align "
+                                         "or align-multi, or an xling align output folder."),
     in_path: str = typer.Argument(..., metavar="IN", help="Vectors to map ('-' for text on stdin)."),
     out_path: str = typer.Argument(..., metavar="OUT", help="Mapped vectors ('-' for text on stdout)."),
     record: Optional[Path] = typer.Option(None, "--record",
@@ -212,49 +281,28 @@ def apply_cmd(
     json_out: bool = opt.Json,
 ):
     """Map further vectors with a saved map: normalise as in training, then X @ W."""
-    import numpy as np
+    from ..align.artefact import AlignedMap, SideMap
+    from ..data.errors import InputError, XlingError
 
-    from ..align.normalize import NormRecord, apply_record
-    from ..data.embeddings import Embeddings
-    from ..data.errors import InputError
-
-    if not map_path.exists():
-        raise InputError("no such file", map_path)
-    try:
-        w = np.load(map_path, allow_pickle=False)
-    except (ValueError, OSError) as e:
-        raise InputError(f"not a map in .npy format: {e}", map_path) from None
-    if w.ndim != 2 or w.dtype.kind != "f":
-        raise InputError(f"expected a 2-d float matrix, found shape {w.shape}", map_path)
-    side = side or (Side.tgt if map_path.name.startswith("tgt") else Side.src)
-    rec_path = record if record is not None else map_path.parent / "record.json"
-    norm = None
-    if not no_normalize and (record is not None or rec_path.exists()):
-        if not rec_path.exists():
-            raise InputError("no such file", rec_path)
-        try:
-            data = json.loads(rec_path.read_text(encoding="utf-8"))
-            if "spaces" in data:  # an align-multi record: the entry of this map
-                entry = next(e for e in data["spaces"] if Path(e["map"]).name == map_path.name)
-                norm = NormRecord.from_dict(entry["normalization"])
-            else:
-                norm = NormRecord.from_dict(data[f"{side.value}_normalization"])
-        except (ValueError, KeyError, TypeError, StopIteration) as e:
-            raise InputError(f"not an xling align record ({e})", rec_path) from None
+    if map_path.is_dir():  # an xling align folder: the side asked for (its map, or only its normalisation)
+        if record is not None:
+            raise XlingError("--record goes with a map file: an align folder has its own record.json")
+        sm = AlignedMap.load(map_path).side(side or Side.src)
+        sm = SideMap(sm.w, None) if no_normalize else sm
+    else:
+        sm = SideMap.load(map_path, record=record, side=side, normalize=not no_normalize)
     emb = load_vectors(in_path, max_vocab=max_vocab)
-    if emb.dim != w.shape[0]:
-        raise InputError(f"the map takes {w.shape[0]}-d vectors but {in_path} has {emb.dim}-d vectors", map_path)
-    x = apply_record(emb.vectors, norm) if norm is not None else emb.vectors
-    mapped = emb.with_vectors(Embeddings(emb.words, x, check_unique=False).map(w).vectors)
+    if sm.in_dim is not None and emb.dim != sm.in_dim:
+        raise InputError(f"the map takes {sm.in_dim}-d vectors but {in_path} has {emb.dim}-d vectors", map_path)
+    mapped = emb.with_vectors(sm.apply(emb.vectors))
     write_vectors(mapped, out_path, format=fmt)
+    norm = sm.norm.signature() if sm.norm is not None else "none"
     result = {"map": str(map_path), "input": in_path, "output": out_path, "rows": len(mapped),
-              "in_dim": emb.dim, "out_dim": mapped.dim,
-              "normalization": norm.signature() if norm is not None else "none"}
+              "in_dim": emb.dim, "out_dim": mapped.dim, "normalization": norm}
     if json_out:
         emit_json(result)
     elif out_path != "-":
-        info(f"mapped {len(mapped):,} vectors {emb.dim}→{mapped.dim}-d (normalisation: "
-             f"{result['normalization']}) into {out_path}")
+        info(f"mapped {len(mapped):,} vectors {emb.dim}→{mapped.dim}-d (normalisation: {norm}) into {out_path}")
 
 
 @handle_errors
@@ -272,6 +320,7 @@ def align_multi_cmd(
     json_out: bool = opt.Json,
 ):
     """Bring several languages into one space (pivot or generalised Procrustes)."""
+    from ..align.artefact import MultiAlignment
     from ..align.multi import align_multi
     from ..align.normalize import normalize as norm_fn
     from ..data.embeddings import Embeddings
@@ -297,13 +346,10 @@ def align_multi_cmd(
     out.mkdir(parents=True, exist_ok=True)
     for e, (x, _), w, name, stem in zip(embs, normed, maps, names, stems):
         write_vectors(Embeddings(e.words, x @ w, check_unique=False), name, format=fmt, label=stem)
-        _save_npy(out / f"map-{stem}.npy", w)
-    rec = {"method": method.value, **minfo, "spaces": [{"input": p, "output": n, "map": str(out / f"map-{s}.npy"),
-                                                         "normalization": r.as_dict()}
-                                                        for p, n, s, (_, r) in zip(paths, names, stems, normed)],
-           "dictionaries": dstats, "dim": int(maps[0].shape[1]),
-           "signature": signature(method=method, norm=normalize)}
-    write_json(out / "record.json", rec)
+    result = MultiAlignment(stems, maps, [r for _, r in normed],
+                            {"method": method.value, **minfo, "dictionaries": dstats, "dim": int(maps[0].shape[1]),
+                             "signature": signature(method=method, norm=normalize)})
+    rec = result.save(out, spaces=[{"input": p, "output": n} for p, n in zip(paths, names)])
     if json_out:
         emit_json(rec)
     else:

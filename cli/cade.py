@@ -16,6 +16,7 @@ from .common import (emit_json, err_console, escape, handle_errors, info, load_v
 from ..align.cade import SLICE_ALPHA, ShiftMeasure as ShiftBy, SliceInit as InitChoice
 from ..align.w2v import Arch as ArchChoice
 from ..data.errors import InputError, XlingError
+from ..data.jsonfile import RecordKind
 
 app = typer.Typer(help="CADE: train corpora in one shared space (compass), rank words by semantic shift.",
                   no_args_is_help=True)
@@ -243,9 +244,9 @@ def train_cmd(
                                  "words_per_sec": round(sl.stats.words_per_sec, 1)})
         info(f"slice {escape(name)}: {len(sl.vocab):,} words, {sl.stats.words_per_sec:,.0f} words/s "
              f"→ {escape(str(vec_path))}")
-    write_json(out / "cade.json", record)
+    write_json(out / "cade.json", record, RecordKind.cade_train)
     if json_out:
-        emit_json(record)
+        emit_json(record, RecordKind.cade_train)
     else:
         from rich.table import Table
 
@@ -322,7 +323,7 @@ def shift_cmd(
             for r in rows:
                 f.write("\t".join("" if v is None else str(v) for v in r.values()) + "\n")
     if json_out:
-        emit_json({"signature": sig, "a": a, "b": b, "shared": len(table.words), "top": rows[:top]})
+        emit_json({"signature": sig, "a": a, "b": b, "shared": len(table.words), "top": rows[:top]}, RecordKind.cade_shift)
     elif output != "-":
         from rich.table import Table
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
-import math
 import os
 import sys
 from enum import Enum
@@ -17,6 +15,7 @@ import typer
 from rich.console import Console
 
 from ..data.errors import XlingError
+from ..data.jsonfile import RecordKind, dumps, record, write_record
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 out_console = Console(highlight=False, soft_wrap=True)
@@ -111,32 +110,16 @@ def progress(description: str, total: int | None = None, unit: str = "") -> Iter
         yield update
 
 
-def emit_json(obj: Any) -> None:
-    """One JSON record on stdout (UTF-8, non-ASCII kept, NaN written as null)."""
-    out_console.file.write(json.dumps(_clean(obj), ensure_ascii=False, indent=2) + "\n")
+def emit_json(obj: Any, kind: RecordKind | None = None) -> None:
+    """One JSON record on stdout (UTF-8, non-ASCII kept, NaN written as null); with ``kind``, the
+    record starts with its ``"kind"`` and ``"schema"`` (see :func:`xling.data.jsonfile.record`)."""
+    out_console.file.write(dumps(record(kind, obj) if kind is not None else obj))
     out_console.file.flush()
 
 
-def write_json(path: str | os.PathLike, obj: Any) -> None:
-    """Write one JSON record to ``path`` atomically (same form as ``emit_json``)."""
-    from ..data.atomic import atomic_open
-
-    with atomic_open(path) as f:
-        f.write(json.dumps(_clean(obj), ensure_ascii=False, indent=2) + "\n")
-
-
-def _clean(obj):
-    if isinstance(obj, float):
-        return None if math.isnan(obj) or math.isinf(obj) else obj
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, Enum):
-        return obj.value
-    if hasattr(obj, "item") and callable(obj.item):  # numpy scalar
-        return _clean(obj.item())
-    return obj
+def write_json(path: str | os.PathLike, obj: Any, kind: RecordKind | None = None) -> None:
+    """Write one JSON record to ``path`` atomically (same form as ``emit_json``, ``kind`` as there)."""
+    write_record(path, obj, kind)
 
 
 def signature(**parts: Any) -> str:

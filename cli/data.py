@@ -11,6 +11,7 @@ from typing import List, Optional
 
 import typer
 
+from ..data.jsonfile import RecordKind
 from . import options as opt
 from .common import (emit_json, err_console, escape, handle_errors, load_vectors, out_console, progress, signature,
                      warn)
@@ -463,7 +464,7 @@ def stats_cmd(
                           tgt_vocab=_vocab(tgt_vec, max_vocab, "target"))
     record = {"path": path, **st, "read": rep.as_dict(), "signature": signature(max_vocab=max_vocab)}
     if json_out:
-        emit_json(record)
+        emit_json(record, RecordKind.dict_stats)
         return
     flat = dict(st)
     tpw = flat.pop("translations_per_src_word")

@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from ..lexicon.evaluate import OOVPolicy
+from ..data.jsonfile import RecordKind
 from ..lexicon.retrieval import Retrieval
 from . import options as opt
 from .common import emit_json, escape, handle_errors, info, load_vectors, out_console, progress, signature, warn
@@ -40,6 +41,18 @@ def _params(retrieval: str, csls_k: int, isf_beta: float):
     from ..lexicon.retrieval import RetrievalParams
 
     return RetrievalParams(Retrieval(retrieval), csls_k=csls_k, isf_beta=isf_beta)
+
+
+def _deprecated_alias(old: str, old_value, new: str, new_value):
+    """The value of option ``new``, or of its deprecated spelling ``old`` (with a warning)."""
+    from ..data.errors import XlingError
+
+    if old_value is None:
+        return new_value
+    if new_value is not None:
+        raise XlingError(f"give {new} only ({old} is its deprecated spelling)")
+    warn(f"{old} is deprecated: use {new}")
+    return old_value
 
 
 def _read_words(path: str) -> list[str]:
@@ -91,10 +104,12 @@ def induce_cmd(
     mutual: bool = typer.Option(False, "--mutual", help="Keep only mutual nearest neighbours: the target's best "
                                                         "source (among the --top N words with --top, else all "
                                                         "source words) is the word itself."),
-    threshold: Optional[float] = typer.Option(None, "--threshold", help="Keep pairs scoring at least this."),
+    min_score: Optional[float] = typer.Option(None, "--min-score",
+                                              help="Keep pairs scoring at least this (in the criterion's units)."),
+    threshold: Optional[float] = typer.Option(None, "--threshold", hidden=True,
+                                              help="Deprecated spelling of --min-score."),
     output: str = typer.Option("-", "--output", "-o", help="Dictionary to write ('-': stdout)."),
-    max_vocab: Optional[int] = typer.Option(None, "--max-vocab", min=1,
-                                            help="Read only the first N words of each vectors file."),
+    max_vocab: Optional[int] = opt.MaxVocab,
     backend: opt.Backend = opt.Backend_,
     device: opt.Device = opt.Device_,
     chunk_size: Optional[int] = opt.ChunkSize,
@@ -107,6 +122,7 @@ def induce_cmd(
 
     if words is not None and top is not None:
         raise XlingError("give --words or --top, not both")
+    min_score = _deprecated_alias("--threshold", threshold, "--min-score", min_score)
     if words == "-" and "-" in (src, tgt):
         raise XlingError("stdin cannot carry both the vectors and the word list")
     eng = _engine(backend, device, chunk_size)
@@ -117,15 +133,15 @@ def induce_cmd(
     params = _params(retrieval.value, csls_k, isf_beta)
     t0 = time.perf_counter()
     with progress("target penalty", unit="rows") as upd:
-        res = induce(s, t, word_list, k=k, params=params, mutual=mutual, threshold=threshold, mutual_pool=top,
+        res = induce(s, t, word_list, k=k, params=params, mutual=mutual, min_score=min_score, mutual_pool=top,
                      engine=eng, progress=upd)
     if res.oov_words:
         warn(f"{len(res.oov_words)} of the words to translate are not in {src} (skipped), e.g. "
              f"{', '.join(map(repr, res.oov_words[:3]))}")
     write_dictionary(res.dictionary, output, extra_columns=[res.ranks])
     info(f"{len(res.dictionary):,} pairs for {res.queries:,} words ({params.signature()}, {k} candidate{'s' if k > 1 else ''} a word"
-         f"{', mutual' if mutual else ''}{f', threshold={threshold:g}' if threshold is not None else ''}; "
-         f"{res.dropped_threshold:,} below threshold, {res.dropped_mutual:,} not mutual) "
+         f"{', mutual' if mutual else ''}{f', min score {min_score:g}' if min_score is not None else ''}; "
+         f"{res.dropped_min_score:,} below the min score, {res.dropped_mutual:,} not mutual) "
          f"in {time.perf_counter() - t0:.1f} s [{eng}]" + (f" → {output}" if output != "-" else ""))
 
 
@@ -145,16 +161,15 @@ def eval_cmd(
     bands: str = typer.Option("1000,5000,20000", "--bands",
                               help="Upper edges of the source-frequency bands (ranks), comma-separated."),
     hub_k: int = typer.Option(10, "--hub-k", min=1, help="k of the k-occurrence (hubness)."),
-    max_vocab: Optional[int] = typer.Option(None, "--max-vocab", min=1,
-                                            help="Cap both vocabularies (targets searched and the source "
-                                                 "pool) to the first N words; 200000 is the field's custom."),
+    max_vocab: Optional[int] = opt.MaxVocab,
     backend: opt.Backend = opt.Backend_,
     device: opt.Device = opt.Device_,
     chunk_size: Optional[int] = opt.ChunkSize,
     json_out: bool = opt.Json,
 ):
     """P@1/5/10 and MRR of translating a dictionary's source words, with coverage, frequency bands
-    and hubness."""
+    and hubness. --max-vocab caps both the targets searched and the source pool of CSLS / ISF
+    (200000 is the field's custom)."""
     from ..data.dictionary import read_dictionary, require_pairs
     from ..data.errors import XlingError
     from ..lexicon.evaluate import evaluate
@@ -191,7 +206,7 @@ def eval_cmd(
                "seconds": round(sec, 3)}
         records.append(rec)
     if json_out:
-        emit_json(records[0] if len(records) == 1 else {"results": records})
+        emit_json(records[0] if len(records) == 1 else {"results": records}, RecordKind.lexicon_eval)
         return
     _print_tables(results, records, dict_path)
 

@@ -1,6 +1,7 @@
 """What `xling report` draws: result records → tables and matplotlib figures (presentation only).
 
-Every record that another command writes as JSON is recognised by its keys:
+Every record that another command writes as JSON declares its ``kind`` and ``schema``
+(:class:`xling.data.jsonfile.RecordKind`); older records without them are recognised by their keys:
 
 - ``lexicon-eval``: ``xling lexicon eval --json`` (one result, or ``results``): ``p@1``, ``bands``,
   ``retrieval``;
@@ -23,10 +24,11 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Sequence
 
 from ..data.errors import InputError
-from ..data.jsonfile import read_json
+from ..data.jsonfile import RecordKind, read_json, record_kind
 
 #: kinds drawn as figures, in the order they appear in the report
-KINDS = ("lexicon-eval", "align", "cade-shift", "vocab-eval", "vocab-expand", "dict-stats")
+KINDS = tuple(k.value for k in (RecordKind.lexicon_eval, RecordKind.align, RecordKind.cade_shift,
+                                RecordKind.vocab_eval, RecordKind.vocab_expand, RecordKind.dict_stats))
 
 
 #: file stems that say nothing about the run (the folder names it instead)
@@ -63,7 +65,19 @@ class Section:
 
 # ============================================================================ reading
 def detect_kind(obj: Any) -> Optional[str]:
-    """The kind of a parsed record (see the module docstring), or ``None`` when unknown."""
+    """The kind of a parsed record: the one it declares when it is drawn here; else (a record
+    written before records had a ``kind``) the one its keys show (see the module docstring);
+    ``None`` when unknown or a declared kind the report does not draw."""
+    declared = record_kind(obj)
+    if declared is not None:
+        return declared.value if declared.value in KINDS else None
+    if isinstance(obj, dict) and isinstance(obj.get("schema"), int) and "kind" in obj:
+        return None  # a kind this version does not know
+    return _sniff_kind(obj)
+
+
+def _sniff_kind(obj: Any) -> Optional[str]:
+    """The kind of a record without ``kind``, by its keys."""
     if isinstance(obj, list):
         return "vocab-eval" if obj and all(_is_fidelity(o) for o in obj) else None
     if not isinstance(obj, dict):

@@ -7,6 +7,7 @@ from typing import List
 import typer
 
 from . import options as opt
+from ..data.jsonfile import RecordKind
 from .common import emit_json, escape, handle_errors, info, out_console, warn, write_json
 
 
@@ -34,11 +35,12 @@ def report_cmd(
     """Figures (PNG) and a Markdown report, each figure also as a table: P@1 by frequency band,
     refinement curves, semantic-shift top words, vocabulary-expansion fidelity.
 
-    Each file's kind is recognised by its keys; unknown files are skipped with a warning.
+    Each file's kind is the one it declares (``"kind"``), or for older records the one its keys
+    show; unknown files are skipped with a warning.
     """
     from ..data.atomic import atomic_open
     from ..data.errors import XlingError
-    from .plots import build_sections, legend_entries, load_records, make_figure, markdown_report
+    from .plots import build_sections, load_records, markdown_report
 
     # 1. read and recognise every record (a bad file fails before anything is written)
     records, unknown = load_records(inputs)
@@ -60,6 +62,28 @@ def report_cmd(
 
     # 2. figures, then the Markdown and JSON reports (each file written atomically)
     output.mkdir(parents=True, exist_ok=True)
+    figures = _write_figures(sections, output, dpi, no_plots)
+    md_path = output / "report.md"
+    with atomic_open(md_path) as f:
+        f.write(markdown_report(sections, records, title))
+    summary = {"output": str(output), "report": str(md_path), "json": str(output / "report.json"),
+               "figures": figures, "sections": [s.name for s in sections],
+               "inputs": [{"path": r.path, "kind": r.kind, "label": r.label} for r in records],
+               "skipped": unknown}
+    write_json(output / "report.json", {"title": title, "inputs": summary["inputs"], "skipped": unknown,
+                                        "sections": [s.as_dict() for s in sections]}, RecordKind.report)
+    if json_out:
+        emit_json(summary)
+        return
+    info(f"{len(records)} records ({len(unknown)} skipped) → {len(figures)} figures")
+    out_console.print(f"wrote {escape(str(md_path))}: " + ", ".join(escape(s.name) for s in sections))
+
+
+def _write_figures(sections, output: Path, dpi: int, no_plots: bool) -> list[dict]:
+    """One PNG per section with a figure (none with ``no_plots``: the sections lose their figure)."""
+    from ..data.atomic import atomic_open
+    from .plots import legend_entries, make_figure
+
     figures = []
     for s in sections:
         if no_plots:
@@ -72,17 +96,4 @@ def report_cmd(
         with atomic_open(path, "wb") as f:
             fig.savefig(f, format="png", dpi=dpi)
         figures.append({"path": str(path), "section": s.name, "series": len(series)})
-    md_path = output / "report.md"
-    with atomic_open(md_path) as f:
-        f.write(markdown_report(sections, records, title))
-    summary = {"output": str(output), "report": str(md_path), "json": str(output / "report.json"),
-               "figures": figures, "sections": [s.name for s in sections],
-               "inputs": [{"path": r.path, "kind": r.kind, "label": r.label} for r in records],
-               "skipped": unknown}
-    write_json(output / "report.json", {"title": title, "inputs": summary["inputs"], "skipped": unknown,
-                                        "sections": [s.as_dict() for s in sections]})
-    if json_out:
-        emit_json(summary)
-        return
-    info(f"{len(records)} records ({len(unknown)} skipped) → {len(figures)} figures")
-    out_console.print(f"wrote {escape(str(md_path))}: " + ", ".join(escape(s.name) for s in sections))
+    return figures

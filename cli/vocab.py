@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 
+from ..data.jsonfile import RecordKind, record as stamped
 from . import options as opt
 from .common import emit_json, handle_errors, info, out_console, progress, signature, write_json
 
@@ -131,9 +132,10 @@ def expand(
             report = res.report
             report.update(model=str(model_dir), output=str(output), seconds=round(time.perf_counter() - t0, 3),
                           signature=signature(init=method, seed=seed))
-            write_checkpoint(ck, output, res.tensors, res.tokenizer, res.plan.added, report, force=force)
+            write_checkpoint(ck, output, res.tensors, res.tokenizer, res.plan.added,
+                             stamped(RecordKind.vocab_expand, report), force=force)
     if json_out:
-        emit_json(report)
+        emit_json(report, RecordKind.vocab_expand)
     else:
         tk = report["tokens"]
         info(f"added {tk['added']:,} tokens ({tk['skipped_existing']} already present, "
@@ -179,7 +181,7 @@ def _expand_bare(embeddings: Path, vocab_file: Optional[Path], toks, opts, outpu
         np.save(f, new, allow_pickle=False)
     with atomic_open(output / "vocab.txt") as f:
         f.write("".join(t + "\n" for t in new_vocab))
-    write_json(output / "xling-vocab.json", report)
+    write_json(output / "xling-vocab.json", report, RecordKind.vocab_expand)
     return report
 
 
@@ -243,7 +245,7 @@ def evaluate(
         record.update(nll_per_word_before=nll_o, nll_per_word_after=nll_e)
     record["signature"] = signature(pool="mean", max_len=max_len, lines=len(lines))
     if json_out:
-        emit_json(record)
+        emit_json(record, RecordKind.vocab_eval)
         return
     from rich.table import Table
 

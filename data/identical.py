@@ -22,7 +22,19 @@ class IdenticalMode(str, Enum):
 
 
 def is_numeral(word: str) -> bool:
-    """``"2019"``, ``"3.14"``, ``"1,000"``: ASCII digits with optional ``.``/``,`` groups."""
+    """``"2019"``, ``"3.14"``, ``"1,000"``: ASCII digits with optional ``.``/``,`` groups.
+
+    The one definition of a numeral in xling: the ``numerals`` seed of ``xling align``
+    (:func:`xling.align.seeds.identical_pairs`), ``xling data identical --mode numerals`` and
+    the numbers let through ``xling data clean``'s script filter. Times, ranges, fractions and
+    dates (``12:30``, ``1990-2000``, ``1/2``) are *not* numerals here: tokenisers split them
+    differently across corpora (so they are rare, with poorly trained vectors), and ``3/4`` is
+    a fraction, or a date read day-first or month-first depending on the locale. A plain number
+    means the same in every language, which is what makes it a safe anchor (Artetxe et al. 2017
+    aligned from numerals alone). ``.``/``,`` groups stay because ``1,000`` and ``3.5`` are
+    frequent tokens; the two separators swap roles between locales, a known, rare source of
+    wrong pairs (``1.000`` is one thousand in German, one in English).
+    """
     return _NUMERAL.match(word) is not None
 
 

@@ -17,9 +17,9 @@ Nothing here reads or writes files: arrays / :class:`Embeddings` and a
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Sequence
 
 import numpy as np
 
@@ -27,7 +27,7 @@ from ..data.dictionary import BilingualDictionary
 from ..data.embeddings import Embeddings
 from ..data.errors import XlingError
 from .knn import Engine, Metric, Progress, count_above, knn, resolve_engine
-from .retrieval import Retrieval, RetrievalParams, SharedSubspace, shared_subspace, target_penalty
+from .retrieval import RetrievalParams, SharedSubspace, criterion_terms, shared_subspace
 
 #: default upper edges of the source-word frequency bands (rank in the source vectors file)
 DEFAULT_BANDS: tuple[int, ...] = (1000, 5000, 20000)
@@ -189,7 +189,7 @@ def evaluate(
     EvalResult
     """
     # 1. check the inputs
-    ks = tuple(sorted(set(int(k) for k in ks)))
+    ks = tuple(sorted({int(k) for k in ks}))
     if not ks or ks[0] < 1:
         raise XlingError("P@k cut-offs must be positive integers")
     edges = _check_bands(bands)
@@ -202,60 +202,27 @@ def evaluate(
     eng = engine or resolve_engine()
 
     # 2. one query per source word; gold = its translations that are in the target vocabulary
-    gold_sets = dictionary.translations()
-    s2i, t2i = src.key_to_index, tgt.key_to_index
-    q_words, q_rows, q_gold, inv_rank = [], [], [], []
-    for w, golds in gold_sets.items():
-        g = sorted({t2i[t] for t in golds if t in t2i})
-        r = s2i.get(w, -1)
-        if r >= 0 and g:
-            q_words.append(w)
-            q_rows.append(r)
-            q_gold.append(g)
-        elif r >= 0:
-            inv_rank.append(r)  # in the source vocabulary, but no translation in the target one
-    src_words, covered = len(gold_sets), len(q_words)
-    if covered == 0:
-        n_src_oov = sum(w not in s2i for w in gold_sets)
-        raise XlingError(f"no source word of the dictionary has a translation in both vocabularies: "
-                         f"{src_words} source words, {n_src_oov} of them out of the source vocabulary, "
-                         f"the others have only out-of-vocabulary translations")
-    q_rows_a = np.asarray(q_rows, dtype=np.int64)
-    # a low-rank space (semi-orthogonal map): the same cosines, computed in its subspace
-    if src_pool is not None:
-        subspace = None
-    elif isinstance(subspace, str):
-        if subspace != "auto":
-            raise XlingError(f"subspace must be a SharedSubspace, None or 'auto', got {subspace!r}")
-        subspace = shared_subspace(src.vectors, tgt.vectors)
-    elif subspace is not None and not subspace.matches(src.vectors, tgt.vectors):
-        raise XlingError("subspace was built from other vectors than src and tgt")
-    if subspace is None:
-        tgt_m, metric = tgt.vectors, Metric.cosine
-        queries = np.asarray(src.vectors[q_rows_a], dtype=np.float32)
-        pool = (lambda: src.vectors) if src_pool is None else (lambda: src_pool)
-    else:
-        tgt_m, metric = subspace.target(), Metric.ip
-        queries = subspace.source_rows(q_rows_a)
-        pool = subspace.source  # the whole source, projected only if the criterion needs it
+    qs = _queries(src, tgt, dictionary)
 
-    # 3. the criterion as one adjusted search: scale * cos - bias[target]
-    scale, bias = _criterion(params, tgt_m, pool, tgt_penalty, eng, progress, metric)
+    # 3. the space searched: the full one, or the low-rank subspace (the same cosines, cheaper)
+    space = _search_space(src, tgt, qs.rows, src_pool, subspace)
+
+    # 4. the criterion as one adjusted search: scale * cos - bias[target]
+    scale, bias = criterion_terms(params, space.tgt, space.pool, tgt_penalty=tgt_penalty, engine=eng,
+                                  progress=progress, metric=space.metric)
     kmax = min(max(max(ks), hub_k), len(tgt))
-    _, top = knn(queries, tgt_m, kmax, scale=scale, base_bias=bias, engine=eng, metric=metric)
+    _, top = knn(space.queries, space.tgt, kmax, scale=scale, base_bias=bias, engine=eng, metric=space.metric)
 
-    # 4. ranks: from the top list when a gold is there, else counted over all targets
-    ranks = _gold_ranks(queries, tgt_m, q_gold, top, scale, bias, eng, metric)
+    # 5. ranks: from the top list when a gold is there, else counted over all targets
+    ranks = _gold_ranks(space.queries, space.tgt, qs.gold, top, scale, bias, eng, space.metric)
 
-    # 5. overall, per band, hubness
-    n_oov = src_words - covered
-    denom_extra = n_oov if oov is OOVPolicy.wrong else 0
-    overall = _scores(ranks, ks, denom_extra)
-    n_src_missing = n_oov - len(inv_rank)
-    band_list = _bands(ranks, q_rows_a, np.asarray(inv_rank, dtype=np.int64), n_src_missing, ks, edges, oov)
+    # 6. overall, per band, hubness
+    n_oov = qs.src_words - qs.covered
+    overall = _scores(ranks, ks, n_oov if oov is OOVPolicy.wrong else 0)
+    band_list = _bands(ranks, qs.rows, qs.uncovered_rows, n_oov - qs.uncovered_rows.size, ks, edges, oov)
     hub = _hubness(top[:, :min(hub_k, kmax)], len(tgt), tgt.words, n_hubs)
-    return EvalResult(params=params, oov=oov, ks=ks, src_words=src_words, covered=covered, overall=overall,
-                      bands=band_list, hubness=hub, query_words=tuple(q_words), ranks=ranks, top_indices=top)
+    return EvalResult(params=params, oov=oov, ks=ks, src_words=qs.src_words, covered=qs.covered, overall=overall,
+                      bands=band_list, hubness=hub, query_words=qs.words, ranks=ranks, top_indices=top)
 
 
 def band_label(lo: int, hi: int | None) -> str:
@@ -279,20 +246,70 @@ def skewness(x: np.ndarray) -> float:
 
 
 # ======================================================================== internals
-def _criterion(params: RetrievalParams, tgt_vecs, pool, tgt_penalty, eng, progress, metric=Metric.cosine):
-    """(scale, bias) such that the criterion ranks targets by ``scale * cos - bias``;
-    ``pool()`` gives the source vectors of the target-side term, called only when needed."""
-    r = params.retrieval
-    if r is Retrieval.nn:
-        return 1.0, None
-    if r is Retrieval.csls and params.csls_k < 1:
-        raise XlingError("CSLS needs k >= 1")
-    pen = tgt_penalty
-    if pen is None:
-        pen = target_penalty(tgt_vecs, pool(), params, engine=eng, progress=progress, metric=metric)
-    elif np.shape(pen) != (tgt_vecs.shape[0],):
-        raise XlingError(f"tgt_penalty must have shape ({tgt_vecs.shape[0]},), got {np.shape(pen)}")
-    return (2.0 if r is Retrieval.csls else float(params.isf_beta)), np.asarray(pen, dtype=np.float32)
+@dataclass(frozen=True)
+class _Queries:
+    """The dictionary's source words as queries."""
+
+    words: tuple[str, ...]        # covered source words, dictionary order
+    rows: np.ndarray              # (covered,) their rows in the source vectors
+    gold: list[list[int]]         # per query, the target rows of its translations (sorted)
+    uncovered_rows: np.ndarray    # source rows of words in the source vocabulary with no translation in the target one
+    src_words: int                # unique source words in the dictionary
+
+    @property
+    def covered(self) -> int:
+        return len(self.words)
+
+
+def _queries(src: Embeddings, tgt: Embeddings, dictionary: BilingualDictionary) -> _Queries:
+    """One query per source word with at least one translation in both vocabularies."""
+    gold_sets = dictionary.translations()
+    s2i, t2i = src.key_to_index, tgt.key_to_index
+    q_words, q_rows, q_gold, inv_rank = [], [], [], []
+    for w, golds in gold_sets.items():
+        g = sorted({t2i[t] for t in golds if t in t2i})
+        r = s2i.get(w, -1)
+        if r >= 0 and g:
+            q_words.append(w)
+            q_rows.append(r)
+            q_gold.append(g)
+        elif r >= 0:
+            inv_rank.append(r)  # in the source vocabulary, but no translation in the target one
+    if not q_words:
+        n_src_oov = sum(w not in s2i for w in gold_sets)
+        raise XlingError(f"no source word of the dictionary has a translation in both vocabularies: "
+                         f"{len(gold_sets)} source words, {n_src_oov} of them out of the source vocabulary, "
+                         f"the others have only out-of-vocabulary translations")
+    return _Queries(tuple(q_words), np.asarray(q_rows, dtype=np.int64), q_gold,
+                    np.asarray(inv_rank, dtype=np.int64), len(gold_sets))
+
+
+@dataclass(frozen=True)
+class _Space:
+    """What the search runs on: query rows, target rows, the metric, and the source pool (lazily)."""
+
+    queries: np.ndarray
+    tgt: np.ndarray
+    metric: Metric
+    pool: Callable[[], np.ndarray]
+
+
+def _search_space(src: Embeddings, tgt: Embeddings, q_rows: np.ndarray, src_pool: np.ndarray | None,
+                  subspace: SharedSubspace | None | str) -> _Space:
+    """The full space, or the shared low-rank subspace (see :func:`evaluate`'s ``subspace``)."""
+    if src_pool is not None:
+        subspace = None
+    elif isinstance(subspace, str):
+        if subspace != "auto":
+            raise XlingError(f"subspace must be a SharedSubspace, None or 'auto', got {subspace!r}")
+        subspace = shared_subspace(src.vectors, tgt.vectors)
+    elif subspace is not None and not subspace.matches(src.vectors, tgt.vectors):
+        raise XlingError("subspace was built from other vectors than src and tgt")
+    if subspace is None:
+        pool = (lambda: src.vectors) if src_pool is None else (lambda: src_pool)
+        return _Space(np.asarray(src.vectors[q_rows], dtype=np.float32), tgt.vectors, Metric.cosine, pool)
+    # the whole source is projected only if the criterion needs it
+    return _Space(subspace.source_rows(q_rows), subspace.target(), Metric.ip, subspace.source)
 
 
 def _gold_ranks(queries, tgt_vecs, q_gold, top, scale, bias, eng, metric=Metric.cosine) -> np.ndarray:

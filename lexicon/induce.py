@@ -2,20 +2,20 @@
 
 The output is a :class:`BilingualDictionary` with one pair per (word, candidate), its score
 under the criterion, and the candidate's rank (1 = best); filters keep only confident pairs
-(mutual nearest neighbours, a score threshold) so the result can seed another alignment.
+(mutual nearest neighbours, a minimum score) so the result can seed another alignment.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 
 from ..data.dictionary import BilingualDictionary
 from ..data.embeddings import Embeddings
 from ..data.errors import XlingError
-from .knn import Engine, Progress, resolve_engine
-from .retrieval import RetrievalParams, target_penalty, translate
+from .knn import Engine, Metric, Progress, resolve_engine
+from .retrieval import RetrievalParams, best_match, target_penalty, translate
 
 
 @dataclass(frozen=True)
@@ -27,12 +27,12 @@ class Induction:
     queries: int                             # source words translated
     oov_words: tuple[str, ...] = field(default=())  # requested words not in the source vectors
     candidates: int = 0                      # pairs before filtering (queries * k)
-    dropped_threshold: int = 0
+    dropped_min_score: int = 0             # pairs scoring below ``min_score``
     dropped_mutual: int = 0
 
     def as_dict(self) -> dict:
         return {"queries": self.queries, "oov_words": len(self.oov_words), "candidates": self.candidates,
-                "pairs": len(self.dictionary), "dropped_threshold": self.dropped_threshold,
+                "pairs": len(self.dictionary), "dropped_min_score": self.dropped_min_score,
                 "dropped_mutual": self.dropped_mutual}
 
 
@@ -44,7 +44,7 @@ def induce(
     k: int = 5,
     params: RetrievalParams = RetrievalParams(),
     mutual: bool = False,
-    threshold: float | None = None,
+    min_score: float | None = None,
     mutual_pool: int | None = None,
     engine: Engine | None = None,
     progress: Progress | None = None,
@@ -69,8 +69,8 @@ def induce(
     mutual : bool
         Keep a pair (x, y) only when x is also y's best source under the same criterion
         applied backwards (targets translated into the source vocabulary).
-    threshold : float, optional
-        Keep pairs scoring at least this.
+    min_score : float, optional
+        Keep pairs scoring at least this (in the criterion's units).
     mutual_pool : int, optional
         Search backwards among the first ``mutual_pool`` source words only (the most frequent
         ones, as MUSE's and VecMap's dictionary induction do); default: all of ``src``.
@@ -106,11 +106,11 @@ def induce(
     rank = np.broadcast_to(np.arange(1, k + 1), cand.shape)
     keep = np.ones(cand.shape, dtype=bool)
 
-    # 3. score threshold
-    dropped_thr = 0
-    if threshold is not None:
-        ok = scores >= threshold
-        dropped_thr = int((~ok).sum())
+    # 3. minimum score
+    dropped_low = 0
+    if min_score is not None:
+        ok = scores >= min_score
+        dropped_low = int((~ok).sum())
         keep &= ok
 
     # 4. mutual filter: each kept target's best source, searched backwards
@@ -120,10 +120,10 @@ def induce(
         if ys.size:
             pool = s_vecs if mutual_pool is None else s_vecs[:max(1, int(mutual_pool))]
             back_pen = target_penalty(pool, tgt.vectors, params, engine=eng)
-            _, best_src = translate(np.asarray(tgt.vectors[ys], dtype=np.float32), pool, 1, params=params,
-                                    tgt_penalty=back_pen, engine=eng)
+            _, best_src = best_match(np.asarray(tgt.vectors[ys], dtype=np.float32), pool, params, pen=back_pen,
+                                     engine=eng, metric=Metric.cosine)
             back = np.full(len(tgt), -1, dtype=np.int64)
-            back[ys] = best_src[:, 0]
+            back[ys] = best_src
             ok = back[cand] == q_rows[:, None]
             dropped_mut = int((keep & ~ok).sum())
             keep &= ok
@@ -134,5 +134,5 @@ def induce(
     pairs = [(sw[q_rows[r]], tw[cand[r, c]]) for r, c in zip(rr.tolist(), cc.tolist())]
     d = BilingualDictionary(tuple(pairs), tuple(float(x) for x in scores[rr, cc]))
     return Induction(dictionary=d, ranks=tuple(int(x) for x in rank[rr, cc]), queries=int(q_rows.size),
-                     oov_words=tuple(oov), candidates=int(cand.size), dropped_threshold=dropped_thr,
+                     oov_words=tuple(oov), candidates=int(cand.size), dropped_min_score=dropped_low,
                      dropped_mutual=dropped_mut)

@@ -1,4 +1,6 @@
-"""Retrieval criteria for translating words through two aligned spaces.
+"""The one retrieval layer: criteria, best-match search, dictionary induction and P@1.
+
+Criteria (:class:`Retrieval`, knobs in :class:`RetrievalParams`):
 
 ``nn``
     nearest neighbour by cosine.
@@ -11,11 +13,21 @@
     inverted softmax (Smith et al. 2017): ``beta cos(x, y) - log sum_x' exp(beta cos(x', y))``,
     i.e. the log-probability of retrieving ``x`` from ``y``, normalised over the sources.
 
-All three reduce to one chunked top-k search of ``scale * cos - bias[target]``; the query-side
-CSLS term does not change the ranking and is added to the returned scores afterwards.
+All three reduce to one chunked top-k search of ``scale * sim - bias[target]``
+(:func:`criterion_terms`); the query-side CSLS term does not change the ranking, so only
+:func:`translate` adds it to the scores it returns.
+
+Two kinds of callers share these functions:
+
+* lexicon induction and evaluation pass raw vectors (``metric=cosine``, the default of
+  :func:`translate`, :func:`target_penalty` and :func:`criterion_terms`);
+* alignment passes spaces already prepared so that inner products are the cosines
+  (``xling.align.procrustes.sim_spaces``): :func:`best_match`, :func:`induce_pairs`,
+  :func:`stochastic_best` and :func:`precision_at_1` default to ``metric=ip``.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -31,9 +43,18 @@ class Retrieval(str, Enum):
     isf = "isf"
 
 
+class Direction(str, Enum):
+    """Which best matches form an induced dictionary."""
+
+    mutual = "mutual"  # pairs that are each other's best match
+    union = "union"  # forward and backward matches
+    forward = "forward"
+    backward = "backward"
+
+
 @dataclass(frozen=True)
 class RetrievalParams:
-    """The knobs of a criterion; ``signature()`` names them for result records."""
+    """The criterion and its knobs; ``signature()`` names them for result records."""
 
     retrieval: Retrieval = Retrieval.csls
     csls_k: int = 10
@@ -46,11 +67,74 @@ class RetrievalParams:
             return f"retrieval=isf,beta={self.isf_beta:g}"
         return "retrieval=nn"
 
+    @property
+    def scale(self) -> float:
+        """The factor of the similarity in the ranked score ``scale * sim - bias``."""
+        if self.retrieval is Retrieval.csls:
+            return 2.0
+        if self.retrieval is Retrieval.isf:
+            return float(self.isf_beta)
+        return 1.0
+
+    def check(self) -> RetrievalParams:
+        """Raise :class:`XlingError` for knobs the criterion cannot use; returns ``self``."""
+        if self.retrieval is Retrieval.csls and self.csls_k < 1:
+            raise XlingError(f"CSLS needs k >= 1, got {self.csls_k} (use retrieval nn for plain nearest neighbours)")
+        if self.retrieval is Retrieval.isf and not self.isf_beta > 0:
+            raise XlingError(f"the inverted softmax needs beta > 0, got {self.isf_beta:g}")
+        return self
+
 
 def csls_penalty(queries: np.ndarray, base: np.ndarray, k: int = 10, *, engine: Engine | None = None,
                  progress: Progress | None = None, metric: Metric | str = Metric.cosine) -> np.ndarray:
-    """``r(q)``: mean cosine of each query row to its ``k`` nearest base rows, shape (nq,)."""
+    """``r(q)``: mean similarity of each query row to its ``k`` nearest base rows, shape (nq,)."""
     return mean_topk(queries, base, k, engine=engine or resolve_engine(), progress=progress, metric=metric)
+
+
+def target_penalty(tgt: np.ndarray, src_pool: np.ndarray, params: RetrievalParams, *,
+                   engine: Engine | None = None, progress: Progress | None = None,
+                   metric: Metric | str = Metric.cosine) -> np.ndarray | None:
+    """The target-side term of a criterion over the source vocabulary ``src_pool``, shape (nt,)
+    (``r_S(y)`` for CSLS, the log-normaliser for ISF; ``None`` for NN)."""
+    params.check()
+    eng = engine or resolve_engine()
+    if params.retrieval is Retrieval.csls:
+        return csls_penalty(tgt, src_pool, params.csls_k, engine=eng, progress=progress, metric=metric)
+    if params.retrieval is Retrieval.isf:
+        return logsumexp_sim(tgt, src_pool, params.isf_beta, engine=eng, progress=progress, metric=metric)
+    return None
+
+
+def criterion_terms(params: RetrievalParams, tgt: np.ndarray, src_pool: np.ndarray | Callable[[], np.ndarray],
+                    *, tgt_penalty: np.ndarray | None = None, engine: Engine | None = None,
+                    progress: Progress | None = None,
+                    metric: Metric | str = Metric.cosine) -> tuple[float, np.ndarray | None]:
+    """``(scale, bias)`` such that the criterion ranks the rows of ``tgt`` by ``scale * sim - bias``.
+
+    Parameters
+    ----------
+    tgt : ndarray, shape (nt, d)
+    src_pool : ndarray, shape (ns, d), or a function returning it
+        Source rows of the target-side term; a function is called only when the criterion
+        needs them and ``tgt_penalty`` is not given.
+    tgt_penalty : ndarray, shape (nt,), optional
+        The target-side term, already computed.
+
+    Returns
+    -------
+    scale : float
+    bias : ndarray, shape (nt,), float32, or None (NN)
+    """
+    params.check()
+    if params.retrieval is Retrieval.nn:
+        return 1.0, None
+    pen = tgt_penalty
+    if pen is None:
+        pool = src_pool() if callable(src_pool) else src_pool
+        pen = target_penalty(tgt, pool, params, engine=engine, progress=progress, metric=metric)
+    elif np.shape(pen) != (tgt.shape[0],):
+        raise XlingError(f"tgt_penalty must have shape ({tgt.shape[0]},), got {np.shape(pen)}")
+    return params.scale, np.asarray(pen, dtype=np.float32)
 
 
 def translate(
@@ -63,6 +147,7 @@ def translate(
     tgt_penalty: np.ndarray | None = None,
     engine: Engine | None = None,
     progress: Progress | None = None,
+    metric: Metric | str = Metric.cosine,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` best targets of every source row under a retrieval criterion.
 
@@ -81,37 +166,136 @@ def translate(
 
     Returns
     -------
-    scores : ndarray, shape (nq, k), float32
+    scores : ndarray, shape (nq, k), float32, in the criterion's units (the CSLS value
+        includes its query-side term)
     indices : ndarray, shape (nq, k), int64 (rows of ``tgt``)
     """
     eng = engine or resolve_engine()
-    pool = src if src_pool is None else src_pool
-    r = params.retrieval
-    if r is Retrieval.nn:
-        return knn(src, tgt, k, engine=eng, progress=progress)
-    if r is Retrieval.csls:
-        if params.csls_k < 1:
-            raise XlingError("CSLS needs k >= 1")
-        pen = tgt_penalty if tgt_penalty is not None else target_penalty(tgt, pool, params, engine=eng)
-        s, i = knn(src, tgt, k, scale=2.0, base_bias=pen, engine=eng, progress=progress)
-        s -= csls_penalty(src, tgt, params.csls_k, engine=eng)[:, None]
-        return s, i
-    if r is Retrieval.isf:
-        pen = tgt_penalty if tgt_penalty is not None else target_penalty(tgt, pool, params, engine=eng)
-        return knn(src, tgt, k, scale=params.isf_beta, base_bias=pen, engine=eng, progress=progress)
-    raise XlingError(f"unknown retrieval {r}")  # pragma: no cover
-
-
-def target_penalty(tgt: np.ndarray, src_pool: np.ndarray, params: RetrievalParams, *,
-                   engine: Engine | None = None, progress: Progress | None = None,
-                   metric: Metric | str = Metric.cosine) -> np.ndarray | None:
-    """The target-side term of a criterion over the source vocabulary ``src_pool``, shape (nt,)."""
-    eng = engine or resolve_engine()
+    scale, bias = criterion_terms(params, tgt, src if src_pool is None else src_pool, tgt_penalty=tgt_penalty,
+                                  engine=eng, metric=metric)
+    if bias is None:
+        return knn(src, tgt, k, engine=eng, progress=progress, metric=metric)
+    s, i = knn(src, tgt, k, scale=scale, base_bias=bias, engine=eng, progress=progress, metric=metric)
     if params.retrieval is Retrieval.csls:
-        return csls_penalty(tgt, src_pool, params.csls_k, engine=eng, progress=progress, metric=metric)
-    if params.retrieval is Retrieval.isf:
-        return logsumexp_sim(tgt, src_pool, params.isf_beta, engine=eng, progress=progress, metric=metric)
-    return None
+        s -= csls_penalty(src, tgt, params.csls_k, engine=eng, metric=metric)[:, None]
+    return s, i
+
+
+def best_match(a: np.ndarray, b: np.ndarray, params: RetrievalParams = RetrievalParams(), *,
+               pool: np.ndarray | None = None, pen: np.ndarray | None = None, engine: Engine | None = None,
+               metric: Metric | str = Metric.ip) -> tuple[np.ndarray, np.ndarray]:
+    """Best row of ``b`` for every row of ``a`` under the criterion.
+
+    ``pool`` (default ``a``) is the source side of the target-side term; ``pen`` that term
+    when it is already known.
+
+    Returns
+    -------
+    scores : ndarray, shape (na,), float32: ``scale * sim - bias`` (no query-side term)
+    indices : ndarray, shape (na,), int64
+    """
+    eng = engine or resolve_engine()
+    scale, bias = criterion_terms(params, b, a if pool is None else pool, tgt_penalty=pen, engine=eng,
+                                  metric=metric)
+    if bias is None:
+        s, i = knn(a, b, 1, metric=metric, engine=eng)
+    else:
+        s, i = knn(a, b, 1, metric=metric, scale=scale, base_bias=bias, engine=eng)
+    return s[:, 0], i[:, 0]
+
+
+def stochastic_best(a: np.ndarray, b: np.ndarray, params: RetrievalParams, keep_prob: float,
+                    rng: np.random.Generator, *, pen: np.ndarray | None = None, engine: Engine | None = None,
+                    rows: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """Like :func:`best_match` (inner products of the rows), but each similarity is dropped with
+    probability ``1 - keep_prob`` (stochastic dictionary induction, Artetxe et al. 2019).
+
+    The draws are ``rng.bytes`` of one byte per similarity, block of ``rows`` by block: a
+    similarity survives when its byte is below ``round(keep_prob * 256)`` (at least 1).
+    """
+    eng = engine or resolve_engine()
+    scale, bias = criterion_terms(params, b, a, tgt_penalty=pen, engine=eng, metric=Metric.ip)
+    pen_b = np.zeros(b.shape[0], np.float32) if bias is None else bias
+    scale32 = np.float32(scale)
+    thr = max(1, round(keep_prob * 256))
+    best_s = np.empty(a.shape[0], np.float32)
+    best_i = np.empty(a.shape[0], np.int64)
+    for r0 in range(0, a.shape[0], rows):
+        s = a[r0:r0 + rows] @ b.T
+        s *= scale32
+        s -= pen_b
+        drop = np.frombuffer(rng.bytes(s.size), dtype=np.uint8).reshape(s.shape) >= thr
+        s[drop] = -np.inf
+        i = s.argmax(axis=1)
+        best_i[r0:r0 + rows] = i
+        best_s[r0:r0 + rows] = s[np.arange(s.shape[0]), i]
+    return best_s, best_i
+
+
+def induce_pairs(a: np.ndarray, b: np.ndarray, params: RetrievalParams = RetrievalParams(), *,
+                 direction: Direction = Direction.mutual, keep_prob: float = 1.0,
+                 rng: np.random.Generator | None = None, engine: Engine | None = None,
+                 pen_b: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, float]:
+    """Induce a dictionary between the rows of ``a`` and ``b`` (already in one space).
+
+    Parameters
+    ----------
+    a : ndarray, shape (na, r)
+        Source rows (usually the most frequent words) such that ``a @ b.T`` are the cosines.
+    b : ndarray, shape (nb, r)
+        Target rows.
+    params : RetrievalParams
+        Criterion of the best matches, forward (target term over ``a``) and backward
+        (source term over ``b``).
+    direction : Direction
+    keep_prob : float
+        Stochastic induction: probability of keeping each similarity (1: deterministic).
+        The forward search draws from ``rng`` first, then the backward one.
+    pen_b : ndarray, shape (nb,), optional
+        The target-side term of the rows of ``b`` over the rows of ``a``, when already computed.
+
+    Returns
+    -------
+    src, tgt : ndarray, shape (m,), int64 row indices of the induced pairs (sorted, unique)
+    objective : float
+        Mean best score, forward and backward averaged (the self-learning objective).
+    """
+    eng = engine or resolve_engine()
+    if keep_prob < 1.0:
+        rng = rng if rng is not None else np.random.default_rng(0)
+        fs, fi = stochastic_best(a, b, params, keep_prob, rng, pen=pen_b, engine=eng)
+        bs, bi = stochastic_best(b, a, params, keep_prob, rng, engine=eng)
+    else:
+        fs, fi = best_match(a, b, params, pen=pen_b, engine=eng)
+        bs, bi = best_match(b, a, params, engine=eng)
+    objective = float((fs.mean(dtype=np.float64) + bs.mean(dtype=np.float64)) / 2)
+    fwd = np.stack([np.arange(a.shape[0]), fi])
+    bwd = np.stack([bi, np.arange(b.shape[0])])
+    if direction is Direction.forward:
+        pairs = fwd
+    elif direction is Direction.backward:
+        pairs = bwd
+    elif direction is Direction.union:
+        pairs = np.concatenate([fwd, bwd], axis=1)
+    else:
+        pairs = fwd[:, bi[fi] == np.arange(a.shape[0])]
+    pairs = np.unique(pairs, axis=1)
+    return pairs[0].astype(np.int64), pairs[1].astype(np.int64), objective
+
+
+def precision_at_1(a_q: np.ndarray, b: np.ndarray, gold: Sequence[set[int]],
+                   params: RetrievalParams = RetrievalParams(), *, pool: np.ndarray | None = None,
+                   tgt_penalty: np.ndarray | None = None, engine: Engine | None = None,
+                   metric: Metric | str = Metric.ip) -> float:
+    """Share of query rows whose best target under the criterion is a gold one.
+
+    ``pool`` (rows like ``a_q``, default ``a_q``) is the source side of the target-side term;
+    ``tgt_penalty`` a precomputed one. 0 when there is no query.
+    """
+    if a_q.shape[0] == 0:
+        return 0.0
+    _, i = best_match(a_q, b, params, pool=pool, pen=tgt_penalty, engine=engine, metric=metric)
+    return float(np.mean([int(t) in g for t, g in zip(i, gold)]))
 
 
 class SharedSubspace:

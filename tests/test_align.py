@@ -7,11 +7,11 @@ import pytest
 from xling.align.multi import MultiMethod, align_multi
 from xling.align.normalize import NormRecord, apply_record, normalize, parse_steps
 from xling.align.pipeline import Start, Recipe, SeedKind, align, make_config
-from xling.align.procrustes import Dewhiten, MapOptions, MapSpace, procrustes, solve_map
+from xling.align.procrustes import Dewhiten, MapOptions, MapSpace, procrustes, sim_spaces, solve_map
 from xling.align.refine import RefineOptions, Validation, first_step, refine
 from xling.align.seeds import holdout_split, identical_pairs, similarity_profiles
-from xling.align.similarity import Direction, induce, p_at_1, sim_spaces
 from xling.data.errors import XlingError
+from xling.lexicon.retrieval import Direction, RetrievalParams, induce_pairs, precision_at_1
 
 from conftest import random_orthogonal
 
@@ -19,7 +19,7 @@ from conftest import random_orthogonal
 def _p1(res, test_idx):
     """P@1 (CSLS) of source row i -> target row i on the mapped outputs."""
     a, b = sim_spaces(res.src_vectors, res.tgt_vectors, None)
-    return p_at_1(a[test_idx], b, [{int(i)} for i in test_idx], pool=a)
+    return precision_at_1(a[test_idx], b, [{int(i)} for i in test_idx], pool=a)
 
 
 def _semi_orthogonal(dx, dz, rng):
@@ -70,7 +70,7 @@ def test_semi_orthogonal_map_for_different_dimensions(rng, dx, dz):
         assert m.isometric and np.allclose(m.wx @ m.wx.T, np.eye(dx), atol=1e-4)
         assert np.abs(m.wx - w_true).max() < 0.02
     a, b = sim_spaces(x, z, m)
-    assert p_at_1(a[200:], b, [{i} for i in range(200, n)]) == 1.0
+    assert precision_at_1(a[200:], b, [{i} for i in range(200, n)]) == 1.0
     # the subspace similarities are exactly the cosines of the mapped vectors
     xm = x[:5] @ m.wx
     cos = (xm / np.linalg.norm(xm, axis=1, keepdims=True)) @ (z / np.linalg.norm(z, axis=1, keepdims=True)).T
@@ -87,7 +87,7 @@ def test_vecmap_steps_whiten_reweight_dewhiten_dimred(rotated_pair):
         m = solve_map(x[:300], z[:300], opts)
         assert m.wz is not None and m.out_dim == (opts.dim_reduction or x.shape[1])
         a, b = sim_spaces(x, z, m)
-        assert p_at_1(a[300:], b, [{i} for i in range(300, len(x))]) == 1.0, opts
+        assert precision_at_1(a[300:], b, [{i} for i in range(300, len(x))]) == 1.0, opts
     with pytest.raises(XlingError, match="larger than the common space"):
         solve_map(x[:300], z[:300], MapOptions(whiten=True, dim_reduction=99))
     with pytest.raises(XlingError, match="no aligned pair"):
@@ -146,7 +146,7 @@ def test_unsupervised_seed_finds_translations_without_anchors(rotated_pair):
     res = align(src.vectors, z, config=cfg)
     a, b = sim_spaces(res.src_vectors, res.tgt_vectors, None)
     inv = np.argsort(perm)  # source row i translates to target row inv[i]
-    assert p_at_1(a, b, [{int(inv[i])} for i in range(len(src))]) == 1.0
+    assert precision_at_1(a, b, [{int(inv[i])} for i in range(len(src))]) == 1.0
     log = res.record["candidates"][0]["iterations"]
     assert log[0]["keep_prob"] == pytest.approx(0.1) and log[-1]["keep_prob"] == 1.0
 
@@ -168,7 +168,7 @@ def test_unsupervised_criterion_rejects_a_misleading_start(rotated_pair):
     assert cands["unit/whitened/similarity"]["criterion"] > cands["unit/whitened/identical"]["criterion"]
     assert cands["unit/whitened/similarity"]["criterion"] > cands["unit/whitened/identity"]["criterion"]
     a, b = sim_spaces(res.src_vectors, res.tgt_vectors, None)
-    assert p_at_1(a, b, [{i} for i in range(n)]) == 1.0
+    assert precision_at_1(a, b, [{i} for i in range(n)]) == 1.0
 
 
 def test_identity_start_for_spaces_already_shared(rotated_pair, rng):
@@ -185,7 +185,7 @@ def test_identity_start_for_spaces_already_shared(rotated_pair, rng):
                 config=make_config(Recipe.unsupervised, cutoff=600, starts=(Start.identity,)))
     a, b = sim_spaces(res.src_vectors, res.tgt_vectors, None)
     inv = np.argsort(perm)
-    assert p_at_1(a, b, [{int(inv[i])} for i in range(n)]) == 1.0
+    assert precision_at_1(a, b, [{int(inv[i])} for i in range(n)]) == 1.0
     with pytest.raises(XlingError, match="no dictionary-free start"):
         align(src.vectors, z[:, :10], config=make_config(Recipe.unsupervised, starts=(Start.identity,)))
 
@@ -232,16 +232,16 @@ def test_refinement_improves_a_noisy_seed_and_keeps_the_best_iteration(rng):
     assert p[0] < 0.9 and max(p) > p[0] + 0.2
     assert res.best_iteration == int(np.argmax(p))
     a, b = sim_spaces(x, z, res.map)
-    assert p_at_1(a[600:], b, [{i} for i in range(600, 800)], pool=a) == pytest.approx(max(p))
+    assert precision_at_1(a[600:], b, [{i} for i in range(600, 800)], pool=a) == pytest.approx(max(p))
 
 
 def test_induce_directions(rotated_pair):
     src, tgt, _ = rotated_pair
     a, b = sim_spaces(src.vectors[:100], tgt.vectors[:100], solve_map(src.vectors, tgt.vectors))
     for direction in Direction:
-        s, t, obj = induce(a, b, direction=direction, csls_k=5)
+        s, t, obj = induce_pairs(a, b, RetrievalParams(csls_k=5), direction=direction)
         assert np.array_equal(s, t) and s.size == 100 and 0 < obj <= 2
-    s, t, _ = induce(a, b, direction=Direction.union, keep_prob=0.5, rng=np.random.default_rng(1))
+    s, t, _ = induce_pairs(a, b, direction=Direction.union, keep_prob=0.5, rng=np.random.default_rng(1))
     assert s.size >= 100  # stochastic: some wrong matches among the 200 proposals
 
 
@@ -286,7 +286,7 @@ def test_three_rotated_copies_recover_all_maps(rng, method):
     for i in range(3):
         for j in range(3):
             if i != j:
-                assert p_at_1(*sim_spaces(mapped[i][200:], mapped[j], None), [{k} for k in range(200, n)]) == 1.0
+                assert precision_at_1(*sim_spaces(mapped[i][200:], mapped[j], None), [{k} for k in range(200, n)]) == 1.0
     # the maps are the inverse rotations, up to the common rotation of the shared space
     rel_b = maps[1].T @ np.linalg.pinv(maps[0].T)  # maps b's space back to a's via the shared space
     assert np.abs(maps[0] @ np.linalg.pinv(maps[1]) - qb).max() < 0.05
@@ -309,6 +309,39 @@ def test_config_errors():
     with pytest.raises(XlingError, match="unknown normalisation"):
         make_config(Recipe.supervised, normalize="unit,bogus")
     cfg = make_config("semi", iterations=None, cutoff=50)
-    assert cfg.iterations == 30 and cfg.cutoff == 50 and cfg.seed_kind is SeedKind.dictionary
+    assert cfg.refine.iterations == 30 and cfg.refine.cutoff == 50 and cfg.seed_kind is SeedKind.dictionary
     with pytest.raises(XlingError, match="needs a seed dictionary"):
         align(np.eye(4, dtype=np.float32), np.eye(4, dtype=np.float32), config=make_config("supervised"))
+
+
+def test_config_is_composed_from_the_option_classes():
+    """make_config's flat names land in the option classes; the same config can be built directly."""
+    from dataclasses import replace
+
+    from xling.align.pipeline import FLAT, AlignConfig, SelectOptions, UnsupervisedOptions
+    from xling.align.rcsls import RcslsOptions
+
+    cfg = make_config(Recipe.rcsls, cutoff=500, whiten=True, rcsls_epochs=7, val_fraction=0.2, unsup_size=99)
+    assert cfg.refine.cutoff == 500 and cfg.map.whiten and cfg.map.space is MapSpace.target
+    assert cfg.rcsls == RcslsOptions(epochs=7, lr=1.0, k=cfg.rcsls.k, n_neg=500)  # n_neg follows the cutoff
+    assert cfg.select == SelectOptions(val_fraction=0.2) and cfg.unsupervised.size == 99
+    direct = AlignConfig(recipe=Recipe.rcsls, normalize=("unit",), map=MapOptions(whiten=True),
+                         refine=replace(make_config(Recipe.rcsls).refine, cutoff=500),
+                         select=SelectOptions(val_fraction=0.2), unsupervised=UnsupervisedOptions(size=99),
+                         rcsls=RcslsOptions(epochs=7, k=cfg.rcsls.k, n_neg=500))
+    assert direct == cfg
+    # the flat view is the record's config: every flat name, recipe first, enums as values
+    flat = cfg.as_dict()
+    assert list(flat) == ["recipe", *FLAT] and flat["rcsls"] is True and flat["rcsls_epochs"] == 7
+    assert flat["spaces"] == ["target"] and flat["cutoff"] == 500
+    # a step that is off keeps no settings; turning it off and on again
+    sup = make_config(Recipe.supervised, rcsls_epochs=7)
+    assert sup.rcsls is None and sup.as_dict()["rcsls"] is False
+    assert make_config(Recipe.rcsls, rcsls=False).rcsls is None
+    assert make_config(Recipe.supervised, rcsls=True, cutoff=300).rcsls.n_neg == 300
+    with pytest.raises(TypeError, match="unknown alignment setting 'cutof'"):
+        make_config(Recipe.supervised, cutof=3)
+    with pytest.raises(ValueError, match="spaces="):
+        AlignConfig(map=MapOptions(space=MapSpace.whitened))
+    # the whitened space implies its steps (as a MapOptions of its own would)
+    assert cfg.map_options(MapSpace.whitened) == MapOptions(whiten=True, space=MapSpace.whitened)

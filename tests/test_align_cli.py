@@ -201,3 +201,137 @@ def test_unsupervised_starts_through_cli(cli, spaces, tmp_path):
     small.write_text("2 3\nya 1 0 0\nyb 0 1 0\n", encoding="utf-8")
     code, _, err = cli("align", small, other, "--recipe", "unsupervised", "--start", "identical", "-o", tmp_path / "e")
     assert code == 2 and "no dictionary-free start applies" in err and not (tmp_path / "e").exists()
+
+
+# ------------------------------------------------------------------ artefacts, records, options
+def test_aligned_map_save_load_apply_without_the_cli(spaces, tmp_path):
+    """A library user saves, reloads and re-applies a map; the folder is the one `xling apply` reads."""
+    from xling.align.artefact import AlignedMap, Side
+    from xling.align.pipeline import align, make_config
+    from xling.data.jsonfile import SCHEMA, read_json
+
+    src, tgt = load_embeddings(spaces / "src.vec"), load_embeddings(spaces / "tgt40.vec")
+    pairs = (np.arange(200), np.arange(200))
+    res = align(src.vectors, tgt.vectors, pairs=pairs, config=make_config("procrustes", normalize="unit,center"))
+    am = AlignedMap.from_result(res)
+    rec = am.save(tmp_path / "m")
+    assert rec["kind"] == "align" and rec["schema"] == SCHEMA and list(rec)[:2] == ["kind", "schema"]
+    assert read_json(tmp_path / "m" / "record.json") == rec and rec["src_normalization"]["steps"] == ["unit", "center"]
+    back = AlignedMap.load(tmp_path / "m")
+    assert np.array_equal(back.map.wx, res.map.wx) and back.map.wz is None and back.map.isometric
+    assert np.allclose(back.apply(src.vectors), res.src_vectors, atol=1e-5)
+    assert np.allclose(back.apply(tgt.vectors, Side.tgt), res.tgt_vectors, atol=1e-5)
+    # a held-back word: normalised with the training statistics, not its own
+    one = back.apply(src.vectors[:1])
+    assert np.allclose(one, res.src_vectors[:1], atol=1e-5)
+
+
+def test_aligned_map_load_rejects_other_records(spaces, tmp_path):
+    from xling.align.artefact import AlignedMap
+    from xling.data.errors import InputError
+    from xling.data.jsonfile import RecordKind, write_record
+
+    (tmp_path / "x").mkdir()
+    write_record(tmp_path / "x" / "record.json", {"spaces": []}, RecordKind.align_multi)
+    with pytest.raises(InputError, match="align-multi record"):
+        AlignedMap.load(tmp_path / "x")
+    with pytest.raises(InputError, match="record.json: no such file"):
+        AlignedMap.load(tmp_path / "nothing")
+
+
+def test_records_carry_kind_and_schema_and_apply_takes_the_folder(cli, spaces):
+    out = spaces / "k"
+    code, stdout, err = cli("align", spaces / "src.vec", spaces / "tgt.vec", "--dict", spaces / "seed.tsv", "-o", out,
+                            "--recipe", "procrustes", "--json")
+    assert code == 0, err
+    assert json.loads(stdout)["kind"] == "align" and json.loads(stdout)["schema"] == 1
+    assert json.loads((out / "record.json").read_text())["kind"] == "align"
+    code, _, err = cli("apply", out, spaces / "src.vec", spaces / "f.npy")
+    assert code == 0, err
+    assert np.array_equal(load_embeddings(spaces / "f.npy").vectors, load_embeddings(out / "src.npy").vectors)
+    code, stdout, err = cli("align-multi", spaces / "src.vec", spaces / "tgt.vec", "--dict", spaces / "seed.tsv",
+                            "-o", spaces / "mm", "--method", "pivot", "--json")
+    assert code == 0, err
+    rec = json.loads(stdout)
+    assert rec["kind"] == "align-multi" and [e["map"].rsplit("/", 1)[1] for e in rec["spaces"]] == \
+        ["map-src.npy", "map-tgt.npy"]
+    from xling.align.artefact import MultiAlignment
+
+    multi = MultiAlignment.load(spaces / "mm")
+    assert multi.names == ["src", "tgt"]
+    tgt = load_embeddings(spaces / "tgt.vec").vectors
+    assert np.allclose(multi.side("tgt").apply(tgt), load_embeddings(spaces / "mm" / "tgt.npy").vectors, atol=1e-5)
+
+
+def test_every_setting_has_one_cli_option_with_help_in_a_panel():
+    """The CLI declares each AlignConfig setting once (CONFIG_OPTIONS), mapped by its flat name."""
+    import inspect
+
+    from xling.align.pipeline import FLAT
+    from xling.cli.align import CONFIG_OPTIONS, align_cmd
+
+    assert set(CONFIG_OPTIONS) | {"seed"} == set(FLAT)
+    params = inspect.signature(align_cmd).parameters
+    assert "settings" not in params
+    for name, p in params.items():
+        assert p.default.help, name
+        assert p.default.rich_help_panel, name
+
+
+def test_align_help_is_grouped_in_panels(cli):
+    code, stdout, err = cli("align", "--help")
+    assert code == 0, err
+    panels = [line.split("─ ", 1)[1].split(" ─")[0] for line in stdout.splitlines() if line.startswith("╭─ ")]
+    for p in ("Input", "Recipe", "Map", "Refinement / self-learning", "Validation and choice", "Unsupervised seed",
+              "RCSLS", "Output", "Compute"):
+        assert p in panels, (p, panels)
+    assert panels.index("Map") < panels.index("RCSLS") < panels.index("Compute")
+
+
+def test_retrieval_flags_and_the_old_csls_alias(cli, spaces):
+    recs = {}
+    for name, flags in {"nn": ("--csls", "0"), "k5": ("--csls", "5"), "isf": ("--retrieval", "isf", "--isf-beta", "20"),
+                        "k3": ("--csls-k", "3")}.items():
+        code, stdout, err = cli("align", spaces / "src.vec", spaces / "tgt.vec", "--dict", spaces / "seed.tsv",
+                                "-o", spaces / name, "--recipe", "procrustes", *flags, "--json")
+        assert code == 0, err
+        recs[name] = json.loads(stdout)["config"]
+    assert recs["nn"]["retrieval"] == "nn" and recs["k5"]["retrieval"] == "csls" and recs["k5"]["csls_k"] == 5
+    assert recs["isf"]["retrieval"] == "isf" and recs["isf"]["isf_beta"] == 20 and recs["k3"]["csls_k"] == 3
+    code, stdout, _ = cli("align", "--help")
+    assert "--csls-k" in stdout and "--csls " not in stdout  # the old flag works, hidden
+
+
+def test_records_written_before_kinds_still_load(cli, spaces):
+    """A record.json without kind/schema (older xling) is still an align record for apply and AlignedMap."""
+    from xling.align.artefact import AlignedMap, SideMap
+
+    out = spaces / "old"
+    code, _, err = cli("align", spaces / "src.vec", spaces / "tgt.vec", "--dict", spaces / "seed.tsv", "-o", out,
+                       "--recipe", "procrustes")
+    assert code == 0, err
+    rec = json.loads((out / "record.json").read_text())
+    (out / "record.json").write_text(json.dumps({k: v for k, v in rec.items() if k not in ("kind", "schema")}))
+    src = load_embeddings(spaces / "src.vec").vectors
+    mapped = load_embeddings(out / "src.npy").vectors
+    assert np.allclose(AlignedMap.load(out).apply(src), mapped, atol=1e-5)
+    assert np.allclose(SideMap.load(out / "map.npy").apply(src), mapped, atol=1e-5)
+    assert SideMap.load(out / "map.npy", normalize=False).norm is None
+
+
+def test_apply_folder_target_side_and_dimension_errors(cli, spaces):
+    out = spaces / "fold"
+    code, _, err = cli("align", spaces / "src.vec", spaces / "tgt40.vec", "--dict", spaces / "seed.tsv", "-o", out,
+                       "--recipe", "procrustes")
+    assert code == 0, err
+    assert not (out / "tgt_map.npy").exists()  # the target stays in its space: only its normalisation applies
+    code, _, err = cli("apply", out, spaces / "tgt40.vec", spaces / "t.npy", "--side", "tgt")
+    assert code == 0, err
+    assert np.allclose(load_embeddings(spaces / "t.npy").vectors, load_embeddings(out / "tgt.npy").vectors, atol=1e-5)
+    # 16-d vectors into the 40-d target's normalisation, or with a --record beside a folder: one line, exit 2
+    for args, msg in [(("apply", out, spaces / "src.vec", spaces / "x.npy", "--side", "tgt"), "takes 40-d vectors"),
+                      (("apply", out, spaces / "src.vec", spaces / "x.npy", "--record", out / "record.json"),
+                       "--record goes with a map file")]:
+        code, _, err = cli(*args)
+        assert code == 2 and msg in " ".join(err.split()) and "Traceback" not in err, err
+        assert not (spaces / "x.npy").exists()

@@ -114,12 +114,20 @@ def test_induce_stdout_words_filters(cli, spaces, tmp_path):
     lines = out.strip().split("\n")
     assert [tuple(x.split("\t")[:2]) for x in lines][::2] == [("s3", "t3"), ("s7", "t7")]
     assert "1 of the words to translate" in err and "not-a-word" in err
-    # isf scores the right translation ~0 and the runner-up far below: the threshold and the
+    # isf scores the right translation ~0 and the runner-up far below: the minimum score and the
     # mutual filter each keep only the right ones
     code, out, err = cli("lexicon", "induce", s, t, "--words", words, "--retrieval", "isf", "-k", "2",
-                         "--threshold", "-0.5", "--mutual")
+                         "--min-score", "-0.5", "--mutual")
     assert code == 0, err
     assert [tuple(x.split("\t")[:2]) for x in out.strip().split("\n")] == [("s3", "t3"), ("s7", "t7")]
+    # the old spelling --threshold still works (hidden, with a warning), never together with the new one
+    code, old, err = cli("lexicon", "induce", s, t, "--words", words, "--retrieval", "isf", "-k", "2",
+                         "--threshold", "-0.5", "--mutual")
+    assert code == 0 and old == out and "--threshold is deprecated" in err
+    code, _, err = cli("lexicon", "induce", s, t, "--threshold", "0", "--min-score", "0")
+    assert code == 2 and "give --min-score only" in err
+    code, helptext, _ = cli("lexicon", "induce", "--help")
+    assert "--min-score" in helptext and "--threshold" not in helptext
     code, out, _ = cli("lexicon", "induce", s, t, "--words", "-", "--retrieval", "nn", input="s9\n")
     assert out.split("\t")[:2] == ["s9", "t9"]
 

@@ -220,16 +220,16 @@ def test_bad_input(three_way):
         induce(src, tgt, ["nope"])
 
 
-def test_induce_mutual_and_threshold(three_way):
+def test_induce_mutual_and_min_score(three_way):
     src, tgt = three_way
     # by NN every source goes to the hub t0, whose own nearest source is s3 (40°, next to 45°)
     res = induce(src, tgt, k=1, params=NN)
     assert [t for _, t in res.dictionary.pairs] == ["t0"] * 5
     mutual = induce(src, tgt, k=1, params=NN, mutual=True)
     assert mutual.dictionary.pairs == (("s3", "t0"),) and mutual.dropped_mutual == 4
-    # cos(s0, t0) = cos 45° = 0.707 < 0.75 <= cos 5°..35°: the threshold drops s0 only
-    thr = induce(src, tgt, k=1, params=NN, threshold=0.75)
-    assert [s for s, _ in thr.dictionary.pairs] == ["s1", "s2", "s3", "s4"] and thr.dropped_threshold == 1
+    # cos(s0, t0) = cos 45° = 0.707 < 0.75 <= cos 5°..35°: the minimum score drops s0 only
+    thr = induce(src, tgt, k=1, params=NN, min_score=0.75)
+    assert [s for s, _ in thr.dictionary.pairs] == ["s1", "s2", "s3", "s4"] and thr.dropped_min_score == 1
     assert thr.ranks == (1, 1, 1, 1)
 
 

@@ -213,3 +213,31 @@ def test_vocab_bench_results_json(tmp_path, cli):
     assert json.loads(stdout)["figures"][0]["series"] == 2
     md = (out / "report.md").read_text(encoding="utf-8")
     assert "| cw2v | 0.85 | 0.85 | — | 2.00 | 1.10 | — | — | 0.5 |" in md
+
+
+def test_kind_is_dispatched_on_and_old_records_are_sniffed(tmp_path):
+    """Records declare their kind; a record without one (written before kinds) falls back to its keys."""
+    from xling.cli.plots import detect_kind, load_records
+    from xling.data.jsonfile import RecordKind, record
+
+    old = align_record("semi", {"unit/target": [(100, 0.3)]})
+    assert detect_kind(old) == "align"  # no kind: by its keys
+    declared = record(RecordKind.align, {k: v for k, v in old.items() if k != "recipe"})
+    assert detect_kind({k: v for k, v in declared.items() if k not in ("kind", "schema")}) is None
+    assert detect_kind(declared) == "align"  # by its kind alone (no recipe key to sniff)
+    # a declared kind wins over the keys; kinds the report does not draw, or does not know, are skipped
+    assert detect_kind(record(RecordKind.cade_shift, {**eval_record(0.5, {"0-1k": 0.5}), "top": []})) == "cade-shift"
+    assert detect_kind(record(RecordKind.cade_train, {"slices": []})) is None
+    assert detect_kind({"kind": "from-the-future", "schema": 1, **eval_record(0.5, {"0-1k": 0.5})}) is None
+    assert detect_kind({"kind": "lexicon-eval", **eval_record(0.5, {"0-1k": 0.5})}) == "lexicon-eval"  # no schema
+    paths = [write(tmp_path / "new" / "record.json", declared), write(tmp_path / "old" / "record.json", old)]
+    records, unknown = load_records([str(p) for p in paths])
+    assert [r.kind for r in records] == ["align", "align"] and unknown == []
+
+
+def test_report_json_declares_its_kind(results, tmp_path, cli):
+    out = tmp_path / "rep"
+    code, _, err = cli("report", *results, "-o", out, "--no-plots")
+    assert code == 0, err
+    rep = json.loads((out / "report.json").read_text())
+    assert rep["kind"] == "report" and rep["schema"] == 1
