@@ -478,3 +478,7 @@ def stats_cmd(
     if rep.multiword:
         flat["multi-word lines skipped"] = rep.multiword
     _print_record(path, flat, "x")
+
+
+from . import data_get  # noqa: E402  (xling data get: downloads)
+app.add_typer(data_get.app, name="get")
