@@ -172,6 +172,7 @@ def eval_cmd(
     (200000 is the field's custom)."""
     from ..data.dictionary import read_dictionary, require_pairs
     from ..data.errors import XlingError
+    from ..lexicon.diagnose import check_pairs
     from ..lexicon.evaluate import evaluate
     from ..lexicon.retrieval import shared_subspace
 
@@ -186,6 +187,9 @@ def eval_cmd(
     if rep.multiword:
         warn(f"{dict_path}: {rep.multiword} multi-word lines skipped")
     s, t = _load_pair(src, tgt, max_vocab)
+    warnings = check_pairs(s, t, d, what="gold dictionary")
+    if warnings:
+        warn(f"{dict_path}: " + "; ".join(warnings))
     _, cov = d.restrict(s, t)
     require_pairs(d, cov, dict_path)
     kinds = [r.value for r in Retrieval] if retrieval is EvalRetrieval.all else [retrieval.value]
@@ -203,7 +207,7 @@ def eval_cmd(
     for r, sec in zip(results, times):
         rec = {"signature": signature(**r.signature_parts()), "src": src, "tgt": tgt, "dict": dict_path,
                "src_vocab": len(s), "tgt_vocab": len(t), **r.as_dict(), "engine": str(eng),
-               "seconds": round(sec, 3)}
+               "seconds": round(sec, 3), "warnings": warnings}
         records.append(rec)
     if json_out:
         emit_json(records[0] if len(records) == 1 else {"results": records}, RecordKind.lexicon_eval)
