@@ -109,6 +109,7 @@ def induce_cmd(
     threshold: Optional[float] = typer.Option(None, "--threshold", hidden=True,
                                               help="Deprecated spelling of --min-score."),
     output: str = typer.Option("-", "--output", "-o", help="Dictionary to write ('-': stdout)."),
+    dict_format: opt.DictFormat = opt.DictFormat_,
     max_vocab: Optional[int] = opt.MaxVocab,
     backend: opt.Backend = opt.Backend_,
     device: opt.Device = opt.Device_,
@@ -138,7 +139,7 @@ def induce_cmd(
     if res.oov_words:
         warn(f"{len(res.oov_words)} of the words to translate are not in {src} (skipped), e.g. "
              f"{', '.join(map(repr, res.oov_words[:3]))}")
-    write_dictionary(res.dictionary, output, extra_columns=[res.ranks])
+    write_dictionary(res.dictionary, output, extra_columns=[res.ranks], format=dict_format)
     info(f"{len(res.dictionary):,} pairs for {res.queries:,} words ({params.signature()}, {k} candidate{'s' if k > 1 else ''} a word"
          f"{', mutual' if mutual else ''}{f', min score {min_score:g}' if min_score is not None else ''}; "
          f"{res.dropped_min_score:,} below the min score, {res.dropped_mutual:,} not mutual) "

@@ -22,6 +22,7 @@ import os
 import sys
 from collections import OrderedDict
 from dataclasses import dataclass
+from enum import Enum
 from typing import Iterable, Iterator, Sequence
 
 import numpy as np
@@ -269,10 +270,41 @@ def read_dictionary(path: str | os.PathLike, *, encoding: str = "utf-8", allow_e
     return d, rep
 
 
+class DictFormat(str, Enum):
+    """How a dictionary is written.
+
+    ``tsv``: ``src<TAB>tgt[<TAB>score][<TAB>extra...]`` (xling's, every column kept).
+    ``muse``: ``src tgt``, two space-separated columns and nothing else, as MUSE's reader
+    (``word1, word2 = line.split()``) and VecMap's expect; scores and extra columns are dropped.
+    """
+
+    tsv = "tsv"
+    muse = "muse"
+
+
 def write_dictionary(d: BilingualDictionary, path: str | os.PathLike, *, extra_columns: Sequence[Sequence] = (),
-                     header: Sequence[str] | None = None) -> None:
-    """Write ``src<TAB>tgt[<TAB>score][<TAB>extra...]`` lines atomically (``"-"``: stdout)."""
+                     header: Sequence[str] | None = None, format: DictFormat = DictFormat.tsv) -> None:
+    """Write the pairs atomically (``"-"``: stdout) in ``format`` (see :class:`DictFormat`).
+
+    Raises
+    ------
+    XlingError
+        ``format="muse"`` with a word that has whitespace in it (a multi-word entry) or is empty:
+        MUSE's reader would break on that line. Nothing is written.
+    """
+    format = DictFormat(format)
+    if format is DictFormat.muse:
+        bad = [(s, t) for s, t in d.pairs if len(s.split()) != 1 or len(t.split()) != 1
+               or s.split()[0] != s or t.split()[0] != t]
+        if bad:
+            raise XlingError(f"{len(bad):,} pairs have a word with whitespace in it (e.g. {bad[0][0]!r} -> "
+                             f"{bad[0][1]!r}), which the MUSE format (two space-separated words) cannot hold: "
+                             f"write --format tsv, or drop multi-word entries first")
     with atomic_open(os.fspath(path), "w") as f:
+        if format is DictFormat.muse:
+            for s, t in d.pairs:
+                f.write(f"{s} {t}\n")
+            return
         if header:
             f.write("\t".join(header) + "\n")
         for n, (s, t) in enumerate(d.pairs):
