@@ -159,14 +159,19 @@ def _out_name(out: Path, stem: str, fmt: opt.VecFormat) -> str:
 def _read_pairs(path: str, src, tgt, what: str = "dictionary"):
     """Read a dictionary, keep the pairs in both vocabularies; returns (src rows, tgt rows, stats)."""
     from ..data.dictionary import read_dictionary, require_pairs
+    from ..lexicon.diagnose import check_pairs
 
     d, rep = read_dictionary(path)
     if rep.multiword:
         warn(f"{path}: {rep.multiword} multi-word lines skipped")
+    warnings = check_pairs(src, tgt, d, what=f"{what} dictionary" if what != "dictionary" else "seed dictionary",
+                           aligned=False)
+    if warnings:
+        warn(f"{path}: " + "; ".join(warnings))
     kept, cov = d.restrict(src.key_to_index, tgt.key_to_index)
     require_pairs(kept, cov, path)
     s, t = kept.index_pairs(src, tgt)
-    return s, t, {"path": path, **rep.as_dict(), **{"vocab": cov.as_dict()}, "role": what}
+    return s, t, {"path": path, **rep.as_dict(), **{"vocab": cov.as_dict()}, "role": what, "warnings": warnings}
 
 
 def _dictionaries(dict_path, val_dict, src, tgt, cfg, recipe):
@@ -251,7 +256,8 @@ def align_cmd(
     rec = res.record
     rec.update(inputs={"src": src.report.as_dict() if src.report else src_path,
                        "tgt": tgt.report.as_dict() if tgt.report else tgt_path},
-               dictionaries=dicts, engine=str(engine), outputs={"src": src_name, "tgt": tgt_name})
+               dictionaries=dicts, engine=str(engine), outputs={"src": src_name, "tgt": tgt_name},
+               warnings=[f"{d['path']}: {w}" for d in dicts for w in d["warnings"]])
     rec["signature"] = signature(recipe=recipe, seed=seed, norm=res.src_norm.signature(), space=rec["chosen"])
     # write: the whole folder built aside and swapped in (vectors, then the map and the record)
     with output_folder(out, force=force, inputs=inputs) as tmp:

@@ -79,14 +79,15 @@ def _emit(record: dict, json_out: bool, title: str, output: str) -> None:
         _print_record(title, record, output)
 
 
-def _write(d, output: str, no_origin: bool) -> None:
+def _write(d, output: str, no_origin: bool, dict_format: opt.DictFormat) -> None:
     from ..data.anchors import write_anchors
 
-    write_anchors(d, output, with_origin=not no_origin)
+    write_anchors(d, output, with_origin=not no_origin, format=dict_format)
 
 
-def _finish(d, reports: list, output: str, no_origin: bool, json_out: bool, title: str, **sig) -> None:
-    _write(d, output, no_origin)
+def _finish(d, reports: list, output: str, no_origin: bool, dict_format: opt.DictFormat, json_out: bool, title: str,
+            **sig) -> None:
+    _write(d, output, no_origin, dict_format)
     if not len(d):
         warn(f"no pair found: {output} is empty")
     record = {"output": output, "pairs": len(d), "sources": [r.as_dict() for r in reports],
@@ -113,7 +114,7 @@ def _vocab(path: Optional[str], max_vocab: Optional[int], label: str):
 def dictd_cmd(
     path: str = typer.Argument(..., help="dictd dictionary: NAME.index, NAME.dict.dz, or NAME "
                                          "(e.g. /usr/share/dictd/freedict-eng-fra)."),
-    output: str = Output, no_origin: bool = NoOrigin, json_out: bool = opt.Json,
+    output: str = Output, no_origin: bool = NoOrigin, dict_format: opt.DictFormat = opt.DictFormat_, json_out: bool = opt.Json,
 ):
     """Read a dictd (FreeDict) dictionary: headword → each translation of each sense."""
     from ..data.dictd import read_dictd
@@ -121,7 +122,7 @@ def dictd_cmd(
     _check_outputs(output, json_out)
     with progress("reading dictd", unit="entries") as upd:
         d, rep = read_dictd(path, progress=upd)
-    _finish(d, [rep], output, no_origin, json_out, "dictd", source="dictd")
+    _finish(d, [rep], output, no_origin, dict_format, json_out, "dictd", source="dictd")
 
 
 @app.command("gettext")
@@ -135,7 +136,7 @@ def gettext_cmd(
     word_pairs: bool = WordPairs, max_words: int = MaxWords,
     include_fuzzy: bool = typer.Option(False, "--include-fuzzy", help="Keep fuzzy .po translations."),
     origin: str = typer.Option("gettext", "--origin", help="Origin label written with the pairs."),
-    output: str = Output, no_origin: bool = NoOrigin, json_out: bool = opt.Json,
+    output: str = Output, no_origin: bool = NoOrigin, dict_format: opt.DictFormat = opt.DictFormat_, json_out: bool = opt.Json,
 ):
     """Read gettext catalogs (.po, .mo): single-word messages (and optionally word pairs) as pairs."""
     from ..data.gettext_catalog import find_catalogs, gettext_pairs, read_catalog
@@ -145,7 +146,7 @@ def gettext_cmd(
     src = [read_catalog(p) for p in find_catalogs(src_catalog)] if src_catalog else None
     d, rep = gettext_pairs(tgt, src, word_pairs=word_pairs, max_words=max_words, include_fuzzy=include_fuzzy,
                            origin=origin)
-    _finish(d, [rep], output, no_origin, json_out, "gettext", source="gettext", word_pairs=word_pairs,
+    _finish(d, [rep], output, no_origin, dict_format, json_out, "gettext", source="gettext", word_pairs=word_pairs,
             catalogs=len(tgt))
 
 
@@ -157,7 +158,7 @@ def cldr_cmd(
     tgt_xml: str = typer.Argument(..., help="CLDR annotations of the target language (e.g. .../si.xml)."),
     fields: str = typer.Option("tts", "--fields", help="tts: short names; tts+keywords: also single keywords."),
     word_pairs: bool = WordPairs, max_words: int = MaxWords,
-    output: str = Output, no_origin: bool = NoOrigin, json_out: bool = opt.Json,
+    output: str = Output, no_origin: bool = NoOrigin, dict_format: opt.DictFormat = opt.DictFormat_, json_out: bool = opt.Json,
 ):
     """Read two Unicode CLDR annotation files aligned by code point (emoji names)."""
     from ..data.cldr import CldrFields, cldr_pairs
@@ -169,7 +170,7 @@ def cldr_cmd(
     except ValueError:
         raise XlingError(f"--fields must be one of: {', '.join(x.value for x in CldrFields)}") from None
     d, rep = cldr_pairs(src_xml, tgt_xml, fields=f, word_pairs=word_pairs, max_words=max_words)
-    _finish(d, [rep], output, no_origin, json_out, "cldr", source="cldr", fields=f.value)
+    _finish(d, [rep], output, no_origin, dict_format, json_out, "cldr", source="cldr", fields=f.value)
 
 
 @app.command("identical")
@@ -180,7 +181,7 @@ def identical_cmd(
     mode: str = typer.Option("identical", "--mode", help="identical: every shared string; numerals: numbers only."),
     min_length: int = typer.Option(1, "--min-length", min=1, help="Skip shorter strings."),
     max_vocab: Optional[int] = opt.MaxVocab,
-    output: str = Output, no_origin: bool = NoOrigin, json_out: bool = opt.Json,
+    output: str = Output, no_origin: bool = NoOrigin, dict_format: opt.DictFormat = opt.DictFormat_, json_out: bool = opt.Json,
 ):
     """Identical strings (or numerals) found in both vocabularies, as pairs (w, w)."""
     from ..data.errors import XlingError
@@ -195,7 +196,7 @@ def identical_cmd(
     t = load_vectors(tgt_vec, max_vocab=max_vocab, label="target")
     d, rep = identical_pairs(s.words, t.words, mode=m, min_length=min_length)
     rep.path = f"{src_vec},{tgt_vec}"
-    _finish(d, [rep], output, no_origin, json_out, m.value, source=m.value, max_vocab=max_vocab)
+    _finish(d, [rep], output, no_origin, dict_format, json_out, m.value, source=m.value, max_vocab=max_vocab)
 
 
 # --------------------------------------------------------------------------- clean / build
@@ -208,9 +209,10 @@ def _clean_options(src_lang, tgt_lang, src_script, tgt_script, lower, multi_word
                          max_translations=max_translations, ascii_punct=not keep_typographic)
 
 
-def _report(result, opts, output: str, no_origin: bool, json_out: bool, max_vocab, title: str) -> None:
+def _report(result, opts, output: str, no_origin: bool, dict_format: opt.DictFormat, json_out: bool, max_vocab,
+            title: str) -> None:
     """Write the built dictionary and print its record (JSON or a table)."""
-    _write(result.dictionary, output, no_origin)
+    _write(result.dictionary, output, no_origin, dict_format)
     cov, crep = result.coverage, result.clean
     sig = signature(src_script=opts.src_script or "any", tgt_script=opts.tgt_script or "any",
                     lower=int(opts.lower), single=int(opts.single_word), max_tr=opts.max_translations,
@@ -238,7 +240,7 @@ def clean_cmd(
     lower: bool = Lower, multi_word: bool = MultiWord, max_translations: Optional[int] = MaxTrans,
     no_numerals: bool = NoNumerals, keep_typographic: bool = KeepPunct,
     src_vec: Optional[str] = SrcVec, tgt_vec: Optional[str] = TgtVec, max_vocab: Optional[int] = opt.MaxVocab,
-    output: str = Output, no_origin: bool = NoOrigin, json_out: bool = opt.Json,
+    output: str = Output, no_origin: bool = NoOrigin, dict_format: opt.DictFormat = opt.DictFormat_, json_out: bool = opt.Json,
 ):
     """Clean (and merge) dictionaries script-safely; every filter counted.
 
@@ -253,7 +255,7 @@ def clean_cmd(
     d, reps = read_sources(Sources(tsv=inputs))
     result = clean_and_restrict(d, opts, reps, src_vocab=_vocab(src_vec, max_vocab, "source"),
                                 tgt_vocab=_vocab(tgt_vec, max_vocab, "target"))
-    _report(result, opts, output, no_origin, json_out, max_vocab, "clean")
+    _report(result, opts, output, no_origin, dict_format, json_out, max_vocab, "clean")
 
 
 @app.command("build")
@@ -275,7 +277,7 @@ def build_cmd(
     lower: bool = Lower, multi_word: bool = MultiWord, max_translations: Optional[int] = MaxTrans,
     no_numerals: bool = NoNumerals, keep_typographic: bool = KeepPunct,
     src_vec: Optional[str] = SrcVec, tgt_vec: Optional[str] = TgtVec, max_vocab: Optional[int] = opt.MaxVocab,
-    output: str = Output, no_origin: bool = NoOrigin, json_out: bool = opt.Json,
+    output: str = Output, no_origin: bool = NoOrigin, dict_format: opt.DictFormat = opt.DictFormat_, json_out: bool = opt.Json,
 ):
     """Build one anchor dictionary from several sources, cleaned (and restricted to vectors) in one go.
 
@@ -302,7 +304,7 @@ def build_cmd(
     src_vocab = src.key_to_index if src is not None else _vocab(src_vec, max_vocab, "source")
     tgt_vocab = tgt.key_to_index if tgt is not None else _vocab(tgt_vec, max_vocab, "target")
     result = clean_and_restrict(d, opts, reps, src_vocab=src_vocab, tgt_vocab=tgt_vocab)
-    _report(result, opts, output, no_origin, json_out, max_vocab, "build")
+    _report(result, opts, output, no_origin, dict_format, json_out, max_vocab, "build")
 
 
 # --------------------------------------------------------------------------- restrict / split / stats
@@ -311,7 +313,7 @@ def build_cmd(
 def restrict_cmd(
     path: str = typer.Argument(..., help="Dictionary file."),
     src_vec: Optional[str] = SrcVec, tgt_vec: Optional[str] = TgtVec, max_vocab: Optional[int] = opt.MaxVocab,
-    output: str = Output, no_origin: bool = NoOrigin, json_out: bool = opt.Json,
+    output: str = Output, no_origin: bool = NoOrigin, dict_format: opt.DictFormat = opt.DictFormat_, json_out: bool = opt.Json,
 ):
     """Keep the pairs whose words are in the vectors (or their top --max-vocab words); report coverage."""
     from ..data.anchors import read_anchors, restrict_to_vocab
@@ -324,7 +326,7 @@ def restrict_cmd(
     d, _ = read_anchors(path)
     r, cov = restrict_to_vocab(d, _vocab(src_vec, max_vocab, "source"), _vocab(tgt_vec, max_vocab, "target"))
     require_pairs(r, cov, path)
-    _write(r, output, no_origin)
+    _write(r, output, no_origin, dict_format)
     record = {"input": path, "output": output, **cov.as_dict(), "signature": signature(max_vocab=max_vocab)}
     _emit(record, json_out, "restrict", output)
 
@@ -343,7 +345,7 @@ def split_cmd(
     test_size: int = typer.Option(1500, "--test-size", min=1, help="Source words in test (the next band)."),
     test_fraction: Optional[float] = typer.Option(None, "--test-fraction",
                                                   help="Random split: this fraction of source words for test."),
-    seed: int = opt.Seed, no_origin: bool = NoOrigin, json_out: bool = opt.Json,
+    seed: int = opt.Seed, no_origin: bool = NoOrigin, dict_format: opt.DictFormat = opt.DictFormat_, json_out: bool = opt.Json,
 ):
     """Split by source word into train and test (MUSE style or seeded random).
 
@@ -369,8 +371,8 @@ def split_cmd(
     ranks = _vocab(src_vec, max_vocab, "source") if mode is SplitMode.frequency else None
     tr, te, rep = split_dictionary(d, mode=mode, train_size=train_size, test_size=test_size, ranks=ranks, seed=seed,
                                    test_fraction=test_fraction)
-    _write(tr, train, no_origin)
-    _write(te, test, no_origin)
+    _write(tr, train, no_origin, dict_format)
+    _write(te, test, no_origin, dict_format)
     record = {"input": path, "train": train, "test": test, **rep.as_dict(),
               "signature": signature(split=mode.value, train=None if test_fraction else train_size,
                                      test=None if test_fraction else test_size, test_fraction=test_fraction,
@@ -409,3 +411,7 @@ def stats_cmd(
     if rep.multiword:
         flat["multi-word lines skipped"] = rep.multiword
     _print_record(path, flat, "x")
+
+
+from . import data_get  # noqa: E402  (xling data get: downloads)
+app.add_typer(data_get.app, name="get")

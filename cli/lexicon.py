@@ -109,6 +109,7 @@ def induce_cmd(
     threshold: Optional[float] = typer.Option(None, "--threshold", hidden=True,
                                               help="Deprecated spelling of --min-score."),
     output: str = typer.Option("-", "--output", "-o", help="Dictionary to write ('-': stdout)."),
+    dict_format: opt.DictFormat = opt.DictFormat_,
     max_vocab: Optional[int] = opt.MaxVocab,
     backend: opt.Backend = opt.Backend_,
     device: opt.Device = opt.Device_,
@@ -138,7 +139,7 @@ def induce_cmd(
     if res.oov_words:
         warn(f"{len(res.oov_words)} of the words to translate are not in {src} (skipped), e.g. "
              f"{', '.join(map(repr, res.oov_words[:3]))}")
-    write_dictionary(res.dictionary, output, extra_columns=[res.ranks])
+    write_dictionary(res.dictionary, output, extra_columns=[res.ranks], format=dict_format)
     info(f"{len(res.dictionary):,} pairs for {res.queries:,} words ({params.signature()}, {k} candidate{'s' if k > 1 else ''} a word"
          f"{', mutual' if mutual else ''}{f', min score {min_score:g}' if min_score is not None else ''}; "
          f"{res.dropped_min_score:,} below the min score, {res.dropped_mutual:,} not mutual) "
@@ -172,6 +173,7 @@ def eval_cmd(
     (200000 is the field's custom)."""
     from ..data.dictionary import read_dictionary, require_pairs
     from ..data.errors import XlingError
+    from ..lexicon.diagnose import check_pairs
     from ..lexicon.evaluate import evaluate
     from ..lexicon.retrieval import shared_subspace
 
@@ -186,6 +188,9 @@ def eval_cmd(
     if rep.multiword:
         warn(f"{dict_path}: {rep.multiword} multi-word lines skipped")
     s, t = _load_pair(src, tgt, max_vocab)
+    warnings = check_pairs(s, t, d, what="gold dictionary")
+    if warnings:
+        warn(f"{dict_path}: " + "; ".join(warnings))
     _, cov = d.restrict(s, t)
     require_pairs(d, cov, dict_path)
     kinds = [r.value for r in Retrieval] if retrieval is EvalRetrieval.all else [retrieval.value]
@@ -203,7 +208,7 @@ def eval_cmd(
     for r, sec in zip(results, times):
         rec = {"signature": signature(**r.signature_parts()), "src": src, "tgt": tgt, "dict": dict_path,
                "src_vocab": len(s), "tgt_vocab": len(t), **r.as_dict(), "engine": str(eng),
-               "seconds": round(sec, 3)}
+               "seconds": round(sec, 3), "warnings": warnings}
         records.append(rec)
     if json_out:
         emit_json(records[0] if len(records) == 1 else {"results": records}, RecordKind.lexicon_eval)

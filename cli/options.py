@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import typer
 
+from ..data.dictionary import DictFormat
 from ..data.vectors import OnDuplicate, VecFormat
 from ..lexicon.device import Device
 from ..lexicon.knn import Backend
@@ -31,3 +32,6 @@ DropNonFinite = typer.Option(False, "--drop-nonfinite", help="Drop rows with NaN
 AllowPickle = typer.Option(False, "--allow-pickle",
                            help="Allow reading gensim pickles (they can run code: trusted files only).")
 Seed = typer.Option(0, "--seed", help="Random seed (same seed, same output bytes).")
+DictFormat_ = typer.Option(DictFormat.tsv, "--format", case_sensitive=False,
+                           help="Dictionary written as tsv (src<TAB>tgt<TAB>more columns) or muse (src tgt: two "
+                                "space-separated columns, as MUSE's and VecMap's readers expect).")

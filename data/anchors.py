@@ -11,7 +11,8 @@ import statistics
 from collections import Counter
 from typing import Sequence
 
-from .dictionary import BilingualDictionary, DictReadReport, VocabCoverage, read_dictionary, write_dictionary
+from .dictionary import (BilingualDictionary, DictFormat, DictReadReport, VocabCoverage, read_dictionary,
+                         write_dictionary)
 from .errors import InputError
 from .scripts import script_mix
 
@@ -56,11 +57,12 @@ def _is_number(text: str) -> bool:
         return False
 
 
-def write_anchors(d: BilingualDictionary, path: str | os.PathLike, *, with_origin: bool = True) -> None:
-    """Write ``src<TAB>tgt[<TAB>origin]`` atomically (``"-"``: stdout)."""
+def write_anchors(d: BilingualDictionary, path: str | os.PathLike, *, with_origin: bool = True,
+                  format: DictFormat = DictFormat.tsv) -> None:
+    """Write ``src<TAB>tgt[<TAB>origin]`` atomically (``"-"``: stdout); ``format="muse"``: ``src tgt``."""
     plain = BilingualDictionary(d.pairs)
     cols = [d.origins] if with_origin and d.origins is not None else []
-    write_dictionary(plain, path, extra_columns=cols)
+    write_dictionary(plain, path, extra_columns=cols, format=format)
 
 
 def merge(dicts: Sequence[BilingualDictionary]) -> BilingualDictionary:

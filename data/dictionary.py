@@ -5,6 +5,15 @@ File format (MUSE style, and what ``xling lexicon induce`` writes): one pair a l
 non-ASCII whitespace (U+00A0 may be part of a word). A tab-separated field with a space
 in it, or a space-separated line with more than two fields, is a multi-word entry:
 skipped and counted, not crashed on.
+
+Lines starting with ``#`` are comments (so a ``#source<TAB>target`` header is skipped); they
+are counted, never read as pairs. A word cannot begin with ``#`` in this format.
+
+Encoding: the file must decode with ``encoding`` (UTF-8 by default). Bytes that do not are
+an error, not a warning, naming the first such line and the number of such lines: a
+dictionary in another encoding (say Latin-1) would silently match no vector of its accented
+words (lower coverage, no message), and a UTF-8 file never has them.
+Pass ``encoding="latin-1"`` (or convert the file with ``iconv``) for such a file.
 """
 from __future__ import annotations
 
@@ -13,6 +22,7 @@ import os
 import sys
 from collections import OrderedDict
 from dataclasses import dataclass
+from enum import Enum
 from typing import Iterable, Iterator, Sequence
 
 import numpy as np
@@ -30,10 +40,11 @@ class DictReadReport:
     multiword: int = 0
     duplicates: int = 0
     multiword_examples: tuple[str, ...] = ()
+    comments: int = 0
 
     def as_dict(self) -> dict:
         return {"path": self.path, "lines": self.lines, "pairs": self.pairs, "blank": self.blank,
-                "multiword_skipped": self.multiword, "duplicates_dropped": self.duplicates}
+                "comments": self.comments, "multiword_skipped": self.multiword, "duplicates_dropped": self.duplicates}
 
 
 @dataclass(frozen=True)
@@ -160,12 +171,23 @@ def _open_text(path: str, encoding: str):
     return open(path, encoding=encoding, errors="surrogateescape", newline=None)
 
 
+def _has_surrogates(text: str) -> bool:
+    """True when ``surrogateescape`` decoding left undecodable bytes in ``text``."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def read_dictionary(path: str | os.PathLike, *, encoding: str = "utf-8", allow_empty: bool = False,
                     with_scores: bool = True) -> tuple[BilingualDictionary, DictReadReport]:
     """Read a dictionary file (``"-"``: stdin).
 
     Returns the dictionary and a report of what was skipped. An empty dictionary is an
     error unless ``allow_empty``. A line with a single column is an error naming the line.
+    ``#`` lines are comments. Undecodable bytes (a file not in ``encoding``) are an error that
+    names the first such line and counts them (see the module docstring for why).
     """
     name = os.fspath(path)
     f = _open_text(name, encoding)
@@ -173,7 +195,8 @@ def read_dictionary(path: str | os.PathLike, *, encoding: str = "utf-8", allow_e
     scores: list[float] = []
     any_score = False
     seen: set[tuple[str, str]] = set()
-    lines = blank = multi = dups = 0
+    lines = blank = multi = dups = comments = 0
+    undecodable, first_bad = 0, 0
     multi_ex: list[str] = []
     try:
         for lineno, raw in enumerate(f, 1):
@@ -183,6 +206,13 @@ def read_dictionary(path: str | os.PathLike, *, encoding: str = "utf-8", allow_e
                 line = line[1:]
             if not line.strip(" \t"):
                 blank += 1
+                continue
+            if line.startswith("#"):
+                comments += 1
+                continue
+            if _has_surrogates(line):
+                undecodable += 1
+                first_bad = first_bad or lineno
                 continue
             score = float("nan")
             if "\t" in line:
@@ -225,6 +255,10 @@ def read_dictionary(path: str | os.PathLike, *, encoding: str = "utf-8", allow_e
             f.close()
         else:
             f.detach()
+    if undecodable:
+        raise InputError(f"not valid {encoding}: {undecodable} of {lines} lines have bytes that do not decode "
+                         f"(this is the first); convert the file (e.g. iconv -f latin1 -t utf-8) or pass its "
+                         f"encoding", name, first_bad)
     if not pairs and not allow_empty:
         what = f"no usable pair in {lines} lines" if lines else "empty dictionary"
         if multi:
@@ -232,14 +266,45 @@ def read_dictionary(path: str | os.PathLike, *, encoding: str = "utf-8", allow_e
         raise InputError(what, name)
     d = BilingualDictionary(tuple(pairs), tuple(scores) if any_score else None)
     rep = DictReadReport(path=name, lines=lines, pairs=len(pairs), blank=blank, multiword=multi, duplicates=dups,
-                         multiword_examples=tuple(multi_ex))
+                         multiword_examples=tuple(multi_ex), comments=comments)
     return d, rep
 
 
+class DictFormat(str, Enum):
+    """How a dictionary is written.
+
+    ``tsv``: ``src<TAB>tgt[<TAB>score][<TAB>extra...]`` (xling's, every column kept).
+    ``muse``: ``src tgt``, two space-separated columns and nothing else, as MUSE's reader
+    (``word1, word2 = line.split()``) and VecMap's expect; scores and extra columns are dropped.
+    """
+
+    tsv = "tsv"
+    muse = "muse"
+
+
 def write_dictionary(d: BilingualDictionary, path: str | os.PathLike, *, extra_columns: Sequence[Sequence] = (),
-                     header: Sequence[str] | None = None) -> None:
-    """Write ``src<TAB>tgt[<TAB>score][<TAB>extra...]`` lines atomically (``"-"``: stdout)."""
+                     header: Sequence[str] | None = None, format: DictFormat = DictFormat.tsv) -> None:
+    """Write the pairs atomically (``"-"``: stdout) in ``format`` (see :class:`DictFormat`).
+
+    Raises
+    ------
+    XlingError
+        ``format="muse"`` with a word that has whitespace in it (a multi-word entry) or is empty:
+        MUSE's reader would break on that line. Nothing is written.
+    """
+    format = DictFormat(format)
+    if format is DictFormat.muse:
+        bad = [(s, t) for s, t in d.pairs if len(s.split()) != 1 or len(t.split()) != 1
+               or s.split()[0] != s or t.split()[0] != t]
+        if bad:
+            raise XlingError(f"{len(bad):,} pairs have a word with whitespace in it (e.g. {bad[0][0]!r} -> "
+                             f"{bad[0][1]!r}), which the MUSE format (two space-separated words) cannot hold: "
+                             f"write --format tsv, or drop multi-word entries first")
     with atomic_open(os.fspath(path), "w") as f:
+        if format is DictFormat.muse:
+            for s, t in d.pairs:
+                f.write(f"{s} {t}\n")
+            return
         if header:
             f.write("\t".join(header) + "\n")
         for n, (s, t) in enumerate(d.pairs):

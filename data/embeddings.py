@@ -141,6 +141,121 @@ class Embeddings:
             self._norms = row_norms(self._vectors)
         return self._norms
 
+    # ------------------------------------------------- gensim-style queries
+    def _index(self, key) -> int:
+        """gensim's ``get_index``: a word, or a row number; else ``KeyError``."""
+        i = self.key_to_index.get(key) if isinstance(key, str) else None
+        if i is not None:
+            return i
+        if isinstance(key, (int, np.integer)) and not isinstance(key, bool) and 0 <= key < len(self._words):
+            return int(key)
+        raise KeyError(f"Key '{key}' not present")
+
+    def get_vector(self, key: str | int, norm: bool = False) -> np.ndarray:
+        """The vector of a word (or row number), as gensim's ``KeyedVectors.get_vector``.
+
+        Parameters
+        ----------
+        key : str or int
+        norm : bool
+            Return it scaled to unit length (a zero row stays zero; gensim gives NaN there).
+
+        Returns
+        -------
+        ndarray, shape (d,), float32 (read-only when not normalised)
+
+        Raises
+        ------
+        KeyError
+            for a word not in the vocabulary.
+        """
+        i = self._index(key)
+        v = self._vectors[i]
+        if not norm:
+            return v
+        n = self.norms[i]
+        return v / n if n > 0 else np.zeros(self.dim, dtype=np.float32)
+
+    def similarity(self, w1: str | int, w2: str | int) -> float:
+        """Cosine similarity of two words (0 when either vector is zero), as gensim's."""
+        return float(np.dot(self.get_vector(w1, norm=True), self.get_vector(w2, norm=True)))
+
+    def most_similar(self, positive=None, negative=None, topn: int | None = 10, *, restrict_vocab: int | None = None,
+                     chunk_rows: int = 65536):
+        """Nearest words by cosine to the mean of ``positive`` minus ``negative``, as gensim's
+        ``KeyedVectors.most_similar`` (``king - man + woman``: ``positive=["king", "woman"],
+        negative=["man"]``).
+
+        Parameters
+        ----------
+        positive, negative : str, int, ndarray of shape (d,), (key, weight) pairs, or a list of these
+            Words weigh +1 (positive) or -1 (negative) unless a pair gives the weight. Word
+            vectors are normalised before averaging; raw vectors are used as given. The mean
+            is normalised.
+        topn : int or None
+            How many words; ``None``: the similarity to every row, an array of shape (n,)
+            (or ``restrict_vocab``,). Fewer than 1: an empty list.
+        restrict_vocab : int, optional
+            Search only the first ``restrict_vocab`` rows (files are in frequency order).
+
+        Returns
+        -------
+        list of (word, similarity)
+            Best first, without the query words themselves.
+
+        Raises
+        ------
+        KeyError
+            for a query word not in the vocabulary; ``ValueError`` for an empty query.
+        """
+        if topn is not None and topn < 1:
+            return []
+        pos, neg = _as_list(positive), _as_list(negative)
+        keys, weights = [], []
+        for item, sign in [(x, 1.0) for x in pos] + [(x, -1.0) for x in neg]:
+            if isinstance(item, tuple):
+                keys.append(item[0])
+                weights.append(float(item[1]))
+            else:
+                keys.append(item)
+                weights.append(sign)
+        if not keys:
+            raise ValueError("cannot compute mean with no input")
+        mean = np.zeros(self.dim, dtype=np.float32)
+        total = 0.0
+        exclude = set()
+        for key, wt in zip(keys, weights):
+            if isinstance(key, np.ndarray):
+                mean += wt * np.asarray(key, dtype=np.float32)
+            else:
+                i = self._index(key)
+                exclude.add(i)
+                mean += wt * self.get_vector(i, norm=True)
+            total += abs(wt)
+        if total > 0:
+            mean /= total
+        mnorm = float(np.linalg.norm(mean))
+        if mnorm > 0:
+            mean = (mean / mnorm).astype(np.float32)
+        end = len(self) if restrict_vocab is None else min(int(restrict_vocab), len(self))
+        sims = np.empty(end, dtype=np.float32)
+        for s in range(0, end, chunk_rows):
+            c = np.asarray(self._vectors[s:min(s + chunk_rows, end)], dtype=np.float32)
+            sims[s:s + len(c)] = c @ mean
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sims /= self.norms[:end]
+        if topn is None:
+            return sims
+        k = min(topn + len(exclude), end)
+        if k <= 0:
+            return []
+        # best first, ties by row (frequency) order; NaN rows (zero vectors) never rank
+        order = np.where(np.isnan(sims), -np.inf, sims)
+        top = np.argpartition(-order, k - 1)[:k] if k < end else np.arange(end)
+        top = top[np.lexsort((top, -order[top]))]
+        out = [(self._words[i], float(sims[i])) for i in top.tolist() if i not in exclude and order[i] > -np.inf]
+        return out[:topn]
+
     # ------------------------------------------------------------- transforms
     def with_vectors(self, vectors: np.ndarray) -> "Embeddings":
         """Same words, new matrix (same number of rows)."""
@@ -195,6 +310,17 @@ class Embeddings:
 
 # --------------------------------------------------------------------- helpers
 _CHUNK_ROWS = 65536
+
+
+def _as_list(value) -> list:
+    """gensim's ``_ensure_list``: None -> [], one key or one 1-d vector -> [it], 2-d -> its rows."""
+    if value is None:
+        return []
+    if isinstance(value, (str, int, np.integer)) or (isinstance(value, np.ndarray) and value.ndim == 1):
+        return [value]
+    if isinstance(value, np.ndarray) and value.ndim == 2:
+        return list(value)
+    return list(value)
 
 
 def row_norms(x: np.ndarray, chunk_rows: int = _CHUNK_ROWS) -> np.ndarray:

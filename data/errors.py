@@ -30,6 +30,9 @@ class InputError(XlingError, ValueError):
             where = self.path + (f":{line}" if line is not None else "") + ": "
         super().__init__(where + message)
 
+    def __reduce__(self):  # survives a trip through a pipe from a worker process
+        return (type(self), (self.message, self.path, self.line))
+
 
 class DeviceError(XlingError, RuntimeError):
     """A requested device or backend is not available (e.g. ``device='cuda'`` without CUDA)."""

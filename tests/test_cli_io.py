@@ -100,3 +100,107 @@ def test_help_is_fast_and_lazy():
 def test_version(cli):
     code, out, err = cli("--version")
     assert code == 0 and out.startswith("xling ")
+
+
+def test_corrupt_fasttext_model_is_one_line(cli, tmp_path):
+    fasttext = pytest.importorskip("fasttext")
+    rng = np.random.default_rng(0)
+    (tmp_path / "c.txt").write_text("\n".join(" ".join(rng.choice(["a", "b", "c", "d"], 9)) for _ in range(300)))
+    from test_vectors import train_fasttext
+
+    train_fasttext(fasttext, tmp_path / "c.txt", dim=4, bucket=20000).save_model(str(tmp_path / "m.bin"))
+    raw = (tmp_path / "m.bin").read_bytes()
+    (tmp_path / "half.bin").write_bytes(raw[:len(raw) // 2])
+    (tmp_path / "fake.bin").write_bytes(raw[:8] + rng.bytes(5000))
+    for name in ["half.bin", "fake.bin"]:
+        code, out, err = cli("info", tmp_path / name)
+        assert code == 2 and out == ""
+        assert err.count("\n") == 1 and f"{name}: not a valid fastText model" in err, err
+    assert cli("info", tmp_path / "m.bin")[0] == 0
+
+
+def test_empty_cache_fails_info_and_convert(cli, tmp_path):
+    np.save(tmp_path / "e.npy", np.zeros((0, 5), dtype=np.float32))
+    (tmp_path / "e.words").write_text("")
+    for args in [("info", tmp_path / "e.npy"), ("convert", tmp_path / "e.npy", tmp_path / "o.vec")]:
+        code, out, err = cli(*args)
+        assert code == 2 and err.count("\n") == 1 and "e.npy: no vectors: the matrix is 0 x 5" in err, err
+    assert not (tmp_path / "o.vec").exists()
+
+
+# --------------------------------------------------------------------- interrupts
+# the real CLI in a child process, with the parallel thresholds lowered so that a 40 MB file is
+# parsed (and a 20000 x 300 matrix formatted) by 2 forked workers
+_LAUNCH = ("import sys, xling.data.fmt_text as T; T.PARALLEL_MIN_BYTES = 1 << 20; "
+           "T._write_workers = lambda values: 2; from xling.cli.main import app; sys.argv[0] = 'xling'; app()")
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
+def _interrupt_mid_run(tmp_path, args, sig):
+    import os
+    import subprocess
+    import sys
+    import time
+
+    env = dict(os.environ, XLING_IO_WORKERS="2", OPENBLAS_NUM_THREADS="1")
+    proc = subprocess.Popen([sys.executable, "-c", _LAUNCH, *map(str, args)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while len(_children(proc.pid)) < 2 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)  # wait until both workers run
+    assert len(_children(proc.pid)) == 2, proc.communicate()
+    workers = _children(proc.pid)
+    time.sleep(0.2)
+    t0 = time.monotonic()
+    os.killpg(proc.pid, sig)  # as a terminal does: the whole process group
+    out, err = proc.communicate(timeout=30)
+    took = time.monotonic() - t0
+    for w in workers:  # reaped, not left running or as zombies
+        assert not os.path.exists(f"/proc/{w}") or "zombie" not in open(f"/proc/{w}/status").read().lower()
+    with pytest.raises(ProcessLookupError):
+        os.killpg(proc.pid, 0)  # nothing of the group is left
+    return proc.returncode, err.decode(), took
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="fork-based workers")
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_interrupting_the_parallel_reader_and_writer(tmp_path, sig):
+    import signal
+
+    row = b" ".join([b"0.123456"] * 300)
+    (tmp_path / "big.vec").write_bytes(b"15000 300\n" + b"".join(b"w%d %s\n" % (i, row) for i in range(15000)))
+    np.save(tmp_path / "big.npy", np.full((20000, 300), 0.123456, dtype=np.float32))
+    (tmp_path / "big.words").write_text("".join(f"w{i}\n" for i in range(20000)))
+    for src, dst in [("big.vec", "out.npy"), ("big.npy", "out.vec")]:
+        code, err, took = _interrupt_mid_run(tmp_path, ["convert", tmp_path / src, tmp_path / dst],
+                                             getattr(signal, sig))
+        assert code == 130 and err == "xling: error: interrupted\n", (src, code, err)
+        print(f"{sig} {src}: exit {code} {took:.2f} s after the signal")
+        assert took < 2.0, took
+        left = sorted(p.name for p in tmp_path.iterdir())
+        assert left == ["big.npy", "big.vec", "big.words"], left  # no output, no temporary file
+
+
+def test_bad_text_inputs_are_one_line(cli, tmp_path):
+    import gzip
+
+    raw = gzip.compress(b"2 2\na 1 2\nb 3 4\n" * 40)
+    (tmp_path / "t.vec.gz").write_bytes(raw[:len(raw) // 2])
+    bad = bytearray(raw)
+    bad[-8] ^= 0xFF  # the CRC
+    (tmp_path / "c.vec.gz").write_bytes(bytes(bad))
+    (tmp_path / "tab.vec").write_text("2 2\na\t1\t2\nb\t3\t4\n")
+    (tmp_path / "lie.vec").write_text("200 999999999\na 1 2\n")
+    (tmp_path / "lie.bin").write_bytes(b"99999999999 300\na " + bytes(1200))
+    for name, what in [("t.vec.gz", "truncated"), ("c.vec.gz", "corrupt gzip data"), ("tab.vec", "separated by tabs"),
+                       ("lie.vec", "header gives dimension"), ("lie.bin", "wrong header")]:
+        code, out, err = cli("info", tmp_path / name)
+        assert code == 2 and err.count("\n") == 1 and name in err and what in err, (name, err)

@@ -57,3 +57,78 @@ def test_index_pairs_and_write_round_trip(tmp_path):
     assert (tmp_path / "o.tsv").read_text() == "b\tx\t0.500000\t1\na\ty\t0.250000\t2\n"
     back, _ = read_dictionary(tmp_path / "o.tsv")
     assert back.pairs == d.pairs and back.scores == (0.5, 0.25)
+
+
+def test_comment_lines_are_skipped(tmp_path):
+    p = tmp_path / "d.tsv"
+    p.write_bytes("\ufeff#source\ttarget\ncat\tchat\n# a note\ndog\tchien\n".encode("utf-8"))
+    d, rep = read_dictionary(p)
+    assert d.pairs == (("cat", "chat"), ("dog", "chien")) and rep.comments == 2 and rep.as_dict()["comments"] == 2
+
+
+def test_non_utf8_dictionary_is_an_error_with_a_count(tmp_path):
+    p = tmp_path / "d.tsv"
+    p.write_bytes("cat\tchat\ncafé\tcafé\nnaïve\tnaïf\nsea\tmer\n".encode("latin-1"))
+    with pytest.raises(InputError, match=r"d\.tsv:2: not valid utf-8: 2 of 4 lines have bytes that do not decode"):
+        read_dictionary(p)
+    d, _ = read_dictionary(p, encoding="latin-1")  # read right when the encoding is given
+    assert d.pairs[1] == ("café", "café")
+
+
+# ----------------------------------------------------------------------------- MUSE format (issue 16.6)
+def _muse_read(path):
+    """MUSE's own reading of a dictionary line: ``word1, word2 = line.split()``."""
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        word1, word2 = line.rstrip().split()
+        out.append((word1, word2))
+    return out
+
+
+def test_write_muse_format_two_columns_and_multiword_refused(tmp_path):
+    from xling.data.dictionary import DictFormat
+    from xling.data.errors import XlingError
+
+    d = BilingualDictionary([("cat", "chat"), ("dog", "chien")], scores=np.array([0.5, 0.25]))
+    write_dictionary(d, tmp_path / "m.txt", extra_columns=[[1, 2]], format=DictFormat.muse)
+    assert (tmp_path / "m.txt").read_text(encoding="utf-8") == "cat chat\ndog chien\n"
+    assert _muse_read(tmp_path / "m.txt") == [("cat", "chat"), ("dog", "chien")]
+    back, _ = read_dictionary(tmp_path / "m.txt")
+    assert list(back.pairs) == list(d.pairs)
+    for bad in [("ice cream", "glace"), ("a\u00a0b", "c"), ("x", "")]:
+        with pytest.raises(XlingError, match="MUSE format"):
+            write_dictionary(BilingualDictionary([("cat", "chat"), bad]), tmp_path / "bad.txt", format="muse")
+        assert not (tmp_path / "bad.txt").exists()
+
+
+def test_every_dictionary_writer_has_format_muse(cli, tmp_path):
+    from xling.data.vectors import save_embeddings
+
+    rng = np.random.default_rng(3)
+    words = [f"w{i}" for i in range(40)] + ["12", "paris"]
+    x = rng.standard_normal((len(words), 8)).astype(np.float32)
+    save_embeddings(Embeddings(words, x), str(tmp_path / "s.vec"))
+    save_embeddings(Embeddings([w.upper() if w.startswith("w") else w for w in words], x), str(tmp_path / "t.vec"))
+    (tmp_path / "d.tsv").write_text("".join(f"w{i}\tW{i}\torigin\n" for i in range(40)), encoding="utf-8")
+    runs = {
+        "induce.txt": ("lexicon", "induce", tmp_path / "s.vec", tmp_path / "t.vec", "--top", "10", "-k", "2",
+                       "--retrieval", "nn", "-o", tmp_path / "induce.txt"),
+        "identical.txt": ("data", "identical", tmp_path / "s.vec", tmp_path / "t.vec", "-o",
+                          tmp_path / "identical.txt"),
+        "restrict.txt": ("data", "restrict", tmp_path / "d.tsv", "--src", tmp_path / "s.vec", "-o",
+                         tmp_path / "restrict.txt"),
+        "train.txt": ("data", "split", tmp_path / "d.tsv", "--by", "random", "--test-fraction", "0.25",
+                      "--train", tmp_path / "train.txt", "--test", tmp_path / "test.txt"),
+    }
+    for name, args in runs.items():
+        code, _, err = cli(*args, "--format", "muse")
+        assert code == 0, (name, err)
+        pairs = _muse_read(tmp_path / name)
+        assert pairs and all(len(p) == 2 for p in pairs)
+        assert "\t" not in (tmp_path / name).read_text(encoding="utf-8")
+    assert _muse_read(tmp_path / "induce.txt")[:2] == [("w0", "W0"), ("w0", _muse_read(tmp_path / "induce.txt")[1][1])]
+    assert set(_muse_read(tmp_path / "identical.txt")) == {("12", "12"), ("paris", "paris")}
+    assert len(_muse_read(tmp_path / "train.txt")) + len(_muse_read(tmp_path / "test.txt")) == 40
+    # the default stays xling's tab-separated form with its extra columns
+    code, _, err = cli("data", "restrict", tmp_path / "d.tsv", "--src", tmp_path / "s.vec", "-o", tmp_path / "r.tsv")
+    assert code == 0 and (tmp_path / "r.tsv").read_text(encoding="utf-8").startswith("w0\tW0\torigin\n")

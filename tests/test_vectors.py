@@ -115,6 +115,90 @@ def test_fasttext_bad_file(tmp_path):
         load_embeddings(p)
 
 
+def train_fasttext(fasttext, corpus, **kw):
+    """fastText on a tiny corpus stops with "Encountered NaN" in some runs (it is not repeatable
+    even on one thread): try again."""
+    for _ in range(20):
+        try:
+            return fasttext.train_unsupervised(str(corpus), epoch=1, minCount=1, thread=1, verbose=0, **kw)
+        except RuntimeError as e:
+            if "NaN" not in str(e):
+                raise
+    raise RuntimeError("fastText failed 20 times")
+
+
+@pytest.fixture(scope="module")
+def ft_model(tmp_path_factory):
+    """A real fastText model trained here on a tiny corpus (about 650 KB)."""
+    fasttext = pytest.importorskip("fasttext")
+    d = tmp_path_factory.mktemp("ft")
+    rng = np.random.default_rng(3)
+    vocab = [f"w{i}" for i in range(200)]
+    write(d / "c.txt", "\n".join(" ".join(rng.choice(vocab, 12)) for _ in range(1500)) + "\n")
+    train_fasttext(fasttext, d / "c.txt", dim=8, minn=2, maxn=3, bucket=20000).save_model(str(d / "m.bin"))
+    return d / "m.bin"
+
+
+def test_fasttext_model_is_checked_to_its_last_byte(tmp_path, ft_model):
+    import struct
+    import time
+
+    from xling.data.fmt_fasttext import check_model
+
+    raw = ft_model.read_bytes()
+    lay = check_model(str(ft_model))
+    assert (lay.dim, lay.nwords, lay.size) == (8, 201, len(raw))  # 200 words and </s>
+    cases = {
+        "half.bin": (raw[:len(raw) // 2], r"half\.bin: not a valid fastText model: truncated or corrupt: the input "
+                                          r"matrix \(20,201 x 8 float32\) needs"),
+        "short.bin": (raw[:-1], r"short\.bin: .*the output matrix .* needs 6,432 bytes, 6,431 left"),
+        "long.bin": (raw + b"\0", r"long\.bin: .*1 bytes of unexpected data after the model"),
+        # the header claims two billion dictionary entries: refused before any is read
+        "lying.bin": (raw[:64] + struct.pack("<iii", 2_000_000_000, 2_000_000_000, 0) + raw[76:],
+                      r"lying\.bin: .*a dictionary of 2,000,000,000 entries needs 18,000,000,000 bytes"),
+        "dim.bin": (raw[:8] + struct.pack("<i", 9) + raw[12:], r"dim\.bin: .*input matrix is 20,201 x 8, expected "
+                                                               r"20,201 x 9"),
+        "fake.bin": (raw[:8] + np.random.default_rng(0).bytes(5000), r"fake\.bin: not a valid fastText model"),
+    }
+    for name, (data, msg) in cases.items():
+        (tmp_path / name).write_bytes(data)
+        t0 = time.perf_counter()
+        with pytest.raises(InputError, match=msg):
+            load_embeddings(tmp_path / name)
+        assert time.perf_counter() - t0 < 2, name
+
+
+def gensim_test_file(name: str):
+    """A small real file shipped with gensim's tests (skip when this gensim has none)."""
+    gensim = pytest.importorskip("gensim")
+    p = os.path.join(os.path.dirname(gensim.__file__), "test", "test_data", name)
+    if not os.path.exists(p):
+        pytest.skip(f"gensim's test data has no {name}")
+    return p
+
+
+@pytest.mark.parametrize("name", ["lee_fasttext_new.bin", "pang_lee_polarity_fasttext.bin", "toy-model.bin",
+                                  "toy-model-pretrained.bin", "crime-and-punishment.bin"])
+def test_real_fasttext_models_pass_the_check(name):
+    """Models made by fastText versions 11 and 12, supervised ones, one with an empty word."""
+    fasttext = pytest.importorskip("fasttext.FastText")
+    from xling.data.fmt_fasttext import check_model
+
+    p = gensim_test_file(name)
+    lay = check_model(p)
+    model = fasttext._FastText(model_path=p)
+    words = model.get_words(on_unicode_error="surrogateescape")
+    assert (lay.dim, lay.nwords) == (model.get_dimension(), len(words))
+    e = load_embeddings(p)
+    assert e.words == tuple(words) and e.dim == lay.dim
+    for w in words[:50]:
+        if w.isascii():
+            assert np.array_equal(e[w], model.get_word_vector(w))
+    odd = [w for w in words if not w.encode("utf-8", "surrogateescape").decode("utf-8", "ignore") == w]
+    if odd:  # words that are not UTF-8 (pang_lee: 'clich\xe9s') read with their own vectors
+        assert len({e[w].tobytes() for w in odd}) == len(odd)
+
+
 def test_cache_is_memory_mapped_and_max_vocab(tmp_path, emb):
     p = tmp_path / "v.npy"
     save_embeddings(emb, p)
@@ -133,7 +217,7 @@ def test_header_optional_and_crlf_and_trailing_space(tmp_path):
 
 
 def test_trailing_blank_lines_are_harmless_elsewhere_an_error(tmp_path, monkeypatch):
-    import xling.data.vectors as V
+    import xling.data.fmt_text as V
 
     p = write(tmp_path / "v.vec", "2 2\na 1 2\nb 3 4\n\n\n")
     assert load_embeddings(p).words == ("a", "b")
@@ -175,7 +259,7 @@ def test_max_vocab_reads_first_rows(tmp_path, emb):
 
 
 def test_large_file_parsed_across_blocks(tmp_path, rng, monkeypatch):
-    import xling.data.vectors as V
+    import xling.data.fmt_text as V
 
     monkeypatch.setattr(V, "_BLOCK", 1000)  # force many blocks, lines cut at block edges
     x = rng.standard_normal((500, 9)).astype(np.float32)
@@ -301,7 +385,7 @@ def test_embeddings_is_immutable_and_ops_return_new(emb):
 
 
 def test_parallel_parse_matches_sequential(tmp_path, rng, monkeypatch):
-    import xling.data.vectors as V
+    import xling.data.fmt_text as V
 
     x = rng.standard_normal((3000, 6)).astype(np.float32)
     words = [f"w{i}" for i in range(3000)]
@@ -330,7 +414,7 @@ def test_parallel_parse_matches_sequential(tmp_path, rng, monkeypatch):
 
 
 def test_parallel_write_matches_sequential(tmp_path, rng, monkeypatch):
-    import xling.data.vectors as V
+    import xling.data.fmt_text as V
 
     e = Embeddings([f"w{i}" for i in range(20000)], rng.standard_normal((20000, 3)).astype(np.float32))
     save_embeddings(e, tmp_path / "seq.vec")
@@ -346,3 +430,154 @@ def test_outputs_get_the_usual_file_mode(tmp_path, emb):
     finally:
         os.umask(old)
     assert (tmp_path / "v.vec").stat().st_mode & 0o777 == 0o644
+
+
+def test_every_format_has_one_module_behind_the_interface():
+    import pickle
+
+    from xling.data import formats
+    from xling.data.errors import InputError as IE
+
+    for fmt in formats.VecFormat:
+        if fmt is formats.VecFormat.auto:
+            continue
+        assert callable(formats.reader(fmt)) and callable(formats.writer(fmt))
+    # errors raised in a worker process reach the parent with their file and line
+    e = pickle.loads(pickle.dumps(IE("bad", "f.vec", 7)))
+    assert (e.path, e.line, str(e)) == ("f.vec", 7, "f.vec:7: bad")
+
+
+# --------------------------------------------------------------------- readers that cannot be fooled
+def test_lying_headers_are_refused_before_allocating(tmp_path):
+    p = write(tmp_path / "v.vec", "200 999999999\na 1 2\n")
+    with pytest.raises(InputError, match=r"v\.vec:1: header gives dimension 999,999,999: one row would need at "
+                                         r"least 1,999,999,998 bytes, more than the whole file has \(20\)"):
+        load_embeddings(p)
+    with gzip.open(tmp_path / "v.vec.gz", "wb") as f:
+        f.write(b"200 999999999\na 1 2\n")
+    with pytest.raises(InputError, match=r"v\.vec\.gz:1: header gives dimension .* can expand to"):
+        load_embeddings(tmp_path / "v.vec.gz")
+    # a row count beyond what the file holds is not preallocated: the rows are counted
+    p = write(tmp_path / "n.vec", "99999999999 2\na 1 2\n")
+    with pytest.raises(InputError, match=r"n\.vec:1: header says 99999999999 rows but the file has 1"):
+        load_embeddings(p)
+    p = write(tmp_path / "v.bin", b"99999999999 300\na " + bytes(1200))
+    with pytest.raises(InputError, match=r"v\.bin:1: truncated file or wrong header: 99,999,999,999 vectors of "
+                                         r"dimension 300 need at least 120,199,999,998,798 bytes, the file has "
+                                         r"1,202 after its header"):
+        load_embeddings(p)
+    with pytest.raises(InputError, match=r"z\.bin:1: header says 0 vectors"):
+        load_embeddings(write(tmp_path / "z.bin", b"0 300\n"))
+
+
+def test_gzip_errors_name_the_file(tmp_path):
+    with gzip.open(tmp_path / "v.vec.gz", "wb") as f:
+        f.write(b"2 2\na 1 2\nb 3 4\n" * 50)
+    raw = (tmp_path / "v.vec.gz").read_bytes()
+    write(tmp_path / "t.vec.gz", raw[:len(raw) // 2])
+    with pytest.raises(InputError, match=r"t\.vec\.gz: truncated: the compressed data ends"):
+        load_embeddings(tmp_path / "t.vec.gz")
+    for name, at in [("crc.vec.gz", -8), ("method.vec.gz", 2)]:  # the checksum; the compression method
+        bad = bytearray(raw)
+        bad[at] ^= 0xFF
+        write(tmp_path / name, bytes(bad))
+        with pytest.raises(InputError, match=name.replace(".", r"\.") + ": corrupt gzip data"):
+            load_embeddings(tmp_path / name)
+
+
+@pytest.mark.parametrize("content,pattern", [
+    ("2 2\n the 1 2\nb 3 4\n", r"v\.vec:2: line starts with a space: the word would be ' the'"),
+    ("2 2\na 1_0 2\nb 3 4\n", r"v\.vec:2: not a number: '1_0'"),
+    ("2 2\na 1 2\r\nb\rc 3 4\r\n", r"v\.vec:3: carriage return inside the word"),
+    ("2 2\na\t1\t2\nb\t3\t4\n", r"v\.vec:2: expected 2 values after the word, found 0 \(fields are separated by "
+                                r"tabs"),
+])
+def test_strict_text_parsing(tmp_path, content, pattern):
+    import warnings
+
+    p = write(tmp_path / "v.vec", content)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no numpy UserWarning before the error
+        with pytest.raises(InputError, match=pattern):
+            load_embeddings(p)
+
+
+def test_cache_words_crlf_empty_matrix_and_lying_npy_header(tmp_path, emb):
+    save_embeddings(emb, tmp_path / "v.npy")
+    wp = cache_words_path(tmp_path / "v.npy")
+    wp.write_bytes(wp.read_bytes().replace(b"\n", b"\r\n"))  # edited on Windows
+    assert load_embeddings(tmp_path / "v.npy").words == emb.words  # no '\r' in the words
+    wp.write_bytes(wp.read_bytes().replace(b"\r\n", b"\n").replace(b"w7\n", b"w\r7\n"))
+    with pytest.raises(InputError, match=r"v\.words:10: carriage return inside a word"):
+        load_embeddings(tmp_path / "v.npy")
+    # a 0 x d cache is not a vocabulary
+    np.save(tmp_path / "e.npy", np.zeros((0, 7), dtype=np.float32))
+    write(tmp_path / "e.words", "")
+    with pytest.raises(InputError, match=r"e\.npy: no vectors: the matrix is 0 x 7"):
+        load_embeddings(tmp_path / "e.npy")
+    # the .npy header must account for the file's bytes
+    raw = (tmp_path / "v.npy").read_bytes()
+    write(tmp_path / "t.npy", raw[:-4])
+    wp2 = cache_words_path(tmp_path / "t.npy")
+    wp2.write_bytes(cache_words_path(tmp_path / "v.npy").read_bytes())
+    for mmap_cache in (True, False):
+        with pytest.raises(InputError, match=r"t\.npy: the header says a 42 x 7 float32 matrix \(1,176 bytes\), "
+                                             r"the file has 1,172 bytes of data"):
+            load_embeddings(tmp_path / "t.npy", mmap_cache=mmap_cache)
+    write(tmp_path / "h.npy", raw.replace(b"(42, 7), }" + b" " * 11, b"(4200000000000, 7), }"))
+    cache_words_path(tmp_path / "h.npy").write_bytes(cache_words_path(tmp_path / "v.npy").read_bytes())
+    with pytest.raises(InputError, match=r"h\.npy: the header says a 4,200,000,000,000 x 7 float32 matrix"):
+        load_embeddings(tmp_path / "h.npy")
+
+
+# --------------------------------------------------------------------- gensim's KeyedVectors queries
+def test_most_similar_similarity_get_vector_match_gensim():
+    """On a real file (vectors trained on the Lee corpus, shipped with gensim's tests)."""
+    from gensim.models import KeyedVectors
+
+    p = gensim_test_file("lee_fasttext.vec")
+    kv = KeyedVectors.load_word2vec_format(p)
+    e = load_embeddings(p)
+    assert e.words == tuple(kv.index_to_key)
+    words = list(kv.index_to_key)
+    w0, w1, w2, w3 = words[10], words[25], words[40], words[300]
+    for w in (w0, w3):
+        assert np.array_equal(e.get_vector(w), kv.get_vector(w))
+        assert np.allclose(e.get_vector(w, norm=True), kv.get_vector(w, norm=True), atol=1e-6)
+    assert np.array_equal(e.get_vector(7), kv.get_vector(7))  # a row number, as gensim
+    assert e.similarity(w0, w1) == pytest.approx(float(kv.similarity(w0, w1)), abs=1e-6)
+    vec = kv.get_vector(w2)
+    queries = [
+        dict(positive=w0),
+        dict(positive=[w0, w1], negative=[w2], topn=7),
+        dict(positive=[(w0, 2.0), w1], negative=[(w3, -0.5)], topn=12),
+        dict(positive=[vec, w1], topn=5),
+        dict(positive=[w3], restrict_vocab=200, topn=10),
+        dict(negative=[w1], topn=3),
+    ]
+    for q in queries:
+        ours, theirs = e.most_similar(**q), kv.most_similar(**q)
+        assert [w for w, _ in ours] == [w for w, _ in theirs], q
+        assert np.allclose([s for _, s in ours], [s for _, s in theirs], atol=1e-5), q
+    assert np.allclose(e.most_similar(w0, topn=None), kv.most_similar(w0, topn=None), atol=1e-5)
+    assert e.most_similar(w0, topn=0) == kv.most_similar(w0, topn=0) == []
+    for bad in (lambda m: m("no-such-word"), lambda m: m([w0], negative=["no-such-word"])):
+        with pytest.raises(KeyError):
+            bad(e.most_similar)
+        with pytest.raises(KeyError):
+            bad(kv.most_similar)
+    with pytest.raises(ValueError):
+        e.most_similar([])
+    with pytest.raises(KeyError):
+        e.get_vector("no-such-word")
+
+
+def test_most_similar_with_a_zero_row_and_memmap(tmp_path):
+    x = np.array([[1, 0], [0, 0], [1, 1], [-1, 0], [0.9, 0.1]], dtype=np.float32)
+    e = Embeddings(["a", "zero", "b", "c", "d"], x)
+    assert e.get_vector("zero", norm=True).tolist() == [0, 0] and e.similarity("a", "zero") == 0
+    assert [w for w, _ in e.most_similar("a", topn=10)] == ["d", "b", "c"]  # the zero row never ranks
+    assert np.isnan(e.most_similar("a", topn=None)[1])
+    save_embeddings(e, tmp_path / "v.npy")
+    m = load_embeddings(tmp_path / "v.npy")  # memory-mapped, searched chunk by chunk
+    assert m.most_similar("a", topn=2, chunk_rows=2) == e.most_similar("a", topn=2)
