@@ -1,0 +1,427 @@
+"""Add words to a tokenizer as real entries of its model, in the form running text produces.
+
+An *added token* (``tokenizer.add_tokens``) is matched on raw text before pre-tokenisation: on
+byte-level BPE it lacks the word-start marker (``" maison"`` stays ``"Ġ" + "maison"``), on the
+LLaMA-2 layout it is normalised twice, on Unigram it never wins. Here each word becomes an entry of
+the model itself:
+
+* WordPiece: a vocabulary entry (the word as the normaliser writes it; ``##`` pieces unchanged);
+* BPE (byte-level, Metaspace, or the LLaMA-2 normaliser layout): the word's in-context form
+  (``"Ġ"`` + its byte-level string, or ``"▁"`` + word) plus a chain of merges appended after the
+  existing ones, so that the BPE reaches it from the pieces running text produces today and
+  existing merges keep their priority;
+* Unigram: a piece whose score beats the best segmentation the word has today.
+
+New ids follow the largest existing id, so every old id (special and added tokens included) stays.
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from ..data.errors import XlingError
+from .segment import HFSegmenter
+
+SUPPORTED_MODELS = ("BPE", "WordPiece", "Unigram")
+# SentencePiece protobuf files: stale after an expansion; removed from the output.
+SENTENCEPIECE_FILES = ("tokenizer.model", "spiece.model", "sentencepiece.bpe.model", "sentencepiece.model")
+UNIGRAM_MARGIN = 1.0  # score above the best old segmentation of the word (log-probability units)
+
+
+@dataclass(frozen=True)
+class NewEntry:
+    """One new vocabulary entry.
+
+    Attributes
+    ----------
+    word : str
+        The word as the user gave it (or, for an intermediate, the text the entry stands for).
+    token : str
+        The entry as the model stores it (``"Ġmaison"``, ``"▁maison"``, ``"maison"``).
+    token_id : int
+        Its id in the expanded tokenizer (its row in the expanded matrices).
+    pieces : list of int
+        Ids running text produced for this form before the expansion (word-start marker included).
+    intermediate : bool
+        A BPE merge-chain step (or a character missing from the BPE alphabet), not a requested word.
+    """
+
+    word: str
+    token: str
+    token_id: int
+    pieces: list
+    intermediate: bool = False
+
+
+@dataclass
+class SkipReport:
+    """What happened to each requested word."""
+
+    requested: int = 0
+    added: list = field(default_factory=list)
+    intermediates: int = 0
+    single_token: list = field(default_factory=list)
+    existing: list = field(default_factory=list)
+    duplicates: int = 0
+    split: list = field(default_factory=list)
+    too_long: list = field(default_factory=list)
+    not_firing: list = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"requested": self.requested, "added": len(self.added), "intermediates": self.intermediates,
+                "skipped_single_token": len(self.single_token), "skipped_existing": len(self.existing),
+                "skipped_duplicates": self.duplicates, "skipped_split": len(self.split),
+                "skipped_too_long": len(self.too_long), "not_single_token_after": len(self.not_firing),
+                "single_token_examples": self.single_token[:5], "existing_examples": self.existing[:5],
+                "split_examples": self.split[:5], "not_single_token_examples": self.not_firing[:5]}
+
+
+def _model_data(tokenizer) -> dict:
+    data = json.loads(tokenizer.to_str())
+    kind = (data.get("model") or {}).get("type")
+    if kind not in SUPPORTED_MODELS:
+        raise XlingError(f"unsupported tokenizer model type {kind!r}: xling adds real entries to "
+                         f"{', '.join(SUPPORTED_MODELS)} tokenizers only")
+    model = data["model"]
+    if kind == "BPE" and (model.get("continuing_subword_prefix") or model.get("end_of_word_suffix")):
+        raise XlingError("unsupported tokenizer: BPE with a continuing-subword prefix or end-of-word suffix")
+    return data
+
+
+def _all_ids(data: dict) -> dict[str, int]:
+    """Token → id over the model vocabulary and the added tokens."""
+    model = data["model"]
+    if model["type"] == "Unigram":
+        ids = {p[0]: i for i, p in enumerate(model["vocab"])}
+    else:
+        ids = dict(model["vocab"])
+    for a in data.get("added_tokens") or []:
+        ids.setdefault(a["content"], a["id"])
+    return ids
+
+
+def check_words(words: Sequence[str]) -> list[str]:
+    """Strip each word; raise :class:`XlingError` for a word with whitespace inside."""
+    out = []
+    for w in words:
+        w = w.strip()
+        if any(c.isspace() for c in w):
+            raise XlingError(f"token {w!r} has whitespace inside: give one word a line")
+        out.append(w)
+    return out
+
+
+def expand_tokenizer(tokenizer, words: Sequence[str]):
+    """Add ``words`` as real entries of ``tokenizer``'s model.
+
+    Parameters
+    ----------
+    tokenizer : tokenizers.Tokenizer
+        Not modified.
+    words : sequence of str
+        Words as users write them (Unicode); each is normalised and pre-tokenised as running text
+        after a space would be.
+
+    Returns
+    -------
+    (new_tokenizer, entries, skips) : tokenizers.Tokenizer, list of NewEntry, SkipReport
+        ``entries`` in id order (requested words and BPE intermediates); skipped words are
+        counted in ``skips``: already one token in context, already an entry, repeated, split
+        by the pre-tokeniser, too long for WordPiece.
+
+    Raises
+    ------
+    XlingError
+        A word with whitespace inside, an unsupported model type, or no word left to add.
+    """
+    from tokenizers import Tokenizer
+
+    words = check_words(words)
+    data = _model_data(tokenizer)
+    model = data["model"]
+    kind = model["type"]
+    seg = HFSegmenter(tokenizer)
+    ids = _all_ids(data)
+    next_id = max(ids.values(), default=-1) + 1
+    if kind == "Unigram" and next_id != len(model["vocab"]):
+        raise XlingError(f"cannot append Unigram pieces: added tokens hold ids {len(model['vocab'])}.."
+                         f"{next_id - 1} after the model's {len(model['vocab'])} pieces")
+    skips = SkipReport(requested=len(words))
+    unk = model.get("unk_token")
+    unk_id = model.get("unk_id") if kind == "Unigram" else (ids.get(unk) if unk else None)
+    plan: list[tuple[str, str, list[int]]] = []  # (word, form, old pieces)
+    seen: set[str] = set()
+    for w in words:
+        if not w:
+            skips.duplicates += 1
+            continue
+        forms = seg.context_forms(w)
+        if len(forms) != 1:
+            if forms:
+                skips.split.append(w)
+            else:
+                skips.duplicates += 1
+            continue
+        form = forms[0]
+        if form in seen:
+            skips.duplicates += 1
+            continue
+        seen.add(form)
+        pieces = seg.model_pieces(form)
+        if len(pieces) == 1 and pieces[0] != unk_id:
+            skips.single_token.append(w)
+        elif form in ids:
+            skips.existing.append(w)
+        elif kind == "WordPiece" and len(form) > int(model.get("max_input_chars_per_word") or 100):
+            skips.too_long.append(w)
+        else:
+            plan.append((w, form, pieces))
+    if not plan:
+        raise XlingError(f"no new token to add: of {len(words)} words, {len(skips.single_token)} are already "
+                         f"one token in context, {len(skips.existing)} already entries, {skips.duplicates} "
+                         f"repeated or empty, {len(skips.split)} split by the pre-tokeniser")
+    entries: list[NewEntry] = []
+
+    def new_entry(word, token, pieces, intermediate=False) -> int:
+        nonlocal next_id
+        tid = next_id
+        next_id += 1
+        ids[token] = tid
+        entries.append(NewEntry(word, token, tid, list(pieces), intermediate))
+        return tid
+
+    if kind == "WordPiece":
+        for w, form, pieces in plan:
+            model["vocab"][form] = new_entry(w, form, pieces)
+    elif kind == "Unigram":
+        scores = [float(p[1]) for p in model["vocab"]]
+        unk_score = min(scores) - 10.0  # the Unigram model's penalty for an unknown piece
+        unk_id = model.get("unk_id")
+        top = max(s for i, s in enumerate(scores) if i != unk_id) if scores else 0.0
+        for w, form, pieces in plan:
+            best = sum(unk_score if i == unk_id else scores[i] for i in pieces)
+            score = min(best + UNIGRAM_MARGIN, top)
+            if score <= best:  # cannot beat the word's segmentation without outranking every piece
+                score = best + UNIGRAM_MARGIN
+            new_entry(w, form, pieces)
+            model["vocab"].append([form, score])
+    else:
+        _add_bpe(model, plan, ids, seg, new_entry)
+    skips.added = [e.word for e in entries if not e.intermediate]
+    skips.intermediates = sum(e.intermediate for e in entries)
+    new_tok = Tokenizer.from_str(json.dumps(data, ensure_ascii=False))
+    new_seg = HFSegmenter(new_tok)
+    skips.not_firing = [e.word for e in entries if not e.intermediate and new_seg.model_pieces(e.token) != [e.token_id]]
+    return new_tok, entries, skips
+
+
+def _merge_list(model: dict) -> list[tuple[str, str]]:
+    return [tuple(m.split(" ", 1)) if isinstance(m, str) else tuple(m) for m in model.get("merges") or []]
+
+
+def _set_merges(model: dict, merges: list[tuple[str, str]], as_strings: bool) -> None:
+    model["merges"] = [f"{a} {b}" for a, b in merges] if as_strings else [[a, b] for a, b in merges]
+
+
+def _symbols(seg: HFSegmenter, form: str) -> list[tuple[str, list[int]]]:
+    """The BPE's final symbols for ``form``: (string, old ids) pairs.
+
+    Byte-fallback tokens and unknown tokens cover characters missing from the alphabet; they are
+    grouped back into those characters (each becomes a new single-character entry).
+    """
+    raw = form.encode("utf-8")
+    out: list[tuple[str, list[int]]] = []
+    pending: list = []  # byte-fallback tokens of a character not complete yet
+    for t in seg.tok.model.tokenize(form):
+        pending.append(t)
+        s, e = pending[0].offsets[0], t.offsets[1]
+        try:
+            text = raw[s:e].decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        out.append((text, [p.id for p in pending]))
+        pending = []
+    if pending:
+        raise XlingError(f"cannot map the pieces of {form!r} back to its characters")
+    return out
+
+
+def _bpe(state: list, ranks: dict) -> list:
+    """Run BPE merges on a list of (text, start, end) symbols: repeatedly merge the adjacent pair
+    with the lowest rank (leftmost first), as the ``tokenizers`` BPE model does."""
+    state = list(state)
+    while len(state) > 1:
+        best = None
+        for i in range(len(state) - 1):
+            r = ranks.get((state[i][0], state[i + 1][0]))
+            if r is not None and (best is None or r < best[0]):
+                best = (r, i)
+        if best is None:
+            break
+        i = best[1]
+        a, b = state[i], state[i + 1]
+        state[i:i + 2] = [(a[0] + b[0], a[1], b[2])]
+    return state
+
+
+def _add_bpe(model: dict, plan, ids: dict, seg: HFSegmenter, new_entry) -> None:
+    """Vocabulary entries plus merge chains, appended after every existing merge.
+
+    For each word, start from the symbols the current BPE ends with and append one merge at a
+    time (preferring pairs whose result is already an entry, then the shortest), re-running the
+    merges after each, until the word is one symbol. Merges of later words rank after those of
+    earlier words, so each word's own chain still runs to its end.
+    """
+    as_strings = bool(model.get("merges")) and isinstance(model["merges"][0], str)
+    merges = _merge_list(model)
+    ranks = {m: r for r, m in enumerate(merges)}
+    vocab = model["vocab"]
+    for w, form, pieces in plan:
+        syms: list[tuple[str, list[int]]] = []
+        for text, sym_ids in _symbols(seg, form):
+            if text in vocab:
+                syms.append((text, sym_ids))
+                continue
+            # a character missing from the alphabet (byte fallback / unk): one entry per character
+            for ch in text:
+                if ch not in vocab:
+                    vocab[ch] = new_entry(ch, ch, sym_ids, intermediate=ch != form)
+                syms.append((ch, sym_ids))
+        state = _bpe([(t, i, i + 1) for i, (t, _) in enumerate(syms)], ranks)
+        while len(state) > 1:
+            pairs = [(state[i][0] + state[i + 1][0], i) for i in range(len(state) - 1)]
+            cat, i = min(pairs, key=lambda p: (p[0] not in vocab, len(p[0]), p[1]))
+            left, right = state[i], state[i + 1]
+            if cat not in vocab:
+                if cat == form:
+                    vocab[cat] = new_entry(w, cat, pieces)
+                else:
+                    sub = [x for _, sids in syms[left[1]:right[2]] for x in sids]
+                    vocab[cat] = new_entry(seg.decode_form(cat) or cat, cat, sub, intermediate=True)
+            merges.append((left[0], right[0]))
+            ranks[(left[0], right[0])] = len(merges) - 1
+            state = _bpe(state, ranks)
+        if state[0][0] != form:
+            raise XlingError(f"internal error: the merge chain of {w!r} ends at {state[0][0]!r}")
+    _set_merges(model, merges, as_strings)
+
+
+# --------------------------------------------------------------------------- files of a model folder
+
+def rewrite_tokenizer_files(src_dir, dst_dir, new_tokenizer, entries: Sequence[NewEntry]) -> list[str]:
+    """Write the expanded tokenizer's files into ``dst_dir``, consistent with ``new_tokenizer``.
+
+    ``tokenizer.json`` always; ``vocab.json`` + ``merges.txt`` (BPE) and ``vocab.txt`` (WordPiece)
+    when ``src_dir`` has them; ``tokenizer_config.json`` with its ``added_tokens_decoder`` ids
+    checked; SentencePiece ``*.model`` files are removed (they would still hold the old vocabulary).
+
+    Returns
+    -------
+    list of str : warnings (one line each).
+    """
+    src, dst = Path(src_dir), Path(dst_dir)
+    dst.mkdir(parents=True, exist_ok=True)
+    data = json.loads(new_tokenizer.to_str())
+    model = data["model"]
+    warnings: list[str] = []
+    _write_text(dst / "tokenizer.json", json.dumps(data, ensure_ascii=False, indent=2))
+    if model["type"] == "BPE" and ((src / "vocab.json").is_file() or (src / "merges.txt").is_file()):
+        _write_text(dst / "vocab.json", json.dumps(model["vocab"], ensure_ascii=False))
+        header = "#version: 0.2\n"
+        if (src / "merges.txt").is_file():
+            with open(src / "merges.txt", encoding="utf-8") as f:
+                first = f.readline()
+            header = first if first.startswith("#") else ""
+        _write_text(dst / "merges.txt", header + "".join(f"{a} {b}\n" for a, b in _merge_list(model)))
+    elif model["type"] != "BPE":
+        for name in ("vocab.json", "merges.txt"):
+            if (src / name).is_file():
+                _remove(dst / name)
+                warnings.append(f"removed {name}: the tokenizer is not BPE, the file cannot be kept in step")
+    if model["type"] == "WordPiece" and (src / "vocab.txt").is_file():
+        by_id = {i: t for t, i in model["vocab"].items()}
+        n = max(by_id) + 1
+        missing = [i for i in range(n) if i not in by_id]
+        if missing:
+            warnings.append(f"vocab.txt: ids {missing[:5]} have no token; written as [unused{missing[0]}]...")
+        _write_text(dst / "vocab.txt", "".join(by_id.get(i, f"[unused{i}]") + "\n" for i in range(n)))
+    if (src / "tokenizer_config.json").is_file():
+        cfg = json.loads((src / "tokenizer_config.json").read_text(encoding="utf-8"))
+        for sid, spec in (cfg.get("added_tokens_decoder") or {}).items():
+            content = spec.get("content") if isinstance(spec, dict) else None
+            if content is not None and new_tokenizer.token_to_id(content) != int(sid):
+                raise XlingError(f"tokenizer_config.json: added token {content!r} has id {sid} but the expanded "
+                                 f"tokenizer gives it {new_tokenizer.token_to_id(content)}")
+        _write_text(dst / "tokenizer_config.json", json.dumps(cfg, ensure_ascii=False, indent=2))
+    for name in SENTENCEPIECE_FILES:
+        if (src / name).is_file() or (dst / name).exists():
+            _remove(dst / name)
+            warnings.append(f"removed {name}: a SentencePiece model xling cannot rewrite (no sentencepiece/protobuf "
+                            f"here); tokenizer.json holds the {len(entries)} new entries")
+    return warnings
+
+
+def _write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _remove(path: Path) -> None:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+
+
+# --------------------------------------------------------------------------- measuring
+
+def in_context_use(old_tok, new_tok, entries: Sequence[NewEntry], lines: Sequence[str]) -> dict:
+    """How the new entries are used on running text.
+
+    Returns a dict: lines and words (as the old tokenizer pre-tokenises them); tokens per word
+    before/after; occurrences of the new words in the form the entries store (e.g. ``"Ġmaison"``:
+    after a space) and the share of them encoded as their single new token; tokens per new-word
+    occurrence before/after; occurrences in another form (e.g. at a line start on byte-level BPE,
+    where no ``"Ġ"`` precedes); and how many lines without any new id changed their encoding.
+    """
+    old_seg, new_seg = HFSegmenter(old_tok), HFSegmenter(new_tok)
+    targets = {e.token: e for e in entries if not e.intermediate}
+    by_word = {old_seg.decode_form(t): t for t in targets}
+    new_ids = {e.token_id for e in entries}
+    lines = list(lines)
+    enc_old, enc_new = old_seg.encode_lines(lines), new_seg.encode_lines(lines)
+    words = occ = single = other = changed_plain = 0
+    pieces_before = pieces_after = 0
+    cache_old: dict[str, int] = {}
+    cache_new: dict[str, int] = {}
+    for line, ids_old, ids_new in zip(lines, enc_old, enc_new):
+        forms = old_seg.forms(line)
+        words += len(forms)
+        hits = Counter(f for f in forms if f in targets)
+        if hits:
+            have = Counter(ids_new)
+            for f, n in hits.items():
+                occ += n
+                single += min(n, have[targets[f].token_id])
+                if f not in cache_old:
+                    cache_old[f] = len(old_seg.model_pieces(f))
+                    cache_new[f] = len(new_seg.model_pieces(f))
+                pieces_before += n * cache_old[f]
+                pieces_after += n * cache_new[f]
+        other += sum(1 for f in forms if f not in targets and old_seg.decode_form(f) in by_word)
+        if ids_old != ids_new and not new_ids.intersection(ids_new):
+            changed_plain += 1
+    return {"lines": len(lines), "words": words,
+            "tokens_per_word_before": sum(map(len, enc_old)) / words if words else None,
+            "tokens_per_word_after": sum(map(len, enc_new)) / words if words else None,
+            "new_word_occurrences": occ,
+            "single_token_share": single / occ if occ else None,
+            "tokens_per_new_word_before": pieces_before / occ if occ else None,
+            "tokens_per_new_word_after": pieces_after / occ if occ else None,
+            "other_form_occurrences": other,
+            "lines_changed_without_new_ids": changed_plain}
