@@ -1,4 +1,4 @@
-"""`xling vocab ...` commands: candidates, expand, eval."""
+"""`xling vocab ...` commands: candidates, train-tokenizer, expand, eval."""
 from __future__ import annotations
 
 import time
@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from . import options as opt
-from .common import emit_json, handle_errors, info, out_console, progress, signature, write_json
+from .common import emit_json, escape, handle_errors, info, out_console, progress, signature, write_json
 
 app = typer.Typer(help="Add tokens to a model's vocabulary and initialise their embeddings.",
                   no_args_is_help=True)
@@ -23,12 +23,19 @@ def candidates(
     corpus: str = typer.Argument(..., help="UTF-8 text in the new language or domain ('-' for stdin)."),
     top: int = typer.Option(2000, "--top", min=1, help="Number of candidates."),
     min_count: int = typer.Option(2, "--min-count", min=1, help="Ignore rarer words."),
-    min_pieces: int = typer.Option(2, "--min-pieces", min=2, help="Only words split into at least this many pieces."),
+    min_pieces: int = typer.Option(2, "--min-pieces", min=2,
+                                   help="Only words that take at least this many tokens in running text."),
     min_length: int = typer.Option(2, "--min-length", min=1, help="Only words at least this long."),
     output: str = typer.Option("-", "--output", "-o", help="Output TSV (word, count, pieces); '-' = stdout."),
     json_out: bool = opt.Json,
 ):
-    """Frequent corpus words that the model's tokenizer splits into several pieces."""
+    """Corpus words that would save the most tokens as single tokens.
+
+    Words are taken as the model's own normaliser and pre-tokeniser see them in running text
+    (SentencePiece layouts split on the ▁ marker), decoded to Unicode, and ranked by tokens saved
+    = count × (pieces − 1), pieces counted in context (after a space, with the word-start marker).
+    Words already one token in context are never listed. The TSV feeds `xling vocab expand --tokens`.
+    """
     from ..data.atomic import atomic_open
     from ..vocab.candidates import count_words, read_lines, select_candidates
     from ..vocab.checkpoint import load_tokenizer_only
@@ -45,13 +52,83 @@ def candidates(
     record = {"corpus": corpus, "distinct_words": len(counts), "tokens": int(sum(counts.values())),
               "candidates": len(cands),
               "mean_pieces": (sum(c.pieces for c in cands) / len(cands)) if cands else None,
-              "output": output}
+              "tokens_saved": sum(c.saved for c in cands), "output": output}
     if json_out:
-        record["top"] = [{"word": c.word, "count": c.count, "pieces": c.pieces} for c in cands[:20]]
+        record["top"] = [{"word": c.word, "count": c.count, "pieces": c.pieces, "saved": c.saved}
+                         for c in cands[:20]]
         emit_json(record)
     else:
         info(f"{len(cands):,} candidates from {record['tokens']:,} words ({len(counts):,} distinct)"
-             + (f", {record['mean_pieces']:.2f} pieces each now" if cands else ""))
+             + (f", {record['mean_pieces']:.2f} tokens each now, {record['tokens_saved']:,} tokens saved "
+                f"on the corpus as single tokens" if cands else ""))
+
+
+@app.command("train-tokenizer")
+@handle_errors
+def train_tokenizer(
+    model_dir: Path = ModelDir,
+    corpus: str = typer.Argument(..., help="UTF-8 text in the new language or domain ('-' for stdin)."),
+    new_tokens: int = typer.Option(..., "--new-tokens", "-n", min=1, help="Number of new tokens to learn."),
+    output: Path = typer.Option(..., "--output", "-o", help="Output folder (tokenizer files + xling-tokens.json)."),
+    train_vocab_size: Optional[int] = typer.Option(None, "--train-vocab-size", min=2,
+                                                   help="Size of the tokenizer trained on the corpus "
+                                                        "(default: 4 × N + 500, plus the byte alphabet)."),
+    force: bool = typer.Option(False, "--force", help="Replace a non-empty output folder."),
+    json_out: bool = opt.Json,
+):
+    """Learn N new subword tokens with the model's own algorithm and merge them into its tokenizer.
+
+    A tokenizer of the same family (BPE with the same pre-tokeniser and byte-level alphabet,
+    Unigram, WordPiece) is trained on the corpus; its N first entries the model lacks (merge order,
+    or score for Unigram) are merged into the model's tokenizer: BPE merges are appended after the
+    existing ones, so text where none of them applies is segmented as before. OUT/ holds the merged
+    tokenizer files and xling-tokens.json; give OUT/ to `xling vocab expand MODEL --tokens OUT/`
+    to add the matching embedding rows.
+    """
+    import shutil
+
+    from ..data.errors import XlingError
+    from ..vocab.candidates import read_lines
+    from ..vocab.checkpoint import load_tokenizer_only
+    from ..vocab.tokenizer_edit import in_context_use, save_trained, train_new_tokens
+
+    tok = load_tokenizer_only(model_dir)
+    if output.exists() and not output.is_dir():
+        raise XlingError(f"{output}: exists and is not a folder")
+    if output.exists() and any(output.iterdir()) and not force:
+        raise XlingError(f"{output}: folder exists and is not empty (use --force to replace it)")
+    lines = [ln for ln in read_lines(corpus) if ln.strip()]
+    t0 = time.perf_counter()
+    new_tok, entries, skips = train_new_tokens(tok, lines, new_tokens, train_vocab_size=train_vocab_size)
+    use = in_context_use(tok, new_tok, entries, lines)
+    ids = {e.token_id for e in entries}
+    used = set()
+    for enc in new_tok.encode_batch(lines, add_special_tokens=False):
+        used.update(ids.intersection(enc.ids))
+    report = {"model": str(model_dir), "corpus": corpus, "output": str(output), "new_tokens": len(entries),
+              "new_tokens_used_on_corpus": len(used),
+              "tokens_per_word_before": use["tokens_per_word_before"],
+              "tokens_per_word_after": use["tokens_per_word_after"],
+              "lines_changed_without_new_ids": use["lines_changed_without_new_ids"],
+              "seconds": round(time.perf_counter() - t0, 3)}
+    tmp = output.with_name(output.name + ".xling-tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        warnings = save_trained(tmp, model_dir, new_tok, entries, skips, report)
+        if output.exists():
+            shutil.rmtree(output)
+        tmp.rename(output)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    report["tokenizer_warnings"] = warnings
+    if json_out:
+        report["examples"] = [e.word for e in entries[:20]]
+        emit_json(report)
+        return
+    info(f"learned {len(entries):,} new tokens ({len(used):,} used on the corpus): "
+         f"{use['tokens_per_word_before']:.3f} → {use['tokens_per_word_after']:.3f} tokens per word; wrote {output}")
+    for w in warnings:
+        info(escape(w))
 
 
 @app.command("expand")
@@ -74,30 +151,47 @@ def expand(
                                        help="aligned: share of the token's own old pieces in its row "
                                             "(0 = neighbours only, as WECHSEL)."),
     corpus: Optional[str] = typer.Option(None, "--corpus", help="cw2v: target-language text."),
-    epochs: int = typer.Option(1, "--epochs", min=1, help="cw2v: passes over the pairs."),
+    epochs: int = typer.Option(1, "--epochs", min=1, help="cw2v --cw2v-candidates: passes over the pairs."),
+    steps: int = typer.Option(200, "--steps", min=1, help="cw2v (whole vocabulary): optimiser steps."),
+    rank: int = typer.Option(64, "--rank", min=1, help="cw2v (whole vocabulary): rank of the learned scores."),
     window: int = typer.Option(5, "--window", min=1, help="cw2v: context window."),
     max_pairs: int = typer.Option(300_000, "--max-pairs", min=1, help="cw2v: skip-gram pairs used."),
-    cands: int = typer.Option(64, "--candidates", min=1, help="cw2v: old rows each new token may mix."),
+    cands: Optional[int] = typer.Option(None, "--cw2v-candidates", "--candidates", min=1,
+                                        help="cw2v: mix only this many old rows per new token (the faster "
+                                             "shortcut, e.g. 64); default: the whole old vocabulary."),
     lr: float = typer.Option(0.05, "--lr", min=1e-6, help="cw2v: learning rate of the mixing scores."),
     threads: int = typer.Option(2, "--threads", min=1, help="cw2v: CPU threads."),
     device: str = typer.Option("cpu", "--device", help="cw2v: cpu, cuda or auto."),
     mvn_scale: float = typer.Option(1e-9, "--mvn-scale", min=0.0,
                                     help="mvn: covariance scale (1e-9 = transformers' resize default)."),
+    pad_to: Optional[int] = typer.Option(None, "--pad-to-multiple-of", min=1,
+                                         help="Grow the vocabulary to a multiple of N rows (config vocab_size too)."),
+    pad_rows: str = typer.Option("mean", "--pad-rows",
+                                 help="Padding rows: mean (of the old rows of each tensor) or zeros."),
     seed: int = opt.Seed,
-    force: bool = typer.Option(False, "--force", help="Replace a non-empty output folder."),
+    force: bool = typer.Option(False, "--force", help="Replace an output folder that xling vocab expand wrote."),
     json_out: bool = opt.Json,
 ):
-    """Add tokens and initialise their embedding rows; write a checkpoint transformers loads offline."""
+    """Add tokens and initialise their embedding rows; write a checkpoint transformers loads offline.
+
+    With a model folder the words become real entries of its tokenizer (in the form running
+    text produces them), initialised from the pieces running text produced before; sharded
+    checkpoints are streamed shard by shard and untouched shards hard-linked.
+    """
     from ..data.errors import XlingError
     from ..vocab.candidates import read_lines, read_tokens
     from ..vocab.cw2v import CW2VParams
     from ..vocab.expand import InitOptions
-    from ..vocab.init import InitMethod
+    from ..vocab.init import InitMethod, PadRows
 
     try:
         method = InitMethod(init)
     except ValueError:
         raise XlingError(f"--init {init!r}: choose one of {', '.join(m.value for m in InitMethod)}") from None
+    try:
+        pad_mode = PadRows(pad_rows)
+    except ValueError:
+        raise XlingError(f"--pad-rows {pad_rows!r}: choose mean or zeros") from None
     if device not in ("cpu", "cuda", "auto"):
         raise XlingError(f"--device {device!r}: choose cpu, cuda or auto")
     if (model_dir is None) == (embeddings is None):
@@ -106,7 +200,8 @@ def expand(
     opts = InitOptions(method=method, seed=seed, mvn_scale=mvn_scale, k=k, temperature=temperature,
                        piece_weight=piece_weight,
                        device=device, cw2v=CW2VParams(window=window, epochs=epochs, max_pairs=max_pairs,
-                                                      candidates=cands, lr=lr, threads=threads))
+                                                      candidates=cands, lr=lr, threads=threads, steps=steps,
+                                                      rank=rank))
     if method is InitMethod.aligned:
         from .common import load_vectors
 
@@ -121,24 +216,26 @@ def expand(
     t0 = time.perf_counter()
     with progress(f"init {method.value}", unit="steps") as upd:
         if embeddings is not None:
+            if pad_to:
+                raise XlingError("--pad-to-multiple-of applies to model folders, not to --embeddings")
             report = _expand_bare(embeddings, vocab_file, toks, opts, output, force, upd)
         else:
-            from ..vocab.checkpoint import load_checkpoint, write_checkpoint
-            from ..vocab.expand import expand_checkpoint
+            from ..vocab.expand import expand_model
 
-            ck = load_checkpoint(model_dir)
-            res = expand_checkpoint(ck, toks, opts, progress=upd)
-            report = res.report
-            report.update(model=str(model_dir), output=str(output), seconds=round(time.perf_counter() - t0, 3),
-                          signature=signature(init=method, seed=seed))
-            write_checkpoint(ck, output, res.tensors, res.tokenizer, res.plan.added, report, force=force)
+            extra = {"model": str(model_dir), "output": str(output),
+                     "signature": signature(init=method, seed=seed)}
+            report = expand_model(model_dir, output, toks, opts, pad_to_multiple_of=pad_to, pad_rows=pad_mode,
+                                  force=force, extra_report=extra, progress=upd)
+            report["seconds"] = round(time.perf_counter() - t0, 3)
     if json_out:
         emit_json(report)
     else:
         tk = report["tokens"]
-        info(f"added {tk['added']:,} tokens ({tk['skipped_existing']} already present, "
-             f"{tk['skipped_duplicates']} repeated) with {method.value}: {report['old_rows']:,} → "
+        added = tk["added"] if isinstance(tk["added"], int) else len(tk["added"])
+        info(f"added {added:,} tokens with {method.value}: {report['old_rows']:,} → "
              f"{report['new_rows']:,} rows, wrote {output}")
+        for w in report.get("tokenizer_warnings") or []:
+            info(f"warning: {w}")
         info(report["signature"])
 
 

@@ -272,8 +272,8 @@ def _add_bpe(model: dict, plan, ids: dict, seg: HFSegmenter, new_entry) -> None:
     """Vocabulary entries plus merge chains, appended after every existing merge.
 
     For each word, start from the symbols the current BPE ends with and append one merge at a
-    time (preferring pairs whose result is already an entry, then the shortest), re-running the
-    merges after each, until the word is one symbol. Merges of later words rank after those of
+    time, joining the first two symbols (so intermediates are prefixes of the word, word-start
+    marker included), re-running the merges after each, until the word is one symbol. Merges of later words rank after those of
     earlier words, so each word's own chain still runs to its end.
     """
     as_strings = bool(model.get("merges")) and isinstance(model["merges"][0], str)
@@ -293,9 +293,10 @@ def _add_bpe(model: dict, plan, ids: dict, seg: HFSegmenter, new_entry) -> None:
                 syms.append((ch, sym_ids))
         state = _bpe([(t, i, i + 1) for i, (t, _) in enumerate(syms)], ranks)
         while len(state) > 1:
-            pairs = [(state[i][0] + state[i + 1][0], i) for i in range(len(state) - 1)]
-            cat, i = min(pairs, key=lambda p: (p[0] not in vocab, len(p[0]), p[1]))
-            left, right = state[i], state[i + 1]
+            # left to right: every intermediate is a prefix of the word with its word-start marker,
+            # so the new merges can only fire in words that begin the same way
+            left, right = state[0], state[1]
+            cat = left[0] + right[0]
             if cat not in vocab:
                 if cat == form:
                     vocab[cat] = new_entry(w, cat, pieces)
@@ -425,3 +426,196 @@ def in_context_use(old_tok, new_tok, entries: Sequence[NewEntry], lines: Sequenc
             "tokens_per_new_word_after": pieces_after / occ if occ else None,
             "other_form_occurrences": other,
             "lines_changed_without_new_ids": changed_plain}
+
+
+# --------------------------------------------------------------------------- learning new subword tokens
+
+TRAINED_FILE = "xling-tokens.json"
+
+
+def train_new_tokens(tokenizer, lines: Sequence[str], n: int, *, train_vocab_size: int | None = None):
+    """Learn ``n`` new subword tokens on ``lines`` with the tokenizer's own algorithm and merge
+    them into a copy of ``tokenizer`` (the workflow of the LLaMA-2 language expansions).
+
+    A tokenizer of the same family (same normaliser and pre-tokeniser; the byte-level alphabet
+    for byte-level BPE) is trained on the text, then its entries missing from the model are taken
+    in its own order: merge order for BPE and WordPiece, score for Unigram. BPE merges are appended
+    after every existing merge (so text in which none of them applies is segmented as before);
+    Unigram pieces get a score that beats their current segmentation; WordPiece entries are
+    added as they are (``##`` continuation pieces included).
+
+    Parameters
+    ----------
+    tokenizer : tokenizers.Tokenizer
+    lines : sequence of str
+        Text in the new language or domain.
+    n : int
+        Number of new tokens wanted (fewer when the text yields fewer).
+    train_vocab_size : int, optional
+        Size of the tokenizer trained on the text (default: enough for ``n`` new entries).
+
+    Returns
+    -------
+    (new_tokenizer, entries, skips) : as :func:`expand_tokenizer`.
+    """
+    from tokenizers import Tokenizer, pre_tokenizers, trainers
+
+    if n < 1:
+        raise XlingError("the number of new tokens must be at least 1")
+    data = _model_data(tokenizer)
+    model = data["model"]
+    kind = model["type"]
+    seg = HFSegmenter(tokenizer)
+    ids = _all_ids(data)
+    next_id = max(ids.values(), default=-1) + 1
+    lines = [ln for ln in lines if ln.strip()]
+    if not lines:
+        raise XlingError("no text to learn tokens from")
+    alphabet = pre_tokenizers.ByteLevel.alphabet() if seg.byte_level else []
+    size = train_vocab_size or (len(alphabet) + 4 * n + 500)
+    # 1. a fresh tokenizer of the same family, the same text processing
+    fresh = json.loads(tokenizer.to_str())
+    fresh["added_tokens"] = []
+    fresh["post_processor"] = None
+    fresh["padding"] = fresh["truncation"] = None
+    if seg.marker and fresh.get("pre_tokenizer") is None:  # LLaMA-2 layout: SentencePiece never crosses a ▁
+        fresh["pre_tokenizer"] = {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "never",
+                                  "split": True}
+    unk = model.get("unk_token") if kind != "Unigram" else (
+        model["vocab"][model["unk_id"]][0] if model.get("unk_id") is not None else None)
+    if kind == "BPE":
+        fresh["model"] = {"type": "BPE", "vocab": {}, "merges": [], "unk_token": unk,
+                          "byte_fallback": bool(model.get("byte_fallback")), "fuse_unk": bool(model.get("fuse_unk"))}
+        trainer = trainers.BpeTrainer(vocab_size=size, initial_alphabet=alphabet, show_progress=False)
+    elif kind == "Unigram":
+        fresh["model"] = {"type": "Unigram", "vocab": [[unk or "<unk>", 0.0]], "unk_id": 0}
+        trainer = trainers.UnigramTrainer(vocab_size=size, show_progress=False, unk_token=unk or "<unk>",
+                                          special_tokens=[unk or "<unk>"])
+    else:
+        fresh["model"] = {"type": "WordPiece", "vocab": {unk or "[UNK]": 0}, "unk_token": unk or "[UNK]",
+                          "continuing_subword_prefix": model.get("continuing_subword_prefix", "##"),
+                          "max_input_chars_per_word": model.get("max_input_chars_per_word", 100)}
+        trainer = trainers.WordPieceTrainer(vocab_size=size, show_progress=False, special_tokens=[unk or "[UNK]"],
+                                            continuing_subword_prefix=model.get("continuing_subword_prefix", "##"))
+    learner = Tokenizer.from_str(json.dumps(fresh, ensure_ascii=False))
+    learner.train_from_iterator(lines, trainer)
+    learned = json.loads(learner.to_str())["model"]
+    # 2. its entries missing from the model, in its own order
+    entries: list[NewEntry] = []
+    skips = SkipReport()
+    specials = {unk}
+
+    def add(token: str) -> int:
+        nonlocal next_id
+        pieces = seg.model_pieces(token)
+        entries.append(NewEntry(seg.decode_form(token) or token, token, next_id, pieces))
+        ids[token] = next_id
+        next_id += 1
+        return ids[token]
+
+    if kind == "BPE":
+        as_strings = bool(model.get("merges")) and isinstance(model["merges"][0], str)
+        merges = _merge_list(model)
+        # characters of the text missing from the model's alphabet first (no-op for byte-level BPE)
+        for ch in sorted((t for t in learned["vocab"] if len(t) == 1 and t not in ids), key=learned["vocab"].get):
+            if len(entries) < n:
+                skips.requested += 1
+                model["vocab"][ch] = add(ch)
+        for a, b in _merge_list(learned):
+            if len(entries) >= n:
+                break
+            r = a + b
+            skips.requested += 1
+            if r in ids:
+                skips.existing.append(r)
+            elif a in ids and b in ids:
+                model["vocab"][r] = add(r)
+                merges.append((a, b))
+            else:
+                skips.split.append(r)  # its parts are not reachable in the model
+        _set_merges(model, merges, as_strings)
+    elif kind == "Unigram":
+        scores = [float(p[1]) for p in model["vocab"]]
+        if next_id != len(model["vocab"]):
+            raise XlingError("cannot append Unigram pieces: added tokens hold ids after the model's pieces")
+        unk_id = model.get("unk_id")
+        unk_score = min(scores) - 10.0
+        for piece, _ in sorted(learned["vocab"], key=lambda p: -p[1]):
+            if len(entries) >= n:
+                break
+            if piece in specials:
+                continue
+            skips.requested += 1
+            if piece in ids:
+                skips.existing.append(piece)
+                continue
+            pieces = seg.model_pieces(piece)
+            best = sum(unk_score if i == unk_id else scores[i] for i in pieces)
+            add(piece)
+            model["vocab"].append([piece, best + UNIGRAM_MARGIN])
+    else:
+        for token in sorted(learned["vocab"], key=learned["vocab"].get):
+            if len(entries) >= n:
+                break
+            if token in specials:
+                continue
+            skips.requested += 1
+            if token in ids:
+                skips.existing.append(token)
+            else:
+                model["vocab"][token] = add(token)
+    if not entries:
+        raise XlingError(f"the text taught no token the model lacks ({len(skips.existing)} learned tokens "
+                         f"are already entries)")
+    skips.added = [e.word for e in entries]
+    return Tokenizer.from_str(json.dumps(data, ensure_ascii=False)), entries, skips
+
+
+def save_trained(out_dir, src_dir, new_tokenizer, entries: Sequence[NewEntry], skips: SkipReport,
+                 report: dict) -> list[str]:
+    """Write a ``train-tokenizer`` result: the merged tokenizer's files and ``xling-tokens.json``
+    (the new entries, for ``xling vocab expand --tokens OUT/``)."""
+    warnings = rewrite_tokenizer_files(src_dir, out_dir, new_tokenizer, entries)
+    record = dict(report, tokens=skips.as_dict(), tokenizer_warnings=warnings,
+                  entries=[{"word": e.word, "token": e.token, "token_id": e.token_id, "pieces": list(e.pieces),
+                            "intermediate": e.intermediate} for e in entries])
+    _write_text(Path(out_dir) / TRAINED_FILE, json.dumps(record, ensure_ascii=False, indent=1))
+    return warnings
+
+
+def load_trained(path, tokenizer):
+    """Read a ``train-tokenizer`` folder made for ``tokenizer``.
+
+    Returns
+    -------
+    (new_tokenizer, entries, skips) : as :func:`expand_tokenizer`.
+
+    Raises :class:`XlingError` when the folder is not a train-tokenizer result or was made for
+    another tokenizer (an old token with another id).
+    """
+    from tokenizers import Tokenizer
+
+    from ..data.errors import InputError
+
+    path = Path(path)
+    rec_file = path / TRAINED_FILE
+    if not rec_file.is_file() or not (path / "tokenizer.json").is_file():
+        raise InputError(f"not a train-tokenizer folder (no {TRAINED_FILE} or tokenizer.json)", path)
+    try:
+        rec = json.loads(rec_file.read_text(encoding="utf-8"))
+        new_tok = Tokenizer.from_file(str(path / "tokenizer.json"))
+        entries = [NewEntry(e["word"], e["token"], int(e["token_id"]), [int(i) for i in e["pieces"]],
+                            bool(e.get("intermediate"))) for e in rec["entries"]]
+    except (ValueError, KeyError, TypeError, Exception) as e:  # tokenizers raises plain Exceptions
+        raise InputError(f"cannot read the train-tokenizer result: {e}", rec_file) from None
+    old = tokenizer.get_vocab(with_added_tokens=True)
+    new = new_tok.get_vocab(with_added_tokens=True)
+    moved = [t for t, i in old.items() if new.get(t) != i]
+    if moved:
+        raise InputError(f"made for another tokenizer: {len(moved)} tokens of the model have other ids there "
+                         f"(e.g. {moved[0]!r})", path)
+    if any(new.get(e.token) != e.token_id for e in entries):
+        raise InputError(f"{TRAINED_FILE} does not match tokenizer.json", path)
+    t = rec.get("tokens") or {}
+    skips = SkipReport(requested=int(t.get("requested", len(entries))), added=[e.word for e in entries])
+    return new_tok, entries, skips
