@@ -20,6 +20,13 @@ import numpy as np
 from ..data.errors import XlingError
 
 
+class PadRows(str, Enum):
+    """Rows added by ``--pad-to-multiple-of`` (no token uses them): the mean of the old rows, or zeros."""
+
+    mean = "mean"
+    zeros = "zeros"
+
+
 class InitMethod(str, Enum):
     random = "random"
     mean = "mean"
@@ -36,6 +43,7 @@ class ConvexMix:
     Attributes
     ----------
     weights : scipy.sparse.csr_matrix or ndarray, shape (n_new, n_old)
+        (dense for the whole-vocabulary ``cw2v``)
         Non-negative, each row sums to 1 — except rows flagged in ``mean_rows`` (all zero).
     mean_rows : ndarray of bool, shape (n_new,)
         Rows that use the mean of all old rows (no better information for that token).
