@@ -313,3 +313,15 @@ def test_train_tokenizer_bad_input(cli, model_dirs, corpus, tmp_path):
     (out / "x").write_text("keep")
     code, _, err = cli("vocab", "train-tokenizer", model_dirs["bytelevel"], corpus, "-n", "5", "-o", out)
     assert code == 2 and "not empty" in err and (out / "x").read_text() == "keep"
+
+
+def test_a_word_that_is_the_prefix_of_an_earlier_word_is_still_added(tokenizers_):
+    from xling.vocab.tokenizer_edit import expand_tokenizer
+
+    tok = tokenizers_["bytelevel"]
+    new, entries, skips = expand_tokenizer(tok, ["maisons", "maison"])
+    words = {e.word: e for e in entries if not e.intermediate}
+    assert set(words) == {"maisons", "maison"} and skips.as_dict()["added"] == 2
+    for w, e in words.items():
+        assert new.encode("la " + w, add_special_tokens=False).ids[-1] == e.token_id
+    assert len({e.token for e in entries}) == len(entries)

@@ -67,13 +67,16 @@ class HFSegmenter:
         return self.forms("a " + word)[1:]
 
     def decode_form(self, form: str) -> str:
-        """A form as Unicode text, without its word-start marker."""
+        """A form as Unicode text, without its word-start marker.
+
+        A byte-level piece that is not whole UTF-8 characters (part of a character's bytes)
+        is returned as stored.
+        """
         if self.byte_level:
             try:
-                raw = bytes(self._byte_decoder[c] for c in form)
-            except KeyError:  # not a byte-level string (e.g. an added token)
+                return bytes(self._byte_decoder[c] for c in form).decode("utf-8").lstrip(" ")
+            except (KeyError, UnicodeDecodeError):  # an added token, or part of a character
                 return form
-            return raw.decode("utf-8", errors="replace").lstrip(" ")
         if self.marker:
             return form.replace(self.marker, " ").lstrip(" ")
         return form

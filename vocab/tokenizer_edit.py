@@ -210,7 +210,12 @@ def expand_tokenizer(tokenizer, words: Sequence[str]):
             new_entry(w, form, pieces)
             model["vocab"].append([form, score])
     else:
-        _add_bpe(model, plan, ids, seg, new_entry)
+        def promote(token: str, word: str) -> None:
+            for j, e in enumerate(entries):
+                if e.token == token and e.intermediate:
+                    entries[j] = NewEntry(word, e.token, e.token_id, e.pieces, False)
+
+        _add_bpe(model, plan, ids, seg, new_entry, promote)
     skips.added = [e.word for e in entries if not e.intermediate]
     skips.intermediates = sum(e.intermediate for e in entries)
     new_tok = Tokenizer.from_str(json.dumps(data, ensure_ascii=False))
@@ -268,7 +273,7 @@ def _bpe(state: list, ranks: dict) -> list:
     return state
 
 
-def _add_bpe(model: dict, plan, ids: dict, seg: HFSegmenter, new_entry) -> None:
+def _add_bpe(model: dict, plan, ids: dict, seg: HFSegmenter, new_entry, promote) -> None:
     """Vocabulary entries plus merge chains, appended after every existing merge.
 
     For each word, start from the symbols the current BPE ends with and append one merge at a
@@ -308,6 +313,7 @@ def _add_bpe(model: dict, plan, ids: dict, seg: HFSegmenter, new_entry) -> None:
             state = _bpe(state, ranks)
         if state[0][0] != form:
             raise XlingError(f"internal error: the merge chain of {w!r} ends at {state[0][0]!r}")
+        promote(form, w)  # the word may already be an intermediate of an earlier, longer word
     _set_merges(model, merges, as_strings)
 
 
