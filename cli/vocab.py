@@ -196,7 +196,8 @@ def expand(
         raise XlingError(f"--device {device!r}: choose cpu, cuda or auto")
     if (model_dir is None) == (embeddings is None):
         raise XlingError("give a MODEL_DIR or --embeddings with --vocab (one of the two)")
-    toks = read_tokens(tokens)
+    # a train-tokenizer result folder, or a word list
+    toks = Path(tokens) if (model_dir is not None and Path(tokens).is_dir()) else read_tokens(tokens)
     opts = InitOptions(method=method, seed=seed, mvn_scale=mvn_scale, k=k, temperature=temperature,
                        piece_weight=piece_weight,
                        device=device, cw2v=CW2VParams(window=window, epochs=epochs, max_pairs=max_pairs,
@@ -288,57 +289,99 @@ def evaluate(
     text: str = typer.Argument(..., help="Held-out UTF-8 text, one sentence or paragraph a line."),
     max_lines: Optional[int] = typer.Option(None, "--max-lines", min=1, help="Use only the first N non-empty lines."),
     batch: int = typer.Option(32, "--batch", min=1, help="Sentences per forward pass."),
-    max_len: int = typer.Option(128, "--max-len", min=8, help="Truncate each line to this many tokens."),
+    max_len: int = typer.Option(128, "--max-len", min=8,
+                                help="Tokens per forward pass (sentence embeddings: truncated; LM loss: longer "
+                                     "lines are scored in consecutive windows)."),
+    probe_steps: int = typer.Option(0, "--probe-steps", min=0,
+                                    help="Causal LMs: then train only the embeddings (+ untied head) of the "
+                                         "expanded model for N steps on --probe-text and report the loss curve."),
+    probe_text: Optional[str] = typer.Option(None, "--probe-text", help="Training text of the probe."),
+    probe_lr: float = typer.Option(1e-3, "--probe-lr", min=1e-8, help="Probe: Adam learning rate."),
+    probe_batch: int = typer.Option(8, "--probe-batch", min=1, help="Probe: lines per step."),
+    seed: int = opt.Seed,
     device: str = typer.Option("cpu", "--device", help="cpu, cuda or auto."),
     threads: int = typer.Option(2, "--threads", min=1, help="CPU threads."),
     json_out: bool = opt.Json,
 ):
-    """Pieces per word before/after, fidelity of sentence embeddings, and LM loss per word."""
+    """Pieces per word before/after, use of the new tokens, fidelity of sentence embeddings, and for
+    causal LMs the NLL per word and per character of the text (comparable across tokenizations)."""
+    import json as _json
+
     import numpy as np
     import torch
 
-    from ..data.errors import DeviceError, InputError
+    from ..data.errors import DeviceError, InputError, XlingError
     from ..vocab.candidates import read_lines
-    from ..vocab.checkpoint import is_lm, read_model_dir
-    from ..vocab.evaluate import (fidelity, lm_nll_per_word, load_model, pieces_per_word,
-                                  sentence_embeddings)
+    from ..vocab.checkpoint import MARKER, is_lm, read_model_dir
+    from ..vocab.evaluate import (fidelity, lm_nll, load_model, pieces_per_word, probe, sentence_embeddings,
+                                  start_id)
     from ..vocab.segment import HFSegmenter
 
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
         raise DeviceError("--device cuda requested but CUDA is not available")
+    if probe_steps and not probe_text:
+        raise XlingError("--probe-steps needs --probe-text (training text)")
     torch.set_num_threads(threads)
     lines = [ln for ln in read_lines(text) if ln.strip()]
     if max_lines:
         lines = lines[:max_lines]
     if not lines:
         raise InputError("no text to evaluate on (the file has no non-empty line)", text)
-    (cfg_o, tok_o), (_, tok_e) = read_model_dir(original), read_model_dir(expanded)
+    train_lines = [ln for ln in read_lines(probe_text) if ln.strip()] if probe_steps else []
+    (cfg_o, tok_o), (cfg_e, tok_e) = read_model_dir(original), read_model_dir(expanded)
+    lm = is_lm(cfg_o)
+    if probe_steps and not lm:
+        raise XlingError("--probe-steps applies to causal language models only")
     seg_o, seg_e = HFSegmenter(tok_o), HFSegmenter(tok_e)
     ppw_o, n_words = pieces_per_word(seg_o, lines)
     ppw_e, _ = pieces_per_word(seg_e, lines)
-    lm = is_lm(cfg_o)
     record = {"original": str(original), "expanded": str(expanded), "text": text, "lines": len(lines),
               "words": n_words, "pieces_per_word_before": ppw_o, "pieces_per_word_after": ppw_e}
-    with progress("sentence embeddings", total=2 * len(lines)) as upd:
+    marker = expanded / MARKER
+    if marker.is_file():
+        entries = (_json.loads(marker.read_text(encoding="utf-8")).get("entries") or [])
+        if entries:
+            from ..vocab.tokenizer_edit import NewEntry, in_context_use
+
+            use = in_context_use(tok_o, tok_e, [NewEntry(**e) for e in entries], lines)
+            record.update(new_word_occurrences=use["new_word_occurrences"],
+                          single_token_share=use["single_token_share"],
+                          tokens_per_new_word_before=use["tokens_per_new_word_before"],
+                          tokens_per_new_word_after=use["tokens_per_new_word_after"])
+    with progress("evaluating", total=2 * len(lines)) as upd:
         m_o = load_model(original, device, lm=lm)
         base_o = m_o.base_model if lm else m_o
         e_o = sentence_embeddings(base_o, seg_o, lines, batch=batch, max_len=max_len, device=device,
                                   progress=lambda d, t: upd(d, 2 * t))
-        nll_o = lm_nll_per_word(m_o, seg_o, lines, batch=batch, max_len=max_len, device=device) if lm else None
+        nll_o = lm_nll(m_o, tok_o, lines, start=start_id(tok_o, cfg_o), batch=batch, max_len=max_len,
+                       device=device) if lm else None
         del m_o
         m_e = load_model(expanded, device, lm=lm)
         base_e = m_e.base_model if lm else m_e
         e_e = sentence_embeddings(base_e, seg_e, lines, batch=batch, max_len=max_len, device=device,
                                   progress=lambda d, t: upd(len(lines) + d, 2 * t))
-        nll_e = lm_nll_per_word(m_e, seg_e, lines, batch=batch, max_len=max_len, device=device) if lm else None
+        start_e = start_id(tok_e, cfg_e)
+        nll_e = lm_nll(m_e, tok_e, lines, start=start_e, batch=batch, max_len=max_len, device=device) if lm else None
     fid = fidelity(e_o, e_e)
     record.update(fidelity_mean=float(np.mean(fid)), fidelity_median=float(np.median(fid)),
                   fidelity_min=float(np.min(fid)))
     if lm:
-        record.update(nll_per_word_before=nll_o, nll_per_word_after=nll_e)
-    record["signature"] = signature(pool="mean", max_len=max_len, lines=len(lines))
+        record.update(nll_per_word_before=nll_o["nll_per_word"], nll_per_word_after=nll_e["nll_per_word"],
+                      nll_per_char_before=nll_o["nll_per_char"], nll_per_char_after=nll_e["nll_per_char"],
+                      tokens_scored_before=nll_o["tokens"], tokens_scored_after=nll_e["tokens"],
+                      chars=nll_o["chars"])
+    if probe_steps:
+        with progress("probe", total=probe_steps, unit="steps") as upd:
+            curve = probe(m_e, tok_e, train_lines, start=start_e, steps=probe_steps, lr=probe_lr,
+                          batch=probe_batch, max_len=max_len, seed=seed, device=device, progress=upd)
+        after = lm_nll(m_e, tok_e, lines, start=start_e, batch=batch, max_len=max_len, device=device)
+        record["probe"] = {"steps": probe_steps, "lr": probe_lr, "batch": probe_batch, "text": probe_text,
+                           "train_lines": len(train_lines), "loss_curve": [round(x, 5) for x in curve],
+                           "nll_per_word_after": after["nll_per_word"], "nll_per_char_after": after["nll_per_char"]}
+    record["signature"] = signature(pool="mean", max_len=max_len, lines=len(lines),
+                                    **({"probe_steps": probe_steps, "seed": seed} if probe_steps else {}))
     if json_out:
         emit_json(record)
         return
@@ -347,6 +390,11 @@ def evaluate(
     t = Table(title=f"{expanded} vs {original}", show_header=False)
     for key, v in record.items():
         if key in ("original", "expanded", "signature"):
+            continue
+        if key == "probe":
+            c = v["loss_curve"]
+            t.add_row("probe loss (first → last)", f"{c[0]:.4f} → {c[-1]:.4f} in {v['steps']} steps")
+            t.add_row("probe nll per char after", f"{v['nll_per_char_after']:.4f}")
             continue
         t.add_row(key.replace("_", " "), f"{v:.4f}" if isinstance(v, float) else str(v))
     out_console.print(t)

@@ -5,6 +5,8 @@ the original dtype, so special tokens and every old row stay byte-identical.
 """
 from __future__ import annotations
 
+import dataclasses
+import os
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -190,7 +192,7 @@ def _old_words(tokenizer, n: int) -> list[str | None]:
     return [None if i in specials else t.strip() for i, t in enumerate(texts)]
 
 
-def expand_model(src, out, words: Sequence[str], opts: InitOptions, *, pad_to_multiple_of: int | None = None,
+def expand_model(src, out, words, opts: InitOptions, *, pad_to_multiple_of: int | None = None,
                  pad_rows: PadRows = PadRows.mean, force: bool = False, extra_report: dict | None = None,
                  progress: Callable[[int, int], None] | None = None) -> dict:
     """Add ``words`` to the model folder ``src`` as real tokenizer entries and write ``out``.
@@ -203,6 +205,8 @@ def expand_model(src, out, words: Sequence[str], opts: InitOptions, *, pad_to_mu
 
     Parameters
     ----------
+    words : list of str, or a folder path
+        Words to add, or a ``xling vocab train-tokenizer`` result folder made for this model.
     pad_to_multiple_of : int, optional
         Grow the vocabulary to a multiple of this (GPU-friendly shapes); the padding rows are
         ``pad_rows``: the mean of the old rows of each tensor, or zeros. No token maps to them.
@@ -216,12 +220,15 @@ def expand_model(src, out, words: Sequence[str], opts: InitOptions, *, pad_to_mu
 
     from .checkpoint import check_output, open_model, write_expanded
     from .segment import HFSegmenter
-    from .tokenizer_edit import expand_tokenizer, rewrite_tokenizer_files
+    from .tokenizer_edit import expand_tokenizer, load_trained, rewrite_tokenizer_files
 
     src, out = Path(src), Path(out)
     mf = open_model(src)
     check_output(src, out, force)  # fail before any work
-    new_tok, entries, skips = expand_tokenizer(mf.tokenizer, words)
+    if isinstance(words, (str, os.PathLike)):
+        new_tok, entries, skips = load_trained(words, mf.tokenizer)
+    else:
+        new_tok, entries, skips = expand_tokenizer(mf.tokenizer, words)
     n_old = mf.n_rows
     n_real = mf.tokenizer.get_vocab_size(with_added_tokens=True)  # rows with a token (the rest: padding)
     ids = np.array([e.token_id for e in entries], dtype=np.int64)
@@ -274,7 +281,8 @@ def expand_model(src, out, words: Sequence[str], opts: InitOptions, *, pad_to_mu
               "pad_rows": pad_rows.value if pad_to_multiple_of else None,
               "reused_padding_rows": int((ids < n_old).sum()),
               "input_key": mf.input_key, "output_keys": mf.output_keys, "bias_keys": mf.bias_keys,
-              "tied": mf.tied, "seed": opts.seed, "shards": len(mf.shards), **(extra_report or {})}
+              "tied": mf.tied, "seed": opts.seed, "shards": len(mf.shards), **(extra_report or {}),
+              "entries": [dataclasses.asdict(e) for e in entries]}
     files = write_expanded(mf, out, tails, n_total, report, force=force,
                            write_tokenizer=lambda tmp: rewrite_tokenizer_files(src, tmp, new_tok, entries))
     report.update(files)
