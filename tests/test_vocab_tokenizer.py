@@ -325,3 +325,14 @@ def test_a_word_that_is_the_prefix_of_an_earlier_word_is_still_added(tokenizers_
     for w, e in words.items():
         assert new.encode("la " + w, add_special_tokens=False).ids[-1] == e.token_id
     assert len({e.token for e in entries}) == len(entries)
+
+
+def test_unigram_pieces_still_win_next_to_each_other(tokenizers_):
+    """'▁maison' + 's' must not beat the new '▁maisons' (both scored against the old pieces)."""
+    from xling.vocab.tokenizer_edit import expand_tokenizer
+
+    words = ["maison", "maisons", "jardin", "jardins", "enfant", "enfants"]
+    new, entries, skips = expand_tokenizer(tokenizers_["unigram"], words)
+    assert skips.as_dict()["not_single_token_after"] == 0
+    for e in entries:
+        assert new.encode("le " + e.word, add_special_tokens=False).ids[-1] == e.token_id

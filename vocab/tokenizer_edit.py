@@ -219,9 +219,33 @@ def expand_tokenizer(tokenizer, words: Sequence[str]):
     skips.added = [e.word for e in entries if not e.intermediate]
     skips.intermediates = sum(e.intermediate for e in entries)
     new_tok = Tokenizer.from_str(json.dumps(data, ensure_ascii=False))
-    new_seg = HFSegmenter(new_tok)
-    skips.not_firing = [e.word for e in entries if not e.intermediate and new_seg.model_pieces(e.token) != [e.token_id]]
+    if kind == "Unigram":
+        new_tok = _rescore_unigram(new_tok, data, entries)
+    skips.not_firing = [e.word for e in entries
+                        if not e.intermediate and [t.id for t in new_tok.model.tokenize(e.token)] != [e.token_id]]
     return new_tok, entries, skips
+
+
+def _rescore_unigram(new_tok, data: dict, entries: list[NewEntry], rounds: int = 5):
+    """New pieces were scored against the old pieces only; one may now lose to a segmentation
+    that uses another new piece ("▁paquet" + "s" against "▁paquets"). Score each such piece above
+    its best segmentation in the expanded model, a few rounds."""
+    from tokenizers import Tokenizer
+
+    model = data["model"]
+    for _ in range(rounds):
+        pieces = {e.token: [t.id for t in new_tok.model.tokenize(e.token)] for e in entries}
+        bad = [e for e in entries if pieces[e.token] != [e.token_id]]
+        if not bad:
+            break
+        scores = [float(p[1]) for p in model["vocab"]]
+        unk_id = model.get("unk_id")
+        unk_score = min(scores) - 10.0
+        for e in bad:
+            best = sum(unk_score if i == unk_id else scores[i] for i in pieces[e.token])
+            model["vocab"][e.token_id][1] = best + UNIGRAM_MARGIN
+        new_tok = Tokenizer.from_str(json.dumps(data, ensure_ascii=False))
+    return new_tok
 
 
 def _merge_list(model: dict) -> list[tuple[str, str]]:
