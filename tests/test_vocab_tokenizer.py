@@ -331,8 +331,10 @@ def test_unigram_pieces_still_win_next_to_each_other(tokenizers_):
     """'▁maison' + 's' must not beat the new '▁maisons' (both scored against the old pieces)."""
     from xling.vocab.tokenizer_edit import expand_tokenizer
 
-    words = ["maison", "maisons", "jardin", "jardins", "enfant", "enfants"]
+    # prefixes and longer forms of the new words, added together (15 of them lose without rescoring)
+    words = NEW_WORDS + [w + s for w in NEW_WORDS for s in ("s", "es", "ment", "r")] + \
+        [w[:k] for w in NEW_WORDS for k in (3, 4, 5) if len(w) > k + 1]
     new, entries, skips = expand_tokenizer(tokenizers_["unigram"], words)
     assert skips.as_dict()["not_single_token_after"] == 0
     for e in entries:
-        assert new.encode("le " + e.word, add_special_tokens=False).ids[-1] == e.token_id
+        assert new.encode("le " + e.word, add_special_tokens=False).ids[-1] == e.token_id, e.word
