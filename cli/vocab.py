@@ -80,8 +80,8 @@ def train_tokenizer(
 
     A tokenizer of the same family (BPE with the same pre-tokeniser and byte-level alphabet,
     Unigram, WordPiece) is trained on the corpus; its N first entries the model lacks (merge order,
-    or score for Unigram) are merged into the model's tokenizer: BPE merges are appended after the
-    existing ones, so text where none of them applies is segmented as before. OUT/ holds the merged
+    or score for Unigram) are merged into the model's tokenizer: each BPE token gets a merge chain
+    appended after the existing merges (so text where none of them applies is segmented as before). OUT/ holds the merged
     tokenizer files and xling-tokens.json; give OUT/ to `xling vocab expand MODEL --tokens OUT/`
     to add the matching embedding rows.
     """
@@ -105,7 +105,9 @@ def train_tokenizer(
     used = set()
     for enc in new_tok.encode_batch(lines, add_special_tokens=False):
         used.update(ids.intersection(enc.ids))
-    report = {"model": str(model_dir), "corpus": corpus, "output": str(output), "new_tokens": len(entries),
+    n_int = sum(e.intermediate for e in entries)
+    report = {"model": str(model_dir), "corpus": corpus, "output": str(output),
+              "new_tokens": len(entries) - n_int, "intermediate_tokens": n_int,
               "new_tokens_used_on_corpus": len(used),
               "tokens_per_word_before": use["tokens_per_word_before"],
               "tokens_per_word_after": use["tokens_per_word_after"],
@@ -125,7 +127,8 @@ def train_tokenizer(
         report["examples"] = [e.word for e in entries[:20]]
         emit_json(report)
         return
-    info(f"learned {len(entries):,} new tokens ({len(used):,} used on the corpus): "
+    info(f"learned {len(entries) - n_int:,} new tokens (+{n_int:,} intermediate BPE entries; {len(used):,} "
+         f"of all used on the corpus): "
          f"{use['tokens_per_word_before']:.3f} → {use['tokens_per_word_after']:.3f} tokens per word; wrote {output}")
     for w in warnings:
         info(escape(w))

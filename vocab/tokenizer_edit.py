@@ -469,10 +469,11 @@ def train_new_tokens(tokenizer, lines: Sequence[str], n: int, *, train_vocab_siz
 
     A tokenizer of the same family (same normaliser and pre-tokeniser; the byte-level alphabet
     for byte-level BPE) is trained on the text, then its entries missing from the model are taken
-    in its own order: merge order for BPE and WordPiece, score for Unigram. BPE merges are appended
-    after every existing merge (so text in which none of them applies is segmented as before);
-    Unigram pieces get a score that beats their current segmentation; WordPiece entries are
-    added as they are (``##`` continuation pieces included).
+    in its own order: merge order for BPE and WordPiece, score for Unigram. Each learned BPE token
+    gets a merge chain from the pieces the model gives its string today, appended after every
+    existing merge (so text in which none of them applies is segmented as before; the chain may
+    need intermediate entries, flagged as such); Unigram pieces get a score that beats their
+    current segmentation; WordPiece entries are added as they are (``##`` pieces included).
 
     Parameters
     ----------
@@ -480,7 +481,8 @@ def train_new_tokens(tokenizer, lines: Sequence[str], n: int, *, train_vocab_siz
     lines : sequence of str
         Text in the new language or domain.
     n : int
-        Number of new tokens wanted (fewer when the text yields fewer).
+        Number of learned tokens wanted (fewer when the text yields fewer), BPE intermediates
+        not counted.
     train_vocab_size : int, optional
         Size of the tokenizer trained on the text (default: enough for ``n`` new entries).
 
@@ -535,35 +537,37 @@ def train_new_tokens(tokenizer, lines: Sequence[str], n: int, *, train_vocab_siz
     skips = SkipReport()
     specials = {unk}
 
-    def add(token: str) -> int:
+    def new_entry(word: str, token: str, pieces, intermediate: bool = False) -> int:
         nonlocal next_id
-        pieces = seg.model_pieces(token)
-        entries.append(NewEntry(seg.decode_form(token) or token, token, next_id, pieces))
+        entries.append(NewEntry(word, token, next_id, list(pieces), intermediate))
         ids[token] = next_id
         next_id += 1
         return ids[token]
 
+    def add(token: str) -> int:
+        return new_entry(_word_of(seg, token), token, seg.model_pieces(token))
+
     if kind == "BPE":
-        as_strings = bool(model.get("merges")) and isinstance(model["merges"][0], str)
-        merges = _merge_list(model)
-        # characters of the text missing from the model's alphabet first (no-op for byte-level BPE)
-        for ch in sorted((t for t in learned["vocab"] if len(t) == 1 and t not in ids), key=learned["vocab"].get):
-            if len(entries) < n:
-                skips.requested += 1
-                model["vocab"][ch] = add(ch)
+        # each learned token gets a merge chain from the pieces the model gives its string today
+        # (as a requested word does), so that it fires wherever the model reaches those pieces
+        wanted: list[str] = []
         for a, b in _merge_list(learned):
-            if len(entries) >= n:
+            if len(wanted) >= n:
                 break
             r = a + b
             skips.requested += 1
             if r in ids:
                 skips.existing.append(r)
-            elif a in ids and b in ids:
-                model["vocab"][r] = add(r)
-                merges.append((a, b))
-            else:
-                skips.split.append(r)  # its parts are not reachable in the model
-        _set_merges(model, merges, as_strings)
+            elif r not in wanted:
+                wanted.append(r)
+
+        def promote(token: str, word: str) -> None:
+            for j, e in enumerate(entries):
+                if e.token == token and e.intermediate:
+                    entries[j] = NewEntry(word, e.token, e.token_id, e.pieces, False)
+
+        plan = [(_word_of(seg, t), t, seg.model_pieces(t)) for t in wanted]
+        _add_bpe(model, plan, ids, seg, new_entry, promote)
     elif kind == "Unigram":
         scores = [float(p[1]) for p in model["vocab"]]
         if next_id != len(model["vocab"]):
@@ -597,8 +601,16 @@ def train_new_tokens(tokenizer, lines: Sequence[str], n: int, *, train_vocab_siz
     if not entries:
         raise XlingError(f"the text taught no token the model lacks ({len(skips.existing)} learned tokens "
                          f"are already entries)")
-    skips.added = [e.word for e in entries]
-    return Tokenizer.from_str(json.dumps(data, ensure_ascii=False)), entries, skips
+    skips.added = [e.word for e in entries if not e.intermediate]
+    skips.intermediates = sum(e.intermediate for e in entries)
+    new_tok = Tokenizer.from_str(json.dumps(data, ensure_ascii=False))
+    if kind == "Unigram":
+        new_tok = _rescore_unigram(new_tok, data, entries)
+    return new_tok, entries, skips
+
+
+def _word_of(seg: HFSegmenter, token: str) -> str:
+    return seg.decode_form(token) or token
 
 
 def save_trained(out_dir, src_dir, new_tokenizer, entries: Sequence[NewEntry], skips: SkipReport,
@@ -647,5 +659,7 @@ def load_trained(path, tokenizer):
     if any(new.get(e.token) != e.token_id for e in entries):
         raise InputError(f"{TRAINED_FILE} does not match tokenizer.json", path)
     t = rec.get("tokens") or {}
-    skips = SkipReport(requested=int(t.get("requested", len(entries))), added=[e.word for e in entries])
+    skips = SkipReport(requested=int(t.get("requested", len(entries))),
+                       added=[e.word for e in entries if not e.intermediate],
+                       intermediates=sum(e.intermediate for e in entries))
     return new_tok, entries, skips
