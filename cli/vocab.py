@@ -81,9 +81,9 @@ def train_tokenizer(
     A tokenizer of the same family (BPE with the same pre-tokeniser and byte-level alphabet,
     Unigram, WordPiece) is trained on the corpus; its N first entries the model lacks (merge order,
     or score for Unigram) are merged into the model's tokenizer: each BPE token gets a merge chain
-    appended after the existing merges (so text where none of them applies is segmented as before). OUT/ holds the merged
-    tokenizer files and xling-tokens.json; give OUT/ to `xling vocab expand MODEL --tokens OUT/`
-    to add the matching embedding rows.
+    appended after the existing merges (so text where none of them applies is segmented as
+    before). OUT/ holds the merged tokenizer files and xling-tokens.json; give OUT/ to
+    `xling vocab expand MODEL --tokens OUT/` to add the matching embedding rows.
     """
     import shutil
 

@@ -100,7 +100,8 @@ def test_share_of_in_context_use(family, tokenizers_, expanded):
 @pytest.mark.parametrize("family", FAMILIES)
 def test_decoding_round_trips_byte_for_byte(family, expanded):
     new, _, _ = expanded[family]
-    lines = french_lines(100, seed=3) + ["déjà été σπίτι дерево château", "un château, une forêt. écrire."]
+    lines = french_lines(100, seed=3) + ["déjà été σπίτι дерево château",
+                                         "un château, une forêt. écrire."]
     for line in lines:
         ids = new.encode(line, add_special_tokens=False).ids
         assert new.decode(ids) == line

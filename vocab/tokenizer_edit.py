@@ -302,8 +302,8 @@ def _add_bpe(model: dict, plan, ids: dict, seg: HFSegmenter, new_entry, promote)
 
     For each word, start from the symbols the current BPE ends with and append one merge at a
     time, joining the first two symbols (so intermediates are prefixes of the word, word-start
-    marker included), re-running the merges after each, until the word is one symbol. Merges of later words rank after those of
-    earlier words, so each word's own chain still runs to its end.
+    marker included), re-running the merges after each, until the word is one symbol. Merges of
+    later words rank after those of earlier words, so each word's own chain still runs to its end.
     """
     as_strings = bool(model.get("merges")) and isinstance(model["merges"][0], str)
     merges = _merge_list(model)
