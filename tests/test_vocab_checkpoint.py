@@ -294,3 +294,18 @@ def test_bad_checkpoints_and_force(cli, sharded_bf16, texts, tmp_path):
     assert code == 0, err
     assert json.loads((out / "xling-vocab.json").read_text())["init"]["method"] == "random"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary folder left
+
+
+def test_float_codecs_match_torch():
+    """The numpy conversions used to stream rows give torch's bytes (bf16: round to nearest even)."""
+    import torch
+
+    from xling.vocab.checkpoint import decode_floats, encode_floats
+
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal(20000) * 10.0 ** rng.integers(-30, 30, 20000)).astype(np.float32)
+    x = np.concatenate([x, np.array([np.inf, -np.inf, 0.0, -0.0, 3.4e38, 1e-40], np.float32)])
+    for code, dt in (("BF16", torch.bfloat16), ("F16", torch.float16), ("F32", torch.float32)):
+        t = torch.from_numpy(x).to(dt)
+        assert encode_floats(x, code) == t.view(torch.uint8 if dt is torch.float32 else torch.int16).numpy().tobytes()
+        np.testing.assert_array_equal(decode_floats(encode_floats(x, code), code), t.float().numpy())

@@ -164,16 +164,25 @@ class ModelFiles:
             raise InputError(f"cannot read tensor {key}: {e}", self.path / info.file) from None
 
     def matrix(self, key: str | None = None) -> np.ndarray:
-        """A float32 numpy copy of a per-token tensor (default: the input embeddings)."""
-        import torch
+        """A float32 numpy copy of a per-token tensor (default: the input embeddings).
 
-        return self.read(key or self.input_key).to(torch.float32).numpy()
-
-
-def _torch():
-    import torch
-
-    return torch
+        Read from the file in chunks and converted with numpy (no torch, no second full copy):
+        memory is the float32 result only.
+        """
+        info = self.tensors[key or self.input_key]
+        out = np.empty(info.shape, dtype=np.float32)
+        flat = out.reshape(-1)
+        size = FLOAT_DTYPES[info.dtype]
+        step = (_CHUNK // size) * size
+        with open(self.path / info.file, "rb") as f:
+            f.seek(info.start)
+            done = 0
+            for a in range(info.start, info.end, step):
+                raw = f.read(min(step, info.end - a))
+                vals = decode_floats(raw, info.dtype)
+                flat[done:done + len(vals)] = vals
+                done += len(vals)
+        return out
 
 
 def load_tokenizer_only(path: str | os.PathLike):
@@ -317,16 +326,31 @@ def check_output(src: Path, out: Path, force: bool) -> None:
                              f"{MARKER}); this one does not")
 
 
-def _torch_dtype(code: str):
-    torch = _torch()
-    return {"F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16}[code]
+def decode_floats(raw: bytes, code: str) -> np.ndarray:
+    """Raw little-endian bytes of dtype ``code`` (F64, F32, F16, BF16) → float32 values."""
+    if code == "BF16":
+        return (np.frombuffer(raw, dtype="<u2").astype(np.uint32) << 16).view(np.float32)
+    return np.frombuffer(raw, dtype={"F64": "<f8", "F32": "<f4", "F16": "<f2"}[code]).astype(np.float32)
+
+
+def encode_floats(values: np.ndarray, code: str) -> bytes:
+    """float values → raw little-endian bytes of dtype ``code`` (BF16: round to nearest even,
+    as torch does)."""
+    v = np.ascontiguousarray(values, dtype=np.float32).reshape(-1)
+    if code == "BF16":
+        u = v.view(np.uint32)
+        rounded = ((u + np.uint32(0x7FFF) + ((u >> np.uint32(16)) & np.uint32(1))) >> np.uint32(16)).astype("<u2")
+        nan = np.isnan(v)
+        if nan.any():
+            rounded[nan] = ((u[nan] >> np.uint32(16)) | np.uint32(0x40)).astype("<u2")
+        return rounded.tobytes()
+    with np.errstate(over="ignore"):  # out of float16 range → inf, as torch does
+        return v.astype({"F64": "<f8", "F32": "<f4", "F16": "<f2"}[code]).tobytes()
 
 
 def _row_bytes(rows: np.ndarray, code: str) -> bytes:
     """float rows → raw little-endian bytes of dtype ``code``."""
-    torch = _torch()
-    t = torch.from_numpy(np.ascontiguousarray(rows, dtype=np.float32)).to(_torch_dtype(code)).contiguous()
-    return t.view(torch.uint8).numpy().tobytes() if t.numel() else b""
+    return encode_floats(rows, code)
 
 
 def _copy_range(src, dst, start: int, end: int) -> None:

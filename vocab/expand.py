@@ -266,7 +266,7 @@ def expand_model(src, out, words, opts: InitOptions, *, pad_to_multiple_of: int 
             new_rows = tails[mf.input_key][1][ids - first]  # the tie: same rows as the input
         else:
             new_rows = init.rows(base, stream=s, output=key in mf.output_keys)
-        pad = base.astype(np.float64).mean(axis=0) if pad_rows is PadRows.mean else np.zeros(base.shape[1:])
+        pad = base.mean(axis=0, dtype=np.float64) if pad_rows is PadRows.mean else np.zeros(base.shape[1:])
         tail = np.empty((n_total - first,) + base.shape[1:], dtype=np.float32)
         tail[:n_old - first] = base_full[first:n_old]
         tail[n_old - first:] = pad
