@@ -340,3 +340,62 @@ def test_unigram_pieces_still_win_next_to_each_other(tokenizers_):
     assert skips.as_dict()["not_single_token_after"] == 0
     for e in entries:
         assert new.encode("le " + e.word, add_special_tokens=False).ids[-1] == e.token_id, e.word
+
+
+# --------------------------------------------------------------------------- through `xling vocab expand`
+
+@pytest.fixture(scope="module")
+def tiny_lm(tokenizers_, tmp_path_factory):
+    """A tiny LLaMA with the byte-level tokenizer (weights from a config, nothing downloaded)."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    path = tmp_path_factory.mktemp("lm") / "model"
+    tok = tokenizers_["bytelevel"]
+    save_tokenizer_dir(path, tok, "bytelevel")
+    cfg = LlamaConfig(vocab_size=tok.get_vocab_size(with_added_tokens=True), hidden_size=16, intermediate_size=32,
+                      num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=2,
+                      max_position_embeddings=64, tie_word_embeddings=True, bos_token_id=0, eos_token_id=0)
+    torch.manual_seed(0)
+    LlamaForCausalLM(cfg).eval().save_pretrained(str(path))
+    return path
+
+
+def test_expand_refuses_bad_words_and_models_in_one_line(cli, tiny_lm, tmp_path):
+    words = tmp_path / "w.txt"
+    words.write_text("maison\npomme de terre\n", encoding="utf-8")
+    code, _, err = cli("vocab", "expand", tiny_lm, "--tokens", words, "--init", "mean", "-o", tmp_path / "o")
+    assert code == 2 and "whitespace inside" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()
+    from tokenizers import Tokenizer, models
+
+    wl = tmp_path / "wl"
+    wl.mkdir()
+    for p in tiny_lm.iterdir():
+        (wl / p.name).write_bytes(p.read_bytes())
+    Tokenizer(models.WordLevel({"a": 0, "[UNK]": 1}, unk_token="[UNK]")).save(str(wl / "tokenizer.json"))
+    words.write_text("maison\n", encoding="utf-8")
+    code, _, err = cli("vocab", "expand", wl, "--tokens", words, "--init", "mean", "-o", tmp_path / "o2")
+    assert code == 2 and "WordLevel" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o2").exists()
+
+
+def test_train_tokenizer_output_feeds_expand(cli, tiny_lm, corpus, tmp_path):
+    from tokenizers import Tokenizer
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    learned = tmp_path / "learned"
+    code, _, err = cli("vocab", "train-tokenizer", tiny_lm, corpus, "-n", "25", "-o", learned)
+    assert code == 0, err
+    out = tmp_path / "expanded"
+    code, stdout, err = cli("vocab", "expand", tiny_lm, "--tokens", learned, "--init", "subword-mean", "-o", out,
+                            "--json")
+    assert code == 0, err
+    trained = Tokenizer.from_file(str(learned / "tokenizer.json"))
+    expanded = Tokenizer.from_file(str(out / "tokenizer.json"))
+    assert expanded.get_vocab(with_added_tokens=True) == trained.get_vocab(with_added_tokens=True)
+    model = AutoModelForCausalLM.from_pretrained(str(out))
+    assert model.get_input_embeddings().weight.shape[0] >= expanded.get_vocab_size(with_added_tokens=True)
+    hf = AutoTokenizer.from_pretrained(str(out))
+    line = french_lines(1, seed=11)[0]
+    assert hf(line, add_special_tokens=False)["input_ids"] == expanded.encode(line, add_special_tokens=False).ids
