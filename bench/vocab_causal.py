@@ -128,14 +128,14 @@ def main() -> None:
     ap.add_argument("--probe-batch", type=int, default=4)
     ap.add_argument("--probe-len", type=int, default=64)
     ap.add_argument("--probe-lr", type=float, default=1e-3)
-    ap.add_argument("--probe-methods", default="random,mvn,subword-mean,cw2v")
+    ap.add_argument("--probe-methods", default="random,mvn,subword-mean,cw2v",
+                    help="methods probed (add 'none' to probe the unexpanded model)")
     ap.add_argument("--methods", default="random,mean,mvn,subword-mean,cw2v,cw2v-64")
     ap.add_argument("--cw2v-steps", type=int, default=200)
     ap.add_argument("--rss-extra-gb", type=float, default=2.0, help="filler added to the sharded copy (0: none)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
 
-    import numpy as np
     import torch
 
     torch.set_num_threads(2)
@@ -174,7 +174,9 @@ def main() -> None:
         return curve, time.perf_counter() - t0
 
     rows = []
-    base = load_model(single, lm=True)
+    # every method expands the sharded bf16 copy (one shard rewritten, two hard-linked); models are
+    # evaluated in float32, the unexpanded reference too
+    base = load_model(sharded, lm=True).float()
     t0 = time.perf_counter()
     ref = nll_of(base, tok)
     print(f"unexpanded: {ref} ({time.perf_counter() - t0:.0f} s)", flush=True)
@@ -188,16 +190,17 @@ def main() -> None:
         opts = InitOptions(method=method.split("-64")[0], seed=args.seed)
         if method.startswith("cw2v"):
             opts.corpus = train
-            opts.cw2v = CW2VParams(candidates=64 if method.endswith("-64") else None, steps=args.cw2v_steps)
+            opts.cw2v = CW2VParams(candidates=64 if method.endswith("-64") else None, steps=args.cw2v_steps,
+                                   batch_size=2048, tokens_per_step=128)
         out = work / f"exp-{method}"
         t0 = time.perf_counter()
-        rep = expand_model(single, out, words, opts, force=True)
+        rep = expand_model(sharded, out, words, opts, force=True)
         seconds = time.perf_counter() - t0
         new_tok = load_tokenizer_only(out)
         if use is None:
             use = in_context_use(tok, new_tok, [NewEntry(**e) for e in rep["entries"]], held)
             print(json.dumps(use), flush=True)
-        model = load_model(out, lm=True)
+        model = load_model(out, lm=True).float()
         after = nll_of(model, new_tok)
         row = {"method": method, "init_s": seconds, "nll": after, "init": rep["init"],
                "added": rep["tokens"]["added"], "intermediates": rep["intermediate_tokens"]}

@@ -267,8 +267,13 @@ def _expand_bare(embeddings: Path, vocab_file: Optional[Path], toks, opts, outpu
         raise InputError("the vocabulary repeats a token", vocab_file)
     if output.exists() and not output.is_dir():
         raise XlingError(f"{output}: exists and is not a folder")
-    if output.exists() and any(output.iterdir()) and not force:
-        raise XlingError(f"{output}: folder exists and is not empty (use --force to replace it)")
+    if output.exists() and any(output.iterdir()):
+        if not force:
+            raise XlingError(f"{output}: folder exists and is not empty (use --force to replace a folder "
+                             "xling vocab expand wrote)")
+        if not (output / "xling-vocab.json").is_file():
+            raise XlingError(f"{output}: --force only replaces a folder xling vocab expand wrote (it has "
+                             "xling-vocab.json); this one does not")
     t0 = time.perf_counter()
     new, new_vocab, report = expand_matrix(np.asarray(matrix), vocab, toks, opts, progress=upd)
     from ..vocab.init import InitMethod

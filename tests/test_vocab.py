@@ -418,6 +418,9 @@ def test_bad_inputs(cli, bert_dir, text_files, tmp_path, rng):
     nonempty.mkdir()
     (nonempty / "keep.txt").write_text("x")
     assert "--force" in bad(cli, "vocab", "expand", bert_dir, "--tokens", toks, "-o", nonempty)
+    np.save(tmp_path / "m3.npy", rng.standard_normal((3, 4)).astype(np.float32))
+    assert "xling-vocab.json" in bad(cli, "vocab", "expand", "--embeddings", tmp_path / "m3.npy", "--vocab",
+                                     tmp_path / "v.txt", "--tokens", toks, "-o", nonempty, "--force")
     assert (nonempty / "keep.txt").read_text() == "x"
     latin1 = tmp_path / "latin1.txt"
     latin1.write_bytes("chat\nmaison d\xe9j\xe0\n".encode("latin-1"))

@@ -46,6 +46,7 @@ class CW2VParams:
     threads: int = 2
     steps: int = 200  # whole-vocabulary version: optimiser steps of batch_size pairs
     rank: int = 64  # whole-vocabulary version: rank of the learned part of the scores
+    tokens_per_step: int = 256  # whole-vocabulary version: new tokens trained in one step
 
 
 def _device(name: str):
@@ -333,9 +334,19 @@ def train_cw2v_full(old: np.ndarray, old_out: np.ndarray | None, init: ConvexMix
         params_ = mix_in.params() + ([] if mix_out is mix_in else mix_out.params()) + [scale]
         opt = torch.optim.Adam(params_, lr=params.lr)
         P = torch.tensor(pairs, device=dev)
+        # each step trains the pairs of at most tokens_per_step new tokens (a softmax over the whole
+        # vocabulary costs n_old x d per token); the owner of a pair is its first new token
+        owner = torch.tensor(np.where(pairs[:, 0] >= n_old, pairs[:, 0], pairs[:, 1]) - n_old, device=dev)
+        present = torch.tensor(seen, device=dev)
+        noise[n_old:] = 0.0  # negatives are old tokens (frozen rows): no extra softmax per step
         steps, losses = params.steps, []
         for step in range(steps):
-            sel = torch.randint(0, len(P), (min(params.batch_size, len(P)),), generator=gen, device=dev)
+            if len(present) > params.tokens_per_step:
+                chosen = present[torch.randperm(len(present), generator=gen, device=dev)[:params.tokens_per_step]]
+                pool = torch.nonzero(torch.isin(owner, chosen)).view(-1)
+            else:
+                pool = torch.arange(len(P), device=dev)
+            sel = pool[torch.randint(0, len(pool), (min(params.batch_size, len(pool)),), generator=gen, device=dev)]
             b = P[sel]
             neg = torch.multinomial(noise, len(b) * params.negatives, replacement=True,
                                     generator=gen).view(len(b), params.negatives)
