@@ -291,8 +291,8 @@ def test_train_tokenizer_merges_n_tokens(family, cli, model_dirs, tokenizers_, c
         a, b = old.encode(line).ids, new.encode(line).ids
         if not ids.intersection(b):
             assert a == b  # existing segmentations stay where no new token applies
-        assert new.decode(b, skip_special_tokens=False) == old.decode(a, skip_special_tokens=False) or \
-            old.decode(a) != line
+        if old.decode(a) == line:  # what decoded right still does
+            assert new.decode(b) == line
     # the result is for this model only
     other = train_tokenizer(family, lines=french_lines(300))
     from xling.data.errors import InputError
