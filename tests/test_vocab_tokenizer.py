@@ -9,7 +9,7 @@ import os
 import pytest
 
 from vocab_fixtures import (FAMILIES, NEW_WORDS, english_lines, french_lines, save_tokenizer_dir,
-                            train_tokenizer)
+                            sentencepiece_model_bytes, train_tokenizer)
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 
@@ -33,8 +33,9 @@ def expanded(tokenizers_):
 def model_dirs(tokenizers_, tmp_path_factory):
     root = tmp_path_factory.mktemp("tokdirs")
     out = {f: save_tokenizer_dir(root / f, tok, f) for f, tok in tokenizers_.items()}
-    # a LLaMA-2 folder ships a SentencePiece model, which cannot be kept in step: removed with a warning
-    (out["llama2"] / "tokenizer.model").write_bytes(b"\n\x0b\n\x05<unk>\x15\x00\x00\x00\x00\x18\x02")
+    # LLaMA-2 and T5 folders ship a SentencePiece model whose pieces are the tokenizer's ids
+    (out["llama2"] / "tokenizer.model").write_bytes(sentencepiece_model_bytes(tokenizers_["llama2"]))
+    (out["unigram"] / "spiece.model").write_bytes(sentencepiece_model_bytes(tokenizers_["unigram"]))
     return out
 
 
@@ -187,11 +188,10 @@ def test_rewritten_files_are_consistent(family, tokenizers_, expanded, model_dir
         rows = (out / "vocab.txt").read_text(encoding="utf-8").splitlines()
         assert rows == sorted(new.get_vocab(), key=new.get_vocab().get)
         assert rows[-1] == NEW_WORDS[-1]
-    if family == "llama2":
-        assert not (out / "tokenizer.model").exists()
-        assert any("tokenizer.model" in w for w in warnings)
-    else:
-        assert warnings == []
+    assert warnings == []
+    for name in ("tokenizer.model", "spiece.model"):
+        if (src / name).exists():
+            check_sentencepiece(src / name, out / name, new, entries)
     hf = AutoTokenizer.from_pretrained(str(out))
     for e in entries:
         if not e.intermediate:
@@ -199,6 +199,52 @@ def test_rewritten_files_are_consistent(family, tokenizers_, expanded, model_dir
     line = "le château et la forêt"
     assert hf(line, add_special_tokens=False)["input_ids"] == new.encode(line, add_special_tokens=False).ids
     assert hf.decode(hf(line, add_special_tokens=False)["input_ids"]) == line
+
+
+def check_sentencepiece(before, after, new, entries):
+    """The rewritten SentencePiece model: the tokenizer's pieces in id order, new pieces normal,
+    BPE ones scored below every old piece in id order, Unigram ones as in tokenizer.json, the
+    trainer and normaliser specs byte for byte."""
+    from xling.vocab.tokenizer_edit import read_sentencepiece
+
+    old_raw, new_raw = before.read_bytes(), after.read_bytes()
+    old_pieces, kind = read_sentencepiece(old_raw)
+    pieces, kind2 = read_sentencepiece(new_raw)
+    assert kind2 == kind and pieces[:len(old_pieces)] == old_pieces
+    by_id = {i: t for t, i in new.get_vocab().items()}
+    assert [p[0] for p in pieces] == [by_id[i] for i in range(len(pieces))]
+    assert len(pieces) == len(old_pieces) + len(entries)
+    added = pieces[len(old_pieces):]
+    assert all(p[2] == 1 for p in added)
+    model = json.loads(new.to_str())["model"]
+    if kind == 2:
+        low = min(p[1] for p in old_pieces if p[2] == 1)
+        scores = [p[1] for p in added]
+        assert max(scores) < low and scores == sorted(scores, reverse=True)
+    else:
+        assert [p[1] for p in added] == pytest.approx([model["vocab"][e.token_id][1] for e in entries], abs=1e-4)
+    tail = old_raw[old_raw.rindex(b"\x12"):]  # the trainer spec and what follows it
+    assert new_raw.endswith(tail) and len(tail) > 10
+
+
+def test_sentencepiece_model_with_other_ids_is_removed(tokenizers_, expanded, model_dirs, tmp_path):
+    from xling.vocab.tokenizer_edit import rewrite_tokenizer_files
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for p in model_dirs["llama2"].iterdir():
+        (src / p.name).write_bytes(p.read_bytes())
+    (src / "tokenizer.model").write_bytes(sentencepiece_model_bytes(tokenizers_["llama2"], shift=1))
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "tokenizer.model").write_bytes((src / "tokenizer.model").read_bytes())  # copied by the caller
+    new, entries, _ = expanded["llama2"]
+    warnings = rewrite_tokenizer_files(src, out, new, entries)
+    assert not (out / "tokenizer.model").exists()
+    assert len(warnings) == 1 and "removed tokenizer.model" in warnings[0] and "ids" in warnings[0]
+    (src / "tokenizer.model").write_bytes(b"\x0a\x05broken")
+    warnings = rewrite_tokenizer_files(src, out, new, entries)
+    assert not (out / "tokenizer.model").exists() and "removed tokenizer.model" in warnings[0]
 
 
 def test_added_token_ids_in_tokenizer_config_are_checked(tokenizers_, expanded, model_dirs, tmp_path):

@@ -141,3 +141,44 @@ def save_tokenizer_dir(path: Path, tok, family: str) -> Path:
         (path / "vocab.txt").write_text("".join(t + "\n" for t in by_id), encoding="utf-8")
     (path / "tokenizer_config.json").write_text(json.dumps(_tok_config(family), indent=2), encoding="utf-8")
     return path
+
+
+def _pb_varint(n: int) -> bytes:
+    out = bytearray()
+    while n > 0x7F:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    return bytes(out + bytes([n]))
+
+
+def _pb_len(field: int, payload: bytes) -> bytes:
+    return _pb_varint(field << 3 | 2) + _pb_varint(len(payload)) + payload
+
+
+def sentencepiece_model_bytes(tok, *, shift: int = 0) -> bytes:
+    """A SentencePiece ModelProto (protobuf wire format) with ``tok``'s pieces in id order, as
+    the ``sentencepiece`` library writes one: piece, score, type; trainer spec with the model type;
+    a normaliser spec. ``shift`` rotates the ids (XLM-R's files do not match their tokenizer ids)."""
+    import struct
+
+    data = json.loads(tok.to_str())
+    model = data["model"]
+    if model["type"] == "Unigram":
+        pieces = [(p, float(s)) for p, s in model["vocab"]]
+        model_type = 1
+    else:
+        by_id = sorted(model["vocab"], key=model["vocab"].get)
+        pieces = [(p, -float(i)) for i, p in enumerate(by_id)]
+        model_type = 2
+    pieces = pieces[shift:] + pieces[:shift]
+    specials = {a["content"] for a in data.get("added_tokens") or []}
+    out = b""
+    for p, score in pieces:
+        kind = 2 if p in ("<unk>", "[UNK]") else 3 if p in specials else 6 if p in BYTE_TOKENS else 1
+        body = _pb_len(1, p.encode("utf-8")) + bytes([0x15]) + struct.pack("<f", score)
+        if kind != 1:
+            body += bytes([0x18]) + _pb_varint(kind)
+        out += _pb_len(1, body)
+    trainer = bytes([0x18]) + _pb_varint(model_type) + _pb_len(1, b"train.txt")  # model_type, input
+    normalizer = _pb_len(1, b"identity") + bytes([0x18, 0x01])  # name, add_dummy_prefix
+    return out + _pb_len(2, trainer) + _pb_len(3, normalizer)

@@ -27,7 +27,7 @@ from ..data.errors import XlingError
 from .segment import HFSegmenter
 
 SUPPORTED_MODELS = ("BPE", "WordPiece", "Unigram")
-# SentencePiece protobuf files: stale after an expansion; removed from the output.
+# SentencePiece protobuf files: rewritten when their pieces are the tokenizer's ids, else removed.
 SENTENCEPIECE_FILES = ("tokenizer.model", "spiece.model", "sentencepiece.bpe.model", "sentencepiece.model")
 UNIGRAM_MARGIN = 1.0  # score above the best old segmentation of the word (log-probability units)
 
@@ -348,7 +348,8 @@ def rewrite_tokenizer_files(src_dir, dst_dir, new_tokenizer, entries: Sequence[N
 
     ``tokenizer.json`` always; ``vocab.json`` + ``merges.txt`` (BPE) and ``vocab.txt`` (WordPiece)
     when ``src_dir`` has them; ``tokenizer_config.json`` with its ``added_tokens_decoder`` ids
-    checked; SentencePiece ``*.model`` files are removed (they would still hold the old vocabulary).
+    checked; a SentencePiece ``*.model`` file gets the new pieces when its pieces are the
+    tokenizer's ids, and is removed with a warning otherwise (it would hold the old vocabulary).
 
     Returns
     -------
@@ -389,11 +390,153 @@ def rewrite_tokenizer_files(src_dir, dst_dir, new_tokenizer, entries: Sequence[N
                                  f"tokenizer gives it {new_tokenizer.token_to_id(content)}")
         _write_text(dst / "tokenizer_config.json", json.dumps(cfg, ensure_ascii=False, indent=2))
     for name in SENTENCEPIECE_FILES:
-        if (src / name).is_file() or (dst / name).exists():
+        if not (src / name).is_file():
+            if (dst / name).exists():
+                _remove(dst / name)
+            continue
+        why = None
+        try:
+            raw = sentencepiece_with_entries((src / name).read_bytes(), data, entries)
+        except XlingError as e:
+            raw, why = None, str(e)
+        if raw is None:
             _remove(dst / name)
-            warnings.append(f"removed {name}: a SentencePiece model xling cannot rewrite (no sentencepiece/protobuf "
-                            f"here); tokenizer.json holds the {len(entries)} new entries")
+            warnings.append(f"removed {name}: {why}; tokenizer.json holds the {len(entries)} new entries")
+        else:
+            tmp = dst / (name + ".tmp")
+            tmp.write_bytes(raw)
+            os.replace(tmp, dst / name)
     return warnings
+
+
+# --------------------------------------------------------------------------- SentencePiece model files
+# A SentencePiece ``*.model`` is a protobuf ModelProto: field 1 = repeated SentencePiece
+# {1: piece (string), 2: score (float), 3: type (enum; 1 normal, 2 unknown, 3 control,
+# 4 user-defined, 5 unused, 6 byte)}, then the trainer / normaliser specs (kept byte for byte).
+# The wire format is read and written here directly (no protobuf dependency).
+
+def _read_varint(buf: bytes, i: int) -> tuple[int, int]:
+    out = shift = 0
+    while True:
+        if i >= len(buf):
+            raise XlingError("truncated varint")
+        b = buf[i]
+        i += 1
+        out |= (b & 0x7F) << shift
+        if b < 0x80:
+            return out, i
+        shift += 7
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def _proto_fields(buf: bytes) -> list[tuple[int, int, int, int, int]]:
+    """Top-level fields of a protobuf message: (number, wire type, start, payload start, end)."""
+    out, i = [], 0
+    while i < len(buf):
+        start = i
+        key, i = _read_varint(buf, i)
+        num, wire = key >> 3, key & 7
+        if wire == 0:
+            _, i = _read_varint(buf, i)
+            pay = start
+        elif wire == 1:
+            pay, i = i, i + 8
+        elif wire == 2:
+            n, pay = _read_varint(buf, i)
+            i = pay + n
+        elif wire == 5:
+            pay, i = i, i + 4
+        else:
+            raise XlingError(f"unsupported protobuf wire type {wire}")
+        if i > len(buf) or num == 0:
+            raise XlingError("truncated or invalid protobuf message")
+        out.append((num, wire, start, pay, i))
+    return out
+
+
+def read_sentencepiece(raw: bytes) -> tuple[list[tuple[str, float, int]], int]:
+    """The pieces of a SentencePiece model (piece, score, type) and its model type
+    (1 Unigram, 2 BPE, 3 word, 4 char; Unigram when the trainer spec does not say)."""
+    import struct
+
+    pieces, model_type = [], 1
+    for num, wire, _, pay, end in _proto_fields(raw):
+        if num == 1 and wire == 2:
+            piece, score, kind = "", 0.0, 1
+            sub = raw[pay:end]
+            for n2, w2, s2, p2, e2 in _proto_fields(sub):
+                if n2 == 1 and w2 == 2:
+                    piece = sub[p2:e2].decode("utf-8")
+                elif n2 == 2 and w2 == 5:
+                    score = struct.unpack("<f", sub[p2:e2])[0]
+                elif n2 == 3 and w2 == 0:
+                    kind = _read_varint(sub, s2 + 1)[0]
+            pieces.append((piece, score, kind))
+        elif num == 2 and wire == 2:  # TrainerSpec: field 3 = model_type
+            sub = raw[pay:end]
+            for n2, w2, s2, _, _ in _proto_fields(sub):
+                if n2 == 3 and w2 == 0:
+                    model_type = _read_varint(sub, s2 + 1)[0]
+    return pieces, model_type
+
+
+def _piece_record(piece: str, score: float, kind: int = 1) -> bytes:
+    import struct
+
+    text = piece.encode("utf-8")
+    body = b"\x0a" + _varint(len(text)) + text + b"\x15" + struct.pack("<f", score)
+    if kind != 1:
+        body += b"\x18" + _varint(kind)
+    return b"\x0a" + _varint(len(body)) + body
+
+
+def sentencepiece_with_entries(raw: bytes, data: dict, entries: Sequence[NewEntry]) -> bytes | None:
+    """A SentencePiece model file with ``entries`` appended as normal pieces, or raises
+    :class:`XlingError` saying why it cannot be kept in step.
+
+    Only when the file's pieces are the tokenizer's ids (piece ``i`` = token ``i``, as in LLaMA-2,
+    Mistral and T5; not XLM-R, whose ids are shifted) and the new ids follow them. New BPE pieces
+    score below every old piece, in id order (SentencePiece BPE merges the best-scoring pair
+    first, so they merge last, in the order the merge chains were built); new Unigram pieces keep
+    the score they have in ``tokenizer.json``.
+    """
+    try:
+        pieces, model_type = read_sentencepiece(raw)
+    except (XlingError, UnicodeDecodeError, ValueError) as e:
+        raise XlingError(f"not a SentencePiece model xling can read ({e})") from None
+    model = data["model"]
+    kind = model["type"]
+    if (kind, model_type) not in (("Unigram", 1), ("BPE", 2)):
+        raise XlingError(f"its model type ({model_type}) is not the tokenizer's ({kind})")
+    if kind == "Unigram":
+        tokens = [p[0] for p in model["vocab"]]
+    else:
+        by_id = {i: t for t, i in model["vocab"].items()}
+        tokens = [by_id.get(i) for i in range(len(pieces))]
+    if len(tokens) < len(pieces) or any(tokens[i] != p[0] for i, p in enumerate(pieces)):
+        raise XlingError("its pieces are not the tokenizer's ids (shifted or different vocabulary)")
+    new = sorted(entries, key=lambda e: e.token_id)
+    if [e.token_id for e in new] != list(range(len(pieces), len(pieces) + len(new))):
+        raise XlingError("the new ids do not follow its pieces")
+    low = min((p[1] for p in pieces if p[2] == 1), default=0.0)
+    records = []
+    for j, e in enumerate(new):
+        score = float(model["vocab"][e.token_id][1]) if kind == "Unigram" else low - 1.0 - j
+        records.append(_piece_record(e.token, score))
+    fields = _proto_fields(raw)
+    last = max((f[4] for f in fields if f[0] == 1), default=0)
+    return raw[:last] + b"".join(records) + raw[last:]
 
 
 def _write_text(path: Path, text: str) -> None:
