@@ -154,6 +154,9 @@ def expand(
                                        help="aligned: share of the token's own old pieces in its row "
                                             "(0 = neighbours only, as WECHSEL)."),
     corpus: Optional[str] = typer.Option(None, "--corpus", help="cw2v: target-language text."),
+    text: Optional[str] = typer.Option(None, "--text",
+                                       help="Running text for the report's in-context use of the new tokens "
+                                            "(tokens per word before/after; default: --corpus when given)."),
     epochs: int = typer.Option(1, "--epochs", min=1, help="cw2v --cw2v-candidates: passes over the pairs."),
     steps: int = typer.Option(200, "--steps", min=1, help="cw2v (whole vocabulary): optimiser steps."),
     rank: int = typer.Option(64, "--rank", min=1, help="cw2v (whole vocabulary): rank of the learned scores."),
@@ -228,8 +231,9 @@ def expand(
 
             extra = {"model": str(model_dir), "output": str(output),
                      "signature": signature(init=method, seed=seed)}
+            lines = [ln for ln in read_lines(text) if ln.strip()] if text else opts.corpus
             report = expand_model(model_dir, output, toks, opts, pad_to_multiple_of=pad_to, pad_rows=pad_mode,
-                                  force=force, extra_report=extra, progress=upd)
+                                  force=force, extra_report=extra, text=lines, progress=upd)
             report["seconds"] = round(time.perf_counter() - t0, 3)
     if json_out:
         emit_json(report)
@@ -238,6 +242,11 @@ def expand(
         added = tk["added"] if isinstance(tk["added"], int) else len(tk["added"])
         info(f"added {added:,} tokens with {method.value}: {report['old_rows']:,} → "
              f"{report['new_rows']:,} rows, wrote {output}")
+        use = report.get("in_context")
+        if use and use.get("single_token_share") is not None:
+            info(f"on the text: {use['tokens_per_word_before']:.3f} → {use['tokens_per_word_after']:.3f} tokens "
+                 f"per word; {use['single_token_share']:.1%} of {use['new_word_occurrences']:,} occurrences of "
+                 "the new words are their single new token")
         for w in report.get("tokenizer_warnings") or []:
             info(f"warning: {w}")
         info(report["signature"])

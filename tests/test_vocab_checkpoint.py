@@ -99,9 +99,11 @@ def test_sharded_bf16_untied_expansion(cli, sharded_bf16, texts, tmp_path):
     assert len(set(index["weight_map"].values())) >= 3  # really sharded
     out = tmp_path / "out"
     code, stdout, err = cli("vocab", "expand", src, "--tokens", texts / "words.txt", "--init", "subword-mean",
-                            "-o", out, "--json")
+                            "-o", out, "--text", texts / "heldout.txt", "--json")
     assert code == 0, err
     rep = json.loads(stdout)
+    use = rep["in_context"]
+    assert use["single_token_share"] >= 0.95 and use["tokens_per_word_after"] < use["tokens_per_word_before"]
     assert rep["input_key"] == "model.embed_tokens.weight" and rep["output_keys"] == ["lm_head.weight"]
     assert rep["tied"] is False and rep["shards"] >= 3
     old, mf_old = tensors_of(src)

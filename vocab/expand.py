@@ -194,7 +194,7 @@ def _old_words(tokenizer, n: int) -> list[str | None]:
 
 def expand_model(src, out, words, opts: InitOptions, *, pad_to_multiple_of: int | None = None,
                  pad_rows: PadRows = PadRows.mean, force: bool = False, extra_report: dict | None = None,
-                 progress: Callable[[int, int], None] | None = None) -> dict:
+                 text: Sequence[str] | None = None, progress: Callable[[int, int], None] | None = None) -> dict:
     """Add ``words`` to the model folder ``src`` as real tokenizer entries and write ``out``.
 
     Steps: read the folder lazily (headers only); add the words to the tokenizer
@@ -211,6 +211,9 @@ def expand_model(src, out, words, opts: InitOptions, *, pad_to_multiple_of: int 
         Grow the vocabulary to a multiple of this (GPU-friendly shapes); the padding rows are
         ``pad_rows``: the mean of the old rows of each tensor, or zeros. No token maps to them.
     force : replace ``out`` if xling wrote it (it holds ``xling-vocab.json``).
+    text : lines, optional
+        Running text: the report's ``in_context`` gives tokens per word before and after and the
+        share of the new words' occurrences encoded as their single new token.
 
     Returns
     -------
@@ -220,7 +223,7 @@ def expand_model(src, out, words, opts: InitOptions, *, pad_to_multiple_of: int 
 
     from .checkpoint import check_output, open_model, write_expanded
     from .segment import HFSegmenter
-    from .tokenizer_edit import expand_tokenizer, load_trained, rewrite_tokenizer_files
+    from .tokenizer_edit import expand_tokenizer, in_context_use, load_trained, rewrite_tokenizer_files
 
     src, out = Path(src), Path(out)
     mf = open_model(src)
@@ -283,6 +286,8 @@ def expand_model(src, out, words, opts: InitOptions, *, pad_to_multiple_of: int 
               "input_key": mf.input_key, "output_keys": mf.output_keys, "bias_keys": mf.bias_keys,
               "tied": mf.tied, "seed": opts.seed, "shards": len(mf.shards), **(extra_report or {}),
               "entries": [dataclasses.asdict(e) for e in entries]}
+    if text:
+        report["in_context"] = in_context_use(mf.tokenizer, new_tok, entries, list(text))
     files = write_expanded(mf, out, tails, n_total, report, force=force,
                            write_tokenizer=lambda tmp: rewrite_tokenizer_files(src, tmp, new_tok, entries))
     report.update(files)
