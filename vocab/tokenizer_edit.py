@@ -160,11 +160,8 @@ def expand_tokenizer(tokenizer, words: Sequence[str]):
             skips.duplicates += 1
             continue
         forms = seg.context_forms(w)
-        if len(forms) != 1:
-            if forms:
-                skips.split.append(w)
-            else:
-                skips.duplicates += 1
+        if len(forms) != 1:  # split by the pre-tokeniser (or nothing left after normalisation)
+            skips.split.append(w)
             continue
         form = forms[0]
         if form in seen:
