@@ -73,8 +73,8 @@ def main() -> None:
     from vocab_text import build
 
     from xling.vocab.candidates import count_words, read_lines, select_candidates
-    from xling.vocab.checkpoint import load_checkpoint, write_checkpoint
-    from xling.vocab.expand import InitOptions, expand_checkpoint
+    from xling.vocab.checkpoint import load_tokenizer_only
+    from xling.vocab.expand import InitOptions, expand_model
     from xling.vocab.evaluate import fidelity, load_model, pieces_per_word, sentence_embeddings
     from xling.vocab.segment import HFSegmenter
 
@@ -86,8 +86,7 @@ def main() -> None:
     train = [ln for ln in read_lines(work / "train.txt") if ln.strip()]
     held = [ln for ln in read_lines(work / "heldout.txt") if ln.strip()][:args.eval_lines]
     model = minilm_dir()
-    ck = load_checkpoint(model)
-    seg = HFSegmenter(ck.tokenizer)
+    seg = HFSegmenter(load_tokenizer_only(model))
     # 2. candidates
     cands = select_candidates(count_words(train, seg), seg, top=args.tokens)
     tokens = [c.word for c in cands]
@@ -120,19 +119,18 @@ def main() -> None:
                 from dataclasses import replace
 
                 opts.cw2v = replace(opts.cw2v, lr=args.cw2v_lr)
-        t0 = time.perf_counter()
-        res = expand_checkpoint(ck, tokens, opts)
-        seconds = time.perf_counter() - t0
         out = work / f"exp-{method}"
-        write_checkpoint(ck, out, res.tensors, res.tokenizer, res.plan.added, res.report, force=True)
+        t0 = time.perf_counter()
+        report = expand_model(model, out, tokens, opts, force=True)  # includes writing the folder
+        seconds = time.perf_counter() - t0
         m1 = load_model(out)
-        seg1 = HFSegmenter(res.tokenizer)
+        seg1 = HFSegmenter(load_tokenizer_only(out))
         fid = fidelity(ref, sentence_embeddings(m1, seg1, held))
         del m1
         ppw_after, _ = pieces_per_word(seg1, held)
         rows.append({"method": method, "fidelity": float(fid.mean()), "fidelity_median": float(np.median(fid)),
                      "ppw_before": ppw_before, "ppw_after": ppw_after, "init_s": seconds,
-                     "stats": {**res.report["init"], **extra}})
+                     "stats": {**report["init"], **extra}})
         print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
     ref_fid = next((r["fidelity"] for r in rows if r["method"] == "mvn"), None)
     print(f"\nMiniLM-L6 + {len(tokens)} French tokens; held-out: {len(held)} paragraphs, {n_words} words\n")

@@ -1,4 +1,4 @@
-"""`xling vocab ...` commands: candidates, expand, eval."""
+"""`xling vocab ...` commands: candidates, train-tokenizer, expand, eval."""
 from __future__ import annotations
 
 import time
@@ -7,9 +7,9 @@ from typing import Optional
 
 import typer
 
-from ..data.jsonfile import RecordKind, record as stamped
+from ..data.jsonfile import RecordKind
 from . import options as opt
-from .common import emit_json, handle_errors, info, out_console, progress, signature, write_json
+from .common import emit_json, escape, handle_errors, info, out_console, progress, signature, write_json
 
 app = typer.Typer(help="Add tokens to a model's vocabulary and initialise their embeddings.",
                   no_args_is_help=True)
@@ -24,12 +24,19 @@ def candidates(
     corpus: str = typer.Argument(..., help="UTF-8 text in the new language or domain ('-' for stdin)."),
     top: int = typer.Option(2000, "--top", min=1, help="Number of candidates."),
     min_count: int = typer.Option(2, "--min-count", min=1, help="Ignore rarer words."),
-    min_pieces: int = typer.Option(2, "--min-pieces", min=2, help="Only words split into at least this many pieces."),
+    min_pieces: int = typer.Option(2, "--min-pieces", min=2,
+                                   help="Only words that take at least this many tokens in running text."),
     min_length: int = typer.Option(2, "--min-length", min=1, help="Only words at least this long."),
     output: str = typer.Option("-", "--output", "-o", help="Output TSV (word, count, pieces); '-' = stdout."),
     json_out: bool = opt.Json,
 ):
-    """Frequent corpus words that the model's tokenizer splits into several pieces."""
+    """Corpus words that would save the most tokens as single tokens.
+
+    Words are taken as the model's own normaliser and pre-tokeniser see them in running text
+    (SentencePiece layouts split on the ▁ marker), decoded to Unicode, and ranked by tokens saved
+    = count × (pieces − 1), pieces counted in context (after a space, with the word-start marker).
+    Words already one token in context are never listed. The TSV feeds `xling vocab expand --tokens`.
+    """
     from ..data.atomic import atomic_open
     from ..vocab.candidates import count_words, read_lines, select_candidates
     from ..vocab.checkpoint import load_tokenizer_only
@@ -46,13 +53,86 @@ def candidates(
     record = {"corpus": corpus, "distinct_words": len(counts), "tokens": int(sum(counts.values())),
               "candidates": len(cands),
               "mean_pieces": (sum(c.pieces for c in cands) / len(cands)) if cands else None,
-              "output": output}
+              "tokens_saved": sum(c.saved for c in cands), "output": output}
     if json_out:
-        record["top"] = [{"word": c.word, "count": c.count, "pieces": c.pieces} for c in cands[:20]]
+        record["top"] = [{"word": c.word, "count": c.count, "pieces": c.pieces, "saved": c.saved}
+                         for c in cands[:20]]
         emit_json(record)
     else:
         info(f"{len(cands):,} candidates from {record['tokens']:,} words ({len(counts):,} distinct)"
-             + (f", {record['mean_pieces']:.2f} pieces each now" if cands else ""))
+             + (f", {record['mean_pieces']:.2f} tokens each now, {record['tokens_saved']:,} tokens saved "
+                f"on the corpus as single tokens" if cands else ""))
+
+
+@app.command("train-tokenizer")
+@handle_errors
+def train_tokenizer(
+    model_dir: Path = ModelDir,
+    corpus: str = typer.Argument(..., help="UTF-8 text in the new language or domain ('-' for stdin)."),
+    new_tokens: int = typer.Option(..., "--new-tokens", "-n", min=1, help="Number of new tokens to learn."),
+    output: Path = typer.Option(..., "--output", "-o", help="Output folder (tokenizer files + xling-tokens.json)."),
+    train_vocab_size: Optional[int] = typer.Option(None, "--train-vocab-size", min=2,
+                                                   help="Size of the tokenizer trained on the corpus "
+                                                        "(default: 4 × N + 500, plus the byte alphabet)."),
+    force: bool = typer.Option(False, "--force", help="Replace a non-empty output folder."),
+    json_out: bool = opt.Json,
+):
+    """Learn N new subword tokens with the model's own algorithm and merge them into its tokenizer.
+
+    A tokenizer of the same family (BPE with the same pre-tokeniser and byte-level alphabet,
+    Unigram, WordPiece) is trained on the corpus; its N first entries the model lacks (merge order,
+    or score for Unigram) are merged into the model's tokenizer: each BPE token gets a merge chain
+    appended after the existing merges (so text where none of them applies is segmented as
+    before). OUT/ holds the merged tokenizer files and xling-tokens.json; give OUT/ to
+    `xling vocab expand MODEL --tokens OUT/` to add the matching embedding rows.
+    """
+    import shutil
+
+    from ..data.errors import XlingError
+    from ..vocab.candidates import read_lines
+    from ..vocab.checkpoint import load_tokenizer_only
+    from ..vocab.tokenizer_edit import in_context_use, save_trained, train_new_tokens
+
+    tok = load_tokenizer_only(model_dir)
+    if output.exists() and not output.is_dir():
+        raise XlingError(f"{output}: exists and is not a folder")
+    if output.exists() and any(output.iterdir()) and not force:
+        raise XlingError(f"{output}: folder exists and is not empty (use --force to replace it)")
+    lines = [ln for ln in read_lines(corpus) if ln.strip()]
+    t0 = time.perf_counter()
+    new_tok, entries, skips = train_new_tokens(tok, lines, new_tokens, train_vocab_size=train_vocab_size)
+    use = in_context_use(tok, new_tok, entries, lines)
+    ids = {e.token_id for e in entries}
+    used = set()
+    for enc in new_tok.encode_batch(lines, add_special_tokens=False):
+        used.update(ids.intersection(enc.ids))
+    n_int = sum(e.intermediate for e in entries)
+    report = {"model": str(model_dir), "corpus": corpus, "output": str(output),
+              "new_tokens": len(entries) - n_int, "intermediate_tokens": n_int,
+              "new_tokens_used_on_corpus": len(used),
+              "tokens_per_word_before": use["tokens_per_word_before"],
+              "tokens_per_word_after": use["tokens_per_word_after"],
+              "lines_changed_without_new_ids": use["lines_changed_without_new_ids"],
+              "seconds": round(time.perf_counter() - t0, 3)}
+    tmp = output.with_name(output.name + ".xling-tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        warnings = save_trained(tmp, model_dir, new_tok, entries, skips, report)
+        if output.exists():
+            shutil.rmtree(output)
+        tmp.rename(output)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    report["tokenizer_warnings"] = warnings
+    if json_out:
+        report["examples"] = [e.word for e in entries[:20]]
+        emit_json(report)
+        return
+    info(f"learned {len(entries) - n_int:,} new tokens (+{n_int:,} intermediate BPE entries; {len(used):,} "
+         f"of all used on the corpus): "
+         f"{use['tokens_per_word_before']:.3f} → {use['tokens_per_word_after']:.3f} tokens per word; wrote {output}")
+    for w in warnings:
+        info(escape(w))
 
 
 @app.command("expand")
@@ -75,39 +155,61 @@ def expand(
                                        help="aligned: share of the token's own old pieces in its row "
                                             "(0 = neighbours only, as WECHSEL)."),
     corpus: Optional[str] = typer.Option(None, "--corpus", help="cw2v: target-language text."),
-    epochs: int = typer.Option(1, "--epochs", min=1, help="cw2v: passes over the pairs."),
+    text: Optional[str] = typer.Option(None, "--text",
+                                       help="Running text for the report's in-context use of the new tokens "
+                                            "(tokens per word before/after; default: --corpus when given)."),
+    epochs: int = typer.Option(1, "--epochs", min=1, help="cw2v --cw2v-candidates: passes over the pairs."),
+    steps: int = typer.Option(200, "--steps", min=1, help="cw2v (whole vocabulary): optimiser steps."),
+    rank: int = typer.Option(64, "--rank", min=1, help="cw2v (whole vocabulary): rank of the learned scores."),
     window: int = typer.Option(5, "--window", min=1, help="cw2v: context window."),
     max_pairs: int = typer.Option(300_000, "--max-pairs", min=1, help="cw2v: skip-gram pairs used."),
-    cands: int = typer.Option(64, "--candidates", min=1, help="cw2v: old rows each new token may mix."),
+    cands: Optional[int] = typer.Option(None, "--cw2v-candidates", "--candidates", min=1,
+                                        help="cw2v: mix only this many old rows per new token (the faster "
+                                             "shortcut, e.g. 64); default: the whole old vocabulary."),
     lr: float = typer.Option(0.05, "--lr", min=1e-6, help="cw2v: learning rate of the mixing scores."),
     threads: int = typer.Option(2, "--threads", min=1, help="cw2v: CPU threads."),
     device: str = typer.Option("cpu", "--device", help="cw2v: cpu, cuda or auto."),
     mvn_scale: float = typer.Option(1e-9, "--mvn-scale", min=0.0,
                                     help="mvn: covariance scale (1e-9 = transformers' resize default)."),
+    pad_to: Optional[int] = typer.Option(None, "--pad-to-multiple-of", min=1,
+                                         help="Grow the vocabulary to a multiple of N rows (config vocab_size too)."),
+    pad_rows: str = typer.Option("mean", "--pad-rows",
+                                 help="Padding rows: mean (of the old rows of each tensor) or zeros."),
     seed: int = opt.Seed,
-    force: bool = typer.Option(False, "--force", help="Replace a non-empty output folder."),
+    force: bool = typer.Option(False, "--force", help="Replace an output folder that xling vocab expand wrote."),
     json_out: bool = opt.Json,
 ):
-    """Add tokens and initialise their embedding rows; write a checkpoint transformers loads offline."""
+    """Add tokens and initialise their embedding rows; write a checkpoint transformers loads offline.
+
+    With a model folder the words become real entries of its tokenizer (in the form running
+    text produces them), initialised from the pieces running text produced before; sharded
+    checkpoints are streamed shard by shard and untouched shards hard-linked.
+    """
     from ..data.errors import XlingError
     from ..vocab.candidates import read_lines, read_tokens
     from ..vocab.cw2v import CW2VParams
     from ..vocab.expand import InitOptions
-    from ..vocab.init import InitMethod
+    from ..vocab.init import InitMethod, PadRows
 
     try:
         method = InitMethod(init)
     except ValueError:
         raise XlingError(f"--init {init!r}: choose one of {', '.join(m.value for m in InitMethod)}") from None
+    try:
+        pad_mode = PadRows(pad_rows)
+    except ValueError:
+        raise XlingError(f"--pad-rows {pad_rows!r}: choose mean or zeros") from None
     if device not in ("cpu", "cuda", "auto"):
         raise XlingError(f"--device {device!r}: choose cpu, cuda or auto")
     if (model_dir is None) == (embeddings is None):
         raise XlingError("give a MODEL_DIR or --embeddings with --vocab (one of the two)")
-    toks = read_tokens(tokens)
+    # a train-tokenizer result folder, or a word list
+    toks = Path(tokens) if (model_dir is not None and Path(tokens).is_dir()) else read_tokens(tokens)
     opts = InitOptions(method=method, seed=seed, mvn_scale=mvn_scale, k=k, temperature=temperature,
                        piece_weight=piece_weight,
                        device=device, cw2v=CW2VParams(window=window, epochs=epochs, max_pairs=max_pairs,
-                                                      candidates=cands, lr=lr, threads=threads))
+                                                      candidates=cands, lr=lr, threads=threads, steps=steps,
+                                                      rank=rank))
     if method is InitMethod.aligned:
         from .common import load_vectors
 
@@ -122,25 +224,32 @@ def expand(
     t0 = time.perf_counter()
     with progress(f"init {method.value}", unit="steps") as upd:
         if embeddings is not None:
+            if pad_to:
+                raise XlingError("--pad-to-multiple-of applies to model folders, not to --embeddings")
             report = _expand_bare(embeddings, vocab_file, toks, opts, output, force, upd)
         else:
-            from ..vocab.checkpoint import load_checkpoint, write_checkpoint
-            from ..vocab.expand import expand_checkpoint
+            from ..vocab.expand import expand_model
 
-            ck = load_checkpoint(model_dir)
-            res = expand_checkpoint(ck, toks, opts, progress=upd)
-            report = res.report
-            report.update(model=str(model_dir), output=str(output), seconds=round(time.perf_counter() - t0, 3),
-                          signature=signature(init=method, seed=seed))
-            write_checkpoint(ck, output, res.tensors, res.tokenizer, res.plan.added,
-                             stamped(RecordKind.vocab_expand, report), force=force)
+            extra = {"model": str(model_dir), "output": str(output),
+                     "signature": signature(init=method, seed=seed)}
+            lines = [ln for ln in read_lines(text) if ln.strip()] if text else opts.corpus
+            report = expand_model(model_dir, output, toks, opts, pad_to_multiple_of=pad_to, pad_rows=pad_mode,
+                                  force=force, extra_report=extra, text=lines, progress=upd)
+            report["seconds"] = round(time.perf_counter() - t0, 3)
     if json_out:
         emit_json(report, RecordKind.vocab_expand)
     else:
         tk = report["tokens"]
-        info(f"added {tk['added']:,} tokens ({tk['skipped_existing']} already present, "
-             f"{tk['skipped_duplicates']} repeated) with {method.value}: {report['old_rows']:,} → "
+        added = tk["added"] if isinstance(tk["added"], int) else len(tk["added"])
+        info(f"added {added:,} tokens with {method.value}: {report['old_rows']:,} → "
              f"{report['new_rows']:,} rows, wrote {output}")
+        use = report.get("in_context")
+        if use and use.get("single_token_share") is not None:
+            info(f"on the text: {use['tokens_per_word_before']:.3f} → {use['tokens_per_word_after']:.3f} tokens "
+                 f"per word; {use['single_token_share']:.1%} of {use['new_word_occurrences']:,} occurrences of "
+                 "the new words are their single new token")
+        for w in report.get("tokenizer_warnings") or []:
+            info(f"warning: {w}")
         info(report["signature"])
 
 
@@ -168,8 +277,13 @@ def _expand_bare(embeddings: Path, vocab_file: Optional[Path], toks, opts, outpu
         raise InputError("the vocabulary repeats a token", vocab_file)
     if output.exists() and not output.is_dir():
         raise XlingError(f"{output}: exists and is not a folder")
-    if output.exists() and any(output.iterdir()) and not force:
-        raise XlingError(f"{output}: folder exists and is not empty (use --force to replace it)")
+    if output.exists() and any(output.iterdir()):
+        if not force:
+            raise XlingError(f"{output}: folder exists and is not empty (use --force to replace a folder "
+                             "xling vocab expand wrote)")
+        if not (output / "xling-vocab.json").is_file():
+            raise XlingError(f"{output}: --force only replaces a folder xling vocab expand wrote (it has "
+                             "xling-vocab.json); this one does not")
     t0 = time.perf_counter()
     new, new_vocab, report = expand_matrix(np.asarray(matrix), vocab, toks, opts, progress=upd)
     from ..vocab.init import InitMethod
@@ -193,57 +307,99 @@ def evaluate(
     text: str = typer.Argument(..., help="Held-out UTF-8 text, one sentence or paragraph a line."),
     max_lines: Optional[int] = typer.Option(None, "--max-lines", min=1, help="Use only the first N non-empty lines."),
     batch: int = typer.Option(32, "--batch", min=1, help="Sentences per forward pass."),
-    max_len: int = typer.Option(128, "--max-len", min=8, help="Truncate each line to this many tokens."),
+    max_len: int = typer.Option(128, "--max-len", min=8,
+                                help="Tokens per forward pass (sentence embeddings: truncated; LM loss: longer "
+                                     "lines are scored in consecutive windows)."),
+    probe_steps: int = typer.Option(0, "--probe-steps", min=0,
+                                    help="Causal LMs: then train only the embeddings (+ untied head) of the "
+                                         "expanded model for N steps on --probe-text and report the loss curve."),
+    probe_text: Optional[str] = typer.Option(None, "--probe-text", help="Training text of the probe."),
+    probe_lr: float = typer.Option(1e-3, "--probe-lr", min=1e-8, help="Probe: Adam learning rate."),
+    probe_batch: int = typer.Option(8, "--probe-batch", min=1, help="Probe: lines per step."),
+    seed: int = opt.Seed,
     device: str = typer.Option("cpu", "--device", help="cpu, cuda or auto."),
     threads: int = typer.Option(2, "--threads", min=1, help="CPU threads."),
     json_out: bool = opt.Json,
 ):
-    """Pieces per word before/after, fidelity of sentence embeddings, and LM loss per word."""
+    """Pieces per word before/after, use of the new tokens, fidelity of sentence embeddings, and for
+    causal LMs the NLL per word and per character of the text (comparable across tokenizations)."""
+    import json as _json
+
     import numpy as np
     import torch
 
-    from ..data.errors import DeviceError, InputError
+    from ..data.errors import DeviceError, InputError, XlingError
     from ..vocab.candidates import read_lines
-    from ..vocab.checkpoint import is_lm, read_model_dir
-    from ..vocab.evaluate import (fidelity, lm_nll_per_word, load_model, pieces_per_word,
-                                  sentence_embeddings)
+    from ..vocab.checkpoint import MARKER, is_lm, read_model_dir
+    from ..vocab.evaluate import (fidelity, lm_nll, load_model, pieces_per_word, probe, sentence_embeddings,
+                                  start_id)
     from ..vocab.segment import HFSegmenter
 
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
         raise DeviceError("--device cuda requested but CUDA is not available")
+    if probe_steps and not probe_text:
+        raise XlingError("--probe-steps needs --probe-text (training text)")
     torch.set_num_threads(threads)
     lines = [ln for ln in read_lines(text) if ln.strip()]
     if max_lines:
         lines = lines[:max_lines]
     if not lines:
         raise InputError("no text to evaluate on (the file has no non-empty line)", text)
-    (cfg_o, tok_o), (_, tok_e) = read_model_dir(original), read_model_dir(expanded)
+    train_lines = [ln for ln in read_lines(probe_text) if ln.strip()] if probe_steps else []
+    (cfg_o, tok_o), (cfg_e, tok_e) = read_model_dir(original), read_model_dir(expanded)
+    lm = is_lm(cfg_o)
+    if probe_steps and not lm:
+        raise XlingError("--probe-steps applies to causal language models only")
     seg_o, seg_e = HFSegmenter(tok_o), HFSegmenter(tok_e)
     ppw_o, n_words = pieces_per_word(seg_o, lines)
     ppw_e, _ = pieces_per_word(seg_e, lines)
-    lm = is_lm(cfg_o)
     record = {"original": str(original), "expanded": str(expanded), "text": text, "lines": len(lines),
               "words": n_words, "pieces_per_word_before": ppw_o, "pieces_per_word_after": ppw_e}
-    with progress("sentence embeddings", total=2 * len(lines)) as upd:
+    marker = expanded / MARKER
+    if marker.is_file():
+        entries = (_json.loads(marker.read_text(encoding="utf-8")).get("entries") or [])
+        if entries:
+            from ..vocab.tokenizer_edit import NewEntry, in_context_use
+
+            use = in_context_use(tok_o, tok_e, [NewEntry(**e) for e in entries], lines)
+            record.update(new_word_occurrences=use["new_word_occurrences"],
+                          single_token_share=use["single_token_share"],
+                          tokens_per_new_word_before=use["tokens_per_new_word_before"],
+                          tokens_per_new_word_after=use["tokens_per_new_word_after"])
+    with progress("evaluating", total=2 * len(lines)) as upd:
         m_o = load_model(original, device, lm=lm)
         base_o = m_o.base_model if lm else m_o
         e_o = sentence_embeddings(base_o, seg_o, lines, batch=batch, max_len=max_len, device=device,
                                   progress=lambda d, t: upd(d, 2 * t))
-        nll_o = lm_nll_per_word(m_o, seg_o, lines, batch=batch, max_len=max_len, device=device) if lm else None
+        nll_o = lm_nll(m_o, tok_o, lines, start=start_id(tok_o, cfg_o), batch=batch, max_len=max_len,
+                       device=device) if lm else None
         del m_o
         m_e = load_model(expanded, device, lm=lm)
         base_e = m_e.base_model if lm else m_e
         e_e = sentence_embeddings(base_e, seg_e, lines, batch=batch, max_len=max_len, device=device,
                                   progress=lambda d, t: upd(len(lines) + d, 2 * t))
-        nll_e = lm_nll_per_word(m_e, seg_e, lines, batch=batch, max_len=max_len, device=device) if lm else None
+        start_e = start_id(tok_e, cfg_e)
+        nll_e = lm_nll(m_e, tok_e, lines, start=start_e, batch=batch, max_len=max_len, device=device) if lm else None
     fid = fidelity(e_o, e_e)
     record.update(fidelity_mean=float(np.mean(fid)), fidelity_median=float(np.median(fid)),
                   fidelity_min=float(np.min(fid)))
     if lm:
-        record.update(nll_per_word_before=nll_o, nll_per_word_after=nll_e)
-    record["signature"] = signature(pool="mean", max_len=max_len, lines=len(lines))
+        record.update(nll_per_word_before=nll_o["nll_per_word"], nll_per_word_after=nll_e["nll_per_word"],
+                      nll_per_char_before=nll_o["nll_per_char"], nll_per_char_after=nll_e["nll_per_char"],
+                      tokens_scored_before=nll_o["tokens"], tokens_scored_after=nll_e["tokens"],
+                      chars=nll_o["chars"])
+    if probe_steps:
+        with progress("probe", total=probe_steps, unit="steps") as upd:
+            curve = probe(m_e, tok_e, train_lines, start=start_e, steps=probe_steps, lr=probe_lr,
+                          batch=probe_batch, max_len=max_len, seed=seed, device=device, progress=upd)
+        after = lm_nll(m_e, tok_e, lines, start=start_e, batch=batch, max_len=max_len, device=device)
+        record["probe"] = {"steps": probe_steps, "lr": probe_lr, "batch": probe_batch, "text": probe_text,
+                           "train_lines": len(train_lines), "loss_curve": [round(x, 5) for x in curve],
+                           "nll_per_word_after": after["nll_per_word"], "nll_per_char_after": after["nll_per_char"]}
+    record["signature"] = signature(pool="mean", max_len=max_len, lines=len(lines),
+                                    **({"probe_steps": probe_steps, "seed": seed} if probe_steps else {}))
     if json_out:
         emit_json(record, RecordKind.vocab_eval)
         return
@@ -252,6 +408,11 @@ def evaluate(
     t = Table(title=f"{expanded} vs {original}", show_header=False)
     for key, v in record.items():
         if key in ("original", "expanded", "signature"):
+            continue
+        if key == "probe":
+            c = v["loss_curve"]
+            t.add_row("probe loss (first → last)", f"{c[0]:.4f} → {c[-1]:.4f} in {v['steps']} steps")
+            t.add_row("probe nll per char after", f"{v['nll_per_char_after']:.4f}")
             continue
         t.add_row(key.replace("_", " "), f"{v:.4f}" if isinstance(v, float) else str(v))
     out_console.print(t)

@@ -112,8 +112,8 @@ def test_candidates_cli_lists_split_words(cli, bert_dir, text_files, tmp_path):
     assert code == 0, err
     rows = [line.split("\t") for line in out.read_text(encoding="utf-8").splitlines()]
     assert len(rows) == 5
-    counts = [int(r[1]) for r in rows]
-    assert counts == sorted(counts, reverse=True)
+    saved = [int(r[1]) * (int(r[2]) - 1) for r in rows]  # ranked by tokens saved in context
+    assert saved == sorted(saved, reverse=True)
     for word, _, pieces in rows:
         assert word in FRENCH  # the English words are whole tokens already
         assert int(pieces) == len(piece_ids(bert_dir, word)) >= 2
@@ -247,31 +247,63 @@ def test_mvn_full_scale_matches_the_fitted_distribution(rng):
     np.testing.assert_allclose(tiny, np.repeat(old.mean(0)[None], 10, 0), atol=1e-3)
 
 
-def test_cw2v_rows_are_convex_combinations(bert_dir, text_files):
+def _cw2v_inputs(model_dir, text_files):
     from xling.vocab.candidates import read_lines
-    from xling.vocab.checkpoint import load_checkpoint
-    from xling.vocab.cw2v import CW2VParams
-    from xling.vocab.expand import InitOptions, expand_checkpoint
+    from xling.vocab.checkpoint import open_model
     from xling.vocab.init import subword_mix
     from xling.vocab.segment import HFSegmenter
-    from xling.vocab.cw2v import train_cw2v
+    from xling.vocab.tokenizer_edit import expand_tokenizer
 
-    ck = load_checkpoint(bert_dir)
-    old = ck.matrix()
-    seg = HFSegmenter(ck.tokenizer)
-    init = subword_mix(seg.pieces(FRENCH), old.shape[0])
-    res = expand_checkpoint(ck, FRENCH, InitOptions(method="cw2v", corpus=list(read_lines(text_files / "train.txt")),
-                                                    cw2v=CW2VParams(max_pairs=20000, candidates=8)))
-    assert res.report["init"]["new_tokens_in_corpus"] == len(FRENCH)
-    seqs = [[1, 2, 3]]  # no new token in this corpus: the weights stay at their warm start
-    mix, stats = train_cw2v(old, init, seqs, params=CW2VParams(candidates=8), seed=0)
+    mf = open_model(model_dir)
+    old = mf.matrix()
+    new_tok, entries, _ = expand_tokenizer(mf.tokenizer, FRENCH)
+    id_map = {e.token_id: old.shape[0] + j for j, e in enumerate(entries)}
+    seqs = [[id_map.get(i, i) for i in s] for s in HFSegmenter(new_tok).encode_lines(
+        list(read_lines(text_files / "train.txt")))]
+    return mf, old, subword_mix([e.pieces for e in entries], old.shape[0]), [s for s in seqs if len(s) > 1]
+
+
+def test_cw2v_shortcut_rows_are_convex_combinations(bert_dir, text_files):
+    from xling.vocab.cw2v import CW2VParams, train_cw2v
+
+    _, old, init, seqs = _cw2v_inputs(bert_dir, text_files)
+    mix, stats = train_cw2v(old, init, seqs, params=CW2VParams(candidates=8, max_pairs=20000), seed=0)
     w = mix.weights.toarray()
-    assert (w >= 0).all()
+    assert (w >= 0).all() and ((w > 0).sum(1) <= 8).all()
     np.testing.assert_allclose(w.sum(1), 1.0, rtol=1e-6)
-    assert stats["new_tokens_in_corpus"] == 0
-    # trained weights differ from the subword mean but stay convex
-    new_rows = res.tensors[ck.input_key][old.shape[0]:].numpy()
-    assert not np.allclose(new_rows, init.apply(old), atol=1e-6)
+    assert stats["new_tokens_in_corpus"] == len(FRENCH)
+    assert not np.allclose(mix.apply(old), init.apply(old), atol=1e-6)  # trained away from the subword mean
+    mix0, stats0 = train_cw2v(old, init, [[1, 2, 3]], params=CW2VParams(candidates=8), seed=0)
+    assert stats0["new_tokens_in_corpus"] == 0  # no new token in the corpus: the warm start, still convex
+    np.testing.assert_allclose(mix0.weights.toarray().sum(1), 1.0, rtol=1e-6)
+
+
+def test_cw2v_whole_vocabulary_input_and_output_mixes(gpt2_dir, text_files):
+    """The paper's CW2V: softmax over every old row, one mix for the input side and one for the
+    untied output side; training starts at the subword mean and moves away from it."""
+    from xling.vocab.cw2v import CW2VParams, train_cw2v_full
+
+    mf, old, init, seqs = _cw2v_inputs(gpt2_dir, text_files)
+    head = mf.matrix("lm_head.weight")
+    p = CW2VParams(steps=30, batch_size=512, lr=0.1)
+    mix_in, mix_out, stats = train_cw2v_full(old, head, init, seqs, params=p, seed=0)
+    for mix in (mix_in, mix_out):
+        w = np.asarray(mix.weights)
+        assert w.shape == (len(FRENCH), old.shape[0]) and (w > 0).all()  # the whole vocabulary takes part
+        np.testing.assert_allclose(w.sum(1), 1.0, rtol=1e-5)
+    assert not np.allclose(mix_in.weights, mix_out.weights)  # learned separately
+    assert stats["new_tokens_in_corpus"] == len(FRENCH) and stats["output_mix"] is True
+    assert stats["final_loss"] < stats["first_loss"]
+    # one step from the prior = (almost) the subword mean: the pieces carry most of the mass
+    _, _, s1 = train_cw2v_full(old, None, init, seqs, params=CW2VParams(steps=1, lr=1e-9), seed=0)
+    m1, _, _ = train_cw2v_full(old, None, init, seqs, params=CW2VParams(steps=1, lr=1e-9), seed=0)
+    assert s1["output_mix"] is False
+    sub = init.apply(old)
+    cos = (m1.apply(old) * sub).sum(1) / np.linalg.norm(m1.apply(old), axis=1) / np.linalg.norm(sub, axis=1)
+    assert (cos > 0.99).all()
+    # same seed, same weights
+    again, _, _ = train_cw2v_full(old, head, init, seqs, params=p, seed=0)
+    np.testing.assert_array_equal(again.weights, mix_in.weights)
 
 
 def test_untied_lm_head_grows_and_eval_reports_loss(cli, gpt2_dir, text_files, tmp_path):
@@ -340,7 +372,8 @@ def test_existing_tokens_are_skipped_and_counted(cli, bert_dir, tmp_path):
                             "--json")
     assert code == 0, err
     t = json.loads(stdout)["tokens"]
-    assert (t["added"], t["skipped_existing"], t["skipped_duplicates"], t["normalized"]) == (2, 2, 1, 1)
+    # "Chat" is normalised to "chat" (added), "chat" repeats it, "cat" and "the" are one token in context
+    assert (t["added"], t["skipped_single_token"], t["skipped_existing"], t["skipped_duplicates"]) == (2, 2, 0, 1)
 
 
 def bad(cli, *args):
@@ -370,7 +403,7 @@ def test_bad_inputs(cli, bert_dir, text_files, tmp_path, rng):
     assert "empty token list" in bad(cli, "vocab", "expand", bert_dir, "--tokens", empty, "-o", tmp_path / "c")
     existing = tmp_path / "existing.txt"
     existing.write_text("cat\nthe\n", encoding="utf-8")
-    assert "already exist" in bad(cli, "vocab", "expand", bert_dir, "--tokens", existing, "-o", tmp_path / "d")
+    assert "already one token" in bad(cli, "vocab", "expand", bert_dir, "--tokens", existing, "-o", tmp_path / "d")
     assert not (tmp_path / "d").exists()
     assert "--init" in bad(cli, "vocab", "expand", bert_dir, "--tokens", toks, "--init", "zero", "-o", tmp_path / "e")
     assert "--src-vectors" in bad(cli, "vocab", "expand", bert_dir, "--tokens", toks, "--init", "aligned",
@@ -385,6 +418,9 @@ def test_bad_inputs(cli, bert_dir, text_files, tmp_path, rng):
     nonempty.mkdir()
     (nonempty / "keep.txt").write_text("x")
     assert "--force" in bad(cli, "vocab", "expand", bert_dir, "--tokens", toks, "-o", nonempty)
+    np.save(tmp_path / "m3.npy", rng.standard_normal((3, 4)).astype(np.float32))
+    assert "xling-vocab.json" in bad(cli, "vocab", "expand", "--embeddings", tmp_path / "m3.npy", "--vocab",
+                                     tmp_path / "v.txt", "--tokens", toks, "-o", nonempty, "--force")
     assert (nonempty / "keep.txt").read_text() == "x"
     latin1 = tmp_path / "latin1.txt"
     latin1.write_bytes("chat\nmaison d\xe9j\xe0\n".encode("latin-1"))

@@ -12,9 +12,16 @@ from ..data.errors import InputError, XlingError
 
 @dataclass(frozen=True)
 class Candidate:
+    """A word worth adding: its corpus frequency and how many tokens running text gives it now."""
+
     word: str
     count: int
     pieces: int
+
+    @property
+    def saved(self) -> int:
+        """Tokens saved on the corpus if the word became one token: count × (pieces − 1)."""
+        return self.count * (self.pieces - 1)
 
 
 def read_lines(path: str | os.PathLike) -> Iterator[str]:
@@ -37,16 +44,51 @@ def read_lines(path: str | os.PathLike) -> Iterator[str]:
 
 
 def count_words(lines: Iterable[str], segmenter) -> Counter:
-    """Count the words of ``lines`` as ``segmenter`` sees them (normalised and pre-tokenised)."""
+    """Count the words of ``lines`` as ``segmenter`` sees them in running text (normalised,
+    pre-tokenised, decoded to Unicode: no byte-level mojibake, no word-start marker)."""
     counts: Counter = Counter()
     for line in lines:
         counts.update(segmenter.words(line))
     return counts
 
 
+def in_context_pieces(words: Sequence[str], segmenter) -> list[int | None]:
+    """Tokens each word takes in running text (after a space, with the word-start marker).
+
+    ``None`` for a word the pre-tokeniser splits (it can never become one token). A word the
+    model can only write as its unknown token counts as 2 pieces (adding it makes it readable).
+    """
+    if not hasattr(segmenter, "context_forms"):  # a bare vocabulary: greedy WordPiece
+        return [len(p) for p in segmenter.pieces(list(words))]
+    unk = _unk_id(segmenter)
+    out: list[int | None] = []
+    for w in words:
+        forms = segmenter.context_forms(w)
+        if len(forms) != 1:
+            out.append(None)
+            continue
+        ids = segmenter.model_pieces(forms[0])
+        out.append(2 if ids == [unk] and unk is not None else len(ids))
+    return out
+
+
+def _unk_id(segmenter) -> int | None:
+    import json
+
+    model = json.loads(segmenter.tok.to_str()).get("model") or {}
+    if model.get("type") == "Unigram":
+        return model.get("unk_id")
+    unk = model.get("unk_token")
+    return segmenter.token_to_id(unk) if unk else None
+
+
 def select_candidates(counts: Counter, segmenter, *, top: int = 2000, min_count: int = 2,
                       min_pieces: int = 2, min_length: int = 2, alphabetic: bool = True) -> list[Candidate]:
-    """The ``top`` most frequent words that ``segmenter`` splits into ``>= min_pieces`` pieces.
+    """The ``top`` words that would save the most tokens on the corpus as single tokens.
+
+    Pieces are counted in running text (the word after a space, with the tokenizer's word-start
+    marker), so a word that is already one token in context is never proposed, and one that is
+    a vocabulary entry only without its marker (``"les"`` but not ``"Ġles"``) is.
 
     Parameters
     ----------
@@ -56,27 +98,22 @@ def select_candidates(counts: Counter, segmenter, *, top: int = 2000, min_count:
         Number of candidates to return (fewer when the corpus has fewer).
     min_count, min_length : int
         Ignore rarer or shorter words.
+    min_pieces : int
+        Only words that take at least this many tokens now (at least 2).
     alphabetic : bool
         Keep only words made of letters (no digits, no punctuation).
 
     Returns
     -------
-    list of Candidate, most frequent first (ties: alphabetical), each with its current piece count.
+    list of Candidate, most tokens saved (count × (pieces − 1)) first; ties: more frequent, then
+    alphabetical.
     """
     pool = [(w, c) for w, c in counts.items()
-            if c >= min_count and len(w) >= min_length and (not alphabetic or w.isalpha())
-            and segmenter.token_to_id(w) is None]
-    pool.sort(key=lambda wc: (-wc[1], wc[0]))
-    out: list[Candidate] = []
-    batch = 4096
-    for start in range(0, len(pool), batch):
-        chunk = pool[start:start + batch]
-        for (w, c), ids in zip(chunk, segmenter.pieces([w for w, _ in chunk])):
-            if len(ids) >= min_pieces:
-                out.append(Candidate(w, c, len(ids)))
-                if len(out) >= top:
-                    return out
-    return out
+            if c >= min_count and len(w) >= min_length and (not alphabetic or w.isalpha())]
+    out = [Candidate(w, c, p) for (w, c), p in zip(pool, in_context_pieces([w for w, _ in pool], segmenter))
+           if p is not None and p >= max(2, min_pieces)]
+    out.sort(key=lambda c: (-c.saved, -c.count, c.word))
+    return out[:top]
 
 
 def read_tokens(path: str | os.PathLike) -> list[str]:

@@ -7,10 +7,19 @@ rows; the input vector of each new token is constrained to a convex combination 
 are learned. The result is a :class:`~xling.vocab.init.ConvexMix`: every new row lies in the
 convex hull of the old rows.
 
-For speed on a CPU each new token mixes a candidate set ``C_t`` (its old-tokenizer pieces plus
-the old rows nearest to their mean, ``candidates`` in all) rather than all old rows; the
-scores start from the subword mean (pieces get a head start ``warm_start``), so training
-refines the subword-mean point instead of starting blind.
+Two versions:
+
+* :func:`train_cw2v_full` (the default, as the paper defines it): every new row is a softmax
+  over the WHOLE old vocabulary, for the input embeddings and, on an untied model, separately
+  for the output embeddings (LM head). The score matrix is low-rank plus a sparse prior:
+  ``score[t, j] = prior[t, j] + q_t · k_j`` with ``k_j`` the old row ``j`` projected on ``rank``
+  fixed random directions, ``q_t`` learned, and the prior putting the old pieces of ``t`` ahead
+  (``warm_start``; their share is learned too), so training starts at the subword mean. The
+  skip-gram scores pair centre vectors from the input side with context vectors from the
+  output side; old rows of both are frozen, so only pairs that involve a new token train.
+* :func:`train_cw2v` (``candidates=64``): the earlier shortcut. Each new token mixes a candidate
+  set ``C_t`` (its old-tokenizer pieces plus the old rows nearest to their mean) with learned
+  free context vectors; the same input mix is applied to the LM head.
 """
 from __future__ import annotations
 
@@ -32,9 +41,12 @@ class CW2VParams:
     lr: float = 0.05
     ctx_lr: float = 0.025
     max_pairs: int = 300_000
-    candidates: int = 64
+    candidates: int | None = None  # None: whole vocabulary (train_cw2v_full); k: the k-candidate shortcut
     warm_start: float = 6.0
     threads: int = 2
+    steps: int = 200  # whole-vocabulary version: optimiser steps of batch_size pairs
+    rank: int = 64  # whole-vocabulary version: rank of the learned part of the scores
+    tokens_per_step: int = 256  # whole-vocabulary version: new tokens trained in one step
 
 
 def _device(name: str):
@@ -211,3 +223,165 @@ def train_cw2v(old: np.ndarray, init: ConvexMix, sequences: Sequence[Sequence[in
     stats = {"pairs": int(len(pairs)), "steps": step, "final_loss": loss_val,
              "new_tokens_in_corpus": int(len(seen)), "candidates": int(cand.shape[1]), "device": str(dev)}
     return ConvexMix(sp.csr_matrix(weights), np.zeros(n_new, dtype=bool)), stats
+
+
+def _padded_pieces(init: ConvexMix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pieces of each new token as padded (n_new, p) arrays: ids, weights, validity mask."""
+    import scipy.sparse as sp
+
+    w = sp.csr_matrix(init.weights)
+    n = w.shape[0]
+    width = max(1, int(np.diff(w.indptr).max()) if n else 1)
+    idx = np.zeros((n, width), dtype=np.int64)
+    val = np.zeros((n, width), dtype=np.float64)
+    ok = np.zeros((n, width), dtype=bool)
+    for r in range(n):
+        a, b = w.indptr[r], w.indptr[r + 1]
+        idx[r, :b - a], val[r, :b - a], ok[r, :b - a] = w.indices[a:b], w.data[a:b], True
+    return idx, val, ok
+
+
+class _VocabMix:
+    """Softmax over all old rows with low-rank + sparse-prior scores (one side: input or output)."""
+
+    def __init__(self, torch, rows, init: ConvexMix, rank: int, warm: float, gen, dev):
+        n_old, d = rows.shape
+        self.torch, self.rows = torch, rows
+        unit = rows / rows.norm(dim=1, keepdim=True).clamp(min=1e-12)
+        proj = torch.linalg.qr(torch.randn(d, min(rank, d), generator=gen, device=dev))[0]
+        self.keys = unit @ proj * (d ** 0.5)  # (n_old, r), fixed
+        idx, val, ok = _padded_pieces(init)
+        self.idx = torch.tensor(idx, device=dev)
+        self.ok = torch.tensor(ok, device=dev)
+        # prior: the pieces carry exp(warm) x the mass of all other rows together, split by weight
+        prior = np.where(ok, np.log(np.maximum(val, 1e-12)) + np.log(n_old) + warm, 0.0)
+        self.prior = torch.tensor(prior, dtype=torch.float32, device=dev)
+        self.q = torch.zeros(idx.shape[0], self.keys.shape[1], device=dev, requires_grad=True)
+        self.b = torch.zeros(idx.shape, device=dev, requires_grad=True)
+
+    def params(self):
+        return [self.q, self.b]
+
+    def weights(self, tokens):
+        """Softmax weights (len(tokens), n_old) of the new tokens ``tokens`` (indices 0..n_new-1)."""
+        torch = self.torch
+        logits = self.q[tokens] @ self.keys.T
+        add = torch.where(self.ok[tokens], self.prior[tokens] + self.b[tokens], torch.zeros_like(self.b[tokens]))
+        logits = logits.scatter_add(1, self.idx[tokens], add)
+        return torch.softmax(logits, dim=1)
+
+    def vectors(self, tokens):
+        return self.weights(tokens) @ self.rows
+
+    def dense(self, chunk: int = 256) -> np.ndarray:
+        torch = self.torch
+        out = []
+        with torch.no_grad():
+            for a in range(0, self.q.shape[0], chunk):
+                t = torch.arange(a, min(a + chunk, self.q.shape[0]), device=self.q.device)
+                out.append(self.weights(t).float().cpu().numpy())
+        return np.concatenate(out) if out else np.zeros((0, self.rows.shape[0]), np.float32)
+
+
+def train_cw2v_full(old: np.ndarray, old_out: np.ndarray | None, init: ConvexMix,
+                    sequences: Sequence[Sequence[int]], *, params: CW2VParams = CW2VParams(), seed: int = 0,
+                    device: str = "cpu", progress: Callable[[int, int], None] | None = None
+                    ) -> tuple[ConvexMix, ConvexMix | None, dict]:
+    """Whole-vocabulary CW2V: learn input (and output) convex mixes over all old rows.
+
+    Parameters
+    ----------
+    old : ndarray, shape (n_old, d)
+        Input embedding rows (frozen).
+    old_out : ndarray, shape (n_old, d), or None
+        Untied LM-head rows (frozen); None for a tied model (one mix serves both sides).
+    init : ConvexMix, n_new rows
+        The subword-mean mix: its pieces get the prior head start.
+    sequences : list of lists of int
+        The corpus with the expanded tokenizer: old ids ``< n_old``, new token ``j`` as ``n_old + j``.
+
+    Returns
+    -------
+    (input mix, output mix or None, stats) : the mixes hold dense (n_new, n_old) float32 weights.
+    """
+    import torch
+
+    n_old, d = old.shape
+    n_new = init.weights.shape[0]
+    dev = _device(device)
+    rng = np.random.default_rng(seed)
+    prev_threads, prev_det = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    torch.set_num_threads(params.threads)
+    # same seed, same weights: the backward of the gathers must not add in thread order
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        gen = torch.Generator(device=dev).manual_seed(seed)
+        E = torch.tensor(old, dtype=torch.float32, device=dev)
+        H = E if old_out is None else torch.tensor(old_out, dtype=torch.float32, device=dev)
+        mix_in = _VocabMix(torch, E, init, params.rank, params.warm_start, gen, dev)
+        mix_out = mix_in if old_out is None else _VocabMix(torch, H, init, params.rank, params.warm_start, gen, dev)
+        # only pairs with a new token train something (old rows are frozen on both sides)
+        pairs = skipgram_pairs(sequences, params.window, rng, max_pairs=2 ** 62)
+        if pairs.max() >= n_old + n_new or pairs.min() < 0:
+            raise XlingError("cw2v: corpus token id outside the expanded vocabulary")
+        counts = np.bincount(pairs[:, 1], minlength=n_old + n_new).astype(np.float64) ** 0.75
+        pairs = pairs[(pairs >= n_old).any(axis=1)][:params.max_pairs]
+        if not len(pairs):
+            raise XlingError("cw2v: no new token occurs in the corpus (give text in the new tokens' language)")
+        noise = torch.tensor(counts / counts.sum(), dtype=torch.float32, device=dev)
+        seen = np.unique(pairs[pairs >= n_old]) - n_old
+        scale = torch.zeros(2, device=dev, requires_grad=True)  # log score scale, score bias
+        params_ = mix_in.params() + ([] if mix_out is mix_in else mix_out.params()) + [scale]
+        opt = torch.optim.Adam(params_, lr=params.lr)
+        P = torch.tensor(pairs, device=dev)
+        # each step trains the pairs of at most tokens_per_step new tokens (a softmax over the whole
+        # vocabulary costs n_old x d per token); the owner of a pair is its first new token
+        owner = torch.tensor(np.where(pairs[:, 0] >= n_old, pairs[:, 0], pairs[:, 1]) - n_old, device=dev)
+        present = torch.tensor(seen, device=dev)
+        noise[n_old:] = 0.0  # negatives are old tokens (frozen rows): no extra softmax per step
+        steps, losses = params.steps, []
+        for step in range(steps):
+            if len(present) > params.tokens_per_step:
+                chosen = present[torch.randperm(len(present), generator=gen, device=dev)[:params.tokens_per_step]]
+                pool = torch.nonzero(torch.isin(owner, chosen)).view(-1)
+            else:
+                pool = torch.arange(len(P), device=dev)
+            sel = pool[torch.randint(0, len(pool), (min(params.batch_size, len(pool)),), generator=gen, device=dev)]
+            b = P[sel]
+            neg = torch.multinomial(noise, len(b) * params.negatives, replacement=True,
+                                    generator=gen).view(len(b), params.negatives)
+            center, ctx = b[:, 0], b[:, 1]
+
+            def side(ids, mix, rows):
+                is_new = ids >= n_old
+                out = rows[ids.clamp(max=n_old - 1)]
+                if bool(is_new.any()):
+                    uniq, inv = torch.unique(ids[is_new] - n_old, return_inverse=True)
+                    out = out.clone()
+                    out[is_new] = mix.vectors(uniq)[inv]
+                return out
+
+            v = side(center, mix_in, E)
+            u_pos = side(ctx, mix_out, H)
+            u_neg = side(neg.reshape(-1), mix_out, H).view(len(b), params.negatives, d)
+            a, c = torch.exp(scale[0]), scale[1]
+            s_pos = a * (v * u_pos).sum(-1) + c
+            s_neg = a * torch.einsum("bd,bnd->bn", v, u_neg) + c
+            loss = -(torch.nn.functional.logsigmoid(s_pos) + torch.nn.functional.logsigmoid(-s_neg).sum(-1)).mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            losses.append(float(loss.detach()))
+            if progress is not None:
+                progress(step + 1, steps)
+        w_in = mix_in.dense()
+        w_out = None if mix_out is mix_in else mix_out.dense()
+    finally:
+        torch.set_num_threads(prev_threads)
+        torch.use_deterministic_algorithms(prev_det)
+    stats = {"pairs": int(len(pairs)), "steps": steps, "first_loss": losses[0] if losses else None,
+             "final_loss": float(np.mean(losses[-10:])) if losses else None,
+             "new_tokens_in_corpus": int(len(seen)), "candidates": "all", "rank": params.rank,
+             "output_mix": w_out is not None, "device": str(dev)}
+    zero = np.zeros(n_new, dtype=bool)
+    return (ConvexMix(w_in, zero), None if w_out is None else ConvexMix(w_out, zero), stats)

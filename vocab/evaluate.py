@@ -4,8 +4,9 @@
 * fidelity (encoders): cosine between the mean-pooled sentence embedding the original model
   gives with the old tokenization and the one the expanded model gives with the new
   tokenization — 1.0 means the new rows lost nothing;
-* for causal language models, the negative log-likelihood of the text *per word* (comparable
-  across tokenizations, unlike a per-token loss), before and after.
+* for causal language models, the negative log-likelihood of the text *per word* and *per
+  character* (comparable across tokenizations, unlike a per-token loss), before and after;
+* optionally a short continued-training probe of the embeddings only (:func:`probe`).
 """
 from __future__ import annotations
 
@@ -69,22 +70,131 @@ def fidelity(orig_emb: np.ndarray, new_emb: np.ndarray) -> np.ndarray:
     return (a * b).sum(1)
 
 
-def lm_nll_per_word(model, seg, lines: Sequence[str], *, batch: int = 16, max_len: int = 128,
-                    device: str = "cpu") -> float:
-    """Total next-token negative log-likelihood (nats) divided by the number of words."""
+def start_id(tokenizer, config: dict) -> int | None:
+    """The id every scored line is conditioned on: the BOS (else EOS) token of the config, or None.
+
+    Scoring every token of a line after one fixed start token makes the sum of token NLLs over
+    the line a probability of the line's text under any tokenization.
+    """
+    for key in ("bos_token_id", "eos_token_id"):
+        v = config.get(key)
+        if isinstance(v, list):
+            v = v[0] if v else None
+        if isinstance(v, int) and 0 <= v < tokenizer.get_vocab_size(with_added_tokens=True):
+            return v
+    return None
+
+
+def _windows(ids: list[int], start: int | None, max_len: int) -> list[list[int]]:
+    """Split one line's ids into model inputs of at most ``max_len`` tokens, each after the start
+    token (without one, each window's first token is context only and not scored)."""
+    if start is None:
+        return [ids[a:a + max_len] for a in range(0, len(ids), max_len) if len(ids[a:a + max_len]) > 1]
+    body = max_len - 1
+    return [[start] + ids[a:a + body] for a in range(0, len(ids), body)]
+
+
+def lm_nll(model, tokenizer, lines: Sequence[str], *, start: int | None, batch: int = 16, max_len: int = 256,
+           device: str = "cpu") -> dict:
+    """Negative log-likelihood of ``lines`` (nats), comparable across tokenizations.
+
+    Each line is encoded without special tokens and every token is predicted after the start
+    token (lines longer than ``max_len`` are scored in consecutive windows, each after the start
+    token). The total is divided by the line's whitespace-separated words and by its characters,
+    which do not depend on the tokenizer.
+
+    Returns
+    -------
+    dict : nll_per_word, nll_per_char, nll_per_token, tokens, words, chars
+    """
     import torch
 
-    total, words = 0.0, 0
+    tok = type(tokenizer).from_str(tokenizer.to_str())
+    tok.no_padding()
+    tok.no_truncation()
+    enc = [e.ids for e in tok.encode_batch(list(lines), add_special_tokens=False)]
+    wins = [w for ids in enc for w in _windows(ids, start, max_len)]
+    wins.sort(key=len)
+    total, scored = 0.0, 0
     with torch.inference_mode():
-        for ids, mask in _batches(seg, lines, batch, max_len):
+        for a in range(0, len(wins), batch):
+            chunk = wins[a:a + batch]
+            width = max(len(w) for w in chunk)
+            ids = torch.zeros((len(chunk), width), dtype=torch.long)
+            mask = torch.zeros((len(chunk), width), dtype=torch.long)
+            for r, w in enumerate(chunk):
+                ids[r, :len(w)] = torch.tensor(w)
+                mask[r, :len(w)] = 1
             ids, mask = ids.to(device), mask.to(device)
             logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1].float()
-            tgt = ids[:, 1:]
-            nll = torch.nn.functional.cross_entropy(logits.transpose(1, 2), tgt, reduction="none")
-            total += float((nll * mask[:, 1:]).sum())
-    for line in lines:
-        words += len(seg.words(line))
-    return total / max(words, 1)
+            nll = torch.nn.functional.cross_entropy(logits.transpose(1, 2), ids[:, 1:], reduction="none")
+            m = mask[:, 1:]
+            total += float((nll * m).sum())
+            scored += int(m.sum())
+    words = sum(len(line.split()) for line in lines)
+    chars = sum(len(line) for line in lines)
+    return {"nll_per_word": total / max(words, 1), "nll_per_char": total / max(chars, 1),
+            "nll_per_token": total / max(scored, 1), "tokens": scored, "words": words, "chars": chars}
+
+
+def probe(model, tokenizer, train_lines: Sequence[str], *, start: int | None, steps: int, lr: float = 1e-3,
+          batch: int = 8, max_len: int = 128, seed: int = 0, device: str = "cpu",
+          progress: Callable[[int, int], None] | None = None) -> list[float]:
+    """Continued training of the embeddings only: how fast an initialisation recovers.
+
+    Every parameter is frozen except the input embedding matrix and the output embedding (the
+    same tensor when tied); Adam at ``lr`` on batches of ``batch`` windows of ``train_lines``
+    drawn with ``seed``. The model is changed in place.
+
+    Returns
+    -------
+    list of float : the training loss (mean NLL per token) at each step.
+    """
+    import torch
+
+    tok = type(tokenizer).from_str(tokenizer.to_str())
+    tok.no_padding()
+    tok.no_truncation()
+    wins = [w for e in tok.encode_batch(list(train_lines), add_special_tokens=False)
+            for w in _windows(e.ids, start, max_len)]
+    if not wins:
+        from ..data.errors import XlingError
+
+        raise XlingError("the probe text gives no window of two or more tokens")
+    for p in model.parameters():
+        p.requires_grad_(False)
+    params = [model.get_input_embeddings().weight]
+    out_emb = model.get_output_embeddings()
+    if out_emb is not None and out_emb.weight is not params[0]:
+        params.append(out_emb.weight)
+    for p in params:
+        p.requires_grad_(True)
+    opt = torch.optim.Adam(params, lr=lr)
+    gen = torch.Generator().manual_seed(seed)
+    model.train()
+    curve = []
+    for step in range(steps):
+        pick = torch.randint(0, len(wins), (min(batch, len(wins)),), generator=gen).tolist()
+        chunk = [wins[i] for i in pick]
+        width = max(len(w) for w in chunk)
+        ids = torch.zeros((len(chunk), width), dtype=torch.long)
+        mask = torch.zeros((len(chunk), width), dtype=torch.long)
+        for r, w in enumerate(chunk):
+            ids[r, :len(w)] = torch.tensor(w)
+            mask[r, :len(w)] = 1
+        ids, mask = ids.to(device), mask.to(device)
+        logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1].float()
+        nll = torch.nn.functional.cross_entropy(logits.transpose(1, 2), ids[:, 1:], reduction="none")
+        m = mask[:, 1:].to(nll.dtype)
+        loss = (nll * m).sum() / m.sum().clamp(min=1)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        curve.append(float(loss.detach()))
+        if progress is not None:
+            progress(step + 1, steps)
+    model.eval()
+    return curve
 
 
 def load_model(path, device: str = "cpu", lm: bool = False):

@@ -5,15 +5,19 @@ the original dtype, so special tokens and every old row stay byte-identical.
 """
 from __future__ import annotations
 
+import dataclasses
+import os
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import numpy as np
 
 from ..data.errors import XlingError
-from .candidates import TokenPlan, plan_tokens
-from .cw2v import CW2VParams, train_cw2v
-from .init import ConvexMix, InitMethod, aligned_mix, mean_mix, mvn_rows, random_rows, subword_mix
+from ..data.jsonfile import RecordKind, record
+from .candidates import plan_tokens
+from .cw2v import CW2VParams, train_cw2v, train_cw2v_full
+from .init import (ConvexMix, InitMethod, PadRows, aligned_mix, mean_mix, mvn_rows, random_rows,
+                   subword_mix)
 
 
 @dataclass
@@ -43,15 +47,25 @@ class InitOptions:
 
 
 class Initializer:
-    """Produces new rows for any per-token tensor: a convex mix, or fresh samples."""
+    """Produces new rows for any per-token tensor: a convex mix, or fresh samples.
 
-    def __init__(self, method: InitMethod, n_new: int, mix: ConvexMix | None, seed: int, mvn_scale: float):
+    ``output_mix`` (whole-vocabulary ``cw2v`` on an untied model) mixes the LM head's own rows
+    with weights learned for the output side; otherwise every tensor uses ``mix``.
+    """
+
+    def __init__(self, method: InitMethod, n_new: int, mix: ConvexMix | None, seed: int, mvn_scale: float,
+                 output_mix: ConvexMix | None = None):
         self.method, self.n_new, self.mix, self.seed, self.mvn_scale = method, n_new, mix, seed, mvn_scale
+        self.output_mix = output_mix
 
-    def rows(self, old: np.ndarray, stream: int = 0) -> np.ndarray:
-        """New rows for ``old`` (shape (n_old, d) or (n_old,)); ``stream`` separates random draws."""
-        if self.mix is not None:
-            return self.mix.apply(old)
+    def rows(self, old: np.ndarray, stream: int = 0, output: bool = False) -> np.ndarray:
+        """New rows for ``old`` (shape (n_old, d) or (n_old,)); ``stream`` separates random draws.
+
+        ``output=True`` for an untied LM head / output embedding (2-D).
+        """
+        mix = self.output_mix if (output and self.output_mix is not None and old.ndim == 2) else self.mix
+        if mix is not None:
+            return mix.apply(old)
         rng = np.random.default_rng([self.seed, stream])
         if old.ndim == 1:  # biases of fresh rows: the mean bias
             return np.full(self.n_new, old.astype(np.float64).mean(), dtype=np.float32)
@@ -60,37 +74,43 @@ class Initializer:
         return mvn_rows(old, self.n_new, rng, self.mvn_scale)
 
 
-def _index_by_normalized(emb, normalize: Callable[[str], str]) -> dict[str, int]:
+def _index_by_normalized(words: Sequence[str], normalize: Callable[[str], str]) -> dict[str, int]:
     out: dict[str, int] = {}
-    for i, w in enumerate(emb.words):
+    for i, w in enumerate(words):
         out.setdefault(normalize(w), i)
     return out
 
 
-def make_initializer(old: np.ndarray, new_tokens: Sequence[str], old_vocab: Sequence[str | None],
-                     old_seg, opts: InitOptions, *, exclude_ids: Sequence[int] = (),
+def make_initializer(old: np.ndarray, pieces: Sequence[Sequence[int]], words: Sequence[str],
+                     old_words: Sequence[str | None], opts: InitOptions, *,
+                     normalize: Callable[[str], str] = str, exclude_ids: Sequence[int] = (),
                      encode_expanded: Callable[[Sequence[str]], list] | None = None,
+                     old_out: np.ndarray | None = None,
                      progress: Callable[[int, int], None] | None = None) -> tuple[Initializer, dict]:
     """Build the initialiser for ``opts.method``.
 
     Parameters
     ----------
     old : ndarray, shape (n_old, d)
-        Input embedding rows (float32).
-    new_tokens : list of str
-        Tokens being added, in new-id order.
-    old_vocab : list of (str or None), length n_old
-        Token string of each old row (None for rows without one).
-    old_seg : segmenter of the *old* vocabulary (see :mod:`xling.vocab.segment`).
+        Input embedding rows (float32) of the old tokens.
+    pieces : list of lists of int, length n_new
+        Old ids that running text produced for each new token before the expansion.
+    words : list of str, length n_new
+        Each new token as a word (``aligned`` looks it up in ``opts.tgt_vectors``).
+    old_words : list of (str or None), length n_old
+        Each old token as text (``aligned`` looks it up in ``opts.src_vectors``).
+    normalize : how both sides of the ``aligned`` lookup are normalised.
     exclude_ids : old ids never used as pieces (unknown and special tokens).
     encode_expanded : callable(lines) → list of id lists with new token ``j`` as ``n_old + j``
         (``cw2v`` only).
+    old_out : ndarray, shape (n_old, d), optional
+        Untied LM-head rows: whole-vocabulary ``cw2v`` learns a separate output mix for them.
 
     Returns
     -------
     (Initializer, stats dict)
     """
-    m, n_old = len(new_tokens), old.shape[0]
+    m, n_old = len(pieces), old.shape[0]
     method = InitMethod(opts.method)
     stats: dict = {"method": method.value}
     if method in (InitMethod.random, InitMethod.mvn):
@@ -100,25 +120,26 @@ def make_initializer(old: np.ndarray, new_tokens: Sequence[str], old_vocab: Sequ
     if method is InitMethod.mean:
         return Initializer(method, m, mean_mix(m, n_old), opts.seed, opts.mvn_scale), stats
     # 1. subword mean: the base of the three informed methods
-    sub = subword_mix(old_seg.pieces(new_tokens), n_old, exclude=exclude_ids)
+    sub = subword_mix(pieces, n_old, exclude=exclude_ids)
     stats["no_pieces_mean_fallback"] = int(sub.mean_rows.sum())
-    mix = sub
+    mix, out_mix = sub, None
     if method is InitMethod.aligned:
         # 2. aligned: neighbours in a shared static space, subword mean where a token has no vector
         if opts.src_vectors is None or opts.tgt_vectors is None:
             raise XlingError("--init aligned needs --src-vectors (old tokens) and --tgt-vectors (new tokens)")
-        src_idx = _index_by_normalized(opts.src_vectors, old_seg.normalize)
-        tgt_idx = _index_by_normalized(opts.tgt_vectors, old_seg.normalize)
+        src_idx = _index_by_normalized(opts.src_vectors.words, normalize)
+        tgt_idx = _index_by_normalized(opts.tgt_vectors.words, normalize)
         excl = set(exclude_ids)
-        pairs = [(i, src_idx[t]) for i, t in enumerate(old_vocab)
-                 if t is not None and i not in excl and t in src_idx]
+        pairs = [(i, src_idx[normalize(t)]) for i, t in enumerate(old_words)
+                 if t is not None and i not in excl and normalize(t) in src_idx]
         old_ids = np.array([p[0] for p in pairs], dtype=np.int64)
         old_vecs = opts.src_vectors.vectors[np.array([p[1] for p in pairs], dtype=np.int64)] \
             if pairs else np.zeros((0, opts.src_vectors.dim), np.float32)
-        has = np.array([t in tgt_idx for t in new_tokens], dtype=bool)
+        keys = [normalize(w) for w in words]
+        has = np.array([k in tgt_idx for k in keys], dtype=bool)
         new_vecs = np.zeros((m, opts.tgt_vectors.dim), dtype=np.float32)
         if has.any():
-            new_vecs[has] = opts.tgt_vectors.vectors[[tgt_idx[t] for t, h in zip(new_tokens, has) if h]]
+            new_vecs[has] = opts.tgt_vectors.vectors[[tgt_idx[k] for k, h in zip(keys, has) if h]]
         mix = aligned_mix(new_vecs, has, old_vecs, old_ids, n_old, k=opts.k,
                           temperature=opts.temperature, fallback=sub)
         if not 0.0 <= opts.piece_weight <= 1.0:
@@ -134,92 +155,145 @@ def make_initializer(old: np.ndarray, new_tokens: Sequence[str], old_vocab: Sequ
         if not opts.corpus or encode_expanded is None:
             raise XlingError("--init cw2v needs --corpus (target-language text)")
         seqs = [s for s in encode_expanded(opts.corpus) if len(s) > 1]
-        mix, cstats = train_cw2v(old, sub, seqs, params=opts.cw2v, seed=opts.seed, device=opts.device,
-                                 progress=progress)
-        stats.update(cstats)
-    return Initializer(method, m, mix, opts.seed, opts.mvn_scale), stats
-
-
-@dataclass
-class Expansion:
-    """Result of :func:`expand_checkpoint`: new tensors, tokenizer, ids, and a report."""
-
-    tensors: dict
-    tokenizer: object
-    plan: TokenPlan
-    first_id: int
-    report: dict
-
-
-def expand_checkpoint(ck, tokens: Sequence[str], opts: InitOptions,
-                      progress: Callable[[int, int], None] | None = None) -> Expansion:
-    """Add ``tokens`` to a :class:`~xling.vocab.checkpoint.Checkpoint` and initialise their rows.
-
-    Steps: normalise and filter the tokens; add them to a copy of the tokenizer (single-word,
-    normalised added tokens); build the initialiser; append rows to the input matrix and to
-    every per-token tensor (tied output embeddings get the same rows, untied ones their own).
-    """
-    import torch
-    from tokenizers import AddedToken, Tokenizer
-
-    from .segment import HFSegmenter
-
-    # 1. which tokens
-    old_seg = HFSegmenter(ck.tokenizer)
-    plan = plan_tokens(tokens, old_seg)
-    m = len(plan.added)
-    # 2. tokenizer with the new tokens (a copy: padding/truncation settings are kept)
-    tok = Tokenizer.from_str(ck.tokenizer.to_str())
-    first = tok.get_vocab_size(with_added_tokens=True)
-    n_added = tok.add_tokens([AddedToken(t, single_word=True, normalized=True) for t in plan.added])
-    ids = [tok.token_to_id(t) for t in plan.added]
-    if n_added != m or ids != list(range(first, first + m)):
-        raise XlingError("the tokenizer did not give the new tokens consecutive new ids")
-    n_rows = ck.n_rows
-    total = max(n_rows, first + m)
-    # 3. initialiser, from float32 copies of the old rows
-    old = ck.matrix()
-    vocab = [None] * n_rows
-    for t, i in ck.tokenizer.get_vocab(with_added_tokens=True).items():
-        if i < n_rows:
-            vocab[i] = t
-    exclude = {i for i in (old_seg.token_to_id(s) for s in _special_tokens(ck.tokenizer)) if i is not None}
-    # the initialiser sees the rows of real tokens only (ids < first); new token j has id first + j
-    init, stats = make_initializer(old[:first], plan.added, vocab[:first], old_seg, opts,
-                                   exclude_ids=sorted(exclude), encode_expanded=HFSegmenter(tok).encode_lines,
-                                   progress=progress)
-    # 4. grow every per-token tensor; old rows copied in their own dtype
-    out = dict(ck.tensors)
-    in_old = ck.tensors[ck.input_key]
-    grown = {}
-    for s, key in enumerate([ck.input_key] + ck.output_keys + ck.bias_keys):
-        t = ck.tensors[key]
-        if key in ck.output_keys and ck.tied and torch.equal(t, in_old):
-            new_rows = grown[ck.input_key]  # keep the tie
+        if opts.cw2v.candidates:
+            mix, cstats = train_cw2v(old, sub, seqs, params=opts.cw2v, seed=opts.seed, device=opts.device,
+                                     progress=progress)
         else:
-            base = t.detach().to(torch.float32).numpy()[:first]
-            new_rows = torch.from_numpy(init.rows(base, stream=s)).to(t.dtype)
-        grown[key] = new_rows
-        bigger = torch.empty((total,) + tuple(t.shape[1:]), dtype=t.dtype)
-        bigger[:n_rows] = t
-        bigger[first:first + m] = new_rows
-        out[key] = bigger
-    report = {"tokens": plan.as_dict(), "init": stats, "old_rows": n_rows, "new_rows": total,
-              "first_new_id": first, "reused_padding_rows": max(0, n_rows - first) if m else 0,
-              "input_key": ck.input_key, "output_keys": ck.output_keys, "bias_keys": ck.bias_keys,
-              "tied": ck.tied, "seed": opts.seed}
-    return Expansion(out, tok, plan, first, report)
+            mix, out_mix, cstats = train_cw2v_full(old, old_out, sub, seqs, params=opts.cw2v, seed=opts.seed,
+                                                   device=opts.device, progress=progress)
+        stats.update(cstats)
+    return Initializer(method, m, mix, opts.seed, opts.mvn_scale, output_mix=out_mix), stats
 
 
-def _special_tokens(tokenizer) -> list[str]:
+def padded_rows(n: int, multiple: int | None) -> int:
+    """``n`` rounded up to a multiple of ``multiple`` (unchanged for None or 1)."""
+    if multiple is None or multiple <= 1:
+        return n
+    return -(-n // multiple) * multiple
+
+
+def _special_ids(tokenizer) -> list[int]:
     import json
 
     data = json.loads(tokenizer.to_str())
-    out = [a["content"] for a in data.get("added_tokens", []) if a.get("special")]
+    out = [a["id"] for a in data.get("added_tokens", []) if a.get("special")]
     unk = (data.get("model") or {}).get("unk_token")
-    if unk:
-        out.append(unk)
-    return out
+    if isinstance(unk, str) and tokenizer.token_to_id(unk) is not None:
+        out.append(tokenizer.token_to_id(unk))
+    unk_id = (data.get("model") or {}).get("unk_id")
+    if isinstance(unk_id, int):
+        out.append(unk_id)
+    return sorted(set(out))
+
+
+def _old_words(tokenizer, n: int) -> list[str | None]:
+    """Each old id as plain text (decoded: ``"Ġmaison"`` → ``"maison"``), None for special tokens."""
+    specials = set(_special_ids(tokenizer))
+    texts = tokenizer.decode_batch([[i] for i in range(n)], skip_special_tokens=False)
+    return [None if i in specials else t.strip() for i, t in enumerate(texts)]
+
+
+def expand_model(src, out, words, opts: InitOptions, *, pad_to_multiple_of: int | None = None,
+                 pad_rows: PadRows = PadRows.mean, force: bool = False, extra_report: dict | None = None,
+                 text: Sequence[str] | None = None, progress: Callable[[int, int], None] | None = None) -> dict:
+    """Add ``words`` to the model folder ``src`` as real tokenizer entries and write ``out``.
+
+    Steps: read the folder lazily (headers only); add the words to the tokenizer
+    (:func:`~xling.vocab.tokenizer_edit.expand_tokenizer`, which records the old pieces running
+    text produced for each); initialise the new input rows and, separately, the rows of an
+    untied LM head (and biases) from those pieces; stream the shards that hold them into ``out``,
+    hard-linking the others; rewrite the tokenizer files. Old rows stay byte-identical.
+
+    Parameters
+    ----------
+    words : list of str, or a folder path
+        Words to add, or a ``xling vocab train-tokenizer`` result folder made for this model.
+    pad_to_multiple_of : int, optional
+        Grow the vocabulary to a multiple of this (GPU-friendly shapes); the padding rows are
+        ``pad_rows``: the mean of the old rows of each tensor, or zeros. No token maps to them.
+    force : replace ``out`` if xling wrote it (it holds ``xling-vocab.json``).
+    text : lines, optional
+        Running text: the report's ``in_context`` gives tokens per word before and after and the
+        share of the new words' occurrences encoded as their single new token.
+
+    Returns
+    -------
+    dict : the report (also written as ``out/xling-vocab.json``).
+    """
+    from pathlib import Path
+
+    from .checkpoint import check_output, open_model, write_expanded
+    from .segment import HFSegmenter
+    from .tokenizer_edit import expand_tokenizer, in_context_use, load_trained, rewrite_tokenizer_files
+
+    src, out = Path(src), Path(out)
+    mf = open_model(src)
+    check_output(src, out, force)  # fail before any work
+    if isinstance(words, (str, os.PathLike)):
+        new_tok, entries, skips = load_trained(words, mf.tokenizer)
+    else:
+        new_tok, entries, skips = expand_tokenizer(mf.tokenizer, words)
+    n_old = mf.n_rows
+    n_real = mf.tokenizer.get_vocab_size(with_added_tokens=True)  # rows with a token (the rest: padding)
+    ids = np.array([e.token_id for e in entries], dtype=np.int64)
+    if len(set(ids.tolist())) != len(ids) or (ids < n_real).any():
+        raise XlingError("the expanded tokenizer gave new tokens ids that are repeated or taken")
+    n_total = padded_rows(max(n_old, int(ids.max()) + 1), pad_to_multiple_of)
+    first = min(n_old, int(ids.min()))
+    # 1. initialiser from float32 copies of the old token rows
+    old = mf.matrix()[:n_real]
+    exclude = _special_ids(mf.tokenizer)
+    id_map = {int(t): n_real + j for j, t in enumerate(ids)}
+    new_seg = HFSegmenter(new_tok)
+
+    def encode_expanded(lines):
+        return [[id_map.get(i, i) for i in seq if i < n_real or i in id_map] for seq in new_seg.encode_lines(lines)]
+
+    untied = [k for k in mf.output_keys if not mf.tied]
+    old_out = mf.matrix(untied[0])[:n_real] if (untied and opts.method is InitMethod.cw2v) else None
+    needs_words = opts.method is InitMethod.aligned
+    init, stats = make_initializer(
+        old, [e.pieces for e in entries], [e.word for e in entries],
+        _old_words(mf.tokenizer, n_real) if needs_words else [None] * n_real, opts,
+        normalize=HFSegmenter(mf.tokenizer).normalize, exclude_ids=exclude,
+        encode_expanded=encode_expanded, old_out=old_out, progress=progress)
+    del old_out
+    # 2. the rows from `first` on of every per-token tensor: kept old rows, new rows, padding
+    tails: dict[str, tuple[int, np.ndarray]] = {}
+    for s, key in enumerate(mf.per_token_keys):
+        if key == mf.input_key:
+            base_full = old if n_real == n_old else mf.matrix(key)
+        else:
+            base_full = mf.matrix(key)
+        base = base_full[:n_real]
+        if key in mf.output_keys and mf.tied:
+            new_rows = tails[mf.input_key][1][ids - first]  # the tie: same rows as the input
+        else:
+            new_rows = init.rows(base, stream=s, output=key in mf.output_keys)
+        pad = base.mean(axis=0, dtype=np.float64) if pad_rows is PadRows.mean else np.zeros(base.shape[1:])
+        tail = np.empty((n_total - first,) + base.shape[1:], dtype=np.float32)
+        tail[:n_old - first] = base_full[first:n_old]
+        tail[n_old - first:] = pad
+        tail[ids - first] = new_rows
+        tails[key] = (first, tail)
+        del base_full, base
+    del old
+    n_int = sum(e.intermediate for e in entries)
+    body = {"tokens": skips.as_dict(), "init": stats, "old_rows": n_old, "new_rows": n_total,
+              "first_new_id": int(ids.min()), "new_tokens": len(entries) - n_int, "intermediate_tokens": n_int,
+              "padding_rows": n_total - max(n_old, int(ids.max()) + 1),
+              "pad_rows": pad_rows.value if pad_to_multiple_of else None,
+              "reused_padding_rows": int((ids < n_old).sum()),
+              "input_key": mf.input_key, "output_keys": mf.output_keys, "bias_keys": mf.bias_keys,
+              "tied": mf.tied, "seed": opts.seed, "shards": len(mf.shards), **(extra_report or {}),
+              "entries": [dataclasses.asdict(e) for e in entries]}
+    report = record(RecordKind.vocab_expand, body)  # the record xling-vocab.json holds: kind + schema first
+    if text:
+        report["in_context"] = in_context_use(mf.tokenizer, new_tok, entries, list(text))
+    files = write_expanded(mf, out, tails, n_total, report, force=force,
+                           write_tokenizer=lambda tmp: rewrite_tokenizer_files(src, tmp, new_tok, entries))
+    report.update(files)
+    return report
 
 
 def expand_matrix(matrix: np.ndarray, vocab: Sequence[str], tokens: Sequence[str], opts: InitOptions,
@@ -249,8 +323,9 @@ def expand_matrix(matrix: np.ndarray, vocab: Sequence[str], tokens: Sequence[str
     new_seg = GreedySegmenter(vocab, lowercase=seg.lowercase)
     new_seg.add(plan.added)
     exclude = [seg.unk] if seg.unk is not None else []
-    init, stats = make_initializer(np.asarray(matrix, dtype=np.float32), plan.added, list(vocab), seg, opts,
-                                   exclude_ids=exclude, encode_expanded=new_seg.encode_lines, progress=progress)
+    init, stats = make_initializer(np.asarray(matrix, dtype=np.float32), seg.pieces(plan.added), plan.added,
+                                   list(vocab), opts, normalize=seg.normalize, exclude_ids=exclude,
+                                   encode_expanded=new_seg.encode_lines, progress=progress)
     rows = init.rows(np.asarray(matrix, dtype=np.float32), stream=0).astype(matrix.dtype)
     out = np.concatenate([matrix, rows], axis=0)
     report = {"tokens": plan.as_dict(), "init": stats, "old_rows": n, "new_rows": int(out.shape[0]),

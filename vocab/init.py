@@ -20,6 +20,13 @@ import numpy as np
 from ..data.errors import XlingError
 
 
+class PadRows(str, Enum):
+    """Rows added by ``--pad-to-multiple-of`` (no token uses them): the mean of the old rows, or zeros."""
+
+    mean = "mean"
+    zeros = "zeros"
+
+
 class InitMethod(str, Enum):
     random = "random"
     mean = "mean"
@@ -36,6 +43,7 @@ class ConvexMix:
     Attributes
     ----------
     weights : scipy.sparse.csr_matrix or ndarray, shape (n_new, n_old)
+        (dense for the whole-vocabulary ``cw2v``)
         Non-negative, each row sums to 1 — except rows flagged in ``mean_rows`` (all zero).
     mean_rows : ndarray of bool, shape (n_new,)
         Rows that use the mean of all old rows (no better information for that token).
@@ -45,12 +53,23 @@ class ConvexMix:
     mean_rows: np.ndarray
 
     def apply(self, old: np.ndarray) -> np.ndarray:
-        """``old`` shape (n_old,) or (n_old, d) → new rows shape (n_new,) or (n_new, d), float32."""
-        old64 = np.asarray(old, dtype=np.float64)
-        out = np.asarray(self.weights @ old64, dtype=np.float64)
+        """``old`` shape (n_old,) or (n_old, d) → new rows shape (n_new,) or (n_new, d), float32.
+
+        Sparse weights read only the old rows they use (in float64); dense weights multiply in
+        float32, so no float64 copy of the whole matrix is ever made.
+        """
+        import scipy.sparse as sp
+
+        if sp.issparse(self.weights):
+            w = sp.csr_matrix(self.weights)
+            cols = np.unique(w.indices)
+            out = np.asarray(w[:, cols] @ np.asarray(old[cols], dtype=np.float64), dtype=np.float64)
+        else:
+            out = np.asarray(self.weights, dtype=np.float32) @ np.asarray(old, dtype=np.float32)
         if self.mean_rows.any():
-            out[self.mean_rows] = old64.mean(axis=0)
-        return out.astype(np.float32)
+            out = np.array(out, dtype=np.float64)
+            out[self.mean_rows] = np.mean(old, axis=0, dtype=np.float64)
+        return np.asarray(out, dtype=np.float32)
 
 
 def mean_mix(n_new: int, n_old: int) -> ConvexMix:

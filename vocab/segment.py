@@ -15,12 +15,14 @@ from typing import Iterable, Sequence
 
 from ..data.errors import XlingError
 
-# Byte-level BPE / SentencePiece mark a word start with these; candidates strip them.
-WORD_START_MARKS = ("\u0120", "\u2581")
-
-
 class HFSegmenter:
     """Segment with a ``tokenizers.Tokenizer`` (padding and truncation switched off).
+
+    Words are taken as the tokenizer sees them in running text: normalised, pre-tokenised, and,
+    for SentencePiece-style tokenizers, split before each ``▁`` word-start marker (the LLaMA-2 /
+    Mistral layout has no pre-tokeniser: its normaliser prepends ``▁`` and replaces spaces).
+    A *form* is such a word as the model's vocabulary stores it (``"Ġmaison"``, ``"▁maison"``,
+    ``"maison"``); :meth:`decode_form` turns it back into Unicode text.
 
     Parameters
     ----------
@@ -29,22 +31,63 @@ class HFSegmenter:
     """
 
     def __init__(self, tokenizer):
+        import json
+
         from tokenizers import Tokenizer
 
         self.tok = Tokenizer.from_str(tokenizer.to_str())
         self.tok.no_padding()
         self.tok.no_truncation()
+        data = json.loads(self.tok.to_str())
+        self.model_type = (data.get("model") or {}).get("type")
+        self.byte_level = _has_component(data.get("pre_tokenizer"), "ByteLevel")
+        self.marker = "\u2581" if (_has_component(data.get("pre_tokenizer"), "Metaspace")
+                                    or _has_metaspace_normalizer(data.get("normalizer"))
+                                    or _has_component(data.get("decoder"), "Metaspace")) else ""
+        self._byte_decoder = {c: b for b, c in _bytes_to_unicode().items()} if self.byte_level else None
 
     def normalize(self, text: str) -> str:
         n = self.tok.normalizer
         return n.normalize_str(text) if n is not None else text
 
-    def words(self, line: str) -> list[str]:
-        """The words of a line as the tokenizer sees them (normalised, pre-tokenised)."""
+    def forms(self, line: str) -> list[str]:
+        """The words of a line in the form the model sees them (``"Ġmaison"``, ``"▁maison"``)."""
         text = self.normalize(line)
         pre = self.tok.pre_tokenizer
-        parts = [w for w, _ in pre.pre_tokenize_str(text)] if pre is not None else text.split()
-        return [p.lstrip("".join(WORD_START_MARKS)) for p in parts]
+        parts = [w for w, _ in pre.pre_tokenize_str(text)] if pre is not None else [text]
+        if self.marker:
+            parts = [q for p in parts for q in _MARK_SPLIT.split(p)]
+        elif pre is None:
+            parts = [q for p in parts for q in p.split()]
+        return [p for p in parts if p and p != self.marker]
+
+    def context_forms(self, word: str) -> list[str]:
+        """The form(s) ``word`` takes in running text, after a space (one form unless the
+        pre-tokeniser splits the word)."""
+        return self.forms("a " + word)[1:]
+
+    def decode_form(self, form: str) -> str:
+        """A form as Unicode text, without its word-start marker.
+
+        A byte-level piece that is not whole UTF-8 characters (part of a character's bytes)
+        is returned as stored.
+        """
+        if self.byte_level:
+            try:
+                return bytes(self._byte_decoder[c] for c in form).decode("utf-8").lstrip(" ")
+            except (KeyError, UnicodeDecodeError):  # an added token, or part of a character
+                return form
+        if self.marker:
+            return form.replace(self.marker, " ").lstrip(" ")
+        return form
+
+    def words(self, line: str) -> list[str]:
+        """The words of a line as the tokenizer sees them, as Unicode text (no word-start marker)."""
+        return [w for w in (self.decode_form(f) for f in self.forms(line)) if w]
+
+    def model_pieces(self, form: str) -> list[int]:
+        """Ids the tokenizer's model gives a form (what running text produces for that word)."""
+        return [t.id for t in self.tok.model.tokenize(form)]
 
     def pieces(self, words: Sequence[str]) -> list[list[int]]:
         """Token ids (no special tokens) for each word, encoded on its own."""
@@ -61,6 +104,43 @@ class HFSegmenter:
     @property
     def size(self) -> int:
         return self.tok.get_vocab_size(with_added_tokens=True)
+
+
+_MARK_SPLIT = re.compile("(?<=[^\u2581])(?=\u2581)")
+
+
+def _has_component(node, type_name: str) -> bool:
+    """Whether a serialised normaliser / pre-tokeniser / decoder (or a Sequence of them) has ``type_name``."""
+    if not node:
+        return False
+    if node.get("type") == type_name:
+        return True
+    return any(_has_component(c, type_name) for key in ("pretokenizers", "normalizers", "decoders")
+               for c in node.get(key) or [])
+
+
+def _has_metaspace_normalizer(node) -> bool:
+    """The LLaMA-2 layout: a normaliser that replaces spaces with ``▁`` (and prepends one)."""
+    if not node:
+        return False
+    if node.get("type") == "Replace":
+        return node.get("content") == "\u2581" and (node.get("pattern") or {}).get("String") == " "
+    if node.get("type") == "Prepend":
+        return node.get("prepend") == "\u2581"
+    return any(_has_metaspace_normalizer(c) for c in node.get("normalizers") or [])
+
+
+def _bytes_to_unicode() -> dict[int, str]:
+    """The byte-level BPE alphabet: each byte as one printable character (GPT-2's convention)."""
+    keep = list(range(ord("!"), ord("~") + 1)) + list(range(0xA1, 0xAC + 1)) + list(range(0xAE, 0xFF + 1))
+    out, extra = {}, 0
+    for b in range(256):
+        if b in keep:
+            out[b] = chr(b)
+        else:
+            out[b] = chr(256 + extra)
+            extra += 1
+    return out
 
 
 _WORD_RE = re.compile(r"\w+|[^\w\s]", re.UNICODE)
