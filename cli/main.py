@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import typer
 
-from . import align, cade, data, io_cmds, lexicon, report, vocab
+from . import align, cade, data, data_bench, io_cmds, lexicon, report, vocab
 from .common import state, version
 
 app = typer.Typer(
@@ -36,6 +36,7 @@ io_cmds.register(app)
 align.register(app)
 report.register(app)
 app.add_typer(lexicon.app, name="lexicon")
+data_bench.register(data.app)
 app.add_typer(data.app, name="data")
 app.add_typer(vocab.app, name="vocab")
 app.add_typer(cade.app, name="cade")
