@@ -22,6 +22,7 @@ XLING = f"{sys.executable} -m xling.cli.main"
 
 pytestmark = pytest.mark.skipif(shutil.which("make") is None or not (EXPERIMENTS / "Makefile").exists(),
                                 reason="needs GNU make and experiments/Makefile")
+pytestmark = [pytestmark, pytest.mark.slow]  # each Makefile run takes 7-50 s
 
 
 def make(*args: str, check: bool = True, **variables) -> subprocess.CompletedProcess:

@@ -38,6 +38,7 @@ def test_tiled_topk_ties_and_ordered_data():
     assert i[0].tolist() == [9999, 9998, 9997, 9996, 9995]
 
 
+@pytest.mark.slow
 def test_exclude_self_tiled(rng):
     x = rng.standard_normal((5000, 4)).astype(np.float32)
     _, i = knn(x[:4500], x[:4500], 3, backend="numpy", exclude_self=True)

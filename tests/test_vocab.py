@@ -223,6 +223,7 @@ def test_aligned_uses_the_nearest_old_token(cli, bert_dir, text_files, aligned_f
 
 
 @pytest.mark.parametrize("method", ["random", "mvn", "cw2v"])
+@pytest.mark.slow
 def test_same_seed_same_bytes(cli, bert_dir, text_files, aligned_files, tmp_path, method):
     outs = []
     for i, seed in enumerate(["3", "3", "4"]):
@@ -247,6 +248,7 @@ def test_mvn_full_scale_matches_the_fitted_distribution(rng):
     np.testing.assert_allclose(tiny, np.repeat(old.mean(0)[None], 10, 0), atol=1e-3)
 
 
+@pytest.mark.slow
 def test_cw2v_rows_are_convex_combinations(bert_dir, text_files):
     from xling.vocab.candidates import read_lines
     from xling.vocab.checkpoint import load_checkpoint
@@ -274,6 +276,7 @@ def test_cw2v_rows_are_convex_combinations(bert_dir, text_files):
     assert not np.allclose(new_rows, init.apply(old), atol=1e-6)
 
 
+@pytest.mark.slow
 def test_untied_lm_head_grows_and_eval_reports_loss(cli, gpt2_dir, text_files, tmp_path):
     out = tmp_path / "g"
     code, stdout, err = cli("vocab", "expand", gpt2_dir, "--tokens", text_files / "tokens.txt", "--init",
@@ -293,6 +296,7 @@ def test_untied_lm_head_grows_and_eval_reports_loss(cli, gpt2_dir, text_files, t
     assert rec["pieces_per_word_after"] < rec["pieces_per_word_before"]
 
 
+@pytest.mark.slow
 def test_eval_fidelity(cli, bert_dir, text_files, tmp_path):
     out = tmp_path / "e"
     assert cli("vocab", "expand", bert_dir, "--tokens", text_files / "tokens.txt", "--init", "subword-mean",
@@ -350,6 +354,7 @@ def bad(cli, *args):
     return err
 
 
+@pytest.mark.slow
 def test_bad_inputs(cli, bert_dir, text_files, tmp_path, rng):
     import shutil
 
