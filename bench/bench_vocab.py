@@ -71,11 +71,10 @@ def main() -> None:
 
     sys.path.insert(0, str(Path(__file__).parent))
     from vocab_text import build
-
     from xling.vocab.candidates import count_words, read_lines, select_candidates
     from xling.vocab.checkpoint import load_checkpoint, write_checkpoint
-    from xling.vocab.expand import InitOptions, expand_checkpoint
     from xling.vocab.evaluate import fidelity, load_model, pieces_per_word, sentence_embeddings
+    from xling.vocab.expand import InitOptions, expand_checkpoint
     from xling.vocab.segment import HFSegmenter
 
     work = Path(args.work)

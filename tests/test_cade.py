@@ -13,7 +13,15 @@ import numpy as np
 import pytest
 
 from xling.align import w2v
-from xling.align.cade import SLICE_ALPHA, ShiftMeasure, neighbours, shift_scores, top_overlap, train_compass, train_slice
+from xling.align.cade import (
+    SLICE_ALPHA,
+    ShiftMeasure,
+    neighbours,
+    shift_scores,
+    top_overlap,
+    train_compass,
+    train_slice,
+)
 from xling.align.w2v import Arch, W2VParams
 from xling.data.embeddings import Embeddings, unit_rows
 from xling.data.errors import XlingError

@@ -1,11 +1,24 @@
 """Readers of real formats: dictd, gettext .po/.mo, CLDR annotations, identical strings."""
 from __future__ import annotations
 
-
 import pytest
 
-from data_fixtures import (DICTD_ENTRIES, EN_CLDR, EN_KW, PO_TEXT, REGION, SHEET, SI_CLDR, SI_KW, SI_MESSAGES, SRI,
-                           b64, cldr_xml, mo_bytes, write_dictd)
+from data_fixtures import (
+    DICTD_ENTRIES,
+    EN_CLDR,
+    EN_KW,
+    PO_TEXT,
+    REGION,
+    SHEET,
+    SI_CLDR,
+    SI_KW,
+    SI_MESSAGES,
+    SRI,
+    b64,
+    cldr_xml,
+    mo_bytes,
+    write_dictd,
+)
 from xling.data.errors import InputError
 
 

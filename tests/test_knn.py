@@ -5,8 +5,7 @@ import numpy as np
 import pytest
 
 from xling.data.errors import DeviceError, XlingError
-from xling.lexicon.knn import (Backend, brute_force_knn, cuda_available, knn, logsumexp_sim, mean_topk,
-                               resolve_engine)
+from xling.lexicon.knn import Backend, brute_force_knn, cuda_available, knn, logsumexp_sim, mean_topk, resolve_engine
 
 CPU_BACKENDS = ["numpy", "torch", "faiss"]
 

@@ -252,11 +252,10 @@ def test_mvn_full_scale_matches_the_fitted_distribution(rng):
 def test_cw2v_rows_are_convex_combinations(bert_dir, text_files):
     from xling.vocab.candidates import read_lines
     from xling.vocab.checkpoint import load_checkpoint
-    from xling.vocab.cw2v import CW2VParams
+    from xling.vocab.cw2v import CW2VParams, train_cw2v
     from xling.vocab.expand import InitOptions, expand_checkpoint
     from xling.vocab.init import subword_mix
     from xling.vocab.segment import HFSegmenter
-    from xling.vocab.cw2v import train_cw2v
 
     ck = load_checkpoint(bert_dir)
     old = ck.matrix()
