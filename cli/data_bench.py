@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -20,7 +19,7 @@ def bench_cmd(
     name: Benchmark = typer.Argument(..., help="Benchmark to build (en-fr: GloVe English, spaCy French, "
                                                "FreeDict eng-fra train/test dictionaries).",
                                      case_sensitive=False),
-    output: Optional[Path] = typer.Option(None, "--output", "-o",
+    output: Path | None = typer.Option(None, "--output", "-o",
                                           help="Folder to build in (default: $XLING_BENCH, else "
                                                "$XLING_CACHE/bench/NAME, else the XDG cache "
                                                "~/.cache/xling/bench/NAME)."),

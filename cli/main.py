@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import typer
 
-from . import align, cade, data, data_bench, io_cmds, lexicon, report, vocab
+from . import align, cade, data, data_bench, demo, io_cmds, lexicon, report, vocab
 from .common import state, version
 
 app = typer.Typer(
@@ -35,6 +35,7 @@ def main(
 io_cmds.register(app)
 align.register(app)
 report.register(app)
+demo.register(app)
 app.add_typer(lexicon.app, name="lexicon")
 data_bench.register(data.app)
 app.add_typer(data.app, name="data")

