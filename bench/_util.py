@@ -10,7 +10,10 @@ import sys
 import time
 from pathlib import Path
 
-BENCH_DIR = Path(os.environ.get("XLING_BENCH", Path.home() / ".cache" / "xling-bench"))
+from xling.data.benchmarks import bench_dir  # noqa: E402
+
+# the public en→fr benchmark, built by `xling data bench en-fr` ($XLING_BENCH, else the XDG cache)
+BENCH_DIR = bench_dir("en-fr")
 
 
 def machine() -> str:

@@ -1,6 +1,6 @@
 """xling and VecMap side by side, in one run, on the public en→fr benchmark.
 
-    python bench/align_vecmap.py [--vecmap /work/vecmap] [--targets fr50 fr] [--repeat 3]
+    python bench/align_vecmap.py --vecmap VECMAP_CHECKOUT [--targets fr50 fr] [--repeat 3]
                                  [--xling-args "--recipe procrustes"]
 
 For every target space and repetition, times as a user runs them (fresh processes, from the
@@ -84,11 +84,16 @@ def xling_run(en: Path, tgt: Path, train: Path, test: Path, tmp: Path, extra: li
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bench", type=Path, default=BENCH_DIR)
-    ap.add_argument("--vecmap", type=Path, default=Path("/work/vecmap"))
+    ap.add_argument("--vecmap", type=Path, default=os.environ.get("VECMAP_DIR"),
+                    help="a checkout of https://github.com/artetxem/vecmap (default: $VECMAP_DIR)")
     ap.add_argument("--targets", nargs="+", default=["fr50", "fr"])
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--xling-args", default="", help="extra options for xling align, e.g. '--recipe procrustes'")
     args = ap.parse_args(argv)
+    if args.vecmap is None or not (Path(args.vecmap) / "map_embeddings.py").is_file():
+        ap.error(f"--vecmap {args.vecmap or '(not given)'}: give a VecMap checkout (git clone "
+                 "https://github.com/artetxem/vecmap) with --vecmap DIR or $VECMAP_DIR")
+    args.vecmap = Path(args.vecmap)
     b = args.bench
     train, test, en = b / "en-fr.train.tsv", b / "en-fr.test.tsv", b / "en.vec"
     extra = shlex.split(args.xling_args)

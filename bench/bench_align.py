@@ -1,4 +1,4 @@
-"""Alignment quality and speed on the public en→fr benchmark (see ../shared/design/BENCH.md).
+"""Alignment quality and speed on the public en→fr benchmark (built by `xling data bench en-fr`).
 
     python bench/bench_align.py [--targets fr fr50] [--recipes procrustes supervised unsupervised]
                                 [--reference] [--repro]
@@ -27,6 +27,7 @@ from xling.align.pipeline import align, make_config
 from xling.align.procrustes import LinearMap, procrustes
 from xling.align.similarity import p_at_1, sim_spaces
 from xling.cli.plots import markdown_table
+from xling.data.benchmarks import bench_dir
 from xling.data.dictionary import read_dictionary
 from xling.data.embeddings import unit_rows
 from xling.data.vectors import load_embeddings
@@ -62,7 +63,7 @@ def reference(en, fr, train, queries, gold, engine):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--bench", default=os.environ.get("XLING_BENCH", os.path.expanduser("~/.cache/xling-bench")))
+    ap.add_argument("--bench", default=str(bench_dir("en-fr")), help="benchmark folder (xling data bench en-fr)")
     ap.add_argument("--targets", nargs="+", default=["fr", "fr50"])
     ap.add_argument("--recipes", nargs="+", default=["procrustes", "supervised"])
     ap.add_argument("--reference", action="store_true")
