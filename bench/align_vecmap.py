@@ -33,7 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _util import BENCH_DIR
+from _util import BENCH_DIR, need_bench
 from xling.cli.plots import markdown_table
 
 ENV = dict(os.environ, OMP_NUM_THREADS="2", OPENBLAS_NUM_THREADS="2", MKL_NUM_THREADS="2")
@@ -94,7 +94,7 @@ def main(argv=None):
         ap.error(f"--vecmap {args.vecmap or '(not given)'}: give a VecMap checkout (git clone "
                  "https://github.com/artetxem/vecmap) with --vecmap DIR or $VECMAP_DIR")
     args.vecmap = Path(args.vecmap)
-    b = args.bench
+    b = need_bench(args.bench)
     train, test, en = b / "en-fr.train.tsv", b / "en-fr.test.tsv", b / "en.vec"
     extra = shlex.split(args.xling_args)
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; xling align {' '.join(extra)}", flush=True)

@@ -22,6 +22,7 @@ import time
 
 import numpy as np
 
+from _util import need_bench
 from xling.align.normalize import normalize
 from xling.align.pipeline import align, make_config
 from xling.align.procrustes import LinearMap, procrustes
@@ -71,7 +72,7 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     eng = resolve_engine()
-    b = args.bench
+    b = need_bench(args.bench)
     t0 = time.perf_counter()
     en = load_embeddings(os.path.join(b, "en.vec"))
     t_load_en = time.perf_counter() - t0
