@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from data_fixtures import write_dictd
 from xling.data.benchmarks import (
     BUILDERS,
     Benchmark,
@@ -28,7 +29,6 @@ from xling.data.benchmarks import (
     split_sources,
     write_pairs,
 )
-from xling.data.dictd import write_dictd
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -62,7 +62,7 @@ ENTRIES = [
 
 def test_freedict_recipe_pairs(tmp_path):
     base = tmp_path / "freedict-eng-fra"
-    write_dictd(ENTRIES, base)
+    write_dictd(base, ENTRIES)
     pairs = freedict_bench_pairs(base)
     assert pairs == {
         ("abandon", "abandonner"), ("abandon", "délaisser"),     # numbered senses; "renoncer à" is 2 words
