@@ -29,8 +29,7 @@ def bench_cmd(
 ):
     """Build a benchmark's vectors and dictionaries; files that exist are kept (a rerun only counts).
 
-    A missing source stops the build before anything is written, with the `pip install` /
-    `apt-get install` command to run.
+    A missing source stops the build before anything is written, with the command to run.
     """
     from ..data.benchmarks import build_benchmark
 

@@ -94,8 +94,8 @@ def demo_cmd(
     """Align English GloVe and French fastText-style vectors shipped with xling, using a small seed
     dictionary, then evaluate translation on a disjoint test dictionary (Unicode CLDR words).
 
-    Prints P@1 with nearest-neighbour and CSLS retrieval and the coverage; `--json` for machines.
-    Runs in well under a minute on two cores.
+    Prints P@1 with nearest-neighbour and CSLS retrieval and the coverage (--json for machines),
+    in well under a minute on two cores.
     """
     folder = data_dir if data_dir is not None else demo_dir()
     if data_dir is not None:
