@@ -5,7 +5,7 @@ from pathlib import Path
 
 import typer
 
-from ..data.benchmarks import Benchmark
+from ..data.benchmarks import FREEDICT_DIR, Benchmark
 from . import options as opt
 from .common import emit_json, escape, handle_errors, info, out_console
 
@@ -23,7 +23,7 @@ def bench_cmd(
                                           help="Folder to build in (default: $XLING_BENCH, else "
                                                "$XLING_CACHE/bench/NAME, else the XDG cache "
                                                "~/.cache/xling/bench/NAME)."),
-    freedict_dir: Path = typer.Option(Path("/usr/share/dictd"), "--freedict-dir",
+    freedict_dir: Path = typer.Option(Path(FREEDICT_DIR), "--freedict-dir",
                                       help="Folder of the FreeDict dictd files (Debian installs them there)."),
     json_out: bool = opt.Json,
 ):
