@@ -10,7 +10,21 @@ import sys
 import time
 from pathlib import Path
 
-BENCH_DIR = Path(os.environ.get("XLING_BENCH", Path.home() / ".cache" / "xling-bench"))
+from xling.data.benchmarks import bench_dir  # noqa: E402
+
+# the public en→fr benchmark, built by `xling data bench en-fr` ($XLING_BENCH, else the XDG cache)
+BENCH_DIR = bench_dir("en-fr")
+EN_FR_FILES = ("en.vec", "fr.vec", "fr50.vec", "en-fr.train.tsv", "en-fr.test.tsv")
+
+
+def need_bench(folder, files=EN_FR_FILES) -> Path:
+    """The benchmark folder, or exit with the command that builds it."""
+    folder = Path(folder)
+    missing = [f for f in files if not (folder / f).is_file()]
+    if missing:
+        sys.exit(f"{folder}: missing {', '.join(missing)}: build the benchmark with "
+                 f"`xling data bench en-fr -o {folder}` (or set XLING_BENCH)")
+    return folder
 
 
 def machine() -> str:

@@ -33,7 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _util import BENCH_DIR
+from _util import BENCH_DIR, need_bench
 from xling.cli.plots import markdown_table
 
 ENV = dict(os.environ, OMP_NUM_THREADS="2", OPENBLAS_NUM_THREADS="2", MKL_NUM_THREADS="2")
@@ -85,13 +85,16 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bench", type=Path, default=BENCH_DIR)
     ap.add_argument("--vecmap", type=Path, default=os.environ.get("XLING_VECMAP"),
-                    required="XLING_VECMAP" not in os.environ,
                     help="a VecMap checkout (map_embeddings.py, eval_translation.py); default: $XLING_VECMAP")
     ap.add_argument("--targets", nargs="+", default=["fr50", "fr"])
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--xling-args", default="", help="extra options for xling align, e.g. '--recipe procrustes'")
     args = ap.parse_args(argv)
-    b = args.bench
+    if args.vecmap is None or not (Path(args.vecmap) / "map_embeddings.py").is_file():
+        ap.error(f"--vecmap {args.vecmap or '(not given)'}: give a VecMap checkout (git clone "
+                 "https://github.com/artetxem/vecmap) with --vecmap DIR or $XLING_VECMAP")
+    args.vecmap = Path(args.vecmap)
+    b = need_bench(args.bench)
     train, test, en = b / "en-fr.train.tsv", b / "en-fr.test.tsv", b / "en.vec"
     extra = shlex.split(args.xling_args)
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; xling align {' '.join(extra)}", flush=True)

@@ -1,4 +1,5 @@
-"""Alignment quality and speed on the public en→fr benchmark (results in BENCHMARKS.md).
+"""Alignment quality and speed on the public en→fr benchmark (built by `xling data bench en-fr`;
+results in BENCHMARKS.md).
 
     python bench/bench_align.py [--targets fr fr50] [--recipes procrustes supervised unsupervised]
                                 [--reference] [--repro]
@@ -22,10 +23,12 @@ import time
 
 import numpy as np
 
+from _util import need_bench
 from xling.align.normalize import normalize
 from xling.align.pipeline import align, make_config
 from xling.align.procrustes import LinearMap, procrustes, sim_spaces
 from xling.cli.plots import markdown_table
+from xling.data.benchmarks import bench_dir
 from xling.data.dictionary import read_dictionary
 from xling.data.embeddings import unit_rows
 from xling.data.vectors import load_embeddings
@@ -62,7 +65,7 @@ def reference(en, fr, train, queries, gold, engine):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--bench", default=os.environ.get("XLING_BENCH", os.path.expanduser("~/.cache/xling-bench")))
+    ap.add_argument("--bench", default=str(bench_dir("en-fr")), help="benchmark folder (xling data bench en-fr)")
     ap.add_argument("--targets", nargs="+", default=["fr", "fr50"])
     ap.add_argument("--recipes", nargs="+", default=["procrustes", "supervised"])
     ap.add_argument("--reference", action="store_true")
@@ -70,7 +73,7 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     eng = resolve_engine()
-    b = args.bench
+    b = need_bench(args.bench)
     t0 = time.perf_counter()
     en = load_embeddings(os.path.join(b, "en.vec"))
     t_load_en = time.perf_counter() - t0

@@ -4,7 +4,7 @@
 
 Needs the Debian packages unicode-cldr-core, libreoffice-l10n-si, iso-codes and
 dict-freedict-eng-fra (skips what is missing). With the public en-fr benchmark in
-$XLING_BENCH (default ~/.cache/xling-bench) it also measures vocabulary coverage and the
+$XLING_BENCH (default: `xling data bench en-fr`'s folder in the XDG cache) it also measures vocabulary coverage and the
 agreement of FreeDict pairs with the MUSE-derived en-fr dictionaries.
 
 References, run in the same process:
@@ -27,13 +27,14 @@ import time
 from pathlib import Path
 
 from xling.data.anchors import dictionary_stats, merge
+from xling.data.benchmarks import bench_dir
 from xling.data.cldr import cldr_pairs
 from xling.data.clean import CleanOptions, clean_pairs
 from xling.data.dictd import read_dictd
 from xling.data.dictionary import read_dictionary
 from xling.data.gettext_catalog import find_catalogs, gettext_pairs, read_catalog, read_mo
 
-BENCH_DIR = Path(os.environ.get("XLING_BENCH", Path.home() / ".cache" / "xling-bench"))
+BENCH_DIR = bench_dir("en-fr")  # $XLING_BENCH, else the XDG cache
 CLDR = Path("/usr/share/unicode/cldr/common/annotations")
 LO_SI = Path("/usr/lib/libreoffice/program/resource/si/LC_MESSAGES")
 ISO_SI = sorted(glob.glob("/usr/share/locale/si/LC_MESSAGES/iso_*.mo"))

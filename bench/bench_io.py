@@ -3,7 +3,7 @@
     python bench/bench_io.py [--rows 200000] [--dim 300] [--repeat 3]
 
 Writes a synthetic ROWS x DIM .vec (6 significant digits, as fastText writes) under
-$XLING_BENCH (default ~/.cache/xling-bench), then times in fresh processes:
+$XLING_BENCH (default: the en-fr benchmark folder in the XDG cache, see `xling data bench`), then times in fresh processes:
 gensim ``KeyedVectors.load_word2vec_format``, ``xling.data.vectors.load_embeddings`` on the
 same file, and loading xling's cache (.npy + .words). Prints medians and the speed-up ratio.
 """

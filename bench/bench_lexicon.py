@@ -12,7 +12,7 @@ Two parts (each optional):
     against the input size and the chunk budget.
 
 ``real``
-    The public en→fr benchmark (``$XLING_BENCH``, default ``~/.cache/xling-bench``): a quick
+    The public en→fr benchmark (``xling data bench en-fr``; ``$XLING_BENCH`` or the XDG cache): a quick
     Procrustes map (unit-center-unit, SVD of ``X^T Y``; 50-d English into 300-d or 50-d French),
     then NN and CSLS evaluation of the test dictionary, timed.
 
@@ -109,13 +109,14 @@ def unit_center_unit(m: np.ndarray) -> np.ndarray:
 
 
 def real(args) -> None:
+    from xling.data.benchmarks import bench_dir
     from xling.data.dictionary import read_dictionary
     from xling.data.vectors import load_embeddings
     from xling.lexicon.evaluate import evaluate
     from xling.lexicon.knn import resolve_engine
     from xling.lexicon.retrieval import Retrieval, RetrievalParams
 
-    root = os.path.expanduser(os.environ.get("XLING_BENCH", "~/.cache/xling-bench"))
+    root = os.fspath(bench_dir("en-fr"))
     eng = resolve_engine(args.backend, "cpu", args.chunk_size)
     en = load_embeddings(os.path.join(root, "en.vec"))
     train, _ = read_dictionary(os.path.join(root, "en-fr.train.tsv"))

@@ -9,7 +9,7 @@ Each stage runs in a fresh process and reports its wall time and peak RSS:
   read-cache   load the cache (memory-mapped)
   search       top-10 of QUERIES rows against all 2M rows, and the CSLS penalty of the
                queries (mean top-10 similarity), from the memory-mapped cache
-Files go to $XLING_BENCH (default ~/.cache/xling-bench) and are deleted at the end
+Files go to $XLING_BENCH (default: the en-fr benchmark folder in the XDG cache, see `xling data bench`) and are deleted at the end
 unless --keep.
 """
 from __future__ import annotations

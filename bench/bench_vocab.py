@@ -6,8 +6,8 @@
    offline, and measure fidelity on held-out paragraphs (cosine between the original model's
    mean-pooled embedding with the old tokenization and the expanded model's with the new one).
 4. ``aligned`` uses GloVe English vectors and French vectors mapped onto them with orthogonal
-   Procrustes on the en-fr train dictionary (``~/.cache/xling-bench``, built by
-   ``shared/bench/build_en_fr.sh``); ``cw2v`` trains on the train text.
+   Procrustes on the en-fr train dictionary (built by ``xling data bench en-fr``, in
+   ``$XLING_BENCH`` or xling's cache); ``cw2v`` trains on the train text.
 
 Prints a Markdown table; ratios are against ``mvn`` (transformers' default) in the same run.
 
@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from xling.data.benchmarks import bench_dir
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -56,7 +58,7 @@ def main() -> None:
     ap.add_argument("--tokens", type=int, default=1000)
     ap.add_argument("--eval-lines", type=int, default=200)
     ap.add_argument("--work", default="/tmp/xling-vocab-bench")
-    ap.add_argument("--cache", default=str(Path.home() / ".cache/xling-bench"))
+    ap.add_argument("--cache", default=os.fspath(bench_dir()))
     ap.add_argument("--methods", default="random,mvn,mvn-full,mean,subword-mean,aligned,aligned-pure,cw2v",
                     help="aligned-pure = aligned with --piece-weight 0 (neighbours only, as WECHSEL); "
                          "mvn-full = mvn with --mvn-scale 1")
@@ -71,11 +73,10 @@ def main() -> None:
 
     sys.path.insert(0, str(Path(__file__).parent))
     from vocab_text import build
-
     from xling.vocab.candidates import count_words, read_lines, select_candidates
     from xling.vocab.checkpoint import load_tokenizer_only
-    from xling.vocab.expand import InitOptions, expand_model
     from xling.vocab.evaluate import fidelity, load_model, pieces_per_word, sentence_embeddings
+    from xling.vocab.expand import InitOptions, expand_model
     from xling.vocab.segment import HFSegmenter
 
     work = Path(args.work)

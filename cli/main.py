@@ -4,7 +4,7 @@ from __future__ import annotations
 import typer
 from typer.core import TyperGroup
 
-from . import align, cade, data, io_cmds, lexicon, report, vocab
+from . import align, cade, data, data_bench, demo, io_cmds, lexicon, report, vocab
 from .common import closed_stdout, state, version
 
 #: global options that may also come after the subcommand (``xling info FILE -q``)
@@ -60,7 +60,9 @@ def main(
 io_cmds.register(app)
 align.register(app)
 report.register(app)
+demo.register(app)
 app.add_typer(lexicon.app, name="lexicon")
+data_bench.register(data.app)
 app.add_typer(data.app, name="data")
 app.add_typer(vocab.app, name="vocab")
 app.add_typer(cade.app, name="cade")

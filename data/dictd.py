@@ -46,18 +46,6 @@ def decode_b64_number(text: str) -> int:
     return n
 
 
-def encode_b64_number(n: int) -> str:
-    """The inverse of :func:`decode_b64_number` (used to write dictd files)."""
-    if n < 0:
-        raise ValueError("negative number")
-    out = _B64[n % 64]
-    n //= 64
-    while n:
-        out = _B64[n % 64] + out
-        n //= 64
-    return out
-
-
 def dictd_paths(path: str | os.PathLike) -> tuple[Path, Path]:
     """``(index, data)`` paths from either file or the common base name (``.../freedict-eng-fra``)."""
     p = Path(path)
@@ -208,25 +196,3 @@ def read_dictd(path: str | os.PathLike, *, origin: str | None = None,
         if progress is not None and n % 1000 == 0:
             progress(n, len(entries))
     return col.result()
-
-
-def write_dictd(entries: list[tuple[str, str]], base: str | os.PathLike, *, compress: bool = True) -> None:
-    """Write ``[(headword, entry text)]`` as ``base.index`` + ``base.dict.dz`` (gzip).
-
-    The index is sorted as dictd expects. Used for tests and small custom dictionaries.
-    """
-    from .atomic import atomic_open
-
-    blob = bytearray()
-    rows = []
-    for head, text in entries:
-        b = text.encode("utf-8")
-        rows.append((head, len(blob), len(b)))
-        blob += b
-    base = os.fspath(base)
-    with atomic_open(base + ".index", "w") as f:
-        for head, off, length in sorted(rows, key=lambda r: r[0].lower()):
-            f.write(f"{head}\t{encode_b64_number(off)}\t{encode_b64_number(length)}\n")
-    ext = ".dict.dz" if compress else ".dict"
-    with atomic_open(base + ext, "wb") as f:
-        f.write(gzip.compress(bytes(blob), mtime=0) if compress else bytes(blob))

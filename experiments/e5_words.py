@@ -172,6 +172,7 @@ def main(argv: list[str]) -> int:
         print(f"e5_words: {len(words)} words → {args.output}", file=sys.stderr)
         return 0
     from tokenizers import Tokenizer
+
     from xling.data.embeddings import Embeddings
     from xling.data.vectors import save_embeddings
 

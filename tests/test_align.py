@@ -4,16 +4,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from conftest import random_orthogonal
 from xling.align.multi import MultiMethod, align_multi
 from xling.align.normalize import NormRecord, apply_record, normalize, parse_steps
-from xling.align.pipeline import Start, Recipe, SeedKind, align, make_config
+from xling.align.pipeline import Recipe, SeedKind, Start, align, make_config
 from xling.align.procrustes import Dewhiten, MapOptions, MapSpace, procrustes, sim_spaces, solve_map
 from xling.align.refine import RefineOptions, Validation, first_step, refine
 from xling.align.seeds import holdout_split, identical_pairs, similarity_profiles
 from xling.data.errors import XlingError
 from xling.lexicon.retrieval import Direction, RetrievalParams, induce_pairs, precision_at_1
-
-from conftest import random_orthogonal
 
 
 def _p1(res, test_idx):

@@ -6,10 +6,9 @@ import json
 import numpy as np
 import pytest
 
-from xling.data.vectors import load_embeddings
-
 from conftest import random_orthogonal
 from data_fixtures import write_vec
+from xling.data.vectors import load_embeddings
 
 N, D = 400, 16
 

@@ -13,7 +13,15 @@ import numpy as np
 import pytest
 
 from xling.align import w2v
-from xling.align.cade import SLICE_ALPHA, ShiftMeasure, neighbours, shift_scores, top_overlap, train_compass, train_slice
+from xling.align.cade import (
+    SLICE_ALPHA,
+    ShiftMeasure,
+    neighbours,
+    shift_scores,
+    top_overlap,
+    train_compass,
+    train_slice,
+)
 from xling.align.w2v import Arch, W2VParams
 from xling.data.embeddings import Embeddings, unit_rows
 from xling.data.errors import XlingError
@@ -63,6 +71,7 @@ def compass():
 
 # ------------------------------------------------------------------------- trainer
 @pytest.mark.parametrize("arch", [Arch.sg, Arch.cbow])
+@pytest.mark.slow
 def test_trainer_learns_topics_and_is_deterministic(arch):
     sents = topic_corpus(5, n_sent=1200)
     vocab = w2v.build_vocab(w2v.count_words(sents), 1)
@@ -98,6 +107,7 @@ def test_frozen_output_matrix_is_byte_identical(arch):
     assert digest(syn1) != before
 
 
+@pytest.mark.slow
 def test_torch_trainer_frozen_and_learns():
     from xling.align.w2v_torch import train_torch
 
@@ -224,6 +234,7 @@ def test_slices_of_identical_corpus_are_close(compass, init):
     assert same_word.mean() - (va @ vb.T)[~np.eye(len(frequent), dtype=bool)].mean() > 0.3
 
 
+@pytest.mark.slow
 def test_planted_shift_is_detected():
     params = W2VParams(arch=Arch.sg, dim=24, window=4, negative=5, epochs=10, threads=1, seed=5, sample=0)
     old = topic_corpus(21, moving="rover", topic_of_moving=0)

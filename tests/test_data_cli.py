@@ -6,8 +6,20 @@ import json
 
 import pytest
 
-from data_fixtures import EN_CLDR, PO_TEXT, REGION, SHEET, SI_CLDR, SI_MESSAGES, SRI, ZWJ, b64, cldr_xml, mo_bytes, \
-    write_dictd
+from data_fixtures import (
+    EN_CLDR,
+    PO_TEXT,
+    REGION,
+    SHEET,
+    SI_CLDR,
+    SI_MESSAGES,
+    SRI,
+    ZWJ,
+    b64,
+    cldr_xml,
+    mo_bytes,
+    write_dictd,
+)
 
 
 @pytest.fixture

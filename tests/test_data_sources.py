@@ -1,23 +1,35 @@
 """Readers of real formats: dictd, gettext .po/.mo, CLDR annotations, identical strings."""
 from __future__ import annotations
 
-
 import pytest
 
-from data_fixtures import (DICTD_ENTRIES, EN_CLDR, EN_KW, PO_TEXT, REGION, SHEET, SI_CLDR, SI_KW, SI_MESSAGES, SRI,
-                           b64, cldr_xml, mo_bytes, write_dictd)
+from data_fixtures import (
+    DICTD_ENTRIES,
+    EN_CLDR,
+    EN_KW,
+    PO_TEXT,
+    REGION,
+    SHEET,
+    SI_CLDR,
+    SI_KW,
+    SI_MESSAGES,
+    SRI,
+    b64,
+    cldr_xml,
+    mo_bytes,
+    write_dictd,
+)
 from xling.data.errors import InputError
 
 
 # ----------------------------------------------------------------------------- dictd
 def test_dictd_base64_numbers():
-    from xling.data.dictd import decode_b64_number, encode_b64_number
+    from xling.data.dictd import decode_b64_number
 
     assert decode_b64_number("LOB") == 11 * 64 * 64 + 14 * 64 + 1  # a real offset of freedict-eng-fra
     assert decode_b64_number("A") == 0 and decode_b64_number("/") == 63 and decode_b64_number("BA") == 64
     for n in (0, 1, 63, 64, 4095, 123456789):
-        assert decode_b64_number(encode_b64_number(n)) == n
-        assert encode_b64_number(n) == b64(n)
+        assert decode_b64_number(b64(n)) == n
     with pytest.raises(ValueError):
         decode_b64_number("A=")
 

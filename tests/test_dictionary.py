@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from xling.data.dictionary import (BilingualDictionary, read_dictionary, require_pairs, write_dictionary)
+from xling.data.dictionary import BilingualDictionary, read_dictionary, require_pairs, write_dictionary
 from xling.data.embeddings import Embeddings
 from xling.data.errors import InputError
 

@@ -22,6 +22,7 @@ XLING = f"{sys.executable} -m xling.cli.main"
 
 pytestmark = pytest.mark.skipif(shutil.which("make") is None or not (EXPERIMENTS / "Makefile").exists(),
                                 reason="needs GNU make and experiments/Makefile")
+pytestmark = [pytestmark, pytest.mark.slow]  # each Makefile run takes 7-50 s
 
 
 def make(*args: str, check: bool = True, **variables) -> subprocess.CompletedProcess:
@@ -45,10 +46,10 @@ def require(cli, *name: str):
 
 # ============================================================================ en→fr
 BUILDER = """#!/usr/bin/env bash
-# a stand-in for ../shared/bench/build_en_fr.sh: the same files, tiny and synthetic
+# a stand-in for `xling data bench en-fr -o DIR` (called with DIR last): the same files, tiny and synthetic
 set -euo pipefail
-mkdir -p "$XLING_BENCH"
-"$PYTHON" - "$XLING_BENCH" <<'EOF'
+mkdir -p "$1"
+"$PYTHON" - "$1" <<'EOF'
 import sys
 import numpy as np
 out = sys.argv[1]
@@ -78,7 +79,8 @@ def test_en_fr_builds_data_aligns_evaluates_reports(tmp_path, cli):
     builder = tmp_path / "build.sh"
     builder.write_text(BUILDER)
     bench, results = tmp_path / "bench", tmp_path / "results"
-    v = dict(XLING_BENCH=bench, BENCH_BUILD=builder, RESULTS=results, RECIPES="procrustes supervised")
+    v = dict(XLING_BENCH=bench, BENCH_BUILD=f"env PYTHON={sys.executable} bash {builder}", RESULTS=results,
+             RECIPES="procrustes supervised")
     make("-j2", "en-fr", **v)
     assert (bench / "en-fr.test.tsv").exists()  # the builder ran
     for recipe in ("procrustes", "supervised"):

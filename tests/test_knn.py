@@ -53,6 +53,7 @@ def test_adjusted_scores_and_exclude_self(qb, rng, backend):
     assert not (got[1] == np.arange(400)[:, None]).any()
 
 
+@pytest.mark.slow
 def test_large_base_many_tiles_exact_with_ties(rng):
     # a base wider than many tiles: the running top-k crosses tile boundaries; result must be exact
     q = rng.standard_normal((40, 8)).astype(np.float32)
@@ -67,6 +68,7 @@ def test_large_base_many_tiles_exact_with_ties(rng):
 
 
 @pytest.mark.parametrize("cores", [1, 2, 5])
+@pytest.mark.slow
 def test_numpy_tasks_split_and_merge(rng, monkeypatch, cores):
     # few queries against a wide base: the base is split over several tasks whose top-k
     # lists are merged; NaN ranks last, -inf is still selected when needed, ties take the
@@ -180,6 +182,7 @@ def test_tiled_topk_ties_and_ordered_data():
     assert i[0].tolist() == [9999, 9998, 9997, 9996, 9995]
 
 
+@pytest.mark.slow
 def test_exclude_self_tiled(rng):
     x = rng.standard_normal((5000, 4)).astype(np.float32)
     _, i = knn(x[:4500], x[:4500], 3, backend="numpy", exclude_self=True)

@@ -70,6 +70,7 @@ def results(tmp_path):
     return files
 
 
+@pytest.mark.slow
 def test_sections_and_series(results):
     from xling.cli.plots import build_sections, legend_entries, load_records, make_figure
 
@@ -106,6 +107,7 @@ def test_sections_and_series(results):
     assert res.rows[0][2] == 20.0 and res.rows[0][-1] == 1.5
 
 
+@pytest.mark.slow
 def test_cli_writes_pngs_report_and_json(results, tmp_path, cli):
     out = tmp_path / "report"
     code, stdout, err = cli("report", *results, "-o", out, "--json")

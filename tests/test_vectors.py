@@ -84,6 +84,7 @@ def test_keyedvectors_objects(emb):
     assert back.words == emb.words and np.array_equal(back.vectors, emb.vectors)
 
 
+@pytest.mark.slow
 def test_fasttext_bin_in_vocabulary_and_subwords(tmp_path):
     fasttext = pytest.importorskip("fasttext")
     rng = np.random.default_rng(0)

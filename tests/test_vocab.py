@@ -223,6 +223,7 @@ def test_aligned_uses_the_nearest_old_token(cli, bert_dir, text_files, aligned_f
 
 
 @pytest.mark.parametrize("method", ["random", "mvn", "cw2v"])
+@pytest.mark.slow
 def test_same_seed_same_bytes(cli, bert_dir, text_files, aligned_files, tmp_path, method):
     outs = []
     for i, seed in enumerate(["3", "3", "4"]):
@@ -263,6 +264,7 @@ def _cw2v_inputs(model_dir, text_files):
     return mf, old, subword_mix([e.pieces for e in entries], old.shape[0]), [s for s in seqs if len(s) > 1]
 
 
+@pytest.mark.slow
 def test_cw2v_shortcut_rows_are_convex_combinations(bert_dir, text_files):
     from xling.vocab.cw2v import CW2VParams, train_cw2v
 
@@ -278,6 +280,7 @@ def test_cw2v_shortcut_rows_are_convex_combinations(bert_dir, text_files):
     np.testing.assert_allclose(mix0.weights.toarray().sum(1), 1.0, rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_cw2v_whole_vocabulary_input_and_output_mixes(gpt2_dir, text_files):
     """The paper's CW2V: softmax over every old row, one mix for the input side and one for the
     untied output side; training starts at the subword mean and moves away from it."""
@@ -306,6 +309,7 @@ def test_cw2v_whole_vocabulary_input_and_output_mixes(gpt2_dir, text_files):
     np.testing.assert_array_equal(again.weights, mix_in.weights)
 
 
+@pytest.mark.slow
 def test_untied_lm_head_grows_and_eval_reports_loss(cli, gpt2_dir, text_files, tmp_path):
     out = tmp_path / "g"
     code, stdout, err = cli("vocab", "expand", gpt2_dir, "--tokens", text_files / "tokens.txt", "--init",
@@ -325,6 +329,7 @@ def test_untied_lm_head_grows_and_eval_reports_loss(cli, gpt2_dir, text_files, t
     assert rec["pieces_per_word_after"] < rec["pieces_per_word_before"]
 
 
+@pytest.mark.slow
 def test_eval_fidelity(cli, bert_dir, text_files, tmp_path):
     out = tmp_path / "e"
     assert cli("vocab", "expand", bert_dir, "--tokens", text_files / "tokens.txt", "--init", "subword-mean",
@@ -383,6 +388,7 @@ def bad(cli, *args):
     return err
 
 
+@pytest.mark.slow
 def test_bad_inputs(cli, bert_dir, text_files, tmp_path, rng):
     import shutil
 
