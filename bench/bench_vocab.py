@@ -119,7 +119,7 @@ def main() -> None:
             if args.cw2v_lr is not None:
                 from dataclasses import replace
 
-                opts.cw2v = replace(opts.cw2v, lr=args.cw2v_lr)
+                opts.cw2v = replace(opts.cw2v, alpha=args.cw2v_lr)
         out = work / f"exp-{method}"
         t0 = time.perf_counter()
         report = expand_model(model, out, tokens, opts, force=True)  # includes writing the folder

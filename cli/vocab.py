@@ -166,9 +166,10 @@ def expand(
     cands: Optional[int] = typer.Option(None, "--cw2v-candidates", "--candidates", min=1,
                                         help="cw2v: mix only this many old rows per new token (the faster "
                                              "shortcut, e.g. 64); default: the whole old vocabulary."),
-    lr: float = typer.Option(0.05, "--lr", min=1e-6, help="cw2v: learning rate of the mixing scores."),
+    alpha: float = typer.Option(0.05, "--alpha", min=1e-6, help="cw2v: learning rate of the mixing scores."),
+    lr: Optional[float] = typer.Option(None, "--lr", min=1e-6, hidden=True, help="Old spelling of --alpha."),
     threads: int = typer.Option(2, "--threads", min=1, help="cw2v: CPU threads."),
-    device: str = typer.Option("cpu", "--device", help="cw2v: cpu, cuda or auto."),
+    device: opt.Device = opt.device_option(opt.Device.cpu, "cw2v: cpu, cuda, or auto (cuda when available)."),
     mvn_scale: float = typer.Option(1e-9, "--mvn-scale", min=0.0,
                                     help="mvn: covariance scale (1e-9 = transformers' resize default)."),
     pad_to: Optional[int] = typer.Option(None, "--pad-to-multiple-of", min=1,
@@ -199,17 +200,16 @@ def expand(
         pad_mode = PadRows(pad_rows)
     except ValueError:
         raise XlingError(f"--pad-rows {pad_rows!r}: choose mean or zeros") from None
-    if device not in ("cpu", "cuda", "auto"):
-        raise XlingError(f"--device {device!r}: choose cpu, cuda or auto")
+    alpha = lr if lr is not None else alpha
     if (model_dir is None) == (embeddings is None):
         raise XlingError("give a MODEL_DIR or --embeddings with --vocab (one of the two)")
     # a train-tokenizer result folder, or a word list
     toks = Path(tokens) if (model_dir is not None and Path(tokens).is_dir()) else read_tokens(tokens)
     opts = InitOptions(method=method, seed=seed, mvn_scale=mvn_scale, k=k, temperature=temperature,
                        piece_weight=piece_weight,
-                       device=device, cw2v=CW2VParams(window=window, epochs=epochs, max_pairs=max_pairs,
-                                                      candidates=cands, lr=lr, threads=threads, steps=steps,
-                                                      rank=rank))
+                       device=device.value,
+                       cw2v=CW2VParams(window=window, epochs=epochs, max_pairs=max_pairs, candidates=cands,
+                                       alpha=alpha, threads=threads, steps=steps, rank=rank))
     if method is InitMethod.aligned:
         from .common import load_vectors
 
@@ -317,7 +317,7 @@ def evaluate(
     probe_lr: float = typer.Option(1e-3, "--probe-lr", min=1e-8, help="Probe: Adam learning rate."),
     probe_batch: int = typer.Option(8, "--probe-batch", min=1, help="Probe: lines per step."),
     seed: int = opt.Seed,
-    device: str = typer.Option("cpu", "--device", help="cpu, cuda or auto."),
+    device: opt.Device = opt.device_option(opt.Device.cpu),
     threads: int = typer.Option(2, "--threads", min=1, help="CPU threads."),
     json_out: bool = opt.Json,
 ):
@@ -328,17 +328,15 @@ def evaluate(
     import numpy as np
     import torch
 
-    from ..data.errors import DeviceError, InputError, XlingError
+    from ..data.errors import InputError, XlingError
+    from ..lexicon.device import resolve_device
     from ..vocab.candidates import read_lines
     from ..vocab.checkpoint import MARKER, is_lm, read_model_dir
     from ..vocab.evaluate import (fidelity, lm_nll, load_model, pieces_per_word, probe, sentence_embeddings,
                                   start_id)
     from ..vocab.segment import HFSegmenter
 
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise DeviceError("--device cuda requested but CUDA is not available")
+    device = resolve_device(device).value
     if probe_steps and not probe_text:
         raise XlingError("--probe-steps needs --probe-text (training text)")
     torch.set_num_threads(threads)

@@ -288,7 +288,7 @@ def test_cw2v_whole_vocabulary_input_and_output_mixes(gpt2_dir, text_files):
 
     mf, old, init, seqs = _cw2v_inputs(gpt2_dir, text_files)
     head = mf.matrix("lm_head.weight")
-    p = CW2VParams(steps=30, batch_size=512, lr=0.1)
+    p = CW2VParams(steps=30, batch_size=512, alpha=0.1)
     mix_in, mix_out, stats = train_cw2v_full(old, head, init, seqs, params=p, seed=0)
     for mix in (mix_in, mix_out):
         w = np.asarray(mix.weights)
@@ -298,8 +298,8 @@ def test_cw2v_whole_vocabulary_input_and_output_mixes(gpt2_dir, text_files):
     assert stats["new_tokens_in_corpus"] == len(FRENCH) and stats["output_mix"] is True
     assert stats["final_loss"] < stats["first_loss"]
     # one step from the prior = (almost) the subword mean: the pieces carry most of the mass
-    _, _, s1 = train_cw2v_full(old, None, init, seqs, params=CW2VParams(steps=1, lr=1e-9), seed=0)
-    m1, _, _ = train_cw2v_full(old, None, init, seqs, params=CW2VParams(steps=1, lr=1e-9), seed=0)
+    _, _, s1 = train_cw2v_full(old, None, init, seqs, params=CW2VParams(steps=1, alpha=1e-9), seed=0)
+    m1, _, _ = train_cw2v_full(old, None, init, seqs, params=CW2VParams(steps=1, alpha=1e-9), seed=0)
     assert s1["output_mix"] is False
     sub = init.apply(old)
     cos = (m1.apply(old) * sub).sum(1) / np.linalg.norm(m1.apply(old), axis=1) / np.linalg.norm(sub, axis=1)

@@ -28,17 +28,18 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ..data.errors import DeviceError, XlingError
+from ..data.errors import XlingError
+from ..lexicon.device import Device, torch_device
 from .init import ConvexMix
 
 
 @dataclass(frozen=True)
 class CW2VParams:
     window: int = 5
-    negatives: int = 5
+    negative: int = 5
     epochs: int = 1
     batch_size: int = 4096
-    lr: float = 0.05
+    alpha: float = 0.05
     ctx_lr: float = 0.025
     max_pairs: int = 300_000
     candidates: int | None = None  # None: whole vocabulary (train_cw2v_full); k: the k-candidate shortcut
@@ -47,16 +48,6 @@ class CW2VParams:
     steps: int = 200  # whole-vocabulary version: optimiser steps of batch_size pairs
     rank: int = 64  # whole-vocabulary version: rank of the learned part of the scores
     tokens_per_step: int = 256  # whole-vocabulary version: new tokens trained in one step
-
-
-def _device(name: str):
-    import torch
-
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise DeviceError("--device cuda requested but CUDA is not available")
-    return torch.device(name)
 
 
 def skipgram_pairs(sequences: Sequence[Sequence[int]], window: int, rng: np.random.Generator,
@@ -117,7 +108,7 @@ def candidate_sets(init: ConvexMix, old: np.ndarray, n: int) -> np.ndarray:
 
 
 def train_cw2v(old: np.ndarray, init: ConvexMix, sequences: Sequence[Sequence[int]], *,
-               params: CW2VParams = CW2VParams(), seed: int = 0, device: str = "cpu",
+               params: CW2VParams = CW2VParams(), seed: int = 0, device: Device | str = Device.cpu,
                progress: Callable[[int, int], None] | None = None) -> tuple[ConvexMix, dict]:
     """Learn convex-combination weights for new tokens with constrained skip-gram.
 
@@ -145,7 +136,7 @@ def train_cw2v(old: np.ndarray, init: ConvexMix, sequences: Sequence[Sequence[in
 
     n_old, d = old.shape
     n_new = init.weights.shape[0]
-    dev = _device(device)
+    dev = torch_device(device)
     rng = np.random.default_rng(seed)
     gen = torch.Generator(device=dev).manual_seed(seed)
     prev_threads = torch.get_num_threads()
@@ -174,7 +165,7 @@ def train_cw2v(old: np.ndarray, init: ConvexMix, sequences: Sequence[Sequence[in
         EC = E[torch.tensor(cand, device=dev)]  # (n_new, n_cand, d), constant
         S = torch.nn.Parameter(torch.tensor(warm, device=dev))
         U = torch.zeros(n_old + n_new, d, device=dev)
-        opt_s = torch.optim.Adam([S], lr=params.lr)
+        opt_s = torch.optim.Adam([S], lr=params.alpha)
         P = torch.tensor(pairs, device=dev)
         steps = params.epochs * ((len(P) + params.batch_size - 1) // params.batch_size)
         loss_val, step = float("nan"), 0
@@ -189,8 +180,8 @@ def train_cw2v(old: np.ndarray, init: ConvexMix, sequences: Sequence[Sequence[in
                 with torch.no_grad():
                     v_new = new_rows[(center - n_old).clamp(min=0)]
                     v = torch.where(is_new[:, None], v_new, E[center.clamp(max=n_old - 1)])
-                neg = torch.multinomial(noise, len(b) * params.negatives, replacement=True,
-                                        generator=gen).view(len(b), params.negatives)
+                neg = torch.multinomial(noise, len(b) * params.negative, replacement=True,
+                                        generator=gen).view(len(b), params.negative)
                 with torch.no_grad():
                     # 5. skip-gram negative-sampling gradients
                     u_pos, u_neg = U[ctx], U[neg]
@@ -285,7 +276,7 @@ class _VocabMix:
 
 def train_cw2v_full(old: np.ndarray, old_out: np.ndarray | None, init: ConvexMix,
                     sequences: Sequence[Sequence[int]], *, params: CW2VParams = CW2VParams(), seed: int = 0,
-                    device: str = "cpu", progress: Callable[[int, int], None] | None = None
+                    device: Device | str = Device.cpu, progress: Callable[[int, int], None] | None = None
                     ) -> tuple[ConvexMix, ConvexMix | None, dict]:
     """Whole-vocabulary CW2V: learn input (and output) convex mixes over all old rows.
 
@@ -308,7 +299,7 @@ def train_cw2v_full(old: np.ndarray, old_out: np.ndarray | None, init: ConvexMix
 
     n_old, d = old.shape
     n_new = init.weights.shape[0]
-    dev = _device(device)
+    dev = torch_device(device)
     rng = np.random.default_rng(seed)
     prev_threads, prev_det = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
     torch.set_num_threads(params.threads)
@@ -332,7 +323,7 @@ def train_cw2v_full(old: np.ndarray, old_out: np.ndarray | None, init: ConvexMix
         seen = np.unique(pairs[pairs >= n_old]) - n_old
         scale = torch.zeros(2, device=dev, requires_grad=True)  # log score scale, score bias
         params_ = mix_in.params() + ([] if mix_out is mix_in else mix_out.params()) + [scale]
-        opt = torch.optim.Adam(params_, lr=params.lr)
+        opt = torch.optim.Adam(params_, lr=params.alpha)
         P = torch.tensor(pairs, device=dev)
         # each step trains the pairs of at most tokens_per_step new tokens (a softmax over the whole
         # vocabulary costs n_old x d per token); the owner of a pair is its first new token
@@ -348,8 +339,8 @@ def train_cw2v_full(old: np.ndarray, old_out: np.ndarray | None, init: ConvexMix
                 pool = torch.arange(len(P), device=dev)
             sel = pool[torch.randint(0, len(pool), (min(params.batch_size, len(pool)),), generator=gen, device=dev)]
             b = P[sel]
-            neg = torch.multinomial(noise, len(b) * params.negatives, replacement=True,
-                                    generator=gen).view(len(b), params.negatives)
+            neg = torch.multinomial(noise, len(b) * params.negative, replacement=True,
+                                    generator=gen).view(len(b), params.negative)
             center, ctx = b[:, 0], b[:, 1]
 
             def side(ids, mix, rows):
@@ -363,7 +354,7 @@ def train_cw2v_full(old: np.ndarray, old_out: np.ndarray | None, init: ConvexMix
 
             v = side(center, mix_in, E)
             u_pos = side(ctx, mix_out, H)
-            u_neg = side(neg.reshape(-1), mix_out, H).view(len(b), params.negatives, d)
+            u_neg = side(neg.reshape(-1), mix_out, H).view(len(b), params.negative, d)
             a, c = torch.exp(scale[0]), scale[1]
             s_pos = a * (v * u_pos).sum(-1) + c
             s_neg = a * torch.einsum("bd,bnd->bn", v, u_neg) + c
