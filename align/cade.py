@@ -17,17 +17,27 @@ slices saved and reloaded) are :mod:`xling.align.cade_io`'s.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
-from typing import Callable, Sequence
 
 import numpy as np
 
 from ..data.embeddings import Embeddings, unit_rows
 from ..data.errors import XlingError
 from ..lexicon.device import Device
-from .w2v import (Arch, Progress, TrainStats, Vocab, W2VParams, build_vocab, count_words, encode, init_input_vectors,
-                  train)
+from .w2v import (
+    Arch,
+    Progress,
+    TrainStats,
+    Vocab,
+    W2VParams,
+    build_vocab,
+    count_words,
+    encode,
+    init_input_vectors,
+    train,
+)
 
 Sentences = Sequence[Sequence[str]]
 
@@ -250,14 +260,16 @@ def train_slice(sentences: Sentences, compass: Compass, params: W2VParams, *, mi
         # 3. train with the output frozen; negatives follow this slice's own counts
         step = None
         if progress is not None:
-            step = (lambda done, tot, _r=r: progress(_r * tot + done, replicates * tot))
+            def step(done: int, tot: int, _r: int = r) -> None:
+                progress(_r * tot + done, replicates * tot)
         stats = train(corpus, syn0, syn1, vocab.counts, p, train_output=False, device=device, progress=step)
         words, seconds = words + stats.words, seconds + stats.seconds
         if total is None:
             return Slice(vocab, syn0, stats)
         # 4. replicates: accumulate unit vectors (lengths mostly track frequency, not position)
         total += unit_rows(syn0)
-    mean = (total / replicates).astype(np.float32)
+    assert total is not None  # replicates > 1: with one the loop returned
+    mean = np.asarray(total / replicates, dtype=np.float32)
     return Slice(vocab, mean, TrainStats(words, seconds, stats.threads, stats.device))
 
 
@@ -325,7 +337,7 @@ def shift_scores(a: Embeddings, b: Embeddings, *, k: int = 10, words: Sequence[s
     k = max(1, min(k, len(shared) - 1))
     _, na = knn(va, va, k, exclude_self=True, engine=engine, progress=progress)
     _, nb = knn(vb, vb, k, exclude_self=True, engine=engine, progress=progress)
-    inter = np.array([len(set(x).intersection(y)) for x, y in zip(na.tolist(), nb.tolist())], dtype=np.float64)
+    inter = np.array([len(set(x).intersection(y)) for x, y in zip(na.tolist(), nb.tolist(), strict=True)], dtype=np.float64)
     jaccard = inter / (2 * k - inter)
     return ShiftTable(tuple(shared), cos.astype(np.float32), (1.0 - jaccard).astype(np.float32), k)
 
@@ -341,7 +353,7 @@ def neighbours(emb: Embeddings, word: str, k: int = 10, engine=None) -> list[tup
     if k < 1:
         return []
     scores, idx = knn(emb.vectors[i:i + 1], emb.vectors, k + 1, engine=engine)
-    out = [(emb.index_to_key[j], float(s)) for j, s in zip(idx[0].tolist(), scores[0].tolist()) if j != i]
+    out = [(emb.index_to_key[j], float(s)) for j, s in zip(idx[0].tolist(), scores[0].tolist(), strict=True) if j != i]
     return out[:k]
 
 

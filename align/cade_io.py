@@ -43,7 +43,7 @@ def slice_labels(paths: Sequence[str | os.PathLike]) -> list[str]:
     """A distinct label per vectors file: its slice name, or its path where two names collide
     (``run1/kjv.vec run2/kjv.vec``)."""
     names = [slice_name(Path(p)) for p in paths]
-    labels = [n if names.count(n) == 1 else str(p) for n, p in zip(names, paths)]
+    labels = [n if names.count(n) == 1 else str(p) for n, p in zip(names, paths, strict=True)]
     return [lab if labels.count(lab) == 1 else f"{lab} ({i + 1})" for i, lab in enumerate(labels)]
 
 
@@ -104,7 +104,7 @@ def write_counts(vocab: Vocab, path: str | os.PathLike) -> None:
     from ..data.atomic import atomic_open
 
     with atomic_open(path) as f:
-        for w, c in zip(vocab.words, vocab.counts.tolist()):
+        for w, c in zip(vocab.words, vocab.counts.tolist(), strict=True):
             f.write(f"{w}\t{c}\n")
 
 

@@ -17,9 +17,9 @@ sigmoid from a 1000-entry table clipped at |x| = 6, CBOW uses the mean of the co
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Callable, Sequence
 
 import numpy as np
 

@@ -29,6 +29,9 @@ from ..data.errors import XlingError
 from .knn import Engine, Metric, Progress, count_above, knn, resolve_engine
 from .retrieval import RetrievalParams, SharedSubspace, criterion_terms, shared_subspace
 
+#: the default criterion (CSLS, k 10): one frozen instance, not a call in a signature
+DEFAULT_RETRIEVAL = RetrievalParams()
+
 #: default upper edges of the source-word frequency bands (rank in the source vectors file)
 DEFAULT_BANDS: tuple[int, ...] = (1000, 5000, 20000)
 DEFAULT_KS: tuple[int, ...] = (1, 5, 10)
@@ -139,7 +142,7 @@ def evaluate(
     tgt: Embeddings,
     dictionary: BilingualDictionary,
     *,
-    params: RetrievalParams = RetrievalParams(),
+    params: RetrievalParams = DEFAULT_RETRIEVAL,
     oov: OOVPolicy | str = OOVPolicy.wrong,
     ks: Sequence[int] = DEFAULT_KS,
     bands: Sequence[int] = DEFAULT_BANDS,
@@ -360,7 +363,7 @@ def _scores(ranks: np.ndarray, ks: tuple[int, ...], extra_misses: int = 0) -> Sc
 
 def _check_bands(bands: Sequence[int]) -> tuple[int, ...]:
     edges = tuple(int(b) for b in bands)
-    if any(b <= 0 for b in edges) or any(b >= c for b, c in zip(edges, edges[1:])):
+    if any(b <= 0 for b in edges) or any(b >= c for b, c in zip(edges, edges[1:], strict=False)):
         raise XlingError(f"frequency bands must be increasing positive ranks, got {list(bands)}")
     return edges
 
@@ -370,7 +373,7 @@ def _bands(ranks, q_rows, uncovered_rows, n_src_missing, ks, edges, oov) -> tupl
     as misses in their band, and words missing from the source vocabulary get an ``oov`` row."""
     out = []
     bounds = (0,) + edges
-    for lo, hi in zip(bounds, edges + (None,)):
+    for lo, hi in zip(bounds, edges + (None,), strict=True):
         sel = (q_rows >= lo) if hi is None else ((q_rows >= lo) & (q_rows < hi))
         extra = 0
         if oov is OOVPolicy.wrong and uncovered_rows.size:

@@ -17,6 +17,9 @@ from ..data.errors import XlingError
 from .knn import Engine, Metric, Progress, resolve_engine
 from .retrieval import RetrievalParams, best_match, target_penalty, translate
 
+#: the default criterion (CSLS, k 10): one frozen instance, not a call in a signature
+DEFAULT_RETRIEVAL = RetrievalParams()
+
 
 @dataclass(frozen=True)
 class Induction:
@@ -42,7 +45,7 @@ def induce(
     words: Sequence[str] | None = None,
     *,
     k: int = 5,
-    params: RetrievalParams = RetrievalParams(),
+    params: RetrievalParams = DEFAULT_RETRIEVAL,
     mutual: bool = False,
     min_score: float | None = None,
     mutual_pool: int | None = None,
@@ -91,7 +94,7 @@ def induce(
     else:
         uniq = list(dict.fromkeys(words))
         idx = src.indices(uniq)
-        oov = [w for w, i in zip(uniq, idx.tolist()) if i < 0]
+        oov = [w for w, i in zip(uniq, idx.tolist(), strict=True) if i < 0]
         q_rows = idx[idx >= 0]
     if q_rows.size == 0:
         raise XlingError(f"none of the {len(oov)} words to translate is in the source vectors")
@@ -131,7 +134,7 @@ def induce(
     # 5. the pairs, in query order then rank
     rr, cc = np.nonzero(keep)
     sw, tw = src.words, tgt.words
-    pairs = [(sw[q_rows[r]], tw[cand[r, c]]) for r, c in zip(rr.tolist(), cc.tolist())]
+    pairs = [(sw[q_rows[r]], tw[cand[r, c]]) for r, c in zip(rr.tolist(), cc.tolist(), strict=True)]
     d = BilingualDictionary(tuple(pairs), tuple(float(x) for x in scores[rr, cc]))
     return Induction(dictionary=d, ranks=tuple(int(x) for x in rank[rr, cc]), queries=int(q_rows.size),
                      oov_words=tuple(oov), candidates=int(cand.size), dropped_min_score=dropped_low,

@@ -19,10 +19,11 @@ CUDA) and the numpy path otherwise (see :func:`reduction_backend`).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from enum import Enum
-from typing import Callable
+from typing import Any
 
 import numpy as np
 
@@ -245,6 +246,7 @@ def _numpy_count_above(q, b, thr, cos, scale, bias, ex_r, ex_c, eng):
             c1 = min(nb, c0 + cols)
             s = qc @ np.asarray(b[c0:c1], dtype=np.float32).T
             if cos:
+                assert inv_b is not None
                 s *= inv_b[c0:c1]
             if bias is not None:
                 s -= bias[c0:c1]
@@ -408,7 +410,7 @@ def _numpy_knn(q, b, k, metric, scale, bias, exclude_self, eng, progress):
             topk_update(t, c0, inv_b, bias, r0 if exclude_self else -1, vals, idx)
         return vals, idx
 
-    jobs = [(r0, int(lo), int(hi)) for r0 in blocks for lo, hi in zip(bounds[:-1], bounds[1:])]
+    jobs = [(r0, int(lo), int(hi)) for r0 in blocks for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
     if len(jobs) == 1:  # a tiny search: no pool, no thread limits (their set-up would dominate)
         vals, idx = task(*jobs[0])
         out_s[:], out_i[:] = vals, idx
@@ -564,7 +566,7 @@ def _faiss_knn(q, b, k, metric, scale, bias, exclude_self, eng, progress):
     d = b.shape[1]
     cos = metric is Metric.cosine
     extra = 1 if bias is not None else 0
-    index = faiss.IndexFlatIP(d + extra)
+    index: Any = faiss.IndexFlatIP(d + extra)  # a GPU index below: the same add/search
     if eng.device is Device.cuda:  # pragma: no cover - needs faiss-gpu
         index = faiss.index_cpu_to_gpu(faiss.StandardGpuResources(), 0, index)
     inv_b = _inv_norms(b) if cos else None
@@ -572,6 +574,7 @@ def _faiss_knn(q, b, k, metric, scale, bias, exclude_self, eng, progress):
     for s0 in range(0, b.shape[0], step):
         bc = np.asarray(b[s0:s0 + step], dtype=np.float32)
         if cos:
+            assert inv_b is not None
             bc = bc * inv_b[s0:s0 + step, None]
         if extra:
             # scale*<q,b> - bias_b == <[scale*q, 1], [b, -bias_b]>: exact, in one inner product

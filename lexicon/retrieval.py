@@ -295,7 +295,7 @@ def precision_at_1(a_q: np.ndarray, b: np.ndarray, gold: Sequence[set[int]],
     if a_q.shape[0] == 0:
         return 0.0
     _, i = best_match(a_q, b, params, pool=pool, pen=tgt_penalty, engine=engine, metric=metric)
-    return float(np.mean([int(t) in g for t, g in zip(i, gold)]))
+    return float(np.mean([int(t) in g for t, g in zip(i, gold, strict=True)]))
 
 
 class SharedSubspace:

@@ -145,5 +145,5 @@ def write_vec(path, words, vectors) -> None:
     """A word2vec text file (header, then ``word x1 ... xd`` with 6 decimals)."""
     with open(path, "w", encoding="utf-8") as f:
         f.write(f"{len(words)} {vectors.shape[1]}\n")
-        for w, v in zip(words, vectors):
+        for w, v in zip(words, vectors, strict=True):
             f.write(w + " " + " ".join(f"{x:.6f}" for x in v) + "\n")

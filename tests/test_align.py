@@ -121,7 +121,7 @@ def test_candidate_search_refines_the_better_half(rotated_pair, rng):
     assert {c["name"] for c in cands} >= {"unit/whitened", "unit,center,unit/whitened"}
     first = [c["iterations"][0]["val_p1"] for c in cands]
     refined = [c["refined"] for c in cands]
-    assert min(v for v, r in zip(first, refined) if r) >= max(v for v, r in zip(first, refined) if not r)
+    assert min(v for v, r in zip(first, refined, strict=True) if r) >= max(v for v, r in zip(first, refined, strict=True) if not r)
     assert all(len(c["iterations"]) == 1 for c in cands if not c["refined"])
     assert all(len(c["iterations"]) > 1 for c in cands if c["refined"])
     x, _ = normalize(src.vectors, "unit")
@@ -249,7 +249,7 @@ def test_identical_and_numeral_seeds():
     src = ["the", "paris", "1990", "3.5", "x"]
     tgt = ["le", "1990", "paris", "3.5", "y", "the"]
     s, t = identical_pairs(src, tgt)
-    assert [(src[i], tgt[j]) for i, j in zip(s, t)] == [("the", "the"), ("paris", "paris"), ("1990", "1990"),
+    assert [(src[i], tgt[j]) for i, j in zip(s, t, strict=True)] == [("the", "the"), ("paris", "paris"), ("1990", "1990"),
                                                         ("3.5", "3.5")]
     s, t = identical_pairs(src, tgt, numerals_only=True)
     assert [src[i] for i in s] == ["1990", "3.5"]
@@ -281,7 +281,7 @@ def test_three_rotated_copies_recover_all_maps(rng, method):
     c = (a @ qc + 0.01 * rng.standard_normal((n, d))).astype(np.float32)
     pairs = [(np.arange(200), np.arange(200))] * 2
     maps, info = align_multi([a, b, c], pairs, method=method)
-    mapped = [x @ w for x, w in zip([a, b, c], maps)]
+    mapped = [x @ w for x, w in zip([a, b, c], maps, strict=True)]
     for i in range(3):
         for j in range(3):
             if i != j:

@@ -293,8 +293,16 @@ def test_shift_scores_on_known_vectors():
 def test_library_train_save_reload_and_rank(tmp_path):
     # a library user: corpora files -> slices -> files -> slices back -> shift ranking, no CLI code
     from xling.align.cade import slice_alpha_for, slice_params
-    from xling.align.cade_io import (COMPASS, frequent_words, load_slice, read_corpora, read_counts, save_slice,
-                                     slice_labels, slice_name)
+    from xling.align.cade_io import (
+        COMPASS,
+        frequent_words,
+        load_slice,
+        read_corpora,
+        read_counts,
+        save_slice,
+        slice_labels,
+        slice_name,
+    )
 
     paths = [write_corpus(tmp_path / "old.txt", topic_corpus(21, n_sent=600, moving="rover", topic_of_moving=0)),
              write_corpus(tmp_path / "new.txt", topic_corpus(22, n_sent=600, moving="rover", topic_of_moving=3))]
@@ -310,13 +318,13 @@ def test_library_train_save_reload_and_rank(tmp_path):
     compass = train_compass(texts[0] + texts[1], PARAMS, min_count=2)
     files = save_slice(compass, out, COMPASS)
     assert files.vectors == out / "compass.vec" and read_counts(files.counts)["the"] > 0
-    trained = {n: train_slice(t, compass, PARAMS, min_count=2) for n, t in zip(names, texts)}
+    trained = {n: train_slice(t, compass, PARAMS, min_count=2) for n, t in zip(names, texts, strict=True)}
     saved = {n: save_slice(sl, out, n) for n, sl in trained.items()}
     back = {n: load_slice(f.vectors) for n, f in saved.items()}
     for n, sl in trained.items():
         assert tuple(back[n].embeddings.index_to_key) == sl.vocab.words
         np.testing.assert_allclose(back[n].embeddings.vectors, sl.vectors, rtol=1e-5, atol=1e-6)
-        assert back[n].counts == dict(zip(sl.vocab.words, sl.vocab.counts.tolist()))
+        assert back[n].counts == dict(zip(sl.vocab.words, sl.vocab.counts.tolist(), strict=True))
     words = frequent_words(back["old"], back["new"], 5)
     assert "rover" in words and all(back["old"].counts[w] >= 5 and back["new"].counts[w] >= 5 for w in words)
     table = shift_scores(back["old"].embeddings, back["new"].embeddings, words=words)
@@ -468,7 +476,7 @@ def test_progress_callbacks_count_words():
     calls.clear()
     sl = train_slice(sents, comp, params, min_count=1, progress=lambda d, t: calls.append((d, t)))
     assert calls[-1] == (3 * n_words, 3 * n_words) and sl.stats.words == 3 * n_words
-    assert all(a[0] <= b[0] for a, b in zip(calls, calls[1:]))
+    assert all(a[0] <= b[0] for a, b in zip(calls, calls[1:], strict=False))
 
 
 def test_cli_slice_alpha_sets_only_the_slices(tmp_path, cli):

@@ -33,7 +33,7 @@ def test_convert_to_stdout_with_max_vocab(cli, vec):
     code, out, err = cli("convert", path, "-", "--max-vocab", "3")
     assert code == 0
     lines = out.splitlines()
-    assert lines[0] == "3 5" and [l.split(" ")[0] for l in lines[1:]] == ["w0", "w1", "w2"]
+    assert lines[0] == "3 5" and [ln.split(" ")[0] for ln in lines[1:]] == ["w0", "w1", "w2"]
 
 
 def test_convert_from_stdin(cli, tmp_path):

@@ -7,12 +7,11 @@ import json
 import numpy as np
 import pytest
 
+from conftest import random_orthogonal
 from xling.data.dictionary import BilingualDictionary
 from xling.data.embeddings import Embeddings
 from xling.data.vectors import save_embeddings
 from xling.lexicon.diagnose import check_pairs, diagnose, pair_fit
-
-from conftest import random_orthogonal
 
 
 @pytest.fixture

@@ -14,8 +14,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from xling.data.download import (DictSplit, DownloadError, VecKind, VecSource, cache_dir, dictionary_url, download,
-                                 fetch_dictionary, fetch_vectors, vectors_url)
+from xling.data.download import (
+    DictSplit,
+    DownloadError,
+    VecKind,
+    VecSource,
+    cache_dir,
+    dictionary_url,
+    download,
+    fetch_dictionary,
+    fetch_vectors,
+    vectors_url,
+)
 
 DICT = "".join(f"word{i} mot{i}\n" for i in range(3000)).encode()
 VEC_ROWS = [(f"w{i}", np.arange(4, dtype=np.float32) + i) for i in range(50)]

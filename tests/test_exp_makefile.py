@@ -143,17 +143,17 @@ def en_si_sources(tmp_path):
     cps = [chr(0x1F600 + i) for i in range(60)]
     cldr = tmp_path / "cldr"
     cldr.mkdir()
-    (cldr / "en.xml").write_text(cldr_xml("en", dict(zip(cps, en[:60]))), encoding="utf-8")
-    (cldr / "si.xml").write_text(cldr_xml("si", dict(zip(cps, si[:60]))), encoding="utf-8")
+    (cldr / "en.xml").write_text(cldr_xml("en", dict(zip(cps, en[:60], strict=False))), encoding="utf-8")
+    (cldr / "si.xml").write_text(cldr_xml("si", dict(zip(cps, si[:60], strict=False))), encoding="utf-8")
     header = {"": "Content-Type: text/plain; charset=UTF-8\nX-Accelerator-Marker: ~\n"}
     lo = tmp_path / "lo-si"
     lo.mkdir()
-    (lo / "sc.mo").write_bytes(mo_bytes({**header, **{e.capitalize(): s for e, s in zip(en[60:75], si[60:75])},
+    (lo / "sc.mo").write_bytes(mo_bytes({**header, **{e.capitalize(): s for e, s in zip(en[60:75], si[60:75], strict=False)},
                                          "Many words here": " ".join(si[:20] * 3)}))
     locale = tmp_path / "locale"
     (locale / "si" / "LC_MESSAGES").mkdir(parents=True)
     (locale / "si" / "LC_MESSAGES" / "iso_3166-1.mo").write_bytes(
-        mo_bytes({**header, **{e.capitalize(): s for e, s in zip(en[75:], si[75:])}}))
+        mo_bytes({**header, **{e.capitalize(): s for e, s in zip(en[75:], si[75:], strict=False)}}))
     # one embedding matrix for both languages: a translation pair shares a base vector
     pieces = ["\u2581" + w for w in en + si] + sorted({c for w in en + si for c in w})
     h = 32

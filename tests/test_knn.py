@@ -7,8 +7,17 @@ import pytest
 
 from xling.data.errors import DeviceError, XlingError
 from xling.lexicon.device import NO_CUDA, Device, resolve_device, torch_device
-from xling.lexicon.knn import (Backend, brute_force_knn, count_above, cuda_available, knn, logsumexp_sim, mean_topk,
-                               reduction_backend, resolve_engine)
+from xling.lexicon.knn import (
+    Backend,
+    brute_force_knn,
+    count_above,
+    cuda_available,
+    knn,
+    logsumexp_sim,
+    mean_topk,
+    reduction_backend,
+    resolve_engine,
+)
 
 CPU_BACKENDS = ["numpy", "torch", "faiss"]
 

@@ -98,7 +98,7 @@ def test_induce_round_trip(cli, spaces, tmp_path):
     assert all(len(r) == 4 for r in rows)
     assert [r[3] for r in rows[:3]] == ["1", "2", "3"]
     assert [(r[0], r[1]) for r in rows if r[3] == "1"] == [(f"s{i}", f"t{i}") for i in range(50)]
-    assert all(float(a[2]) >= float(b[2]) for a, b in zip(rows[::3], rows[1::3]))
+    assert all(float(a[2]) >= float(b[2]) for a, b in zip(rows[::3], rows[1::3], strict=False))
     # the induced dictionary evaluates perfectly against the same spaces
     code, out, err = cli("lexicon", "eval", s, t, "--dict", out_path, "--json", "--retrieval", "nn")
     assert code == 0, err

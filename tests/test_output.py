@@ -209,12 +209,12 @@ def test_full_disk_and_read_only_for_every_writer(tmpfs_ok, spaces, tmp_path, mo
     before = r.stdout.split("## ")[0].strip()  # what was on the disk before: nothing, or the filler
     errs = r.stderr.splitlines()
     assert len(blocks) == len(writers)
-    for block, name in zip(blocks, writers):
+    for block, name in zip(blocks, writers, strict=True):
         body = block.split("\n", 1)[1]
         assert "rc=2" in body, (name, body, r.stderr)
         assert body.split("rc=2", 1)[1].strip() == (before + "\n##.").strip(), (name, body)  # nothing left
     assert len(errs) == len(writers), r.stderr  # one line each, no traceback
-    for line, name in zip(errs, writers):
+    for line, name in zip(errs, writers, strict=True):
         assert line.startswith("xling: error: ") and reason in line and str(mnt / "out") in line, (name, line)
         assert ".tmp" not in line and "xling-tmp" not in line, (name, line)
 

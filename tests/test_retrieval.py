@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from data_fixtures import write_vec
 from xling.align.procrustes import sim_spaces, solve_map
 from xling.align.seeds import identical_pairs as seed_pairs
 from xling.align.seeds import unsupervised_seed
@@ -14,10 +15,18 @@ from xling.data.dictionary import BilingualDictionary
 from xling.data.errors import XlingError
 from xling.data.identical import IdenticalMode, identical_pairs, is_numeral
 from xling.lexicon.evaluate import evaluate
-from xling.lexicon.retrieval import (Direction, Retrieval, RetrievalParams, best_match, criterion_terms,
-                                     induce_pairs, precision_at_1, stochastic_best, target_penalty, translate)
-
-from data_fixtures import write_vec
+from xling.lexicon.retrieval import (
+    Direction,
+    Retrieval,
+    RetrievalParams,
+    best_match,
+    criterion_terms,
+    induce_pairs,
+    precision_at_1,
+    stochastic_best,
+    target_penalty,
+    translate,
+)
 
 CRITERIA = [RetrievalParams(Retrieval.nn), RetrievalParams(Retrieval.csls, csls_k=3),
             RetrievalParams(Retrieval.isf, isf_beta=12.0)]
@@ -113,8 +122,8 @@ def test_induce_pairs_directions_match_brute_force(noisy, params):
     want = {Direction.forward: fwd, Direction.backward: bwd, Direction.union: fwd | bwd, Direction.mutual: fwd & bwd}
     for direction, expect in want.items():
         s, t, obj = induce_pairs(a, b, params, direction=direction)
-        assert set(zip(s.tolist(), t.tolist())) == expect, direction
-        assert s.dtype == np.int64 and list(zip(s, t)) == sorted(zip(s, t))
+        assert set(zip(s.tolist(), t.tolist(), strict=True)) == expect, direction
+        assert s.dtype == np.int64 and list(zip(s, t, strict=True)) == sorted(zip(s, t, strict=True))
         assert obj == pytest.approx((fwd_s.max(axis=1).mean() + bwd_s.max(axis=1).mean()) / 2, abs=1e-4)
     assert len(want[Direction.mutual]) < len(want[Direction.forward])  # the noise makes a difference
 
@@ -153,7 +162,7 @@ def test_stochastic_induction_draws_as_documented(noisy, params):
     fi = stochastic_reference(a, b, params, 0.3, ref)
     bi = stochastic_reference(b, a, params, 0.3, ref)
     expect = {(k, int(v)) for k, v in enumerate(fi)} | {(int(v), k) for k, v in enumerate(bi)}
-    assert set(zip(s.tolist(), t.tolist())) == expect
+    assert set(zip(s.tolist(), t.tolist(), strict=True)) == expect
     assert rng.bytes(8) == ref.bytes(8)
 
 
@@ -198,7 +207,7 @@ def test_one_numeral_definition():
     tgt = list(reversed(TRICKY)) + ["42", "only-tgt"]
     s, t = seed_pairs(src, tgt, numerals_only=True)
     d, _ = identical_pairs(src, tgt, mode=IdenticalMode.numerals)
-    assert [(src[i], tgt[j]) for i, j in zip(s, t)] == list(d.pairs)
+    assert [(src[i], tgt[j]) for i, j in zip(s, t, strict=True)] == list(d.pairs)
     assert [p[0] for p in d.pairs] == ["2019", "3.14", "1,000", "1.000", "007", "42"]
 
 

@@ -8,8 +8,15 @@ import os
 
 import pytest
 
-from vocab_fixtures import (FAMILIES, NEW_WORDS, english_lines, french_lines, save_tokenizer_dir,
-                            sentencepiece_model_bytes, train_tokenizer)
+from vocab_fixtures import (
+    FAMILIES,
+    NEW_WORDS,
+    english_lines,
+    french_lines,
+    save_tokenizer_dir,
+    sentencepiece_model_bytes,
+    train_tokenizer,
+)
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Sequence
 
 from ..data.errors import InputError, XlingError
 
@@ -110,7 +110,7 @@ def select_candidates(counts: Counter, segmenter, *, top: int = 2000, min_count:
     """
     pool = [(w, c) for w, c in counts.items()
             if c >= min_count and len(w) >= min_length and (not alphabetic or w.isalpha())]
-    out = [Candidate(w, c, p) for (w, c), p in zip(pool, in_context_pieces([w for w, _ in pool], segmenter))
+    out = [Candidate(w, c, p) for (w, c), p in zip(pool, in_context_pieces([w for w, _ in pool], segmenter), strict=True)
            if p is not None and p >= max(2, min_pieces)]
     out.sort(key=lambda c: (-c.saved, -c.count, c.word))
     return out[:top]

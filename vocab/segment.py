@@ -11,9 +11,10 @@ Two real implementations behind one small interface:
 from __future__ import annotations
 
 import re
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from ..data.errors import XlingError
+
 
 class HFSegmenter:
     """Segment with a ``tokenizers.Tokenizer`` (padding and truncation switched off).
@@ -72,7 +73,7 @@ class HFSegmenter:
         A byte-level piece that is not whole UTF-8 characters (part of a character's bytes)
         is returned as stored.
         """
-        if self.byte_level:
+        if self.byte_level and self._byte_decoder is not None:
             try:
                 return bytes(self._byte_decoder[c] for c in form).decode("utf-8").lstrip(" ")
             except (KeyError, UnicodeDecodeError):  # an added token, or part of a character

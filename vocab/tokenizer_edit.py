@@ -19,9 +19,9 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 from ..data.errors import XlingError
 from .segment import HFSegmenter
@@ -246,7 +246,11 @@ def _rescore_unigram(new_tok, data: dict, entries: list[NewEntry], rounds: int =
 
 
 def _merge_list(model: dict) -> list[tuple[str, str]]:
-    return [tuple(m.split(" ", 1)) if isinstance(m, str) else tuple(m) for m in model.get("merges") or []]
+    out: list[tuple[str, str]] = []
+    for m in model.get("merges") or []:  # "a b" (older tokenizer.json) or ["a", "b"]
+        a, b = m.split(" ", 1) if isinstance(m, str) else m
+        out.append((a, b))
+    return out
 
 
 def _set_merges(model: dict, merges: list[tuple[str, str]], as_strings: bool) -> None:
@@ -510,8 +514,8 @@ def sentencepiece_with_entries(raw: bytes, data: dict, entries: Sequence[NewEntr
     """
     try:
         pieces, model_type = read_sentencepiece(raw)
-    except (XlingError, UnicodeDecodeError, ValueError) as e:
-        raise XlingError(f"not a SentencePiece model xling can read ({e})") from None
+    except (XlingError, UnicodeDecodeError, ValueError) as err:
+        raise XlingError(f"not a SentencePiece model xling can read ({err})") from None
     model = data["model"]
     kind = model["type"]
     if (kind, model_type) not in (("Unigram", 1), ("BPE", 2)):
@@ -570,7 +574,7 @@ def in_context_use(old_tok, new_tok, entries: Sequence[NewEntry], lines: Sequenc
     pieces_before = pieces_after = 0
     cache_old: dict[str, int] = {}
     cache_new: dict[str, int] = {}
-    for line, ids_old, ids_new in zip(lines, enc_old, enc_new):
+    for line, ids_old, ids_new in zip(lines, enc_old, enc_new, strict=True):
         forms = old_seg.forms(line)
         words += len(forms)
         hits = Counter(f for f in forms if f in targets)
@@ -655,6 +659,7 @@ def train_new_tokens(tokenizer, lines: Sequence[str], n: int, *, train_vocab_siz
                                   "split": True}
     unk = model.get("unk_token") if kind != "Unigram" else (
         model["vocab"][model["unk_id"]][0] if model.get("unk_id") is not None else None)
+    trainer: trainers.Trainer
     if kind == "BPE":
         fresh["model"] = {"type": "BPE", "vocab": {}, "merges": [], "unk_token": unk,
                           "byte_fallback": bool(model.get("byte_fallback")), "fuse_unk": bool(model.get("fuse_unk"))}
