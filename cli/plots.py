@@ -320,7 +320,7 @@ def _draw_refinement(fig, curves, runs, cand_names, has_val) -> None:
         kw = {"color": colour[cand], "linestyle": style[run], "marker": "o", "markersize": 3,
               "linewidth": 2.2 if kept is not None else 1.2}
         sizes = [e.get("dict_size") for e in its]
-        no_dict = cand.endswith("/identity")  # the spaces as they are: no dictionary to draw
+        no_dict = not any(sizes)  # the spaces left as they are (identity candidate): no dictionary to draw
         if val_ax is not None:
             val_ax.plot(it, [_nan(_pct(e.get("val_p1"))) for e in its], **kw)
         if not no_dict:

@@ -321,3 +321,24 @@ def test_one_vocab_run_keeps_its_label_and_expand_time(tmp_path, cli):
     code, _, err = cli("report", *paths, "-o", out)
     assert code == 0, err
     assert "| run1 (mvn) | 0.8 | 0.8 | 0.6 | 1.90 | 1.20 | — | — | 4.25 |" in (out / "report.md").read_text()
+
+
+def test_refinement_without_validation_and_with_an_identity_candidate(tmp_path):
+    """Starts compared without validation: one panel, one legend (candidates + chosen mark); a
+    candidate without a dictionary (the spaces left as they are) is drawn on the P@1 panel only."""
+    from xling.cli.plots import build_sections, load_records, make_figure
+
+    rec = align_record("unsupervised", {"unit/whitened/similarity": [(2200, None), (850, None)],
+                                        "unit/whitened/identity": [(860, None), (900, None), (950, None)]})
+    rec.update(chosen="unit/whitened/identity", best_iteration=2)
+    p = write(tmp_path / "un" / "record.json", rec)
+    fig = make_figure({s.name: s for s in build_sections(load_records([str(p)])[0])}["refinement"])
+    (ax,) = fig.axes
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "unit/whitened/similarity", "unit/whitened/identity", "chosen, kept iteration"]
+    assert [c.get_offsets().tolist() for c in ax.collections] == [[[2.0, 950.0]]]
+    # a validated run with the identity candidate (dictionary size 0): not on the dictionary panel
+    rec = align_record("supervised", {"unit/target": [(100, 0.3), (120, 0.32)], "unit/identity": [(0, 0.1)]})
+    p = write(tmp_path / "sup" / "record.json", rec)
+    fig = make_figure({s.name: s for s in build_sections(load_records([str(p)])[0])}["refinement"])
+    assert [len(ax.get_lines()) for ax in fig.axes] == [2, 1]
