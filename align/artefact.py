@@ -41,16 +41,19 @@ class SideMap:
 
     @property
     def in_dim(self) -> int | None:
-        return None if self.w is None else int(self.w.shape[0])
+        """The dimension of the vectors it takes (``None``: any, no matrix and no statistics)."""
+        if self.w is not None:
+            return int(self.w.shape[0])
+        stats = [a for a in (self.norm.stats if self.norm is not None else []) if a is not None]
+        return int(stats[0].size) if stats else None
 
     def apply(self, vectors: np.ndarray) -> np.ndarray:
         """``normalize(vectors) @ w`` as float32, shape (n, d_in) -> (n, d_out)."""
-        x = apply_record(vectors, self.norm) if self.norm is not None else np.asarray(vectors, np.float32)
-        if self.w is None:
-            return x
-        if x.ndim != 2 or x.shape[1] != self.w.shape[0]:
-            raise InputError(f"the map takes {self.w.shape[0]}-d vectors, got shape {x.shape}")
-        return map_rows(x, self.w)
+        vectors = np.asarray(vectors, np.float32)
+        if vectors.ndim != 2 or (self.in_dim is not None and vectors.shape[1] != self.in_dim):
+            raise InputError(f"the map takes {self.in_dim}-d vectors, got shape {vectors.shape}")
+        x = apply_record(vectors, self.norm) if self.norm is not None else vectors
+        return x if self.w is None else map_rows(x, self.w)
 
     @classmethod
     def load(cls, map_path: str | os.PathLike, *, record: str | os.PathLike | None = None,

@@ -1,6 +1,6 @@
 """xling and VecMap side by side, in one run, on the public en→fr benchmark.
 
-    python bench/align_vecmap.py [--vecmap /work/vecmap] [--targets fr50 fr] [--repeat 3]
+    python bench/align_vecmap.py --vecmap VECMAP_CHECKOUT [--targets fr50 fr] [--repeat 3]
                                  [--xling-args "--recipe procrustes"]
 
 For every target space and repetition, times as a user runs them (fresh processes, from the
@@ -84,7 +84,9 @@ def xling_run(en: Path, tgt: Path, train: Path, test: Path, tmp: Path, extra: li
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bench", type=Path, default=BENCH_DIR)
-    ap.add_argument("--vecmap", type=Path, default=Path("/work/vecmap"))
+    ap.add_argument("--vecmap", type=Path, default=os.environ.get("XLING_VECMAP"),
+                    required="XLING_VECMAP" not in os.environ,
+                    help="a VecMap checkout (map_embeddings.py, eval_translation.py); default: $XLING_VECMAP")
     ap.add_argument("--targets", nargs="+", default=["fr50", "fr"])
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--xling-args", default="", help="extra options for xling align, e.g. '--recipe procrustes'")

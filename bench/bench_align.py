@@ -1,4 +1,4 @@
-"""Alignment quality and speed on the public en→fr benchmark (see ../shared/design/BENCH.md).
+"""Alignment quality and speed on the public en→fr benchmark (results in BENCHMARKS.md).
 
     python bench/bench_align.py [--targets fr fr50] [--recipes procrustes supervised unsupervised]
                                 [--reference] [--repro]

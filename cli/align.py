@@ -286,14 +286,18 @@ def apply_cmd(
     json_out: bool = opt.Json,
 ):
     """Map further vectors with a saved map: normalise as in training, then X @ W."""
-    from ..align.artefact import MAP_FILE, TGT_MAP_FILE, SideMap
-    from ..data.errors import InputError
+    from ..align.artefact import AlignedMap, SideMap
+    from ..data.errors import InputError, XlingError
 
-    if map_path.is_dir():  # an xling align folder: the map of the side asked for
-        map_path = map_path / (TGT_MAP_FILE if side is Side.tgt else MAP_FILE)
-    sm = SideMap.load(map_path, record=record, side=side, normalize=not no_normalize)
+    if map_path.is_dir():  # an xling align folder: the side asked for (its map, or only its normalisation)
+        if record is not None:
+            raise XlingError("--record goes with a map file: an align folder has its own record.json")
+        sm = AlignedMap.load(map_path).side(side or Side.src)
+        sm = SideMap(sm.w, None) if no_normalize else sm
+    else:
+        sm = SideMap.load(map_path, record=record, side=side, normalize=not no_normalize)
     emb = load_vectors(in_path, max_vocab=max_vocab)
-    if emb.dim != sm.in_dim:
+    if sm.in_dim is not None and emb.dim != sm.in_dim:
         raise InputError(f"the map takes {sm.in_dim}-d vectors but {in_path} has {emb.dim}-d vectors", map_path)
     mapped = emb.with_vectors(sm.apply(emb.vectors))
     write_vectors(mapped, out_path, format=fmt)

@@ -317,3 +317,21 @@ def test_records_written_before_kinds_still_load(cli, spaces):
     assert np.allclose(AlignedMap.load(out).apply(src), mapped, atol=1e-5)
     assert np.allclose(SideMap.load(out / "map.npy").apply(src), mapped, atol=1e-5)
     assert SideMap.load(out / "map.npy", normalize=False).norm is None
+
+
+def test_apply_folder_target_side_and_dimension_errors(cli, spaces):
+    out = spaces / "fold"
+    code, _, err = cli("align", spaces / "src.vec", spaces / "tgt40.vec", "--dict", spaces / "seed.tsv", "-o", out,
+                       "--recipe", "procrustes")
+    assert code == 0, err
+    assert not (out / "tgt_map.npy").exists()  # the target stays in its space: only its normalisation applies
+    code, _, err = cli("apply", out, spaces / "tgt40.vec", spaces / "t.npy", "--side", "tgt")
+    assert code == 0, err
+    assert np.allclose(load_embeddings(spaces / "t.npy").vectors, load_embeddings(out / "tgt.npy").vectors, atol=1e-5)
+    # 16-d vectors into the 40-d target's normalisation, or with a --record beside a folder: one line, exit 2
+    for args, msg in [(("apply", out, spaces / "src.vec", spaces / "x.npy", "--side", "tgt"), "takes 40-d vectors"),
+                      (("apply", out, spaces / "src.vec", spaces / "x.npy", "--record", out / "record.json"),
+                       "--record goes with a map file")]:
+        code, _, err = cli(*args)
+        assert code == 2 and msg in " ".join(err.split()) and "Traceback" not in err, err
+        assert not (spaces / "x.npy").exists()
