@@ -314,3 +314,11 @@ def test_stdout_on_a_full_device_is_one_line(spaces):
                                timeout=120)
         assert r.returncode == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr, r.stderr
         assert "no space left" in r.stderr
+
+
+@pytest.mark.parametrize("name", ["out.vec", "out.npy", "out.kv", "out.bin"])
+def test_convert_onto_a_folder_names_the_users_path(cli, spaces, tmp_path, name):
+    (tmp_path / name).mkdir()
+    code, _, err = cli("convert", spaces / "src.vec", tmp_path / name)
+    assert code == 2 and err.count("\n") == 1 and f"{tmp_path / name}: is a directory" in err, err
+    assert ".tmp" not in err and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
