@@ -307,6 +307,17 @@ Pairs = tuple[np.ndarray, np.ndarray]
 Normed = dict[str, tuple[tuple[np.ndarray, NormRecord], tuple[np.ndarray, NormRecord]]]
 
 
+class Phase(str, Enum):
+    """The step of the candidate search a progress line is about (see :func:`align`'s ``log``)."""
+
+    halving = "halving"  # every candidate's map from the seed dictionary, validated to keep the better half
+    refine = "refine"  # the self-learning iterations of a candidate (every one when there is no halving)
+
+
+#: the progress callback of :func:`align`: (candidate name, phase, iteration)
+ProgressLog = Callable[[str, Phase, IterationLog], None]
+
+
 @dataclass
 class Candidate:
     """One configuration tried: a normalisation × a map space × a seed dictionary (start)."""
@@ -347,7 +358,7 @@ class _Run:
     cfg: AlignConfig
     engine: Engine
     normed: Normed
-    log: Callable[[str, IterationLog], None] | None
+    log: ProgressLog | None
     timings: dict[str, float] = field(default_factory=dict)
     val: Validation | None = None
     held: Pairs = (np.empty(0, np.int64), np.empty(0, np.int64))
@@ -359,7 +370,7 @@ class _Run:
 
 def align(x_raw: np.ndarray, z_raw: np.ndarray, *, pairs: Pairs | None = None, val_pairs: Pairs | None = None,
           src_words=None, tgt_words=None, config: AlignConfig = AlignConfig(), engine: Engine | None = None,
-          log: Callable[[str, IterationLog], None] | None = None) -> AlignResult:
+          log: ProgressLog | None = None) -> AlignResult:
     """Align two spaces.
 
     Parameters
@@ -375,7 +386,10 @@ def align(x_raw: np.ndarray, z_raw: np.ndarray, *, pairs: Pairs | None = None, v
         words are held out (when there is a seed dictionary).
     src_words, tgt_words : sequences of str
         Vocabularies (for the identical-strings and numerals seeds).
-    log : callable(candidate name, IterationLog), optional
+    log : callable(candidate name, Phase, IterationLog), optional
+        Called after every validated map of the candidate search: each candidate's seed map while
+        successive halving compares them (phase ``halving``), then each refinement iteration of the
+        candidates it keeps (phase ``refine``).
 
     Returns
     -------
@@ -454,6 +468,9 @@ def _halve(run: _Run, cands: list[Candidate]) -> None:
         x, z = run.spaces(c.spec)
         c.first = first_step(x, z, *c.seed, map_opts=cfg.map_options(c.space), retrieval=cfg.refine.retrieval,
                              val=run.val, engine=run.engine)
+        if run.log:
+            run.log(c.name, Phase.halving, IterationLog(0, int(c.seed[0].size), None, c.first.val_p1,
+                                                        seconds=c.first.seconds))
     ranked = sorted(cands, key=lambda c: -_first_p1(c))  # stable: ties keep the order
     kept = {id(c) for c in ranked[:(len(cands) + 1) // 2]}
     for c in cands:
@@ -472,7 +489,8 @@ def _refine(run: _Run, c: Candidate, by_criterion: bool) -> None:
     cfg = run.cfg
     x, z = run.spaces(c.spec)
     opts = cfg.refine if c.refined else replace(cfg.refine, iterations=0)
-    log = functools.partial(run.log, c.name) if run.log else None
+    # a candidate dropped by halving keeps its seed map, already logged in phase halving
+    log = functools.partial(run.log, c.name, Phase.refine) if run.log and c.refined else None
     c.result = refine(x, z, *c.seed, map_opts=cfg.map_options(c.space), opts=opts, val=run.val, seed=cfg.seed,
                       engine=run.engine, log=log, first=c.first)
     c.val_p1 = next((e.val_p1 for e in c.res.log if e.iteration == c.res.best_iteration), None)

@@ -11,7 +11,7 @@ from typing import Any, List, Optional
 import typer
 
 from . import options as opt
-from .common import emit_json, handle_errors, info, load_vectors, signature, warn, write_vectors
+from .common import emit_json, escape, handle_errors, info, load_vectors, signature, warn, write_vectors
 
 # the enums live in light modules (no torch/faiss at import time)
 from ..align.pipeline import Recipe, SeedKind, Start
@@ -188,10 +188,12 @@ def _dictionaries(dict_path, val_dict, src, tgt, cfg, recipe):
     return pairs, val, dicts
 
 
-def _log_iteration(name, e) -> None:
+def _log_iteration(name, phase, e) -> None:
+    """One progress line of the candidate search: which candidate, which phase, which iteration."""
     v = "" if e.val_p1 is None else f"  val P@1 {100 * e.val_p1:5.2f}"
     o = "" if e.objective is None else f"  objective {e.objective:.4f}"
-    info(f"[{name}] iteration {e.iteration}: dictionary {e.dict_size:,}{o}{v}  ({e.seconds:.1f} s)")
+    info(escape(f"candidate {name} · {phase.value} · iteration {e.iteration}: dictionary {e.dict_size:,}{o}{v}  "
+                f"({e.seconds:.1f} s)"))
 
 
 @handle_errors
