@@ -109,6 +109,10 @@ CONFIG_OPTIONS: dict[str, tuple[Any, Any]] = {
                                               help="Source words in the validation CSLS penalty (0: all).")),
     "refit": (Optional[bool], typer.Option(None, "--refit/--no-refit", rich_help_panel=VALID,
                                            help="Re-solve with the held-out pairs once the choice is made.")),
+    "identity": (Optional[bool], typer.Option(
+        None, "--identity-candidate/--no-identity-candidate", rich_help_panel=VALID,
+        help="Same dimensions: validate the spaces left as they are (each normalisation, no map) as a "
+             "candidate too; the record's `identity` says when it won. Default: on.")),
     "unsup_size": (Optional[int], typer.Option(None, "--unsup-size", min=2, rich_help_panel=UNSUP,
                                                help="Frequent words in the unsupervised initialisation.")),
     "starts": (Optional[List[Start]], typer.Option(
@@ -121,6 +125,13 @@ CONFIG_OPTIONS: dict[str, tuple[Any, Any]] = {
                                                  help="RCSLS: full-batch gradient steps.")),
     "rcsls_lr": (Optional[float], typer.Option(None, "--rcsls-lr", min=0.0, rich_help_panel=RCSLS,
                                                help="RCSLS: initial learning rate (halved when the loss rises).")),
+    "contrastive": (Optional[bool], typer.Option(
+        None, "--contrastive/--no-contrastive", rich_help_panel=REFINE,
+        help="Contrastive refinement of the chosen map (InfoNCE over hard negatives with self-learning, as "
+             "ContrastiveBLI's C1), kept only when it validates better. Default: off.")),
+    "contrastive_steps": (Optional[int], typer.Option(
+        None, "--contrastive-steps", min=1, rich_help_panel=REFINE,
+        help="Contrastive refinement: full-batch gradient steps per self-learning round.")),
 }
 
 
