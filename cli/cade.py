@@ -81,7 +81,9 @@ def train_cmd(
     threads: Optional[int] = typer.Option(None, "--threads", min=1,
                                           help="Training threads (default: all cores). More than 1 is not "
                                                "bit-reproducible (hogwild updates)."),
-    seed: int = opt.Seed,
+    seed: int = typer.Option(0, "--seed", help="Random seed: the same seed gives the same bytes with --threads 1 "
+                                               "(with more threads the run says it is not bit-reproducible, "
+                                               "also in cade.json: params.bit_reproducible)."),
     device: Device = opt.device_option(Device.cpu, "Slice trainer: cpu (numba; bit-reproducible with --threads "
                                                    "1), cuda (torch), or auto (cuda when available)."),
     init: InitChoice = typer.Option(InitChoice.random, "--init",

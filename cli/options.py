@@ -23,7 +23,8 @@ ChunkSize = typer.Option(None, "--chunk-size", min=1024,
                          help="Similarity entries held in memory at once (default 40M = 160 MB).")
 Force = typer.Option(False, "--force",
                      help="Replace an output folder written by xling before (never one holding an input).")
-Json = typer.Option(False, "--json", help="Print a machine-readable JSON record on stdout.")
+Json = typer.Option(False, "--json", help="Print a machine-readable JSON record on stdout (on stderr when stdout "
+                                          "carries the data, as with an output '-').")
 Format = typer.Option(VecFormat.auto, "--format", help="Vectors format (auto: from the file name).",
                       case_sensitive=False)
 OnDup = typer.Option(OnDuplicate.first, "--on-duplicate", help="Duplicate words: keep first/last, or error.",

@@ -145,6 +145,8 @@ def test_two_writers_into_one_folder_never_mix(spaces, tmp_path):
     files = set(_leftovers(out))
     rec = json.loads((out / "record.json").read_text())
     kept = {Path(rec["outputs"]["src"]).name, Path(rec["outputs"]["tgt"]).name}
+    if rec["outputs"]["src"].endswith(".npy"):  # a cache is NAME.npy + NAME.words
+        kept |= {"src.words", "tgt.words"}
     assert files == kept | {"map.npy", "record.json", ".xling-output"}, files
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
@@ -312,3 +314,11 @@ def test_stdout_on_a_full_device_is_one_line(spaces):
                                timeout=120)
         assert r.returncode == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr, r.stderr
         assert "no space left" in r.stderr
+
+
+@pytest.mark.parametrize("name", ["out.vec", "out.npy", "out.kv", "out.bin"])
+def test_convert_onto_a_folder_names_the_users_path(cli, spaces, tmp_path, name):
+    (tmp_path / name).mkdir()
+    code, _, err = cli("convert", spaces / "src.vec", tmp_path / name)
+    assert code == 2 and err.count("\n") == 1 and f"{tmp_path / name}: is a directory" in err, err
+    assert ".tmp" not in err and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
