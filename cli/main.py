@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import typer
 
-from . import align, cade, data, io_cmds, lexicon, report, vocab
+from . import align, cade, data, helpfmt, io_cmds, lexicon, report, vocab  # noqa: F401  (helpfmt: plain types in --help)
 from .common import state, version
 
 app = typer.Typer(
