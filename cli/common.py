@@ -134,8 +134,8 @@ def load_vectors(path: str, *, max_vocab: Optional[int] = None, label: str = "",
     """Load vectors with a progress bar and report dropped rows as warnings."""
     from ..data.vectors import load_embeddings
 
-    with progress(f"reading {label or os.path.basename(path)}", os.path.getsize(path) if os.path.isfile(path) else None,
-                  unit="bytes") as upd:
+    size = os.path.getsize(path) if os.path.isfile(path) else None  # the bar's total from the start
+    with progress(f"reading {label or os.path.basename(path)}", size, unit="bytes") as upd:
         emb = load_embeddings(path, max_vocab=max_vocab, progress=upd, **kwargs)
     rep = emb.report
     if rep is not None:
