@@ -614,12 +614,21 @@ def test_mean_rate_column_ignores_bursts():
     from xling.cli.bars import MeanRateColumn
 
     now = [0.0]
-    with Progress(MeanRateColumn(), TransferSpeedColumn(), get_time=lambda: now[0], disable=True) as p:
-        t = p.add_task("reading", total=100_000_000)
+    col = MeanRateColumn()
+    with Progress(col, TransferSpeedColumn(), get_time=lambda: now[0], disable=True) as p:
+        t = p.add_task("reading", total=200_000_000)
+        assert str(col.render(p.tasks[0])) == ""  # first sight: no rate yet
         now[0] = 10.0
         p.update(t, completed=1_000_000)
         now[0] = 10.001  # the other workers' ranges arrive together
         p.update(t, completed=100_000_000)
         task = p.tasks[0]
-        assert str(MeanRateColumn().render(task)) == "10.0 MB/s"
+        assert str(col.render(task)) == "10.0 MB/s"
         assert str(TransferSpeedColumn().render(task)) == "99.0 GB/s"  # what rich's own column shows
+        # a resumed download: the bytes already there do not count
+        r = p.add_task("downloading", total=200_000_000)
+        p.update(r, completed=150_000_000)
+        assert str(col.render(p.tasks[1])) == ""
+        now[0] = 12.001
+        p.update(r, completed=152_000_000)
+        assert str(col.render(p.tasks[1])) == "1.0 MB/s"
