@@ -22,6 +22,7 @@ import numpy as np
 from ..data.errors import XlingError
 from ..lexicon.knn import Engine, resolve_engine
 from ..lexicon.retrieval import Direction, RetrievalParams, induce_pairs
+from .contrastive import ContrastiveOptions, contrastive
 from .normalize import NormRecord, normalize, parse_steps
 from .procrustes import LinearMap, MapOptions, MapSpace, sim_spaces, solve_map
 from .rcsls import RcslsOptions, rcsls
@@ -71,6 +72,7 @@ class SelectOptions:
     val_fraction: float = 0.1  # share of the seed's source words held out for validation
     val_vocab: int = 20000  # source words in the validation's target-side CSLS penalty (0: all)
     refit: bool = True  # re-solve with the held-out pairs added back once the choice is made
+    identity: bool = True  # same dimensions: the spaces left as they are (per normalisation) are a candidate too
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,7 @@ class AlignConfig:
     select: SelectOptions = field(default_factory=SelectOptions)
     unsupervised: UnsupervisedOptions = field(default_factory=UnsupervisedOptions)
     rcsls: RcslsOptions | None = None
+    contrastive: ContrastiveOptions | None = None
     seed: int = 0
 
     def __post_init__(self):
@@ -115,6 +118,9 @@ class AlignConfig:
         """A copy with settings given by their flat names (:data:`FLAT`); ``rcsls=True`` adds an RCSLS
         step whose ``k``/``n_neg`` follow ``csls_k``/``cutoff``, ``rcsls=False`` removes it."""
         cfg = self
+        if "contrastive" in flat:
+            on = flat.pop("contrastive")
+            cfg = replace(cfg, contrastive=(cfg.contrastive or ContrastiveOptions()) if on else None)
         if "rcsls" in flat:  # first: the RCSLS settings below need the step
             on = flat.pop("rcsls")
             cfg = replace(cfg, rcsls=(cfg.rcsls or RcslsOptions(k=cfg.refine.retrieval.csls_k,
@@ -136,7 +142,7 @@ class AlignConfig:
         """The flat view (the record's ``config``): every name of :data:`FLAT`, enums as values."""
         out: dict = {"recipe": self.recipe.value}
         for name, paths in FLAT.items():
-            v = self.rcsls is not None if name == "rcsls" else _get_path(self, paths[0])
+            v = getattr(self, name) is not None if name in ("rcsls", "contrastive") else _get_path(self, paths[0])
             out[name] = [e.value if isinstance(e, Enum) else e for e in v] if isinstance(v, tuple) else \
                 (v.value if isinstance(v, Enum) else v)
         return out
@@ -169,11 +175,14 @@ FLAT: dict[str, tuple[str, ...]] = {
     "val_fraction": ("select.val_fraction",),
     "val_vocab": ("select.val_vocab",),
     "refit": ("select.refit",),
+    "identity": ("select.identity",),
     "unsup_size": ("unsupervised.size",),
     "starts": ("unsupervised.starts",),
     "rcsls": ("rcsls",),
     "rcsls_epochs": ("rcsls.epochs",),
     "rcsls_lr": ("rcsls.lr",),
+    "contrastive": ("contrastive",),
+    "contrastive_steps": ("contrastive.steps",),
     "seed": ("seed",),
 }
 
@@ -183,7 +192,7 @@ def _get_path(cfg, path: str):
     sub = getattr(cfg, head)
     if not rest:
         return sub
-    return _get_path(sub if sub is not None else RcslsOptions(), rest)  # only rcsls may be None
+    return _get_path(sub if sub is not None else _OFF[head](), rest)  # a step that is off: its defaults
 
 
 def _set_path(cfg, path: str, value):
@@ -196,6 +205,7 @@ def _set_path(cfg, path: str, value):
     return replace(cfg, **{head: _set_path(sub, rest, value)})
 
 
+_OFF = {"rcsls": RcslsOptions, "contrastive": ContrastiveOptions}  # the optional steps (None: off)
 _ALL = (MapSpace.target, MapSpace.shared, MapSpace.whitened)
 #: per-recipe presets, in flat names (applied over :class:`AlignConfig`'s defaults)
 RECIPES: dict[Recipe, dict] = {
@@ -307,6 +317,17 @@ Pairs = tuple[np.ndarray, np.ndarray]
 Normed = dict[str, tuple[tuple[np.ndarray, NormRecord], tuple[np.ndarray, NormRecord]]]
 
 
+class Phase(str, Enum):
+    """The step of the candidate search a progress line is about (see :func:`align`'s ``log``)."""
+
+    halving = "halving"  # every candidate's map from the seed dictionary, validated to keep the better half
+    refine = "refine"  # the self-learning iterations of a candidate (every one when there is no halving)
+
+
+#: the progress callback of :func:`align`: (candidate name, phase, iteration)
+ProgressLog = Callable[[str, Phase, IterationLog], None]
+
+
 @dataclass
 class Candidate:
     """One configuration tried: a normalisation × a map space × a seed dictionary (start)."""
@@ -320,6 +341,7 @@ class Candidate:
     result: RefineResult | None = None
     val_p1: float | None = None  # validation P@1 of the kept iteration
     criterion: float | None = None  # dictionary-free criterion (when starts are compared without validation)
+    identity: bool = False  # the spaces left as they are (normalised only): no map learned
 
     @property
     def seed_pairs(self) -> int:
@@ -347,7 +369,7 @@ class _Run:
     cfg: AlignConfig
     engine: Engine
     normed: Normed
-    log: Callable[[str, IterationLog], None] | None
+    log: ProgressLog | None
     timings: dict[str, float] = field(default_factory=dict)
     val: Validation | None = None
     held: Pairs = (np.empty(0, np.int64), np.empty(0, np.int64))
@@ -359,7 +381,7 @@ class _Run:
 
 def align(x_raw: np.ndarray, z_raw: np.ndarray, *, pairs: Pairs | None = None, val_pairs: Pairs | None = None,
           src_words=None, tgt_words=None, config: AlignConfig = AlignConfig(), engine: Engine | None = None,
-          log: Callable[[str, IterationLog], None] | None = None) -> AlignResult:
+          log: ProgressLog | None = None) -> AlignResult:
     """Align two spaces.
 
     Parameters
@@ -375,7 +397,10 @@ def align(x_raw: np.ndarray, z_raw: np.ndarray, *, pairs: Pairs | None = None, v
         words are held out (when there is a seed dictionary).
     src_words, tgt_words : sequences of str
         Vocabularies (for the identical-strings and numerals seeds).
-    log : callable(candidate name, IterationLog), optional
+    log : callable(candidate name, Phase, IterationLog), optional
+        Called after every validated map of the candidate search: each candidate's seed map while
+        successive halving compares them (phase ``halving``), then each refinement iteration of the
+        candidates it keeps (phase ``refine``).
 
     Returns
     -------
@@ -399,11 +424,14 @@ def align(x_raw: np.ndarray, z_raw: np.ndarray, *, pairs: Pairs | None = None, v
     _halve(run, cands)
     for c in cands:
         _refine(run, c, by_criterion)
-    chosen = _choose(cands, by_criterion)
     run.timings["refine"] = time.perf_counter() - t0
-    # 4. RCSLS, 5. the final map (refit, final space)
+    if not by_criterion:
+        cands += _identity_candidates(run, next(iter(seeds.values())))
+    chosen = _choose(cands, by_criterion)
+    # 4. RCSLS, contrastive refinement, 5. the final map (refit, final space)
     m, rcsls_info = _rcsls_step(run, chosen)
-    m, final_space, final_pairs, refit = _final_map(run, chosen, m, rcsls_info)
+    m, con_info = _contrastive_step(run, chosen, m, rcsls_info)
+    m, final_space, final_pairs, refit = _final_map(run, chosen, m, rcsls_info, con_info)
     # 6. the mapped spaces
     t0 = time.perf_counter()
     x, z = run.spaces(chosen.spec)
@@ -412,6 +440,8 @@ def align(x_raw: np.ndarray, z_raw: np.ndarray, *, pairs: Pairs | None = None, v
     run.timings["map"] = time.perf_counter() - t0
     run.timings["total"] = time.perf_counter() - t_start
     record = _record(run, cands, chosen, m, xs, final_space, final_pairs, refit, rcsls_info)
+    record["identity"] = chosen.identity
+    record["contrastive"] = con_info
     (_, xrec), (_, zrec) = normed[chosen.spec]
     return AlignResult(m, xrec, zrec, xs, zs, record)
 
@@ -454,6 +484,9 @@ def _halve(run: _Run, cands: list[Candidate]) -> None:
         x, z = run.spaces(c.spec)
         c.first = first_step(x, z, *c.seed, map_opts=cfg.map_options(c.space), retrieval=cfg.refine.retrieval,
                              val=run.val, engine=run.engine)
+        if run.log:
+            run.log(c.name, Phase.halving, IterationLog(0, int(c.seed[0].size), None, c.first.val_p1,
+                                                        seconds=c.first.seconds))
     ranked = sorted(cands, key=lambda c: -_first_p1(c))  # stable: ties keep the order
     kept = {id(c) for c in ranked[:(len(cands) + 1) // 2]}
     for c in cands:
@@ -472,12 +505,35 @@ def _refine(run: _Run, c: Candidate, by_criterion: bool) -> None:
     cfg = run.cfg
     x, z = run.spaces(c.spec)
     opts = cfg.refine if c.refined else replace(cfg.refine, iterations=0)
-    log = functools.partial(run.log, c.name) if run.log else None
+    # a candidate dropped by halving keeps its seed map, already logged in phase halving
+    log = functools.partial(run.log, c.name, Phase.refine) if run.log and c.refined else None
     c.result = refine(x, z, *c.seed, map_opts=cfg.map_options(c.space), opts=opts, val=run.val, seed=cfg.seed,
                       engine=run.engine, log=log, first=c.first)
     c.val_p1 = next((e.val_p1 for e in c.res.log if e.iteration == c.res.best_iteration), None)
     if by_criterion:
         c.criterion = criterion(x, z, c.res.map, cfg.refine.cutoff, cfg.refine.retrieval, run.engine)
+
+
+def _identity_candidates(run: _Run, seed: Pairs) -> list[Candidate]:
+    """With validation words and equal dimensions, the spaces as they are (under each normalisation
+    tried, the one thing the aligned candidates share: ``unit`` alone keeps every cosine, so it is
+    *not aligning at all* for cosine/CSLS retrieval) validated as candidates named ``<norm>/identity``.
+    They come after the aligned ones, so a tie keeps the aligned map."""
+    cfg = run.cfg
+    if run.val is None or not cfg.select.identity:
+        return []
+    t0, out = time.perf_counter(), []
+    for spec in run.normed:
+        x, z = run.spaces(spec)
+        if x.shape[1] != z.shape[1]:
+            return []
+        m = LinearMap(np.eye(x.shape[1], dtype=np.float32), None, isometric=True)
+        v = validate(x, z, m, run.val, cfg.refine.retrieval, run.engine)
+        res = RefineResult(m, seed[0], seed[1], 0, [IterationLog(0, 0, None, v)])
+        out.append(Candidate(f"{spec or 'none'}/identity", spec, MapSpace.target, seed, refined=False, result=res,
+                             val_p1=v, identity=True))
+    run.timings["identity"] = time.perf_counter() - t0
+    return out
 
 
 def _choose(cands: list[Candidate], by_criterion: bool) -> Candidate:
@@ -511,15 +567,43 @@ def _rcsls_step(run: _Run, chosen: Candidate) -> tuple[LinearMap, dict | None]:
     return (trial if kept else res.map), info
 
 
-def _final_map(run: _Run, chosen: Candidate, m: LinearMap, rcsls_info: dict | None):
+def _contrastive_step(run: _Run, chosen: Candidate, m: LinearMap, rcsls_info: dict | None
+                      ) -> tuple[LinearMap, dict | None]:
+    """Contrastive refinement of the map so far (:mod:`xling.align.contrastive`), trained on the
+    chosen candidate's seed dictionary; kept only when it validates better than that map (without
+    validation words it is not run: nothing could tell whether it helps)."""
+    cfg = run.cfg
+    if cfg.contrastive is None:
+        return m, None
+    if run.val is None:
+        return m, {"kept": False, "skipped": "no validation words"}
+    t0 = time.perf_counter()
+    x, z = run.spaces(chosen.spec)
+    before = rcsls_info["val_p1_after"] if rcsls_info and rcsls_info["kept"] else chosen.val_p1
+    trial, info = contrastive(x, z, *chosen.seed, m, map_opts=cfg.map_options(chosen.space), opts=cfg.contrastive,
+                              retrieval=cfg.refine.retrieval, engine=run.engine)
+    after = validate(x, z, trial, run.val, cfg.refine.retrieval, run.engine)
+    kept = after > (before if before is not None else -1.0)
+    info.update(val_p1_before=before, val_p1_after=after, kept=kept)
+    run.timings["contrastive"] = time.perf_counter() - t0
+    return (trial if kept else m), info
+
+
+def _final_map(run: _Run, chosen: Candidate, m: LinearMap, rcsls_info: dict | None, con_info: dict | None = None):
     """Refit with the held-out pairs added back (they only served to choose), in the final space:
     the chosen one, or ``final_space`` (VecMap's last step after self-learning: whitening and
     re-weighting only once the dictionary is settled; not after RCSLS).
 
+    The identity candidate stays the identity unless a later step was kept; a kept contrastive step
+    is trained again from the refit map on the dictionary with the held-out pairs.
+
     Returns (map, final space, final dictionary size, refit done)."""
     cfg, res = run.cfg, chosen.res
     use_rcsls = bool(rcsls_info and rcsls_info["kept"])
-    final_space = chosen.space if cfg.final_space is None or use_rcsls else cfg.final_space
+    use_con = bool(con_info and con_info["kept"])
+    if chosen.identity and not (use_rcsls or use_con):
+        return m, chosen.space, 0, False
+    final_space = chosen.space if cfg.final_space is None or use_rcsls or use_con else cfg.final_space
     dict_s, dict_t = res.src, res.tgt
     refit = bool(cfg.select.refit and run.held[0].size)
     if refit:
@@ -530,6 +614,11 @@ def _final_map(run: _Run, chosen: Candidate, m: LinearMap, rcsls_info: dict | No
         m = solve_map(x[dict_s], z[dict_t], cfg.map_options(final_space))
         if refit and use_rcsls and cfg.rcsls is not None:
             m, _ = rcsls(x, z, dict_s, dict_t, m.wx, cfg.rcsls, device=_rcsls_device(run))
+        if refit and use_con and cfg.contrastive is not None:
+            m, _ = contrastive(x, z, np.concatenate([chosen.seed[0], run.held[0]]),
+                               np.concatenate([chosen.seed[1], run.held[1]]), m,
+                               map_opts=cfg.map_options(final_space), opts=cfg.contrastive,
+                               retrieval=cfg.refine.retrieval, engine=run.engine)
     return m, final_space, int(dict_s.size), refit
 
 

@@ -11,7 +11,7 @@ from typing import Any, List, Optional
 import typer
 
 from . import options as opt
-from .common import emit_json, handle_errors, info, load_vectors, signature, warn, write_vectors
+from .common import emit_json, escape, handle_errors, info, load_vectors, signature, warn, write_vectors
 
 # the enums live in light modules (no torch/faiss at import time)
 from ..align.pipeline import Recipe, SeedKind, Start
@@ -108,6 +108,10 @@ CONFIG_OPTIONS: dict[str, tuple[Any, Any]] = {
                                               help="Source words in the validation CSLS penalty (0: all).")),
     "refit": (Optional[bool], typer.Option(None, "--refit/--no-refit", rich_help_panel=VALID,
                                            help="Re-solve with the held-out pairs once the choice is made.")),
+    "identity": (Optional[bool], typer.Option(
+        None, "--identity-candidate/--no-identity-candidate", rich_help_panel=VALID,
+        help="Same dimensions: validate the spaces left as they are (each normalisation, no map) as a "
+             "candidate too; the record's `identity` says when it won. Default: on.")),
     "unsup_size": (Optional[int], typer.Option(None, "--unsup-size", min=2, rich_help_panel=UNSUP,
                                                help="Frequent words in the unsupervised initialisation.")),
     "starts": (Optional[List[Start]], typer.Option(
@@ -120,6 +124,13 @@ CONFIG_OPTIONS: dict[str, tuple[Any, Any]] = {
                                                  help="RCSLS: full-batch gradient steps.")),
     "rcsls_lr": (Optional[float], typer.Option(None, "--rcsls-lr", min=0.0, rich_help_panel=RCSLS,
                                                help="RCSLS: initial learning rate (halved when the loss rises).")),
+    "contrastive": (Optional[bool], typer.Option(
+        None, "--contrastive/--no-contrastive", rich_help_panel=REFINE,
+        help="Contrastive refinement of the chosen map (InfoNCE over hard negatives with self-learning, as "
+             "ContrastiveBLI's C1), kept only when it validates better. Default: off.")),
+    "contrastive_steps": (Optional[int], typer.Option(
+        None, "--contrastive-steps", min=1, rich_help_panel=REFINE,
+        help="Contrastive refinement: full-batch gradient steps per self-learning round.")),
 }
 
 
@@ -192,10 +203,12 @@ def _dictionaries(dict_path, val_dict, src, tgt, cfg, recipe):
     return pairs, val, dicts
 
 
-def _log_iteration(name, e) -> None:
+def _log_iteration(name, phase, e) -> None:
+    """One progress line of the candidate search: which candidate, which phase, which iteration."""
     v = "" if e.val_p1 is None else f"  val P@1 {100 * e.val_p1:5.2f}"
     o = "" if e.objective is None else f"  objective {e.objective:.4f}"
-    info(f"[{name}] iteration {e.iteration}: dictionary {e.dict_size:,}{o}{v}  ({e.seconds:.1f} s)")
+    info(escape(f"candidate {name} · {phase.value} · iteration {e.iteration}: dictionary {e.dict_size:,}{o}{v}  "
+                f"({e.seconds:.1f} s)"))
 
 
 @handle_errors

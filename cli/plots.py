@@ -9,8 +9,9 @@ Every record that another command writes as JSON declares its ``kind`` and ``sch
 - ``cade-shift``: ``xling cade shift --json``: ``top`` (rows with a ``word``);
 - ``vocab-eval``: ``xling vocab eval --json`` (``fidelity_mean``), or the vocab bench's
   ``results.json`` (a list of rows with ``method`` and ``fidelity``);
-- ``vocab-expand``: ``xling vocab expand --json``: ``old_rows``, ``new_rows``, ``tokens`` (its time
-  joins the fidelity table of the eval with the same run name);
+- ``vocab-expand``: ``xling vocab expand --json`` or ``xling-vocab.json``: ``old_rows``, ``new_rows``,
+  ``tokens`` (its time and method join the fidelity row of the eval of its output folder, or else of
+  the eval with the same run name);
 - ``dict-stats``: ``xling data stats --json``: ``pairs``, ``src_words``, ``tgt_words``, ...
 
 A :class:`Section` holds one table and, when it has a figure, a ``draw(fig)`` function that
@@ -217,6 +218,7 @@ def bands_section(records: Sequence[Record], retrieval: Optional[str] = "csls") 
         first = runs[0][2]
         queries = {b.get("band"): b.get("queries") for b in first.get("bands", [])}
         queries["all"] = first.get("queries")
+    ticks = [f"{g}\n{_band_n(runs, g)}" for g in groups]
     cols = ["run"] + [f"{g} (n={queries[g]})" if queries.get(g) is not None else g for g in groups]
     rows = [[name, *vals] for (_, name, _), vals in zip(runs, values)]
     names = [name for _, name, _ in runs]
@@ -231,11 +233,11 @@ def bands_section(records: Sequence[Record], retrieval: Optional[str] = "csls") 
         for i, (name, vals) in enumerate(zip(names, values)):
             ys = [np.nan if v is None else v for v in vals]
             ax.bar(x + (i - (n - 1) / 2) * width, ys, width, label=name)
-        ax.set_xticks(x, groups)
-        ax.set_xlabel("source-frequency band (rank in the source vectors)")
+        ax.set_xticks(x, ticks)
+        ax.set_xlabel("source-frequency band (rank in the source vectors); n = test words in the band")
         ax.set_ylabel("P@1 (%)")
         ax.set_title("P@1 by source-frequency band")
-        ax.legend(fontsize="small")
+        ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
         ax.grid(axis="y", alpha=0.3)
 
     return Section("p1-by-band", "P@1 by source-frequency band", cols, rows, series=names, draw=draw,
@@ -243,9 +245,25 @@ def bands_section(records: Sequence[Record], retrieval: Optional[str] = "csls") 
                         "from the source vectors.")
 
 
+def _band_n(runs, band: str) -> str:
+    """``n=…`` of a band: its test words (a range when the runs differ, ``n=?`` when unknown)."""
+    ns = set()
+    for _, _, res in runs:
+        by = {b.get("band"): b.get("queries") for b in res.get("bands", [])}
+        by["all"] = res.get("queries")
+        if by.get(band) is not None:
+            ns.add(int(by[band]))
+    if not ns:
+        return "n=?"
+    return f"n={min(ns):,}" if len(ns) == 1 else f"n={min(ns):,}–{max(ns):,}"
+
+
 def refinement_section(records: Sequence[Record]) -> Optional[Section]:
-    """Validation P@1 and dictionary size per refinement iteration, one line per candidate."""
-    curves = []
+    """Validation P@1 and dictionary size per refinement iteration, one line per candidate of each
+    run: colour = candidate, line style = run (when several); a star marks each run's chosen
+    candidate at its kept iteration. One legend per panel: the candidates (colours) on the left,
+    the runs and the chosen mark on the right."""
+    curves = []  # (series name, run label, candidate name, iterations, chosen iteration or None)
     rows = []
     for r in records:
         cands = r.data.get("candidates") or []
@@ -254,43 +272,82 @@ def refinement_section(records: Sequence[Record]) -> Optional[Section]:
             if not its:
                 continue
             name = r.label if len(cands) == 1 else f"{r.label}: {c.get('name')}"
-            curves.append((name, its))
+            chosen = r.data.get("chosen") == c.get("name") or len(cands) == 1
+            kept = r.data.get("best_iteration", c.get("best_iteration")) if chosen else None
+            curves.append((name, r.label, str(c.get("name")), its, kept))
             best = c.get("best_iteration")
             for e in its:
                 rows.append([name, e.get("iteration"), e.get("dict_size"), _pct(e.get("val_p1")),
                              e.get("objective"), "*" if e.get("iteration") == best else ""])
     if not curves:
         return None
-    names = [n for n, _ in curves]
-    has_val = any(e.get("val_p1") is not None for _, its in curves for e in its)
+    names = [cv[0] for cv in curves]
+    has_val = any(e.get("val_p1") is not None for cv in curves for e in cv[3])
+    runs = list(dict.fromkeys(cv[1] for cv in curves))
+    cand_names = list(dict.fromkeys(cv[2] for cv in curves))
 
     def draw(fig):
-        from matplotlib.ticker import MaxNLocator
+        _draw_refinement(fig, curves, runs, cand_names, has_val)
 
-        axes = fig.subplots(1, 2) if has_val else [None, fig.add_subplot(1, 1, 1)]
-        for ax in axes:
-            if ax is not None:
-                ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        for name, its in curves:
-            it = [e.get("iteration") for e in its]
-            if has_val:
-                axes[0].plot(it, [_nan(_pct(e.get("val_p1"))) for e in its], marker="o", label=name)
-            axes[1].plot(it, [e.get("dict_size") for e in its], marker="o", label=name)
-        if has_val:
-            axes[0].set_xlabel("iteration")
-            axes[0].set_ylabel("validation P@1 (%)")
-            axes[0].set_title("validation P@1")
-            axes[0].grid(alpha=0.3)
-        axes[1].set_xlabel("iteration")
-        axes[1].set_ylabel("dictionary pairs")
-        axes[1].set_title("dictionary size")
-        axes[1].grid(alpha=0.3)
-        axes[-1].legend(fontsize="small")
-
+    height = 4.5 + 0.22 * max(0, (len(cand_names) + 1) // 2 - 2)
     return Section("refinement", "Refinement curves", ["run", "iteration", "dictionary pairs", "val P@1",
                                                        "objective", "kept"], rows, series=names, draw=draw,
-                   note="val P@1 in % on the held-out part of the seed dictionary; * = the iteration kept.",
-                   figsize=(11, 4.5))
+                   note="val P@1 in % on the held-out part of the seed dictionary; * = the iteration kept; "
+                        "star in the figure: the chosen candidate at its kept iteration.",
+                   figsize=(11, height))
+
+
+_STYLES = ("-", "--", ":", "-.")
+
+
+def _draw_refinement(fig, curves, runs, cand_names, has_val) -> None:
+    """The refinement figure (see :func:`refinement_section`)."""
+    from matplotlib import colormaps
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import MaxNLocator
+
+    cmap = colormaps["tab10" if len(cand_names) <= 10 else "tab20"]
+    colour = {c: cmap(i % cmap.N) for i, c in enumerate(cand_names)}
+    style = {r: _STYLES[i % len(_STYLES)] for i, r in enumerate(runs)}
+    val_ax, dict_ax = fig.subplots(1, 2) if has_val else (None, fig.add_subplot(1, 1, 1))
+    for ax in (val_ax, dict_ax):
+        if ax is not None:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.set_xlabel("iteration")
+            ax.grid(alpha=0.3)
+    for _, run, cand, its, kept in curves:
+        it = [e.get("iteration") for e in its]
+        kw = {"color": colour[cand], "linestyle": style[run], "marker": "o", "markersize": 3,
+              "linewidth": 2.2 if kept is not None else 1.2}
+        sizes = [e.get("dict_size") for e in its]
+        no_dict = not any(sizes)  # the spaces left as they are (identity candidate): no dictionary to draw
+        if val_ax is not None:
+            val_ax.plot(it, [_nan(_pct(e.get("val_p1"))) for e in its], **kw)
+        if not no_dict:
+            dict_ax.plot(it, sizes, **kw)
+        at = [k for k, e in enumerate(its) if e.get("iteration") == kept]
+        if at:
+            e = its[at[0]]
+            star = {"marker": "*", "s": 180, "color": colour[cand], "edgecolors": "black", "zorder": 5}
+            if val_ax is not None:
+                val_ax.scatter([kept], [_nan(_pct(e.get("val_p1")))], **star)
+            if not no_dict:
+                dict_ax.scatter([kept], [e.get("dict_size")], **star)
+    chosen_mark = Line2D([], [], marker="*", markersize=12, color="white", markeredgecolor="black",
+                         linestyle="none", label="chosen, kept iteration")
+    cand_handles = [Line2D([], [], color=colour[c], linewidth=2, label=c) for c in cand_names]
+    run_handles = [Line2D([], [], color="dimgray", linestyle=style[r], label=r) for r in runs] if len(runs) > 1 else []
+    below = {"loc": "upper center", "bbox_to_anchor": (0.5, -0.17), "fontsize": "small", "frameon": False}
+    if val_ax is not None:
+        val_ax.set_ylabel("validation P@1 (%)")
+        val_ax.set_title("validation P@1")
+        val_ax.legend(handles=cand_handles, title="candidate", ncol=2, **below)
+        dict_ax.legend(handles=run_handles + [chosen_mark], title="run" if run_handles else None,
+                       ncol=2 if len(run_handles) > 3 else 1, **below)
+    else:
+        dict_ax.legend(handles=cand_handles + run_handles + [chosen_mark], ncol=2, **below)
+    dict_ax.set_ylabel("dictionary pairs")
+    dict_ax.set_title("dictionary size")
 
 
 def _nan(v):
@@ -329,25 +386,50 @@ def shift_sections(records: Sequence[Record], top_words: int) -> list[Section]:
     return out
 
 
-def _vocab_rows(records: Sequence[Record]) -> list[tuple[str, dict]]:
+def _vocab_rows(records: Sequence[Record], expands: Sequence[Record] = ()) -> list[tuple[str, dict]]:
+    """(bar name, row) per evaluated model: a bench row's ``method``, else the run's label (the
+    file's, without ``.eval``), with the expansion method of its ``vocab expand`` record when the
+    label does not already say it. The expand record's time joins the row that lacks one."""
     rows = []
     for r in records:
         items = r.data if isinstance(r.data, list) else r.data.get("methods", [r.data])
         for it in items:
-            method = it.get("init") or it.get("method") or (
-                os.path.basename(str(it["expanded"]).rstrip("/")) if it.get("expanded") else r.label)
-            if len(records) > 1 and len(items) == 1 and not (it.get("init") or it.get("method")):
-                method = r.label
-            rows.append((method, it))
+            exp = _expand_for(it, r.label, expands)
+            if "seconds" not in it and exp is not None and exp.get("seconds") is not None:
+                it = {**it, "seconds": exp.get("seconds")}
+            name = it.get("method") or _run_name(r.label)
+            method = ((exp or {}).get("init") or {}).get("method") if isinstance((exp or {}).get("init"), dict) \
+                else None
+            if not it.get("method") and method and method not in name:
+                name = f"{name} ({method})"
+            rows.append((name, it))
     return rows
 
 
-def vocab_section(records: Sequence[Record], expand_by_label: dict[str, dict]) -> Section:
-    """Fidelity (and pieces per word) per vocabulary-expansion method, one bar per method; the
-    time of the `vocab expand` record with the same run name, when given."""
-    items = _vocab_rows(records)
-    items = [(m, it if "seconds" in it or m not in expand_by_label
-              else {**it, "seconds": expand_by_label[m].get("seconds")}) for m, it in items]
+def _run_name(label: str) -> str:
+    """``random.eval`` → ``random`` (a lone file keeps its dotted suffix in :func:`labels_for`)."""
+    head, _, tail = label.rpartition(".")
+    return head if head and tail in ("eval", "expand") else label
+
+
+def _expand_for(item: dict, label: str, expands: Sequence[Record]) -> Optional[dict]:
+    """The ``vocab expand`` record of an evaluated model: the one whose ``output`` is the eval's
+    ``expanded`` folder, else the one with the same run name."""
+    if item.get("expanded"):
+        want = os.path.normpath(str(item["expanded"]))
+        for e in expands:
+            if isinstance(e.data, dict) and e.data.get("output") and os.path.normpath(str(e.data["output"])) == want:
+                return e.data
+    for e in expands:
+        if _run_name(e.label) == _run_name(label) and isinstance(e.data, dict):
+            return e.data
+    return None
+
+
+def vocab_section(records: Sequence[Record], expands: Sequence[Record] = ()) -> Section:
+    """Fidelity (and pieces per word) per vocabulary-expansion run, one bar per run; the time of
+    its `vocab expand` record (same output folder, or same run name), when given."""
+    items = _vocab_rows(records, expands)
     cols = ["method", "fidelity mean", "fidelity median", "fidelity min", "pieces/word before",
             "pieces/word after", "NLL/word before", "NLL/word after", "seconds"]
     rows = [[m, _r(_get(it, "fidelity_mean", "fidelity")), _r(it.get("fidelity_median")), _r(it.get("fidelity_min")),
@@ -365,10 +447,10 @@ def vocab_section(records: Sequence[Record], expand_by_label: dict[str, dict]) -
             ax.bar(i, mean, label=m)
             if lo is not None:
                 ax.plot([i], [lo], marker="_", color="black", markersize=14)
-        ax.set_xticks(range(len(items)), names, rotation=20)
+        ax.set_xticks(range(len(items)), names, rotation=20, ha="right")
         ax.set_ylabel("fidelity (cosine, 1 = nothing lost)")
-        ax.set_title("Sentence-embedding fidelity per expansion method")
-        ax.legend(fontsize="small")
+        ax.set_title("Sentence-embedding fidelity per expansion run")
+        ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
         ax.grid(axis="y", alpha=0.3)
 
     return Section("vocab-fidelity", "Vocabulary expansion: fidelity per method", cols, rows, series=names,
@@ -415,7 +497,7 @@ def build_sections(records: Sequence[Record], *, top_words: int = 20,
             out.append(sec)
     out.extend(shift_sections(by["cade-shift"], top_words))
     if by["vocab-eval"]:
-        out.append(vocab_section(by["vocab-eval"], {r.label: r.data for r in by["vocab-expand"]}))
+        out.append(vocab_section(by["vocab-eval"], by["vocab-expand"]))
     return out
 
 

@@ -82,7 +82,7 @@ def report_cmd(
 def _write_figures(sections, output: Path, dpi: int, no_plots: bool) -> list[dict]:
     """One PNG per section with a figure (none with ``no_plots``: the sections lose their figure)."""
     from ..data.atomic import atomic_open
-    from .plots import legend_entries, make_figure
+    from .plots import make_figure
 
     figures = []
     for s in sections:
@@ -91,9 +91,8 @@ def _write_figures(sections, output: Path, dpi: int, no_plots: bool) -> list[dic
         if s.draw is None:
             continue
         fig = make_figure(s)
-        series = legend_entries(fig)
         path = output / f"{s.name}.png"
         with atomic_open(path, "wb") as f:
             fig.savefig(f, format="png", dpi=dpi)
-        figures.append({"path": str(path), "section": s.name, "series": len(series)})
+        figures.append({"path": str(path), "section": s.name, "series": len(s.series)})  # curves/bar series drawn (legends may group them)
     return figures

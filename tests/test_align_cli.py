@@ -335,3 +335,35 @@ def test_apply_folder_target_side_and_dimension_errors(cli, spaces):
         code, _, err = cli(*args)
         assert code == 2 and msg in " ".join(err.split()) and "Traceback" not in err, err
         assert not (spaces / "x.npy").exists()
+
+
+def test_progress_lines_name_the_candidate_and_phase(cli, spaces):
+    """Progress of the default recipe's candidate search: every seed map validated by successive
+    halving, then the refinement iterations of the kept half only, each line naming its candidate."""
+    from xling.align.pipeline import Phase, align, make_config
+    from xling.align.refine import IterationLog
+
+    src = load_embeddings(spaces / "src.vec")
+    tgt = load_embeddings(spaces / "tgt.vec")
+    pairs = (np.arange(200), np.arange(200))
+    seen: list[tuple[str, Phase, IterationLog]] = []
+    res = align(src.vectors, tgt.vectors, pairs=pairs, config=make_config("supervised", cutoff=300),
+                log=lambda name, phase, e: seen.append((name, phase, e)))
+    cands = {c["name"]: c for c in res.record["candidates"] if not c["name"].endswith("/identity")}
+    assert len(cands) == 6  # 2 normalisations x 3 spaces: halving applies
+    halving = [n for n, p, _ in seen if p is Phase.halving]
+    assert halving == list(cands)  # every candidate's seed map, in order, once
+    refined = [n for n, c in cands.items() if c["refined"]]
+    assert 0 < len(refined) < len(cands)
+    for name, c in cands.items():
+        its = [e.iteration for n, p, e in seen if n == name and p is Phase.refine]
+        assert its == ([e["iteration"] for e in c["iterations"]] if c["refined"] else [])
+    # the CLI prints them (candidate names containing brackets or commas are not eaten as markup)
+    code, _, err = cli("align", spaces / "src.vec", spaces / "tgt.vec", "--dict", spaces / "seed.tsv",
+                       "-o", spaces / "out", "--cutoff", "300")
+    assert code == 0, err
+    lines = [ln for ln in err.splitlines() if ln.startswith("candidate ")]
+    assert any(ln.startswith("candidate unit,center,unit/target · halving · iteration 0: dictionary ")
+               for ln in lines)
+    assert any(" · refine · iteration 1: " in ln for ln in lines)
+    assert all(" · halving · " in ln or " · refine · " in ln for ln in lines)

@@ -83,19 +83,26 @@ def test_sections_and_series(results):
     fig = make_figure(sections["p1-by-band"])
     assert legend_entries(fig) == ["procrustes", "supervised", "semi"]  # input order
     assert len(fig.axes[0].containers) == 3
-    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["0-1k", "1k-5k", "oov", "all"]
+    # each band's tick says its n (test words in the band)
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["0-1k\nn=10", "1k-5k\nn=10", "oov\nn=10",
+                                                                     "all\nn=40"]
     row = {r[0]: r[1:] for r in sections["p1-by-band"].rows}
     assert row["semi"] == [40.0, 30.0, 0.0, 30.0]
-    # refinement: one line per candidate with iterations (1 + 2 + 2), on both axes
+    # refinement: one line per candidate with iterations (1 + 2 + 2), on both axes; one legend per
+    # panel: the candidates (colours) left, the runs (line styles) and the chosen mark right
     fig = make_figure(sections["refinement"])
-    assert len(legend_entries(fig)) == 5
+    assert sections["refinement"].series == ["procrustes", "supervised: unit/target",
+                                             "supervised: unit,center,unit/shared", "semi: unit/target",
+                                             "semi: unit,center,unit/shared"]
+    assert [[t.get_text() for t in ax.get_legend().get_texts()] for ax in fig.axes] == [
+        ["unit/target", "unit,center,unit/shared"], ["procrustes", "supervised", "semi", "chosen, kept iteration"]]
     assert [len(ax.get_lines()) for ax in fig.axes] == [5, 5]
     assert fig.axes[1].get_lines()[0].get_ydata().tolist() == [100, 120, 125]
     # shift: the top words, capped by top_words
     fig = make_figure(sections["shift-cade"])
     assert len(fig.axes[0].patches) == 20 and len(sections["shift-cade"].rows) == 20
     assert len(make_figure(sections["shift-cade2"]).axes[0].patches) == 5
-    # vocab: one bar per method, named after the expanded folder
+    # vocab: one bar per run, named by the run's label
     fig = make_figure(sections["vocab-fidelity"])
     assert legend_entries(fig) == ["random", "mvn", "subword-mean"]
     assert [r[-1] for r in sections["vocab-fidelity"].rows] == [2.5, 2.5, 2.5]  # expand time joined
@@ -241,3 +248,97 @@ def test_report_json_declares_its_kind(results, tmp_path, cli):
     assert code == 0, err
     rep = json.loads((out / "report.json").read_text())
     assert rep["kind"] == "report" and rep["schema"] == 1
+
+
+def _overlaps(fig, ax, artists) -> bool:
+    """Does the legend of ``ax`` cover any of ``artists`` (display coordinates, after drawing)?"""
+    fig.canvas.draw()
+    box = ax.get_legend().get_window_extent()
+    return any(box.overlaps(a.get_window_extent()) for a in artists)
+
+
+def test_refinement_marks_the_chosen_candidate_at_its_kept_iteration(tmp_path):
+    from xling.cli.plots import build_sections, load_records, make_figure
+
+    rec = align_record("semi", {"unit/target": [(100, 0.3), (120, 0.32), (125, 0.31)],
+                                "unit/shared": [(100, 0.28), (130, 0.35), (131, 0.36)]})
+    rec.update(chosen="unit/shared", best_iteration=2)
+    p = write(tmp_path / "run" / "record.json", rec)
+    sec = {s.name: s for s in build_sections(load_records([str(p)])[0])}["refinement"]
+    fig = make_figure(sec)
+    val_ax, dict_ax = fig.axes
+    # one star per panel, at (kept iteration, its value) of the chosen candidate only
+    stars = [[c.get_offsets().tolist() for c in ax.collections] for ax in (val_ax, dict_ax)]
+    assert stars == [[[[2.0, 36.0]]], [[[2.0, 131.0]]]]
+    # one legend per panel, neither covering the other panel; a single run has no run legend
+    assert [[t.get_text() for t in ax.get_legend().get_texts()] for ax in fig.axes] == [
+        ["unit/target", "unit/shared"], ["chosen, kept iteration"]]
+    assert not _overlaps(fig, val_ax, [dict_ax]) and not _overlaps(fig, dict_ax, [val_ax])
+    # the chosen curve is drawn thicker than the others
+    assert [ln.get_linewidth() for ln in dict_ax.get_lines()] == [1.2, 2.2]
+
+
+def test_p1_by_band_legend_does_not_cover_bars(results):
+    from xling.cli.plots import build_sections, load_records, make_figure
+
+    sections = {s.name: s for s in build_sections(load_records([str(p) for p in results])[0])}
+    for name in ("p1-by-band", "vocab-fidelity"):
+        fig = make_figure(sections[name])
+        ax = fig.axes[0]
+        assert ax.patches and not _overlaps(fig, ax, ax.patches), name
+
+
+def test_band_n_when_runs_differ(tmp_path):
+    from xling.cli.plots import build_sections, load_records, make_figure
+
+    a, b = eval_record(0.5, {"0-1k": 0.5}), eval_record(0.4, {"0-1k": 0.4})
+    b["bands"][0]["queries"], b["queries"] = 7, 30
+    paths = [str(write(tmp_path / n / "eval.json", r)) for n, r in (("a", a), ("b", b))]
+    sec = {s.name: s for s in build_sections(load_records(paths)[0])}["p1-by-band"]
+    ticks = [t.get_text() for t in make_figure(sec).axes[0].get_xticklabels()]
+    assert ticks == ["0-1k\nn=7–10", "all\nn=30–40"]
+
+
+def test_one_vocab_run_keeps_its_label_and_expand_time(tmp_path, cli):
+    """One `vocab eval` record with its one `vocab expand` record: the bar is named by the run
+    (not by the expanded folder) with its method, and the table keeps the expansion time."""
+    from xling.cli.plots import build_sections, legend_entries, load_records, make_figure
+    from xling.data.jsonfile import RecordKind, record
+
+    ev = record(RecordKind.vocab_eval, {**vocab_record("x", 0.8), "expanded": "models/out-7"})
+    ex = record(RecordKind.vocab_expand, {"tokens": {"added": 9}, "init": {"method": "mvn"}, "old_rows": 50,
+                                          "new_rows": 59, "seconds": 4.25, "output": "models/out-7"})
+    paths = [str(write(tmp_path / "fr-run.eval.json", ev)), str(write(tmp_path / "xling-vocab.json", ex))]
+    sec = {s.name: s for s in build_sections(load_records(paths)[0])}["vocab-fidelity"]
+    assert [r[0] for r in sec.rows] == ["fr-run (mvn)"] and sec.rows[0][-1] == 4.25
+    assert legend_entries(make_figure(sec)) == ["fr-run (mvn)"]
+    # joined by run name when the eval does not name the expand's output folder
+    ex2 = {**ex, "output": "elsewhere"}
+    paths = [str(write(tmp_path / "b" / "run1.eval.json", ev)), str(write(tmp_path / "b" / "run1.expand.json", ex2))]
+    sec = {s.name: s for s in build_sections(load_records(paths)[0])}["vocab-fidelity"]
+    assert sec.rows[0][0] == "run1 (mvn)" and sec.rows[0][-1] == 4.25
+    out = tmp_path / "rep"
+    code, _, err = cli("report", *paths, "-o", out)
+    assert code == 0, err
+    assert "| run1 (mvn) | 0.8 | 0.8 | 0.6 | 1.90 | 1.20 | — | — | 4.25 |" in (out / "report.md").read_text()
+
+
+def test_refinement_without_validation_and_with_an_identity_candidate(tmp_path):
+    """Starts compared without validation: one panel, one legend (candidates + chosen mark); a
+    candidate without a dictionary (the spaces left as they are) is drawn on the P@1 panel only."""
+    from xling.cli.plots import build_sections, load_records, make_figure
+
+    rec = align_record("unsupervised", {"unit/whitened/similarity": [(2200, None), (850, None)],
+                                        "unit/whitened/identity": [(860, None), (900, None), (950, None)]})
+    rec.update(chosen="unit/whitened/identity", best_iteration=2)
+    p = write(tmp_path / "un" / "record.json", rec)
+    fig = make_figure({s.name: s for s in build_sections(load_records([str(p)])[0])}["refinement"])
+    (ax,) = fig.axes
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "unit/whitened/similarity", "unit/whitened/identity", "chosen, kept iteration"]
+    assert [c.get_offsets().tolist() for c in ax.collections] == [[[2.0, 950.0]]]
+    # a validated run with the identity candidate (dictionary size 0): not on the dictionary panel
+    rec = align_record("supervised", {"unit/target": [(100, 0.3), (120, 0.32)], "unit/identity": [(0, 0.1)]})
+    p = write(tmp_path / "sup" / "record.json", rec)
+    fig = make_figure({s.name: s for s in build_sections(load_records([str(p)])[0])}["refinement"])
+    assert [len(ax.get_lines()) for ax in fig.axes] == [2, 1]
