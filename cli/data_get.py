@@ -24,19 +24,32 @@ Force = typer.Option(False, "--force", help="Download again even if the file is 
 
 
 @contextlib.contextmanager
-def _bar(description: str):
-    """A bytes bar that appears with the server's first answer, so it starts with the file's size
-    (never '0/?') and, on a resume, at the bytes already there."""
-    with contextlib.ExitStack() as stack:
+def _bars():
+    """Yields ``bar(description) -> update(done, total)``. A bar appears with its first update, so it
+    starts with the file's size (never '0/?') and, on a resume, at the bytes already there; a new
+    bar's first update closes the previous one (rich draws one live display at a time)."""
+    current: list[contextlib.ExitStack] = []
+
+    def bar(description: str):
         update = None
 
         def upd(done: int, total: int) -> None:
             nonlocal update
             if update is None:
+                while current:
+                    current.pop().close()
+                stack = contextlib.ExitStack()
+                current.append(stack)
                 update = stack.enter_context(progress(description, total or None, unit="bytes"))
             update(done, total)
 
-        yield upd
+        return upd
+
+    try:
+        yield bar
+    finally:
+        while current:
+            current.pop().close()
 
 
 def _sha(value: Optional[str]) -> Optional[str]:
@@ -63,7 +76,8 @@ def dictionary(
     from ..data.download import dictionary_url, fetch_dictionary
 
     url = dictionary_url(src, tgt, split, base_url)
-    with _bar(f"downloading {url.rsplit('/', 1)[1]}") as upd:
+    with _bars() as bar:
+        upd = bar(f"downloading {url.rsplit('/', 1)[1]}")
         path = fetch_dictionary(src, tgt, split, base=base_url, folder=folder, sha256=_sha(sha256), progress=upd,
                                 force=force)
     out_console.file.write(f"{path}\n")
@@ -92,9 +106,11 @@ def vectors(
     from .common import load_vectors, write_vectors
 
     url = vectors_url(lang, source, kind, base_url)
-    with _bar(f"downloading {url.rsplit('/', 1)[1]}") as upd:
-        path = fetch_vectors(lang, source, kind, base=base_url, folder=folder, sha256=_sha(sha256), progress=upd,
-                             force=force)
+    name = url.rsplit("/", 1)[1]
+    with _bars() as bar:
+        path = fetch_vectors(lang, source, kind, base=base_url, folder=folder, sha256=_sha(sha256),
+                             progress=bar(f"downloading {name}"), force=force,
+                             unpack_progress=bar(f"decompressing {name}"))
     if max_vocab is not None:
         target = cache_name(path, max_vocab)
         if force or not target.exists():
