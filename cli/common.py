@@ -116,11 +116,12 @@ def progress(description: str, total: int | None = None, unit: str = "") -> Iter
         yield lambda done, total=0: None
         return
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn,
-                               TimeElapsedColumn, TimeRemainingColumn, DownloadColumn, TransferSpeedColumn)
+                               TimeElapsedColumn, TimeRemainingColumn, DownloadColumn)
 
     cols = [TextColumn("[bold]{task.description}"), BarColumn(), TaskProgressColumn()]
     if unit == "bytes":
-        cols += [DownloadColumn(), TransferSpeedColumn()]
+        from .bars import MeanRateColumn  # rich's TransferSpeedColumn showed bursts as TB/s
+        cols += [DownloadColumn(), MeanRateColumn()]
     else:
         cols += [MofNCompleteColumn()]
     cols += [TimeElapsedColumn(), TimeRemainingColumn()]
@@ -162,7 +163,8 @@ def load_vectors(path: str, *, max_vocab: Optional[int] = None, label: str = "",
     """Load vectors with a progress bar and report dropped rows as warnings."""
     from ..data.vectors import load_embeddings
 
-    with progress(f"reading {label or os.path.basename(path)}", unit="bytes") as upd:
+    size = os.path.getsize(path) if os.path.isfile(path) else None  # the bar's total from the start
+    with progress(f"reading {label or os.path.basename(path)}", size, unit="bytes") as upd:
         emb = load_embeddings(path, max_vocab=max_vocab, progress=upd, **kwargs)
     rep = emb.report
     if rep is not None:

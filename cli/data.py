@@ -114,7 +114,8 @@ def _vocab(path: Optional[str], max_vocab: Optional[int], label: str):
 def dictd_cmd(
     path: str = typer.Argument(..., help="dictd dictionary: NAME.index, NAME.dict.dz, or NAME "
                                          "(e.g. /usr/share/dictd/freedict-eng-fra)."),
-    output: str = Output, no_origin: bool = NoOrigin, dict_format: opt.DictFormat = opt.DictFormat_, json_out: bool = opt.Json,
+    output: str = Output, no_origin: bool = NoOrigin, dict_format: opt.DictFormat = opt.DictFormat_,
+    json_out: bool = opt.Json,
 ):
     """Read a dictd (FreeDict) dictionary: headword → each translation of each sense."""
     from ..data.dictd import read_dictd
@@ -136,7 +137,8 @@ def gettext_cmd(
     word_pairs: bool = WordPairs, max_words: int = MaxWords,
     include_fuzzy: bool = typer.Option(False, "--include-fuzzy", help="Keep fuzzy .po translations."),
     origin: str = typer.Option("gettext", "--origin", help="Origin label written with the pairs."),
-    output: str = Output, no_origin: bool = NoOrigin, dict_format: opt.DictFormat = opt.DictFormat_, json_out: bool = opt.Json,
+    output: str = Output, no_origin: bool = NoOrigin, dict_format: opt.DictFormat = opt.DictFormat_,
+    json_out: bool = opt.Json,
 ):
     """Read gettext catalogs (.po, .mo): single-word messages (and optionally word pairs) as pairs."""
     from ..data.gettext_catalog import find_catalogs, gettext_pairs, read_catalog
@@ -158,7 +160,8 @@ def cldr_cmd(
     tgt_xml: str = typer.Argument(..., help="CLDR annotations of the target language (e.g. .../si.xml)."),
     fields: str = typer.Option("tts", "--fields", help="tts: short names; tts+keywords: also single keywords."),
     word_pairs: bool = WordPairs, max_words: int = MaxWords,
-    output: str = Output, no_origin: bool = NoOrigin, dict_format: opt.DictFormat = opt.DictFormat_, json_out: bool = opt.Json,
+    output: str = Output, no_origin: bool = NoOrigin, dict_format: opt.DictFormat = opt.DictFormat_,
+    json_out: bool = opt.Json,
 ):
     """Read two Unicode CLDR annotation files aligned by code point (emoji names)."""
     from ..data.cldr import CldrFields, cldr_pairs
@@ -181,7 +184,8 @@ def identical_cmd(
     mode: str = typer.Option("identical", "--mode", help="identical: every shared string; numerals: numbers only."),
     min_length: int = typer.Option(1, "--min-length", min=1, help="Skip shorter strings."),
     max_vocab: Optional[int] = opt.MaxVocab,
-    output: str = Output, no_origin: bool = NoOrigin, dict_format: opt.DictFormat = opt.DictFormat_, json_out: bool = opt.Json,
+    output: str = Output, no_origin: bool = NoOrigin, dict_format: opt.DictFormat = opt.DictFormat_,
+    json_out: bool = opt.Json,
 ):
     """Identical strings (or numerals) found in both vocabularies, as pairs (w, w)."""
     from ..data.errors import XlingError
@@ -240,7 +244,8 @@ def clean_cmd(
     lower: bool = Lower, multi_word: bool = MultiWord, max_translations: Optional[int] = MaxTrans,
     no_numerals: bool = NoNumerals, keep_typographic: bool = KeepPunct,
     src_vec: Optional[str] = SrcVec, tgt_vec: Optional[str] = TgtVec, max_vocab: Optional[int] = opt.MaxVocab,
-    output: str = Output, no_origin: bool = NoOrigin, dict_format: opt.DictFormat = opt.DictFormat_, json_out: bool = opt.Json,
+    output: str = Output, no_origin: bool = NoOrigin, dict_format: opt.DictFormat = opt.DictFormat_,
+    json_out: bool = opt.Json,
 ):
     """Clean (and merge) dictionaries script-safely; every filter counted.
 
@@ -277,7 +282,8 @@ def build_cmd(
     lower: bool = Lower, multi_word: bool = MultiWord, max_translations: Optional[int] = MaxTrans,
     no_numerals: bool = NoNumerals, keep_typographic: bool = KeepPunct,
     src_vec: Optional[str] = SrcVec, tgt_vec: Optional[str] = TgtVec, max_vocab: Optional[int] = opt.MaxVocab,
-    output: str = Output, no_origin: bool = NoOrigin, dict_format: opt.DictFormat = opt.DictFormat_, json_out: bool = opt.Json,
+    output: str = Output, no_origin: bool = NoOrigin, dict_format: opt.DictFormat = opt.DictFormat_,
+    json_out: bool = opt.Json,
 ):
     """Build one anchor dictionary from several sources, cleaned (and restricted to vectors) in one go.
 
@@ -313,7 +319,8 @@ def build_cmd(
 def restrict_cmd(
     path: str = typer.Argument(..., help="Dictionary file."),
     src_vec: Optional[str] = SrcVec, tgt_vec: Optional[str] = TgtVec, max_vocab: Optional[int] = opt.MaxVocab,
-    output: str = Output, no_origin: bool = NoOrigin, dict_format: opt.DictFormat = opt.DictFormat_, json_out: bool = opt.Json,
+    output: str = Output, no_origin: bool = NoOrigin, dict_format: opt.DictFormat = opt.DictFormat_,
+    json_out: bool = opt.Json,
 ):
     """Keep the pairs whose words are in the vectors (or their top --max-vocab words); report coverage."""
     from ..data.anchors import read_anchors, restrict_to_vocab
@@ -345,7 +352,8 @@ def split_cmd(
     test_size: int = typer.Option(1500, "--test-size", min=1, help="Source words in test (the next band)."),
     test_fraction: Optional[float] = typer.Option(None, "--test-fraction",
                                                   help="Random split: this fraction of source words for test."),
-    seed: int = opt.Seed, no_origin: bool = NoOrigin, dict_format: opt.DictFormat = opt.DictFormat_, json_out: bool = opt.Json,
+    seed: int = opt.Seed, no_origin: bool = NoOrigin, dict_format: opt.DictFormat = opt.DictFormat_,
+    json_out: bool = opt.Json,
 ):
     """Split by source word into train and test (MUSE style or seeded random).
 

@@ -1,6 +1,7 @@
 """`xling data get ...`: download MUSE dictionaries and fastText vectors into the cache folder."""
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Optional
 
@@ -20,6 +21,35 @@ Sha256 = typer.Option(None, "--sha256", help="Expected SHA-256 of the file on th
 Folder = typer.Option(None, "--dir", help="Folder to download into (default: the cache folder's "
                                          "muse/ or fasttext/).")
 Force = typer.Option(False, "--force", help="Download again even if the file is already there.")
+
+
+@contextlib.contextmanager
+def _bars():
+    """Yields ``bar(description) -> update(done, total)``. A bar appears with its first update, so it
+    starts with the file's size (never '0/?') and, on a resume, at the bytes already there; a new
+    bar's first update closes the previous one (rich draws one live display at a time)."""
+    current: list[contextlib.ExitStack] = []
+
+    def bar(description: str):
+        update = None
+
+        def upd(done: int, total: int) -> None:
+            nonlocal update
+            if update is None:
+                while current:
+                    current.pop().close()
+                stack = contextlib.ExitStack()
+                current.append(stack)
+                update = stack.enter_context(progress(description, total or None, unit="bytes"))
+            update(done, total)
+
+        return upd
+
+    try:
+        yield bar
+    finally:
+        while current:
+            current.pop().close()
 
 
 def _sha(value: Optional[str]) -> Optional[str]:
@@ -46,7 +76,8 @@ def dictionary(
     from ..data.download import dictionary_url, fetch_dictionary
 
     url = dictionary_url(src, tgt, split, base_url)
-    with progress(f"downloading {url.rsplit('/', 1)[1]}", unit="bytes") as upd:
+    with _bars() as bar:
+        upd = bar(f"downloading {url.rsplit('/', 1)[1]}")
         path = fetch_dictionary(src, tgt, split, base=base_url, folder=folder, sha256=_sha(sha256), progress=upd,
                                 force=force)
     out_console.file.write(f"{path}\n")
@@ -75,9 +106,11 @@ def vectors(
     from .common import load_vectors, write_vectors
 
     url = vectors_url(lang, source, kind, base_url)
-    with progress(f"downloading {url.rsplit('/', 1)[1]}", unit="bytes") as upd:
-        path = fetch_vectors(lang, source, kind, base=base_url, folder=folder, sha256=_sha(sha256), progress=upd,
-                             force=force)
+    name = url.rsplit("/", 1)[1]
+    with _bars() as bar:
+        path = fetch_vectors(lang, source, kind, base=base_url, folder=folder, sha256=_sha(sha256),
+                             progress=bar(f"downloading {name}"), force=force,
+                             unpack_progress=bar(f"decompressing {name}"))
     if max_vocab is not None:
         target = cache_name(path, max_vocab)
         if force or not target.exists():

@@ -4,7 +4,8 @@ from __future__ import annotations
 import typer
 from typer.core import TyperGroup
 
-from . import align, cade, data, data_bench, demo, io_cmds, lexicon, report, vocab
+# helpfmt is imported for its effect: plain types in --help
+from . import align, cade, data, data_bench, demo, helpfmt, io_cmds, lexicon, report, vocab  # noqa: F401
 from .common import closed_stdout, state, version
 
 #: global options that may also come after the subcommand (``xling info FILE -q``)

@@ -302,12 +302,14 @@ def fetch_dictionary(src: str, tgt: str, split: DictSplit = DictSplit.full, *, b
 
 def fetch_vectors(lang: str, source: VecSource = VecSource.wiki, kind: VecKind = VecKind.vec, *,
                   base: str | None = None, folder: str | os.PathLike | None = None, sha256: str | None = None,
-                  progress: Progress | None = None, force: bool = False) -> Path:
+                  progress: Progress | None = None, force: bool = False,
+                  unpack_progress: Progress | None = None) -> Path:
     """Download fastText's vectors for ``lang`` into ``folder`` (default ``cache_dir()/fasttext``).
 
     Text vectors keep the server's name (``cc.fr.300.vec.gz`` is read compressed). A ``.bin.gz``
-    model is decompressed to ``.bin`` (fastText cannot read it compressed) and the ``.gz`` removed;
-    ``sha256`` is that of the file on the server.
+    model is decompressed to ``.bin`` (fastText cannot read it compressed; ``unpack_progress``
+    follows that step in bytes of the ``.gz``) and the ``.gz`` removed; ``sha256`` is that of the
+    file on the server.
     """
     url = vectors_url(lang, source, kind, base)
     folder = Path(folder) if folder is not None else cache_dir() / "fasttext"
@@ -317,7 +319,7 @@ def fetch_vectors(lang: str, source: VecSource = VecSource.wiki, kind: VecKind =
         if final.exists() and not force:
             return final
         gz = download(url, folder / name, sha256=sha256, progress=progress, force=force)
-        gunzip(gz, final, progress)
+        gunzip(gz, final, unpack_progress)
         gz.unlink()
         return final
     return download(url, folder / name, sha256=sha256, progress=progress, force=force)

@@ -75,6 +75,7 @@ def _read_fasttext_bin(path: str, max_vocab: int | None, extra_words: Sequence[s
     d = model.get_dimension()
     out = np.empty((len(all_words), d), dtype=np.float32)
     step = max(1, len(all_words) // 100)
+    size = os.path.getsize(path)
     import fasttext_pybind
 
     vec = fasttext_pybind.Vector(d)
@@ -83,7 +84,7 @@ def _read_fasttext_bin(path: str, max_vocab: int | None, extra_words: Sequence[s
         model.f.getWordVector(vec, w.encode("utf-8", "surrogateescape"))
         out[i] = np.asarray(vec)
         if progress and (i % step == 0 or i == len(all_words) - 1):
-            progress(i + 1, len(all_words))
+            progress(size * (i + 1) // len(all_words), size)  # in bytes of the model, as every reader
     return RawVectors(all_words, out, "fasttext", (len(words), d), truncated, None)
 
 

@@ -225,6 +225,7 @@ def _read_text_stream(f, size: int | None, path: str, max_vocab: int | None, enc
     chunks: list[np.ndarray] = []
     words: list[str] = []
     done_bytes = len(first)
+    raw = getattr(f, "fileobj", None) if gz else None  # the compressed file under a GzipFile
     truncated = False
     for block in _line_blocks(f, pending, strip_tail=True):
         done_bytes += len(block)
@@ -243,8 +244,8 @@ def _read_text_stream(f, size: int | None, path: str, max_vocab: int | None, enc
             out[r0:r0 + len(bw)] = bm
         else:
             chunks.append(bm)
-        if progress:
-            progress(done_bytes, size or 0)
+        if progress:  # bytes of the file read so far (of the compressed file for a .gz)
+            progress(raw.tell() if raw is not None else done_bytes, size or 0)
         if truncated:
             break
     if not words:

@@ -72,7 +72,7 @@ def _read_word2vec_bin(path: str, max_vocab: int | None, encoding: str, progress
             words.append(w)
             pos = sp + 1 + rec
             if progress and (i % step == 0 or i == n_read - 1):
-                progress(i + 1, n_read)
+                progress(pos, total)
         if max_vocab is None or n_read == n:
             rest = buf[pos:min(total, pos + 2)].strip() if pos < total else b""
             if rest:

@@ -28,7 +28,7 @@ from .errors import InputError
 if TYPE_CHECKING:  # pragma: no cover
     from .embeddings import Embeddings
 
-Progress = Callable[[int, int], None]  # (done, total) in bytes or rows
+Progress = Callable[[int, int], None]  # (done, total): bytes of the file reading, rows writing
 
 FASTTEXT_MAGIC = 793712314
 

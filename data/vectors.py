@@ -76,7 +76,8 @@ def load_embeddings(
     allow_pickle : bool
         gensim files only: they are pickles, which can run code. Only for trusted files.
     progress : callable(done, total), optional
-        Called as the read advances (bytes for text, rows otherwise).
+        Called as the read advances with the bytes of the file read so far and the file's size
+        (of the compressed file for a ``.gz``; 0 for stdin), whatever the format.
 
     Returns
     -------

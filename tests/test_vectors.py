@@ -582,3 +582,54 @@ def test_most_similar_with_a_zero_row_and_memmap(tmp_path):
     save_embeddings(e, tmp_path / "v.npy")
     m = load_embeddings(tmp_path / "v.npy")  # memory-mapped, searched chunk by chunk
     assert m.most_similar("a", topn=2, chunk_rows=2) == e.most_similar("a", topn=2)
+
+
+# --------------------------------------------------------------------- progress (issue 16.6: no '0/?', no TB/s)
+@pytest.mark.parametrize("name", ["v.vec", "v.vec.gz", "v.bin", "ft"])
+def test_progress_is_bytes_of_the_file(tmp_path, emb, name, request):
+    import gzip as _gz
+
+    if name == "ft":
+        path = str(request.getfixturevalue("ft_model"))
+    else:
+        path = str(tmp_path / name)
+        if name.endswith(".gz"):
+            save_embeddings(emb, str(tmp_path / "v.vec"))
+            with open(tmp_path / "v.vec", "rb") as f:
+                write(path, _gz.compress(f.read()))
+        else:
+            keep = [i for i, w in enumerate(emb.words) if " " not in w]
+            save_embeddings(Embeddings([emb.words[i] for i in keep], emb.vectors[keep]), path)
+    size = os.path.getsize(path)
+    calls = []
+    load_embeddings(path, progress=lambda done, total: calls.append((done, total)))
+    assert calls and all(total == size for _, total in calls), (calls[:3], size)
+    dones = [d for d, _ in calls]
+    assert dones == sorted(dones) and 0 < dones[-1] <= size
+    assert dones[-1] >= size - 2  # the end of the file (a text file's last newline may be left)
+
+
+def test_mean_rate_column_ignores_bursts():
+    from rich.progress import Progress, TransferSpeedColumn
+
+    from xling.cli.bars import MeanRateColumn
+
+    now = [0.0]
+    col = MeanRateColumn()
+    with Progress(col, TransferSpeedColumn(), get_time=lambda: now[0], disable=True) as p:
+        t = p.add_task("reading", total=200_000_000)
+        assert str(col.render(p.tasks[0])) == ""  # first sight: no rate yet
+        now[0] = 10.0
+        p.update(t, completed=1_000_000)
+        now[0] = 10.001  # the other workers' ranges arrive together
+        p.update(t, completed=100_000_000)
+        task = p.tasks[0]
+        assert str(col.render(task)) == "10.0 MB/s"
+        assert str(TransferSpeedColumn().render(task)) == "99.0 GB/s"  # what rich's own column shows
+        # a resumed download: the bytes already there do not count
+        r = p.add_task("downloading", total=200_000_000)
+        p.update(r, completed=150_000_000)
+        assert str(col.render(p.tasks[1])) == ""
+        now[0] = 12.001
+        p.update(r, completed=152_000_000)
+        assert str(col.render(p.tasks[1])) == "1.0 MB/s"
