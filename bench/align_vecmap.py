@@ -117,7 +117,7 @@ def main(argv=None):
                       f"P@1 {vm[-1][2]:.2f}; xling {xl[-1][0]:.1f} s (align {xl[-1][3][0]:.1f} + eval "
                       f"{xl[-1][3][1]:.1f}), P@1 {xl[-1][2]:.2f}; load {os.getloadavg()[0]:.1f}", flush=True)
             med = lambda runs, i: statistics.median(x[i] for x in runs)  # noqa: E731
-            ratios = [x[0] / v[0] for x, v in zip(xl, vm)]
+            ratios = [x[0] / v[0] for x, v in zip(xl, vm, strict=True)]
             rows.append((tg, med(vm, 0), med(vm, 1), vm[0][2], med(xl, 0), med(xl, 1), xl[0][2],
                          statistics.median(ratios), min(ratios), max(ratios)))
     print("\n" + markdown_table(["target", "VecMap wall s", "VecMap CPU s", "VecMap P@1", "xling wall s", "xling CPU s",

@@ -83,7 +83,7 @@ def mo_vs_python(repeat):
     t_ours, cats = timed(ours, repeat)
     t_ref, refs = timed(ref, repeat)
     same = all({(m.context + "\x04" if m.context else "") + m.msgid: m.msgstr for m in c.messages}
-               == {k: v for k, v in r.items() if k and not isinstance(k, tuple)} for c, r in zip(cats, refs)
+               == {k: v for k, v in r.items() if k and not isinstance(k, tuple)} for c, r in zip(cats, refs, strict=True)
                if not any(isinstance(k, tuple) for k in r))
     return {"files": len(files), "messages": sum(len(c.messages) for c in cats), "xling_s": t_ours,
             "python_gettext_s": t_ref, "ratio_xling_over_python": t_ours / t_ref, "identical_catalogs": same}

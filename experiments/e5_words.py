@@ -87,7 +87,7 @@ def word_vectors(words: list[str], matrix: np.ndarray, tokenizer) -> tuple[list[
     marker = tokenizer.token_to_id("\u2581")
     keep, rows = [], []
     seen = set()
-    for w, enc in zip(words, tokenizer.encode_batch(words, add_special_tokens=False)):
+    for w, enc in zip(words, tokenizer.encode_batch(words, add_special_tokens=False), strict=True):
         ids = [i for i in enc.ids if i != marker]
         if not ids or w in seen:
             continue

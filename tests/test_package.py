@@ -51,7 +51,7 @@ def test_checkout_does_not_shadow_the_installed_package(tmp_path):
     # the package, so xling imports the same files from the root as from any other folder
     # (the installed wheel, or the source folders for an editable install).
     assert not (ROOT / "xling").exists()
-    code = "import xling, xling.align.pipeline as p; print(xling.__file__); print(p.__file__)"
+    code = "import xling, xling.align as a; print(xling.__file__); print(a.__file__)"
 
     def where(cwd):
         return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
