@@ -54,10 +54,10 @@ def run_demo(folder: Path, *, recipe: Recipe = Recipe.supervised, seed: int = 0,
     pairs = kept.index_pairs(en, fr)
     t_read = time.perf_counter() - t0
 
-    def on_iteration(name, e):
+    def on_iteration(name, phase, e):
         if log is not None:
             v = "" if e.val_p1 is None else f", validation P@1 {100 * e.val_p1:.1f}"
-            log(f"[{name}] iteration {e.iteration}: dictionary {e.dict_size:,}{v}")
+            log(f"[{name}] {phase.value} iteration {e.iteration}: dictionary {e.dict_size:,}{v}")
 
     cfg = make_config(recipe, seed=seed)
     res = align(en.vectors, fr.vectors, pairs=pairs, src_words=en.words, tgt_words=fr.words, config=cfg,
