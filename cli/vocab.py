@@ -336,7 +336,7 @@ def evaluate(
                                   start_id)
     from ..vocab.segment import HFSegmenter
 
-    device = resolve_device(device).value
+    dev = resolve_device(device).value
     if probe_steps and not probe_text:
         raise XlingError("--probe-steps needs --probe-text (training text)")
     torch.set_num_threads(threads)
@@ -367,19 +367,19 @@ def evaluate(
                           tokens_per_new_word_before=use["tokens_per_new_word_before"],
                           tokens_per_new_word_after=use["tokens_per_new_word_after"])
     with progress("evaluating", total=2 * len(lines)) as upd:
-        m_o = load_model(original, device, lm=lm)
+        m_o = load_model(original, dev, lm=lm)
         base_o = m_o.base_model if lm else m_o
-        e_o = sentence_embeddings(base_o, seg_o, lines, batch=batch, max_len=max_len, device=device,
+        e_o = sentence_embeddings(base_o, seg_o, lines, batch=batch, max_len=max_len, device=dev,
                                   progress=lambda d, t: upd(d, 2 * t))
         nll_o = lm_nll(m_o, tok_o, lines, start=start_id(tok_o, cfg_o), batch=batch, max_len=max_len,
-                       device=device) if lm else None
+                       device=dev) if lm else None
         del m_o
-        m_e = load_model(expanded, device, lm=lm)
+        m_e = load_model(expanded, dev, lm=lm)
         base_e = m_e.base_model if lm else m_e
-        e_e = sentence_embeddings(base_e, seg_e, lines, batch=batch, max_len=max_len, device=device,
+        e_e = sentence_embeddings(base_e, seg_e, lines, batch=batch, max_len=max_len, device=dev,
                                   progress=lambda d, t: upd(len(lines) + d, 2 * t))
         start_e = start_id(tok_e, cfg_e)
-        nll_e = lm_nll(m_e, tok_e, lines, start=start_e, batch=batch, max_len=max_len, device=device) if lm else None
+        nll_e = lm_nll(m_e, tok_e, lines, start=start_e, batch=batch, max_len=max_len, device=dev) if lm else None
     fid = fidelity(e_o, e_e)
     record.update(fidelity_mean=float(np.mean(fid)), fidelity_median=float(np.median(fid)),
                   fidelity_min=float(np.min(fid)))
@@ -391,8 +391,8 @@ def evaluate(
     if probe_steps:
         with progress("probe", total=probe_steps, unit="steps") as upd:
             curve = probe(m_e, tok_e, train_lines, start=start_e, steps=probe_steps, lr=probe_lr,
-                          batch=probe_batch, max_len=max_len, seed=seed, device=device, progress=upd)
-        after = lm_nll(m_e, tok_e, lines, start=start_e, batch=batch, max_len=max_len, device=device)
+                          batch=probe_batch, max_len=max_len, seed=seed, device=dev, progress=upd)
+        after = lm_nll(m_e, tok_e, lines, start=start_e, batch=batch, max_len=max_len, device=dev)
         record["probe"] = {"steps": probe_steps, "lr": probe_lr, "batch": probe_batch, "text": probe_text,
                            "train_lines": len(train_lines), "loss_curve": [round(x, 5) for x in curve],
                            "nll_per_word_after": after["nll_per_word"], "nll_per_char_after": after["nll_per_char"]}
