@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from conftest import random_orthogonal
 from xling.align.contrastive import ContrastiveOptions, contrastive
 from xling.align.normalize import normalize
 from xling.align.pipeline import Recipe, align, make_config
@@ -11,8 +12,6 @@ from xling.align.procrustes import MapOptions, solve_map
 from xling.align.refine import Validation, validate
 from xling.lexicon.knn import resolve_engine
 from xling.lexicon.retrieval import RetrievalParams
-
-from conftest import random_orthogonal
 
 N, D = 1500, 32
 
