@@ -139,3 +139,36 @@ def test_contrastive_without_validation_words_is_not_run(rng):
     z = (x @ random_orthogonal(d, rng)).astype(np.float32)
     res = align(x, z, pairs=_pairs(100), config=make_config(Recipe.procrustes, contrastive=True))
     assert res.record["contrastive"] == {"kept": False, "skipped": "no validation words"}
+
+
+# ------------------------------------------------------------------ CLI
+def _write_vec(path, words, vectors):
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(f"{len(words)} {vectors.shape[1]}\n")
+        for w, v in zip(words, vectors):
+            f.write(w + " " + " ".join(f"{x:.6f}" for x in v) + "\n")
+
+
+def test_cli_flags_reach_the_record(cli, tmp_path, rng):
+    """--contrastive/--contrastive-steps and --no-identity-candidate are settings of the record."""
+    import json
+
+    n, d = 500, 12
+    x = rng.standard_normal((n, d)).astype(np.float32)
+    z = (x @ random_orthogonal(d, rng) + 0.3 * rng.standard_normal((n, d))).astype(np.float32)
+    _write_vec(tmp_path / "s.vec", [f"s{i}" for i in range(n)], x)
+    _write_vec(tmp_path / "t.vec", [f"t{i}" for i in range(n)], z)
+    (tmp_path / "seed.tsv").write_text("".join(f"s{i}\tt{i}\n" for i in range(200)), encoding="utf-8")
+    base = ["align", tmp_path / "s.vec", tmp_path / "t.vec", "--dict", tmp_path / "seed.tsv", "--cutoff", "500",
+            "--json"]
+    code, stdout, err = cli(*base, "-o", tmp_path / "a", "--contrastive", "--contrastive-steps", "3")
+    assert code == 0, err
+    rec = json.loads(stdout)
+    assert rec["config"]["contrastive"] is True and rec["config"]["contrastive_steps"] == 3
+    assert rec["config"]["identity"] is True and rec["identity"] is False
+    assert [r["round"] for r in rec["contrastive"]["rounds"]] == [0, 1] and isinstance(rec["contrastive"]["kept"], bool)
+    code, stdout, err = cli(*base, "-o", tmp_path / "b", "--no-identity-candidate")
+    assert code == 0, err
+    rec = json.loads(stdout)
+    assert rec["config"]["identity"] is False and rec["contrastive"] is None
+    assert not any(c["name"].endswith("/identity") for c in rec["candidates"])
