@@ -19,7 +19,7 @@ Each round:
 3. the round's map is ``x -> (x wx) A`` (the target side as in ``m``).
 
 Full-batch training on a fixed dictionary has no randomness: the same inputs give the same bytes
-(torch on CPU). The caller validates the result against the map it started from and keeps the
+(numpy, with the gradient written out; no autograd needed for a square map). The caller validates the result against the map it started from and keeps the
 better one (:func:`xling.align.pipeline.align`): the step never makes the validated map worse.
 """
 from __future__ import annotations
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..lexicon.knn import Engine, resolve_engine
+from ..lexicon.knn import Engine, knn, resolve_engine
 from ..lexicon.retrieval import RetrievalParams, best_match
 from .procrustes import LinearMap, MapOptions, sim_spaces, solve_map
 
@@ -124,8 +124,6 @@ def _hard_negatives(q: np.ndarray, base: np.ndarray, k: int, gold_code: np.ndarr
                     n_base: int, engine: Engine) -> np.ndarray:
     """For each query row, the ``k`` nearest base rows (inner product) that are not one of its golds
     (``gold_code`` holds ``query_id * n_base + base_row`` of every gold pair, sorted)."""
-    from ..lexicon.knn import knn
-
     extra = 8  # room for the golds of a query with several translations
     _, idx = knn(q, base, k=min(k + extra, base.shape[0]), metric="ip", engine=engine)
     idx = idx.astype(np.int64)

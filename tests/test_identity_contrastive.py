@@ -49,7 +49,8 @@ def test_identity_wins_on_an_already_aligned_pair(words64):
     rec = res.record
     assert rec["identity"] is True and rec["chosen"].endswith("/identity")
     by_name = {c["name"]: c["val_p1"] for c in rec["candidates"]}
-    assert by_name[rec["chosen"]] > 0.9 > 0.3 > max(v for k, v in by_name.items() if not k.endswith("/identity"))
+    aligned_best = max(v for k, v in by_name.items() if not k.endswith("/identity"))
+    assert by_name[rec["chosen"]] > 0.9 and aligned_best < 0.3
     assert rec["refit"] is False and np.array_equal(res.map.wx, np.eye(64, dtype=np.float32))
     spec = rec["chosen"].rsplit("/", 1)[0]
     assert np.array_equal(res.src_vectors, normalize(words64, spec)[0])
@@ -137,3 +138,36 @@ def test_contrastive_without_validation_words_is_not_run(rng):
     z = (x @ random_orthogonal(d, rng)).astype(np.float32)
     res = align(x, z, pairs=_pairs(100), config=make_config(Recipe.procrustes, contrastive=True))
     assert res.record["contrastive"] == {"kept": False, "skipped": "no validation words"}
+
+
+# ------------------------------------------------------------------ CLI
+def _write_vec(path, words, vectors):
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(f"{len(words)} {vectors.shape[1]}\n")
+        for w, v in zip(words, vectors):
+            f.write(w + " " + " ".join(f"{x:.6f}" for x in v) + "\n")
+
+
+def test_cli_flags_reach_the_record(cli, tmp_path, rng):
+    """--contrastive/--contrastive-steps and --no-identity-candidate are settings of the record."""
+    import json
+
+    n, d = 500, 12
+    x = rng.standard_normal((n, d)).astype(np.float32)
+    z = (x @ random_orthogonal(d, rng) + 0.3 * rng.standard_normal((n, d))).astype(np.float32)
+    _write_vec(tmp_path / "s.vec", [f"s{i}" for i in range(n)], x)
+    _write_vec(tmp_path / "t.vec", [f"t{i}" for i in range(n)], z)
+    (tmp_path / "seed.tsv").write_text("".join(f"s{i}\tt{i}\n" for i in range(200)), encoding="utf-8")
+    base = ["align", tmp_path / "s.vec", tmp_path / "t.vec", "--dict", tmp_path / "seed.tsv", "--cutoff", "500",
+            "--json"]
+    code, stdout, err = cli(*base, "-o", tmp_path / "a", "--contrastive", "--contrastive-steps", "3")
+    assert code == 0, err
+    rec = json.loads(stdout)
+    assert rec["config"]["contrastive"] is True and rec["config"]["contrastive_steps"] == 3
+    assert rec["config"]["identity"] is True and rec["identity"] is False
+    assert [r["round"] for r in rec["contrastive"]["rounds"]] == [0, 1] and isinstance(rec["contrastive"]["kept"], bool)
+    code, stdout, err = cli(*base, "-o", tmp_path / "b", "--no-identity-candidate")
+    assert code == 0, err
+    rec = json.loads(stdout)
+    assert rec["config"]["identity"] is False and rec["contrastive"] is None
+    assert not any(c["name"].endswith("/identity") for c in rec["candidates"])
