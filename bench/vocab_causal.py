@@ -132,6 +132,7 @@ def main() -> None:
                     help="methods probed (add 'none' to probe the unexpanded model)")
     ap.add_argument("--methods", default="random,mean,mvn,subword-mean,cw2v,cw2v-64")
     ap.add_argument("--cw2v-steps", type=int, default=200)
+    ap.add_argument("--cw2v-lr", type=float, default=0.05)
     ap.add_argument("--cw2v-tokens-per-step", type=int, default=128)
     ap.add_argument("--rss-extra-gb", type=float, default=2.0, help="filler added to the sharded copy (0: none)")
     ap.add_argument("--seed", type=int, default=0)
@@ -192,7 +193,7 @@ def main() -> None:
         if method.startswith("cw2v"):
             opts.corpus = train
             opts.cw2v = CW2VParams(candidates=64 if method.endswith("-64") else None, steps=args.cw2v_steps,
-                                   batch_size=2048, tokens_per_step=args.cw2v_tokens_per_step)
+                                   batch_size=2048, tokens_per_step=args.cw2v_tokens_per_step, lr=args.cw2v_lr)
         out = work / f"exp-{method}"
         t0 = time.perf_counter()
         rep = expand_model(sharded, out, words, opts, force=True)
