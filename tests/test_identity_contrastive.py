@@ -144,7 +144,7 @@ def test_contrastive_without_validation_words_is_not_run(rng):
 def _write_vec(path, words, vectors):
     with open(path, "w", encoding="utf-8") as f:
         f.write(f"{len(words)} {vectors.shape[1]}\n")
-        for w, v in zip(words, vectors):
+        for w, v in zip(words, vectors, strict=True):
             f.write(w + " " + " ".join(f"{x:.6f}" for x in v) + "\n")
 
 
