@@ -286,25 +286,6 @@ def _torch_count_above(q, b, thr, cos, scale, bias, ex_r, ex_c, eng):
     return out
 
 
-def brute_force_knn(queries: np.ndarray, base: np.ndarray, k: int, metric: Metric | str = Metric.cosine,
-                    scale: float = 1.0, base_bias: np.ndarray | None = None,
-                    exclude_self: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Reference implementation (float64, full matrix, stable sort) for tests."""
-    q = np.asarray(queries, dtype=np.float64)
-    b = np.asarray(base, dtype=np.float64)
-    if Metric(metric) is Metric.cosine:
-        q = q / np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-30)
-        b = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-30)
-    s = scale * (q @ b.T)
-    if base_bias is not None:
-        s = s - np.asarray(base_bias, dtype=np.float64)[None, :]
-    if exclude_self:
-        np.fill_diagonal(s, -np.inf)
-    k = min(k, b.shape[0] - (1 if exclude_self else 0))
-    idx = np.argsort(-s, axis=1, kind="stable")[:, :k]
-    return np.take_along_axis(s, idx, axis=1), idx
-
-
 # ======================================================================== internals
 def _check(queries, base, k, base_bias, exclude_self):
     q = np.asarray(queries) if not isinstance(queries, np.ndarray) else queries
@@ -368,7 +349,7 @@ def _numpy_knn(q, b, k, metric, scale, bias, exclude_self, eng, progress):
        thread and the tasks run in parallel instead (numpy and the kernel release the GIL);
     3. tasks that split one query block over several base ranges are merged at the end.
     Ties are broken towards the lower base index and NaN ranks last, as in
-    :func:`brute_force_knn`.
+    the float64 brute-force reference in the tests.
     """
     from .knn_kernels import empty_state, topk_update
 

@@ -9,7 +9,7 @@ from xling.data.errors import DeviceError, XlingError
 from xling.lexicon.device import NO_CUDA, Device, resolve_device, torch_device
 from xling.lexicon.knn import (
     Backend,
-    brute_force_knn,
+    Metric,
     count_above,
     cuda_available,
     knn,
@@ -20,6 +20,25 @@ from xling.lexicon.knn import (
 )
 
 CPU_BACKENDS = ["numpy", "torch", "faiss"]
+
+
+def brute_force_knn(queries: np.ndarray, base: np.ndarray, k: int, metric: Metric | str = Metric.cosine,
+                    scale: float = 1.0, base_bias: np.ndarray | None = None,
+                    exclude_self: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Reference top-k (float64, full matrix, stable sort): what every backend must reproduce."""
+    q = np.asarray(queries, dtype=np.float64)
+    b = np.asarray(base, dtype=np.float64)
+    if Metric(metric) is Metric.cosine:
+        q = q / np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-30)
+        b = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-30)
+    s = scale * (q @ b.T)
+    if base_bias is not None:
+        s = s - np.asarray(base_bias, dtype=np.float64)[None, :]
+    if exclude_self:
+        np.fill_diagonal(s, -np.inf)
+    k = min(k, b.shape[0] - (1 if exclude_self else 0))
+    idx = np.argsort(-s, axis=1, kind="stable")[:, :k]
+    return np.take_along_axis(s, idx, axis=1), idx
 
 
 @pytest.fixture
