@@ -9,10 +9,16 @@ from __future__ import annotations
 import os
 import statistics
 from collections import Counter
-from typing import Sequence
+from collections.abc import Sequence
 
-from .dictionary import (BilingualDictionary, DictFormat, DictReadReport, VocabCoverage, read_dictionary,
-                         write_dictionary)
+from .dictionary import (
+    BilingualDictionary,
+    DictFormat,
+    DictReadReport,
+    VocabCoverage,
+    read_dictionary,
+    write_dictionary,
+)
 from .errors import InputError
 from .scripts import script_mix
 
@@ -67,7 +73,8 @@ def write_anchors(d: BilingualDictionary, path: str | os.PathLike, *, with_origi
 
 def merge(dicts: Sequence[BilingualDictionary]) -> BilingualDictionary:
     """Concatenate dictionaries (origins kept, ``"?"`` where unknown); repeated pairs keep the first."""
-    pairs, origins = [], []
+    pairs: list[tuple[str, str]] = []
+    origins: list[str] = []
     for d in dicts:
         pairs.extend(d.pairs)
         origins.extend(d.origins if d.origins is not None else ("?",) * len(d))

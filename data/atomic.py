@@ -16,8 +16,9 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO, Iterable, Iterator
+from typing import IO
 
 from .errors import OutputError
 
@@ -155,20 +156,21 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None =
                 yield sys.stdout.buffer
                 sys.stdout.buffer.flush()
                 return
-            stream = io.TextIOWrapper(sys.stdout.buffer, encoding=encoding or "utf-8", errors=errors,
-                                      newline=newline, write_through=True) \
-                if hasattr(sys.stdout, "buffer") else sys.stdout
+            wrapper = io.TextIOWrapper(sys.stdout.buffer, encoding=encoding or "utf-8", errors=errors,
+                                       newline=newline, write_through=True) \
+                if hasattr(sys.stdout, "buffer") else None
+            stream: IO[str] = wrapper if wrapper is not None else sys.stdout
             try:
                 yield stream
                 stream.flush()
             finally:
-                if stream is not sys.stdout:
+                if wrapper is not None:  # leave sys.stdout.buffer open
                     with contextlib.suppress(ValueError, OSError):
-                        stream.detach()
+                        wrapper.detach()
         return
     with atomic_path(path) as tmp:
-        kwargs = {} if binary else {"encoding": encoding, "errors": errors, "newline": newline}
-        with open(tmp, mode, **kwargs) as f:
+        with (open(tmp, mode) if binary
+              else open(tmp, mode, encoding=encoding, errors=errors, newline=newline)) as f:
             yield f
 
 

@@ -53,7 +53,7 @@ class CleanReport:
 
     pairs_in: int = 0
     pairs_out: int = 0
-    steps: "OrderedDict[str, int]" = field(default_factory=OrderedDict)
+    steps: OrderedDict[str, int] = field(default_factory=OrderedDict)
     examples: dict[str, list] = field(default_factory=dict)
 
     def count(self, step: str, example=None, n: int = 1) -> None:
@@ -63,7 +63,7 @@ class CleanReport:
             if len(ex) < 3:
                 ex.append(example)
 
-    def ordered_steps(self) -> "OrderedDict[str, int]":
+    def ordered_steps(self) -> OrderedDict[str, int]:
         """The counters in pipeline order (not in order of first occurrence)."""
         def rank(step: str) -> int:
             return next((i for i, p in enumerate(_STEP_ORDER) if step.startswith(p)), len(_STEP_ORDER))

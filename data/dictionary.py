@@ -21,9 +21,10 @@ import io
 import os
 import sys
 from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Iterable, Iterator, Sequence
+from typing import TypeVar
 
 import numpy as np
 
@@ -69,6 +70,14 @@ class VocabCoverage:
                 "src_words_kept": self.src_words_kept, "coverage": round(self.coverage, 6)}
 
 
+_T = TypeVar("_T")
+
+
+def _pick(xs: tuple[_T, ...], keep: Sequence[bool]) -> tuple[_T, ...]:
+    """The items of ``xs`` whose ``keep`` flag is set (like the old zip: stops at the shorter one)."""
+    return tuple(x for x, k in zip(xs, keep, strict=False) if k)
+
+
 @dataclass(frozen=True)
 class BilingualDictionary:
     """An ordered, duplicate-free list of (src, tgt) pairs.
@@ -89,7 +98,7 @@ class BilingualDictionary:
 
     @classmethod
     def from_pairs(cls, pairs: Iterable[tuple[str, str]], scores: Sequence[float] | None = None,
-                   origins: Sequence[str] | None = None) -> "BilingualDictionary":
+                   origins: Sequence[str] | None = None) -> BilingualDictionary:
         """Build from pairs, dropping repeated pairs (the first one wins)."""
         seen: set[tuple[str, str]] = set()
         out, sc, og = [], [], []
@@ -120,23 +129,24 @@ class BilingualDictionary:
     def tgt_words(self) -> list[str]:
         return list(OrderedDict.fromkeys(t for _, t in self.pairs))
 
-    def translations(self) -> "OrderedDict[str, list[str]]":
+    def translations(self) -> OrderedDict[str, list[str]]:
         """``src -> [tgt, ...]`` in file order: the gold sets for evaluation."""
         out: OrderedDict[str, list[str]] = OrderedDict()
         for s, t in self.pairs:
             out.setdefault(s, []).append(t)
         return out
 
-    def select(self, keep: Sequence[bool] | np.ndarray) -> "BilingualDictionary":
-        keep = list(map(bool, keep))
-        pick = lambda xs: tuple(x for x, k in zip(xs, keep) if k) if xs is not None else None  # noqa: E731
-        return BilingualDictionary(pick(self.pairs), pick(self.scores), pick(self.origins))
+    def select(self, keep: Sequence[bool] | np.ndarray) -> BilingualDictionary:
+        mask = list(map(bool, keep))
+        return BilingualDictionary(_pick(self.pairs, mask),
+                                   _pick(self.scores, mask) if self.scores is not None else None,
+                                   _pick(self.origins, mask) if self.origins is not None else None)
 
-    def restrict(self, src_vocab, tgt_vocab) -> tuple["BilingualDictionary", VocabCoverage]:
+    def restrict(self, src_vocab, tgt_vocab) -> tuple[BilingualDictionary, VocabCoverage]:
         """Keep the pairs whose words are both in the vocabularies (anything with ``in``)."""
         s_in = [s in src_vocab for s, _ in self.pairs]
         t_in = [t in tgt_vocab for _, t in self.pairs]
-        keep = [a and b for a, b in zip(s_in, t_in)]
+        keep = [a and b for a, b in zip(s_in, t_in, strict=True)]
         sub = self.select(keep)
         cov = VocabCoverage(pairs_in=len(self), pairs_kept=len(sub), src_oov_pairs=s_in.count(False),
                             tgt_oov_pairs=t_in.count(False), src_words_in=len(set(s for s, _ in self.pairs)),

@@ -24,7 +24,6 @@ import hashlib
 import http.client
 import os
 import re
-import socket
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -252,7 +251,7 @@ def _fetch_into(url: str, part: Path, progress: Progress | None, timeout: float)
             while True:
                 try:
                     block = resp.read(1 << 16)
-                except (http.client.IncompleteRead, ConnectionError, socket.timeout, TimeoutError) as e:
+                except (http.client.IncompleteRead, ConnectionError, TimeoutError) as e:
                     out.flush()
                     raise _Cut(done, total) from e
                 if not block:

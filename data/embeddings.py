@@ -6,8 +6,8 @@ writes into the caller's array.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -83,7 +83,12 @@ class Embeddings:
         self.report = report
         if check_unique and len(self.key_to_index) != len(words):
             seen: set[str] = set()
-            dup = next(w for w in words if w in seen or seen.add(w))
+            dup = None
+            for w in words:
+                if w in seen:
+                    dup = w
+                    break
+                seen.add(w)
             raise XlingError(f"duplicate word {dup!r} in embeddings")
 
     # ----------------------------------------------------------------- basics
@@ -224,7 +229,7 @@ class Embeddings:
         mean = np.zeros(self.dim, dtype=np.float32)
         total = 0.0
         exclude = set()
-        for key, wt in zip(keys, weights):
+        for key, wt in zip(keys, weights, strict=True):
             if isinstance(key, np.ndarray):
                 mean += wt * np.asarray(key, dtype=np.float32)
             else:
@@ -257,11 +262,11 @@ class Embeddings:
         return out[:topn]
 
     # ------------------------------------------------------------- transforms
-    def with_vectors(self, vectors: np.ndarray) -> "Embeddings":
+    def with_vectors(self, vectors: np.ndarray) -> Embeddings:
         """Same words, new matrix (same number of rows)."""
         return Embeddings(self._words, vectors, check_unique=False)
 
-    def subset(self, items: Iterable[str] | np.ndarray) -> "Embeddings":
+    def subset(self, items: Iterable[str] | np.ndarray) -> Embeddings:
         """Rows selected by words (must be in the vocabulary) or by integer indices."""
         if isinstance(items, np.ndarray) and items.dtype.kind in "iu":
             idx = items
@@ -273,20 +278,20 @@ class Embeddings:
                 raise XlingError(f"word {missing!r} not in the vocabulary")
         return Embeddings([self._words[i] for i in idx.tolist()], self._vectors[idx], check_unique=False)
 
-    def head(self, n: int) -> "Embeddings":
+    def head(self, n: int) -> Embeddings:
         """The first ``n`` rows (a view: no copy)."""
         return Embeddings(self._words[:n], self._vectors[:n], check_unique=False)
 
-    def normalize(self) -> "Embeddings":
+    def normalize(self) -> Embeddings:
         """Unit-length rows (zero rows stay zero)."""
         return self.with_vectors(unit_rows(self._vectors))
 
-    def center(self) -> "Embeddings":
+    def center(self) -> Embeddings:
         """Mean-centred columns."""
         v = np.asarray(self._vectors, dtype=np.float32)
         return self.with_vectors(v - v.mean(axis=0, dtype=np.float64).astype(np.float32))
 
-    def map(self, w: np.ndarray) -> "Embeddings":
+    def map(self, w: np.ndarray) -> Embeddings:
         """``X @ W``: the one mapping convention of xling (rows are words)."""
         w = np.asarray(w, dtype=np.float32)
         if w.ndim != 2 or w.shape[0] != self.dim:
@@ -295,7 +300,7 @@ class Embeddings:
 
     # ----------------------------------------------------------- conversions
     @classmethod
-    def from_keyedvectors(cls, kv) -> "Embeddings":
+    def from_keyedvectors(cls, kv) -> Embeddings:
         """From a gensim ``KeyedVectors`` object (no copy when already float32)."""
         return cls(list(kv.index_to_key), kv.vectors)
 

@@ -28,8 +28,8 @@ import contextlib
 import mmap
 import os
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 

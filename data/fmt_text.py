@@ -91,17 +91,16 @@ class _TextParser:
             except ValueError:
                 mat = None
         if mat is None or mat.shape != (len(lines), d) or any(not p[0] for p in parts) or b"\r" in block:
-            return self._parse_slow(lines, first_line)
+            return self._parse_slow(lines, first_line, d)
         enc = self.encoding
         return [p[0].decode(enc, "surrogateescape") for p in parts], mat
 
-    def _parse_slow(self, lines: list[bytes], first_line: int) -> tuple[list[str], np.ndarray]:
-        d = self.dim
+    def _parse_slow(self, lines: list[bytes], first_line: int, d: int) -> tuple[list[str], np.ndarray]:
         words: list[str] = []
         mat: np.ndarray | None = None  # allocated once the first line has shown d values fit
         for i, raw in enumerate(lines):
             lineno = first_line + i
-            word, values = self._split(raw, lineno)
+            word, values = self._split(raw, lineno, d)
             if mat is None:
                 mat = np.empty((len(lines), d), dtype=np.float32)
             mat[i] = np.array(values, dtype=np.float32)
@@ -109,9 +108,8 @@ class _TextParser:
         assert mat is not None  # a block has at least one line
         return words, mat
 
-    def _split(self, raw: bytes, lineno: int) -> tuple[bytes, list[bytes]]:
+    def _split(self, raw: bytes, lineno: int, d: int) -> tuple[bytes, list[bytes]]:
         """One line -> (word, d number fields), or an :class:`InputError` naming the line."""
-        d = self.dim
         line = raw.rstrip(b" \t")
         if not line:
             self._error("empty line", lineno)
@@ -201,19 +199,19 @@ def _read_text_stream(f, size: int | None, path: str, max_vocab: int | None, enc
         line_no = 1
     limit = max_vocab if max_vocab is not None else None
     workers = _parallel_workers(path, size, max_vocab)
-    if workers > 1:
+    if workers > 1 and size is not None:  # (more than one worker only for a file of known size)
         if parser.dim is None:
             parser.dim = len(first.partition(b" ")[2].split())
         body_start = f.tell() if header is not None else (3 if bom else 0)
-        words, mat = _read_text_parallel(path, body_start, size, parser.dim, header is not None, workers,
-                                         encoding, progress)
-        if n_hdr is not None and len(words) != n_hdr:
-            if len(words) > n_hdr:
+        all_words, all_mat = _read_text_parallel(path, body_start, size, parser.dim, header is not None, workers,
+                                                 encoding, progress)
+        if n_hdr is not None and len(all_words) != n_hdr:
+            if len(all_words) > n_hdr:
                 raise InputError(f"header says {n_hdr} rows but there are more", path, 1 + n_hdr + 1)
-            raise InputError(f"header says {n_hdr} rows but the file has {len(words)}", path, 1)
-        return RawVectors(words, mat, "text", header, False, 2 if header is not None else 1)
+            raise InputError(f"header says {n_hdr} rows but the file has {len(all_words)}", path, 1)
+        return RawVectors(all_words, all_mat, "text", header, False, 2 if header is not None else 1)
     out = None
-    if n_hdr:
+    if n_hdr and parser.dim is not None:  # with a header the parser knows the dimension
         rows = n_hdr if limit is None else min(n_hdr, limit)
         # a lying header must not make us allocate terabytes: preallocate only what the
         # input can hold (each row is at least 2*d+2 bytes), else grow block by block
@@ -303,14 +301,14 @@ def _read_text_parallel(path: str, start: int, size: int, dim: int, has_header: 
             if cuts[-1] < pos < end:
                 cuts.append(pos)
         cuts.append(end)
-    ranges = list(zip(cuts[:-1], cuts[1:]))
+    ranges = list(zip(cuts[:-1], cuts[1:], strict=True))
     counts = [_count_lines(path, a, b) for a, b in ranges]  # memchr speed: a small part of the time
     n = sum(counts)
     # anonymous shared mapping: forked workers write their rows straight into it
     shared = mmap.mmap(-1, max(1, n * dim * 4))
     first_line = 2 if has_header else 1
     jobs, row = [], 0
-    for (a, b), c in zip(ranges, counts):
+    for (a, b), c in zip(ranges, counts, strict=True):
         jobs.append((a, b, first_line + row, row, c))
         row += c
     work = functools.partial(_parse_range, shared, path, dim, n, encoding)
@@ -417,7 +415,7 @@ def _write_text(emb: Embeddings, path: str, precision: int, header: bool, progre
         else:
             chunks = (_format_rows(emb, fmt, chunk, s0) for s0 in starts)
         with contextlib.closing(chunks):  # an error here stops the workers at once
-            for s0, data in zip(starts, chunks):
+            for s0, data in zip(starts, chunks, strict=True):
                 f.write(data)
                 if progress:
                     progress(min(s0 + chunk, n), n)
@@ -425,7 +423,7 @@ def _write_text(emb: Embeddings, path: str, precision: int, header: bool, progre
 
 def _format_rows(emb: Embeddings, fmt: str, chunk: int, s0: int) -> bytes:
     rows = np.asarray(emb.vectors[s0:s0 + chunk], dtype=np.float32).tolist()
-    lines = [w + " " + (fmt % tuple(r)) for w, r in zip(emb.words[s0:s0 + chunk], rows)]
+    lines = [w + " " + (fmt % tuple(r)) for w, r in zip(emb.words[s0:s0 + chunk], rows, strict=True)]
     return ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape")
 
 

@@ -96,7 +96,7 @@ def _write_word2vec_bin(emb: Embeddings, path: str, progress: Progress | None):
         for s in range(0, n, chunk):
             rows = np.ascontiguousarray(emb.vectors[s:s + chunk], dtype="<f4")
             parts = []
-            for w, r in zip(emb.words[s:s + chunk], rows):
+            for w, r in zip(emb.words[s:s + chunk], rows, strict=True):
                 parts.append(w.encode("utf-8", "surrogateescape") + b" ")
                 parts.append(r.tobytes())
                 parts.append(b"\n")

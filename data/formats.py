@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import importlib
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -106,7 +107,7 @@ def reader(fmt: VecFormat) -> Callable[[str, ReadOptions], RawVectors]:
     return _module(VecFormat(fmt)).read
 
 
-def writer(fmt: VecFormat) -> Callable[["Embeddings", str, WriteOptions], None]:
+def writer(fmt: VecFormat) -> Callable[[Embeddings, str, WriteOptions], None]:
     """The ``write`` function of a format."""
     return _module(VecFormat(fmt)).write
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 import os
 import re
 import struct
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from .dictionary import BilingualDictionary
 from .errors import InputError
@@ -85,7 +85,7 @@ def read_mo(path: str | os.PathLike) -> Catalog:
             raise InputError(f"{what} table ({n} entries at byte {off}) runs past the end of the file "
                              f"({len(data)} bytes)", path)
         flat = struct.unpack_from(f"{bo}{2 * n}I", data, off)
-        return list(zip(flat[0::2], flat[1::2]))
+        return list(zip(flat[0::2], flat[1::2], strict=True))
 
     def string(i: int, length: int, off: int, what: str) -> bytes:
         if off + length > len(data):
@@ -94,7 +94,7 @@ def read_mo(path: str | os.PathLike) -> Catalog:
         return data[off: off + length]
 
     raw = [(string(i, *o, "msgid"), string(i, *t, "msgstr"))
-           for i, (o, t) in enumerate(zip(table(orig_off, "msgid"), table(trans_off, "msgstr")))]
+           for i, (o, t) in enumerate(zip(table(orig_off, "msgid"), table(trans_off, "msgstr"), strict=True))]
     # 3. decode with the charset named in the header (the entry with an empty msgid)
     charset = "utf-8"
     for k, v in raw:
@@ -133,8 +133,8 @@ def _unquote(s: str, path, lineno: int) -> str:
                 out.append(_ESCAPES[e])
                 i += 2
                 continue
-            if e in "01234567":
-                m = re.match(r"[0-7]{1,3}", body[i + 1:])
+            m = re.match(r"[0-7]{1,3}", body[i + 1:])
+            if m is not None:  # an octal escape: 1 to 3 digits
                 out.append(chr(int(m.group(0), 8)))
                 i += 1 + len(m.group(0))
                 continue
@@ -155,8 +155,8 @@ def read_po(path: str | os.PathLike) -> Catalog:
     try:
         lines = path.read_text(encoding="utf-8").split("\n")
     except UnicodeDecodeError as e:
-        line = path.read_bytes()[: e.start].count(b"\n") + 1
-        raise InputError(f"not UTF-8: {e.reason}", path, line) from None
+        bad_line = path.read_bytes()[: e.start].count(b"\n") + 1
+        raise InputError(f"not UTF-8: {e.reason}", path, bad_line) from None
     msgs: list[Message] = []
     header = ""
     cur: dict[str, str] = {}
@@ -262,7 +262,7 @@ def message_pairs(src_texts: Sequence[str], tgt_texts: Sequence[str], report: So
     3. one word on each side → a pair; with ``word_pairs``, ``n ≤ max_words`` words on each
        side → ``n`` pairs by position; anything else is a counted skip.
     """
-    for s, t in zip(src_texts, tgt_texts):
+    for s, t in zip(src_texts, tgt_texts, strict=False):
         report.read += 1
         if not s.strip() or not t.strip():
             report.skip("untranslated message")
@@ -277,7 +277,7 @@ def message_pairs(src_texts: Sequence[str], tgt_texts: Sequence[str], report: So
             collector.add(ws[0], wt[0])
         elif word_pairs and len(ws) == len(wt) <= max_words:
             report.skip("multi-word message split into word pairs")
-            for a, b in zip(ws, wt):
+            for a, b in zip(ws, wt, strict=True):
                 collector.add(a, b)
         else:
             report.skip("multi-word message")

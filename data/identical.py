@@ -7,8 +7,8 @@ almost only numerals. These are the classic weak supervision for alignment (Arte
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from enum import Enum
-from typing import Sequence
 
 from .dictionary import BilingualDictionary
 from .sources import PairCollector, SourceReport

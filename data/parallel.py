@@ -19,12 +19,19 @@ import contextlib
 import signal
 import threading
 import traceback
-from typing import Any, Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+    from multiprocessing.process import BaseProcess
 
 from .errors import XlingError
 
-
 _SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 
 
 def _work(fn: Callable[[Any], Any], items: Sequence[Any], conn) -> None:
@@ -60,13 +67,14 @@ def _sigterm_interrupts() -> Iterator[None]:
         signal.signal(signal.SIGTERM, old)
 
 
-def fork_imap(fn: Callable[[Any], Any], items: Sequence[Any], workers: int) -> Iterator[Any]:
+def fork_imap(fn: Callable[[_T], _R], items: Sequence[_T], workers: int) -> Generator[_R, None, None]:
     """``map(fn, items)`` over ``workers`` forked processes, results in order (Linux only)."""
     import multiprocessing as mp
 
     ctx = mp.get_context("fork")
     workers = max(1, min(workers, len(items)))
-    procs, conns = [], []
+    procs: list[BaseProcess] = []
+    conns: list[Connection] = []
     with contextlib.ExitStack() as stack:
         stack.enter_context(_sigterm_interrupts())
         stack.callback(_stop, procs, conns)

@@ -7,9 +7,9 @@ frequency is the rank in a vocabulary (``.vec`` files list words most frequent f
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import Mapping
 
 import numpy as np
 

@@ -31,14 +31,26 @@ Formats (:class:`VecFormat`):
 from __future__ import annotations
 
 import os
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from .embeddings import Embeddings, ReadReport
 from .errors import InputError, XlingError
-from .formats import (FASTTEXT_MAGIC, OnDuplicate, OnNonFinite, Progress, RawVectors, ReadOptions, VecFormat,
-                      WriteOptions, cache_words_path, detect_format, reader, writer)
+from .formats import (
+    FASTTEXT_MAGIC,
+    OnDuplicate,
+    OnNonFinite,
+    Progress,
+    RawVectors,
+    ReadOptions,
+    VecFormat,
+    WriteOptions,
+    cache_words_path,
+    detect_format,
+    reader,
+    writer,
+)
 
 __all__ = ["FASTTEXT_MAGIC", "OnDuplicate", "OnNonFinite", "Progress", "VecFormat", "cache_words_path",
            "detect_format", "load_embeddings", "nonfinite_rows", "save_embeddings"]
