@@ -174,7 +174,7 @@ class MultiAlignment:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         entries = []
-        for i, (name, w, norm) in enumerate(zip(self.names, self.maps, self.norms)):
+        for i, (name, w, norm) in enumerate(zip(self.names, self.maps, self.norms, strict=True)):
             save_matrix(folder / self.map_file(name), w)
             extra = spaces[i] if spaces else {}
             entries.append({**extra, "map": shown_path(folder / self.map_file(name)), "normalization": norm.as_dict()})

@@ -30,7 +30,9 @@ import numpy as np
 
 from ..lexicon.knn import Engine, knn, resolve_engine
 from ..lexicon.retrieval import RetrievalParams, best_match
-from .procrustes import LinearMap, MapOptions, sim_spaces, solve_map
+from .procrustes import DEFAULT_MAP_OPTIONS, LinearMap, MapOptions, sim_spaces, solve_map
+
+DEFAULT_RETRIEVAL = RetrievalParams()
 
 
 @dataclass(frozen=True)
@@ -48,8 +50,8 @@ class ContrastiveOptions:
 
 
 def contrastive(x: np.ndarray, z: np.ndarray, src: np.ndarray, tgt: np.ndarray, start: LinearMap, *,
-                map_opts: MapOptions = MapOptions(), opts: ContrastiveOptions = ContrastiveOptions(),
-                retrieval: RetrievalParams = RetrievalParams(), engine: Engine | None = None,
+                map_opts: MapOptions = DEFAULT_MAP_OPTIONS, opts: ContrastiveOptions = ContrastiveOptions(),
+                retrieval: RetrievalParams = DEFAULT_RETRIEVAL, engine: Engine | None = None,
                 ) -> tuple[LinearMap, dict]:
     """Refine map ``start`` with the contrastive loss on the dictionary ``(src, tgt)``.
 

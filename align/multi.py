@@ -29,7 +29,7 @@ def _tuples(n_pivot_rows: np.ndarray, pairs: list[tuple[np.ndarray, np.ndarray]]
     firsts = []
     for s, t in pairs:
         d: dict[int, int] = {}
-        for a, b in zip(s.tolist(), t.tolist()):
+        for a, b in zip(s.tolist(), t.tolist(), strict=True):
             d.setdefault(a, b)
         firsts.append(d)
     common = sorted(set.intersection(*(set(d) for d in firsts))) if firsts else []
@@ -60,8 +60,8 @@ def align_multi(spaces: list[np.ndarray], pairs: list[tuple[np.ndarray, np.ndarr
         raise XlingError("align-multi needs at least two spaces and one dictionary per non-pivot space")
     d0 = spaces[0].shape[1]
     if method is MultiMethod.pivot:
-        maps = [np.eye(d0, dtype=np.float32)]
-        for x, (s, t) in zip(spaces[1:], pairs):
+        maps: list[np.ndarray] = [np.eye(d0, dtype=np.float32)]
+        for x, (s, t) in zip(spaces[1:], pairs, strict=True):
             maps.append(procrustes(x[t], spaces[0][s]))
         return maps, {"method": method.value}
     tup = _tuples(spaces[0].shape[0], pairs)
@@ -76,9 +76,10 @@ def align_multi(spaces: list[np.ndarray], pairs: list[tuple[np.ndarray, np.ndarr
     prev = np.inf
     it = 0
     fit = prev
-    for it in range(1, iterations + 1):
+    while it < iterations:
+        it += 1
         # 2. consensus = mean of the mapped tuples; 3. each map re-solved against it
-        mapped = [r @ w for r, w in zip(rows, maps)]
+        mapped = [r @ w for r, w in zip(rows, maps, strict=True)]
         consensus = np.mean(mapped, axis=0)
         fit = float(np.mean([np.sum((mp - consensus) ** 2) for mp in mapped]) / tup.shape[0])
         if prev - fit < tol * max(1.0, prev if np.isfinite(prev) else 1.0):

@@ -14,9 +14,9 @@ transformation on further vectors of that space (``xling apply``).
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Sequence
 
 import numpy as np
 
@@ -26,7 +26,7 @@ from ..data.errors import XlingError
 
 class NormStep(str, Enum):
     unit = "unit"
-    center = "center"
+    center = "center"  # type: ignore[assignment]  # the member shadows str.center (str mixin); the name is public API
     unitdim = "unitdim"
 
 
@@ -63,7 +63,7 @@ class NormRecord:
                 "stats": [None if a is None else [float(v) for v in a] for a in self.stats]}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "NormRecord":
+    def from_dict(cls, d: dict) -> NormRecord:
         steps = parse_steps(list(d.get("steps", [])))
         stats = [None if a is None else np.asarray(a, dtype=np.float32) for a in d.get("stats", [])]
         if len(stats) != len(steps):
@@ -110,7 +110,7 @@ def normalize(x: np.ndarray, steps: str | Sequence[str | NormStep] | None) -> tu
 def apply_record(x: np.ndarray, record: NormRecord) -> np.ndarray:
     """Repeat a recorded normalisation on new vectors (same statistics), shape (n, d) -> (n, d)."""
     y = np.array(x, dtype=np.float32, copy=True)
-    for step, st in zip(record.steps, record.stats):
+    for step, st in zip(record.steps, record.stats, strict=True):
         if step is NormStep.unit:
             y = unit_rows(y)
             continue

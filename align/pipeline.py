@@ -307,7 +307,7 @@ def criterion(x: np.ndarray, z: np.ndarray, m, cutoff: int, retrieval: Retrieval
 
 def _gold(src, tgt):
     by_src: dict[int, set[int]] = {}
-    for s, t in zip(src.tolist(), tgt.tolist()):
+    for s, t in zip(src.tolist(), tgt.tolist(), strict=True):
         by_src.setdefault(s, set()).add(t)
     q = np.fromiter(by_src.keys(), dtype=np.int64, count=len(by_src))
     return q, list(by_src.values())

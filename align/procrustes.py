@@ -64,6 +64,9 @@ class MapOptions:
                 and self.space is MapSpace.target)
 
 
+DEFAULT_MAP_OPTIONS = MapOptions()  # the plain map: the default of the functions that take MapOptions
+
+
 @dataclass
 class LinearMap:
     """``x -> x @ wx`` for the source and ``z -> z @ wz`` for the target (``wz=None``: identity).
@@ -138,7 +141,7 @@ def procrustes(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return (u @ vt).astype(np.float32)
 
 
-def _pair(x, y):
+def _pair(x, y) -> tuple[np.ndarray, np.ndarray]:
     x = np.asarray(x, dtype=np.float32)
     y = np.asarray(y, dtype=np.float32)
     if x.ndim != 2 or y.ndim != 2 or x.shape[0] != y.shape[0]:

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import functools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -33,7 +33,9 @@ from ..lexicon.retrieval import (
     precision_at_1,
     target_penalty,
 )
-from .procrustes import LinearMap, MapOptions, sim_spaces, solve_map
+from .procrustes import DEFAULT_MAP_OPTIONS, LinearMap, MapOptions, sim_spaces, solve_map
+
+DEFAULT_RETRIEVAL = RetrievalParams()
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,7 @@ class FirstStep:
 
 
 def first_step(x: np.ndarray, z: np.ndarray, src: np.ndarray, tgt: np.ndarray, *,
-               map_opts: MapOptions = MapOptions(), retrieval: RetrievalParams = RetrievalParams(),
+               map_opts: MapOptions = DEFAULT_MAP_OPTIONS, retrieval: RetrievalParams = DEFAULT_RETRIEVAL,
                val: Validation | None = None,
                engine: Engine | None = None) -> FirstStep:
     """Solve the map from a dictionary and validate it (one step of :func:`refine`; its
@@ -126,7 +128,7 @@ def _validate(x, z, m, val, retrieval, engine):
 
 
 def refine(x: np.ndarray, z: np.ndarray, src: np.ndarray, tgt: np.ndarray, *,
-           map_opts: MapOptions = MapOptions(), opts: RefineOptions = RefineOptions(),
+           map_opts: MapOptions = DEFAULT_MAP_OPTIONS, opts: RefineOptions = RefineOptions(),
            val: Validation | None = None, seed: int = 0, engine: Engine | None = None,
            log: Callable[[IterationLog], None] | None = None, first: FirstStep | None = None) -> RefineResult:
     """Learn a map from the seed pairs and refine it by self-learning.

@@ -16,7 +16,7 @@ Also the hold-out split of a seed dictionary by source word, for validation.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -25,6 +25,9 @@ from ..data.errors import XlingError
 from ..data.identical import is_numeral
 from ..lexicon.knn import Engine, resolve_engine
 from ..lexicon.retrieval import Direction, RetrievalParams, induce_pairs
+
+DEFAULT_RETRIEVAL = RetrievalParams()
+
 
 def identical_pairs(src_words: Sequence[str], tgt_words: Sequence[str], *, numerals_only: bool = False,
                     max_rank: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -66,7 +69,7 @@ def similarity_profiles(x: np.ndarray, size: int = 4000) -> np.ndarray:
 
 
 def unsupervised_seed(x: np.ndarray, z: np.ndarray, *, size: int = 4000,
-                      retrieval: RetrievalParams = RetrievalParams(),
+                      retrieval: RetrievalParams = DEFAULT_RETRIEVAL,
                       engine: Engine | None = None) -> tuple[np.ndarray, np.ndarray]:
     """An initial dictionary without any anchor (similarity-distribution initialisation).
 

@@ -54,7 +54,7 @@ def inject(a, b, n_targets, rng, strength=1.0, lo_rank=200, hi_rank=2000):
     targets = [band[i] for i in picks[:n_targets]]
     donors = [band[i] for i in picks[n_targets:]]
     swap = {t: t + "_orig" for t in targets}
-    swap.update(dict(zip(donors, targets)))
+    swap.update(dict(zip(donors, targets, strict=True)))
     b2 = [[swap[w] if w in swap and (strength >= 1 or rng.random() < strength) else w for w in s] for s in b]
     return targets, donors, b2
 
@@ -261,7 +261,7 @@ def main(argv=None) -> int:
         run = quality_run(sents, args, seed)
         res["runs"].append(run)
         print(f"seed {seed}: halves {run['half_tokens']} tokens, targets "
-              f"{', '.join(f'{t}<-{d}' for t, d in zip(run['targets'], run['donors']))}", flush=True)
+              f"{', '.join(f'{t}<-{d}' for t, d in zip(run['targets'], run['donors'], strict=True))}", flush=True)
     res["quality_seconds"] = round(time.perf_counter() - t0, 1)
     print(f"corpus: {res['corpus']}, {res['tokens']:,} tokens; mean over seeds {args.seeds} "
           f"(per-seed values in brackets)")

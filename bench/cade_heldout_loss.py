@@ -75,13 +75,14 @@ def main(argv=None) -> int:
             per_half = []
             for half in (a, b):
                 held = np.random.default_rng(7).random(len(half)) < 0.1
-                train_part = [s for s, h in zip(half, held) if not h]
+                train_part = [s for s, h in zip(half, held, strict=True) if not h]
                 sl = train_slice(train_part, comp, pa, min_count=args.min_count, init="random")
                 rows = np.array([comp.vocab.key_to_index[w] for w in sl.vocab.words])
-                per_half.append(heldout_loss(sl, comp.output[rows], [s for s, h in zip(half, held) if h], pa))
+                held_out = [s for s, h in zip(half, held, strict=True) if h]
+                per_half.append(heldout_loss(sl, comp.output[rows], held_out, pa))
             losses.append(float(np.mean(per_half)))
         best = args.alphas[int(np.argmin(losses))]
-        print(f"split {seed}: held-out loss " + ", ".join(f"alpha {al:g} {x:.4f}" for al, x in zip(args.alphas, losses))
+        print(f"split {seed}: held-out loss " + ", ".join(f"alpha {al:g} {x:.4f}" for al, x in zip(args.alphas, losses, strict=True))
               + f"; lowest at {best:g}", flush=True)
     return 0
 

@@ -143,7 +143,6 @@ def main() -> None:
     torch.set_num_threads(2)
     sys.path.insert(0, str(REPO / "bench"))
     from vocab_text import build
-
     from xling.vocab.checkpoint import load_tokenizer_only
     from xling.vocab.cw2v import CW2VParams
     from xling.vocab.evaluate import lm_nll, load_model, probe, start_id
@@ -154,7 +153,8 @@ def main() -> None:
     single, sharded = prepare(cache)
     work = cache / "vocab-causal"
     if not (work / "heldout.txt").exists():
-        print("text: train %d, held-out %d paragraphs" % build(work))
+        n_train, n_held = build(work)
+        print(f"text: train {n_train}, held-out {n_held} paragraphs")
     train = [ln for ln in (work / "train.txt").read_text(encoding="utf-8").splitlines() if ln.strip()]
     held = [ln for ln in (work / "heldout.txt").read_text(encoding="utf-8").splitlines() if ln.strip()]
     held = held[:args.eval_lines]

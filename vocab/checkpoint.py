@@ -22,14 +22,18 @@ import os
 import shutil
 import struct
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..data.errors import InputError, XlingError
 from ..data.jsonfile import read_json
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
 
 INPUT_SUFFIXES = ("word_embeddings.weight", "embed_tokens.weight", "wte.weight", "shared.weight",
                   "embed_in.weight", "word_embedding.weight")
@@ -94,15 +98,15 @@ def read_safetensors_header(path: Path) -> tuple[dict, dict | None, int]:
     infos, end_max = {}, 0
     for name, h in header.items():
         try:
-            dtype, shape, (b, e) = h["dtype"], tuple(int(s) for s in h["shape"]), h["data_offsets"]
+            dtype, shape, (b, end) = h["dtype"], tuple(int(s) for s in h["shape"]), h["data_offsets"]
             need = _DTYPE_SIZES[dtype] * int(np.prod(shape, dtype=np.int64))
         except (KeyError, TypeError, ValueError):
             raise InputError(f"corrupted safetensors file: bad entry for tensor {name!r}", path) from None
-        if not (0 <= b <= e <= data_len) or e - b != need:
+        if not (0 <= b <= end <= data_len) or end - b != need:
             raise InputError(f"corrupted safetensors file: tensor {name!r} lies outside the file "
                              f"(truncated?)", path)
-        infos[name] = (dtype, shape, int(b), int(e))
-        end_max = max(end_max, int(e))
+        infos[name] = (dtype, shape, int(b), int(end))
+        end_max = max(end_max, int(end))
     if end_max != data_len:
         raise InputError(f"corrupted safetensors file: {data_len} data bytes, header describes {end_max}", path)
     return infos, metadata, data_start
@@ -130,7 +134,7 @@ class ModelFiles:
 
     path: Path
     config: dict
-    tokenizer: object
+    tokenizer: Tokenizer
     tensors: dict
     shards: list
     metadata: dict
@@ -185,7 +189,7 @@ class ModelFiles:
         return out
 
 
-def load_tokenizer_only(path: str | os.PathLike):
+def load_tokenizer_only(path: str | os.PathLike) -> Tokenizer:
     """The ``tokenizers.Tokenizer`` of a model folder (``tokenizer.json``), without the weights."""
     from tokenizers import Tokenizer
 
@@ -227,7 +231,7 @@ def weight_files(path: Path) -> tuple[list[str], dict | None]:
     raise InputError(f"no model.safetensors or {INDEX_NAME} in the model folder{hint}", path)
 
 
-def read_model_dir(path: str | os.PathLike) -> tuple[dict, object]:
+def read_model_dir(path: str | os.PathLike) -> tuple[dict, Tokenizer]:
     """Check a model folder and read its config and tokenizer (not the weights).
 
     Raises
@@ -378,7 +382,8 @@ def write_grown_shard(mf: ModelFiles, shard: str, dst: Path, tails: dict[str, tu
     int : bytes of tensor data written.
     """
     infos = sorted((i for i in mf.tensors.values() if i.file == shard), key=lambda i: i.start)
-    header, offset, plan = {}, 0, []
+    header, offset = {}, 0
+    plan: list[tuple[TensorInfo, int, int, bytes | None]] = []
     for i in infos:
         if i.name in tails:
             first, rows = tails[i.name]
@@ -400,10 +405,10 @@ def write_grown_shard(mf: ModelFiles, shard: str, dst: Path, tails: dict[str, tu
     with open(mf.path / shard, "rb") as src, open(dst, "wb") as out:
         out.write(struct.pack("<Q", len(raw)))
         out.write(raw)
-        for _, a, b, payload in plan:
+        for _, a, b, new_rows in plan:
             _copy_range(src, out, a, b)
-            if payload is not None:
-                out.write(payload)
+            if new_rows is not None:
+                out.write(new_rows)
     return offset
 
 

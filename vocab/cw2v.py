@@ -23,8 +23,8 @@ Two versions:
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -131,6 +131,9 @@ def train_cw2v(old: np.ndarray, init: ConvexMix, sequences: Sequence[Sequence[in
     stats : dict
         Pairs, steps, final loss, new tokens seen in the corpus.
     """
+    if params.candidates is None:  # the whole-vocabulary version is train_cw2v_full
+        raise TypeError("train_cw2v needs params.candidates (a number of candidates); None: use train_cw2v_full")
+    n_candidates = params.candidates
     import scipy.sparse as sp
     import torch
 
@@ -143,13 +146,13 @@ def train_cw2v(old: np.ndarray, init: ConvexMix, sequences: Sequence[Sequence[in
     torch.set_num_threads(params.threads)
     try:
         # 1. candidates and warm-started scores
-        cand = candidate_sets(init, old, params.candidates)
+        cand = candidate_sets(init, old, n_candidates)
         w0 = sp.csr_matrix(init.weights)
         warm = np.zeros(cand.shape, dtype=np.float32)
         for r in range(n_new):
             cols = w0.indices[w0.indptr[r]:w0.indptr[r + 1]]
             vals = w0.data[w0.indptr[r]:w0.indptr[r + 1]]
-            for c, v in zip(cols, vals):
+            for c, v in zip(cols, vals, strict=True):
                 warm[r, cand[r] == c] = params.warm_start + np.log(v * len(cols))
         # 2. training pairs and unigram^0.75 noise distribution
         pairs = skipgram_pairs(sequences, params.window, rng, params.max_pairs, first_new=n_old)

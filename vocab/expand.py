@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,8 +17,10 @@ from ..data.errors import XlingError
 from ..data.jsonfile import RecordKind, record
 from .candidates import plan_tokens
 from .cw2v import CW2VParams, train_cw2v, train_cw2v_full
-from .init import (ConvexMix, InitMethod, PadRows, aligned_mix, mean_mix, mvn_rows, random_rows,
-                   subword_mix)
+from .init import ConvexMix, InitMethod, PadRows, aligned_mix, mean_mix, mvn_rows, random_rows, subword_mix
+
+if TYPE_CHECKING:
+    from ..data.embeddings import Embeddings
 
 
 @dataclass
@@ -36,8 +39,8 @@ class InitOptions:
     method: InitMethod = InitMethod.subword_mean
     seed: int = 0
     mvn_scale: float = 1e-9
-    src_vectors: object = None
-    tgt_vectors: object = None
+    src_vectors: Embeddings | None = None
+    tgt_vectors: Embeddings | None = None
     k: int = 10
     temperature: float = 0.1
     piece_weight: float = 0.5
@@ -139,7 +142,7 @@ def make_initializer(old: np.ndarray, pieces: Sequence[Sequence[int]], words: Se
         has = np.array([k in tgt_idx for k in keys], dtype=bool)
         new_vecs = np.zeros((m, opts.tgt_vectors.dim), dtype=np.float32)
         if has.any():
-            new_vecs[has] = opts.tgt_vectors.vectors[[tgt_idx[k] for k, h in zip(keys, has) if h]]
+            new_vecs[has] = opts.tgt_vectors.vectors[[tgt_idx[k] for k, h in zip(keys, has, strict=True) if h]]
         mix = aligned_mix(new_vecs, has, old_vecs, old_ids, n_old, k=opts.k,
                           temperature=opts.temperature, fallback=sub)
         if not 0.0 <= opts.piece_weight <= 1.0:

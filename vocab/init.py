@@ -11,13 +11,17 @@ Two kinds:
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..data.errors import XlingError
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 
 class PadRows(str, Enum):
@@ -49,7 +53,7 @@ class ConvexMix:
         Rows that use the mean of all old rows (no better information for that token).
     """
 
-    weights: object
+    weights: sp.csr_matrix | np.ndarray
     mean_rows: np.ndarray
 
     def apply(self, old: np.ndarray) -> np.ndarray:
@@ -63,7 +67,7 @@ class ConvexMix:
         if sp.issparse(self.weights):
             w = sp.csr_matrix(self.weights)
             cols = np.unique(w.indices)
-            out = np.asarray(w[:, cols] @ np.asarray(old[cols], dtype=np.float64), dtype=np.float64)
+            out: np.ndarray = np.asarray(w[:, cols] @ np.asarray(old[cols], dtype=np.float64), dtype=np.float64)
         else:
             out = np.asarray(self.weights, dtype=np.float32) @ np.asarray(old, dtype=np.float32)
         if self.mean_rows.any():
