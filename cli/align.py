@@ -6,20 +6,19 @@ import functools
 import inspect
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Any
 
 import typer
 
-from . import options as opt
-from .common import emit_json, escape, handle_errors, info, load_vectors, signature, warn, write_vectors
-
 # the enums live in light modules (no torch/faiss at import time)
+from ..align.artefact import Side
+from ..align.multi import MultiMethod
 from ..align.pipeline import Recipe, SeedKind, Start
 from ..align.procrustes import Dewhiten, MapSpace
-from ..lexicon.retrieval import Direction, Retrieval
-from ..align.multi import MultiMethod
-from ..align.artefact import Side
 from ..data.atomic import check_output_folder, output_folder
+from ..lexicon.retrieval import Direction, Retrieval
+from . import options as opt
+from .common import emit_json, escape, handle_errors, info, load_vectors, signature, warn, write_vectors
 
 _EXT = {"cache": ".npy", "auto": ".npy", "text": ".vec", "word2vec": ".bin", "gensim": ".kv"}
 
@@ -48,88 +47,88 @@ def _in(panel: str, option):
 #: every alignment setting on the command line, by its flat name in AlignConfig (align/pipeline.py FLAT):
 #: (type, option). ``None`` (not given) keeps the recipe's default. A new setting: one entry here, one in FLAT.
 CONFIG_OPTIONS: dict[str, tuple[Any, Any]] = {
-    "seed_kind": (Optional[SeedKind], typer.Option(
+    "seed_kind": (SeedKind | None, typer.Option(
         None, "--seed-dict", case_sensitive=False, rich_help_panel=RECIPE,
         help="Where the first dictionary comes from (default: the recipe's).")),
-    "normalize": (Optional[List[str]], typer.Option(
+    "normalize": (list[str] | None, typer.Option(
         None, "--normalize", rich_help_panel=MAP,
         help="Steps in order, e.g. unit,center,unit ('none'); repeat to let validation choose.")),
-    "spaces": (Optional[List[MapSpace]], typer.Option(
+    "spaces": (list[MapSpace] | None, typer.Option(
         None, "--space", case_sensitive=False, rich_help_panel=MAP,
         help="target: X W ≈ Z; shared: both projected; whitened: both whitened and re-weighted. "
              "Repeat to let validation choose.")),
-    "final_space": (Optional[MapSpace], typer.Option(
+    "final_space": (MapSpace | None, typer.Option(
         None, "--final-space", case_sensitive=False, rich_help_panel=MAP,
         help="Re-solve the kept dictionary in this space at the end (after self-learning in another space).")),
-    "whiten": (Optional[bool], typer.Option(None, "--whiten/--no-whiten", rich_help_panel=MAP,
-                                            help="Whiten both sides.")),
-    "src_reweight": (Optional[float], typer.Option(None, "--src-reweight", rich_help_panel=MAP,
-                                                   help="Re-weight the source by S^a.")),
-    "trg_reweight": (Optional[float], typer.Option(None, "--trg-reweight", rich_help_panel=MAP,
-                                                   help="Re-weight the target by S^a.")),
-    "src_dewhiten": (Optional[Dewhiten], typer.Option(
+    "whiten": (bool | None, typer.Option(None, "--whiten/--no-whiten", rich_help_panel=MAP,
+                                         help="Whiten both sides.")),
+    "src_reweight": (float | None, typer.Option(None, "--src-reweight", rich_help_panel=MAP,
+                                                help="Re-weight the source by S^a.")),
+    "trg_reweight": (float | None, typer.Option(None, "--trg-reweight", rich_help_panel=MAP,
+                                                help="Re-weight the target by S^a.")),
+    "src_dewhiten": (Dewhiten | None, typer.Option(
         None, "--src-dewhiten", case_sensitive=False, rich_help_panel=MAP,
         help="De-whiten the source by the source's or the target's whitening (after whitening).")),
-    "trg_dewhiten": (Optional[Dewhiten], typer.Option(
+    "trg_dewhiten": (Dewhiten | None, typer.Option(
         None, "--trg-dewhiten", case_sensitive=False, rich_help_panel=MAP,
         help="De-whiten the target by the source's or the target's whitening (after whitening).")),
-    "dim_reduction": (Optional[int], typer.Option(None, "--dim-reduction", min=0, rich_help_panel=MAP,
-                                                  help="Keep N dimensions (0: all).")),
-    "iterations": (Optional[int], typer.Option(None, "--iterations", min=0, rich_help_panel=REFINE,
-                                               help="Refinement / self-learning iterations (0: none).")),
-    "cutoff": (Optional[int], typer.Option(None, "--cutoff", min=1, rich_help_panel=REFINE,
-                                           help="Induce dictionaries among the N most frequent words.")),
-    "retrieval": (Optional[Retrieval], typer.Option(
+    "dim_reduction": (int | None, typer.Option(None, "--dim-reduction", min=0, rich_help_panel=MAP,
+                                               help="Keep N dimensions (0: all).")),
+    "iterations": (int | None, typer.Option(None, "--iterations", min=0, rich_help_panel=REFINE,
+                                            help="Refinement / self-learning iterations (0: none).")),
+    "cutoff": (int | None, typer.Option(None, "--cutoff", min=1, rich_help_panel=REFINE,
+                                        help="Induce dictionaries among the N most frequent words.")),
+    "retrieval": (Retrieval | None, typer.Option(
         None, "--retrieval", case_sensitive=False, rich_help_panel=REFINE,
         help="Criterion of dictionary induction and validation: nn, csls or isf.")),
-    "csls_k": (Optional[int], typer.Option(None, "--csls-k", min=1, rich_help_panel=REFINE,
-                                           help="CSLS: neighbours averaged in the hubness penalty.")),
-    "isf_beta": (Optional[float], typer.Option(None, "--isf-beta", min=0.0, rich_help_panel=REFINE,
-                                               help="Inverted softmax: inverse temperature.")),
-    "direction": (Optional[Direction], typer.Option(
+    "csls_k": (int | None, typer.Option(None, "--csls-k", min=1, rich_help_panel=REFINE,
+                                        help="CSLS: neighbours averaged in the hubness penalty.")),
+    "isf_beta": (float | None, typer.Option(None, "--isf-beta", min=0.0, rich_help_panel=REFINE,
+                                            help="Inverted softmax: inverse temperature.")),
+    "direction": (Direction | None, typer.Option(
         None, "--direction", case_sensitive=False, rich_help_panel=REFINE,
         help="Dictionary induction: mutual, union, forward, backward.")),
-    "threshold": (Optional[float], typer.Option(None, "--threshold", rich_help_panel=REFINE,
-                                                help="Stop when the objective improves less.")),
-    "keep_seed": (Optional[bool], typer.Option(None, "--keep-seed/--no-keep-seed", rich_help_panel=REFINE,
-                                               help="Add the seed pairs to every induced dictionary.")),
-    "stochastic_initial": (Optional[float], typer.Option(
+    "threshold": (float | None, typer.Option(None, "--threshold", rich_help_panel=REFINE,
+                                             help="Stop when the objective improves less.")),
+    "keep_seed": (bool | None, typer.Option(None, "--keep-seed/--no-keep-seed", rich_help_panel=REFINE,
+                                            help="Add the seed pairs to every induced dictionary.")),
+    "stochastic_initial": (float | None, typer.Option(
         None, "--stochastic-initial", min=0.0, max=1.0, rich_help_panel=REFINE,
         help="Stochastic induction: initial keep probability.")),
-    "stochastic_multiplier": (Optional[float], typer.Option(
+    "stochastic_multiplier": (float | None, typer.Option(
         None, "--stochastic-multiplier", min=1.0, rich_help_panel=REFINE,
         help="Stochastic induction: factor of the keep probability when the objective stalls.")),
-    "stochastic_interval": (Optional[int], typer.Option(
+    "stochastic_interval": (int | None, typer.Option(
         None, "--stochastic-interval", min=1, rich_help_panel=REFINE,
         help="Stochastic induction: iterations without improvement before the keep probability grows.")),
-    "val_fraction": (Optional[float], typer.Option(
+    "val_fraction": (float | None, typer.Option(
         None, "--val-fraction", min=0.0, max=0.9, rich_help_panel=VALID,
         help="Share of seed source words held out for validation.")),
-    "val_vocab": (Optional[int], typer.Option(None, "--val-vocab", min=0, rich_help_panel=VALID,
-                                              help="Source words in the validation CSLS penalty (0: all).")),
-    "refit": (Optional[bool], typer.Option(None, "--refit/--no-refit", rich_help_panel=VALID,
-                                           help="Re-solve with the held-out pairs once the choice is made.")),
-    "identity": (Optional[bool], typer.Option(
+    "val_vocab": (int | None, typer.Option(None, "--val-vocab", min=0, rich_help_panel=VALID,
+                                           help="Source words in the validation CSLS penalty (0: all).")),
+    "refit": (bool | None, typer.Option(None, "--refit/--no-refit", rich_help_panel=VALID,
+                                        help="Re-solve with the held-out pairs once the choice is made.")),
+    "identity": (bool | None, typer.Option(
         None, "--identity-candidate/--no-identity-candidate", rich_help_panel=VALID,
         help="Same dimensions: validate the spaces left as they are (each normalisation, no map) as a "
              "candidate too; the record's `identity` says when it won. Default: on.")),
-    "unsup_size": (Optional[int], typer.Option(None, "--unsup-size", min=2, rich_help_panel=UNSUP,
-                                               help="Frequent words in the unsupervised initialisation.")),
-    "starts": (Optional[List[Start]], typer.Option(
+    "unsup_size": (int | None, typer.Option(None, "--unsup-size", min=2, rich_help_panel=UNSUP,
+                                            help="Frequent words in the unsupervised initialisation.")),
+    "starts": (list[Start] | None, typer.Option(
         None, "--start", case_sensitive=False, rich_help_panel=UNSUP,
         help="Dictionary-free starts of the unsupervised seed (repeat: each is self-learned, the best by the "
              "unsupervised criterion is kept). Default: identical, similarity, identity.")),
-    "rcsls": (Optional[bool], typer.Option(None, "--rcsls/--no-rcsls", rich_help_panel=RCSLS,
-                                           help="Train the map on the CSLS loss.")),
-    "rcsls_epochs": (Optional[int], typer.Option(None, "--rcsls-epochs", min=1, rich_help_panel=RCSLS,
-                                                 help="RCSLS: full-batch gradient steps.")),
-    "rcsls_lr": (Optional[float], typer.Option(None, "--rcsls-lr", min=0.0, rich_help_panel=RCSLS,
-                                               help="RCSLS: initial learning rate (halved when the loss rises).")),
-    "contrastive": (Optional[bool], typer.Option(
+    "rcsls": (bool | None, typer.Option(None, "--rcsls/--no-rcsls", rich_help_panel=RCSLS,
+                                        help="Train the map on the CSLS loss.")),
+    "rcsls_epochs": (int | None, typer.Option(None, "--rcsls-epochs", min=1, rich_help_panel=RCSLS,
+                                              help="RCSLS: full-batch gradient steps.")),
+    "rcsls_lr": (float | None, typer.Option(None, "--rcsls-lr", min=0.0, rich_help_panel=RCSLS,
+                                            help="RCSLS: initial learning rate (halved when the loss rises).")),
+    "contrastive": (bool | None, typer.Option(
         None, "--contrastive/--no-contrastive", rich_help_panel=REFINE,
         help="Contrastive refinement of the chosen map (InfoNCE over hard negatives with self-learning, as "
              "ContrastiveBLI's C1), kept only when it validates better. Default: off.")),
-    "contrastive_steps": (Optional[int], typer.Option(
+    "contrastive_steps": (int | None, typer.Option(
         None, "--contrastive-steps", min=1, rich_help_panel=REFINE,
         help="Contrastive refinement: full-batch gradient steps per self-learning round.")),
 }
@@ -219,17 +218,17 @@ def align_cmd(
                                    rich_help_panel=INPUT),
     tgt_path: str = typer.Argument(..., metavar="TGT", help="Target vectors (the dimension may differ).",
                                    rich_help_panel=INPUT),
-    dict_path: Optional[str] = typer.Option(None, "--dict", "-d", rich_help_panel=INPUT,
-                                            help="Seed dictionary (TSV or space separated, '-' stdin)."),
-    val_dict: Optional[str] = typer.Option(None, "--val-dict", rich_help_panel=INPUT,
-                                           help="Validation dictionary (instead of holding out seed words)."),
-    max_vocab: Optional[int] = _in(INPUT, opt.MaxVocab),
+    dict_path: str | None = typer.Option(None, "--dict", "-d", rich_help_panel=INPUT,
+                                         help="Seed dictionary (TSV or space separated, '-' stdin)."),
+    val_dict: str | None = typer.Option(None, "--val-dict", rich_help_panel=INPUT,
+                                        help="Validation dictionary (instead of holding out seed words)."),
+    max_vocab: int | None = _in(INPUT, opt.MaxVocab),
     recipe: Recipe = typer.Option(Recipe.supervised, "--recipe", case_sensitive=False, rich_help_panel=RECIPE,
                                   help="Bundle of defaults; every other setting overrides it."),
     seed: int = _in(RECIPE, opt.Seed),
-    settings: Optional[dict] = None,  # replaced by the CONFIG_OPTIONS (Map ... RCSLS panels)
-    csls_alias: Optional[int] = typer.Option(None, "--csls", min=0, hidden=True, rich_help_panel=REFINE,
-                                             help="Deprecated: --csls-k K, or --retrieval nn for 0."),
+    settings: dict | None = None,  # replaced by the CONFIG_OPTIONS (Map ... RCSLS panels)
+    csls_alias: int | None = typer.Option(None, "--csls", min=0, hidden=True, rich_help_panel=REFINE,
+                                          help="Deprecated: --csls-k K, or --retrieval nn for 0."),
     out: Path = typer.Option(..., "--out", "-o", help="Output folder (src.*, tgt.*, map.npy, record.json).",
                              rich_help_panel=OUTPUT),
     fmt: opt.VecFormat = _in(OUTPUT, opt.Format),
@@ -237,7 +236,7 @@ def align_cmd(
     force: bool = _in(OUTPUT, opt.Force),
     backend: opt.Backend = _in(COMPUTE, opt.Backend_),
     device: opt.Device = _in(COMPUTE, opt.Device_),
-    chunk_size: Optional[int] = _in(COMPUTE, opt.ChunkSize),
+    chunk_size: int | None = _in(COMPUTE, opt.ChunkSize),
 ):
     """Map SRC onto TGT (X W ≈ Y): supervised, semi-supervised, identical-strings or unsupervised."""
     from ..align.artefact import AlignedMap
@@ -293,14 +292,14 @@ def apply_cmd(
                                          "or align-multi, or an xling align output folder."),
     in_path: str = typer.Argument(..., metavar="IN", help="Vectors to map ('-' for text on stdin)."),
     out_path: str = typer.Argument(..., metavar="OUT", help="Mapped vectors ('-' for text on stdout)."),
-    record: Optional[Path] = typer.Option(None, "--record",
-                                          help="record.json with the normalisation to repeat "
-                                               "(default: the one beside MAP, if any)."),
-    side: Optional[Side] = typer.Option(None, "--side", case_sensitive=False,
-                                        help="Which normalisation of the record: src or tgt "
-                                             "(default: tgt for tgt_map.npy, else src)."),
+    record: Path | None = typer.Option(None, "--record",
+                                       help="record.json with the normalisation to repeat "
+                                            "(default: the one beside MAP, if any)."),
+    side: Side | None = typer.Option(None, "--side", case_sensitive=False,
+                                     help="Which normalisation of the record: src or tgt "
+                                          "(default: tgt for tgt_map.npy, else src)."),
     no_normalize: bool = typer.Option(False, "--no-normalize", help="Apply the matrix to the vectors as they are."),
-    max_vocab: Optional[int] = opt.MaxVocab,
+    max_vocab: int | None = opt.MaxVocab,
     fmt: opt.VecFormat = opt.Format,
     json_out: bool = opt.Json,
 ):
@@ -331,15 +330,15 @@ def apply_cmd(
 
 @handle_errors
 def align_multi_cmd(
-    paths: List[str] = typer.Argument(..., metavar="VECTORS...", help="Two or more spaces; the first is the pivot."),
-    dicts: List[str] = typer.Option(..., "--dict", "-d",
+    paths: list[str] = typer.Argument(..., metavar="VECTORS...", help="Two or more spaces; the first is the pivot."),
+    dicts: list[str] = typer.Option(..., "--dict", "-d",
                                     help="Dictionary pivot→language i, once per non-pivot space, in order."),
     out: Path = typer.Option(..., "--out", "-o", help="Output folder."),
     method: MultiMethod = typer.Option(MultiMethod.gpa, "--method", case_sensitive=False,
                                        help="pivot: map each onto the first; gpa: generalised Procrustes."),
     normalize: str = typer.Option("unit,center,unit", "--normalize", help="Steps applied to every space."),
     iterations: int = typer.Option(100, "--iterations", min=1, help="GPA iterations at most."),
-    max_vocab: Optional[int] = opt.MaxVocab,
+    max_vocab: int | None = opt.MaxVocab,
     fmt: opt.VecFormat = opt.Format,
     json_out: bool = opt.Json,
     force: bool = opt.Force,
@@ -364,7 +363,7 @@ def align_multi_cmd(
     check_output_folder(out, force=force, inputs=[*paths, *dicts])  # a refused folder fails before the work
     embs = [load_vectors(p, max_vocab=max_vocab) for p in paths]
     pairs, dstats = [], []
-    for e, d in zip(embs[1:], dicts):
+    for e, d in zip(embs[1:], dicts, strict=True):
         s, t, st = _read_pairs(d, embs[0], e)
         pairs.append((s, t))
         dstats.append(st)
@@ -374,10 +373,10 @@ def align_multi_cmd(
                             {"method": method.value, **minfo, "dictionaries": dstats, "dim": int(maps[0].shape[1]),
                              "signature": signature(method=method, norm=normalize)})
     with output_folder(out, force=force, inputs=[*paths, *dicts]) as tmp:
-        for e, (x, _), w, name, stem in zip(embs, normed, maps, names, stems):
+        for e, (x, _), w, name, stem in zip(embs, normed, maps, names, stems, strict=True):
             write_vectors(Embeddings(e.words, map_rows(x, w), check_unique=False), str(tmp / Path(name).name),
                           format=fmt, label=stem)
-        rec = result.save(tmp, spaces=[{"input": p, "output": n} for p, n in zip(paths, names)])
+        rec = result.save(tmp, spaces=[{"input": p, "output": n} for p, n in zip(paths, names, strict=True)])
     if json_out:
         emit_json(rec)
     else:

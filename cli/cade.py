@@ -3,22 +3,36 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable, Iterator, List, Optional
 
 import typer
 
-from . import options as opt
-from .common import (emit_json, err_console, escape, handle_errors, info, load_vectors, out_console, progress,
-                     signature, state, write_json)
-from ..align.cade import SLICE_ALPHA, ShiftMeasure as ShiftBy, SliceInit as InitChoice
+from ..align.cade import SLICE_ALPHA
+from ..align.cade import ShiftMeasure as ShiftBy
+from ..align.cade import SliceInit as InitChoice
 from ..align.cade_io import slice_labels
 from ..align.w2v import Arch as ArchChoice
 from ..data.atomic import output_folder, shown_path
 from ..data.errors import XlingError
 from ..data.jsonfile import RecordKind
 from ..lexicon.device import Device
+from . import options as opt
+from .common import (
+    emit_json,
+    err_console,
+    escape,
+    handle_errors,
+    info,
+    load_vectors,
+    no_progress,
+    out_console,
+    progress,
+    signature,
+    state,
+    write_json,
+)
 
 app = typer.Typer(help="CADE: train corpora in one shared space (compass), rank words by semantic shift.",
                   no_args_is_help=True)
@@ -31,7 +45,7 @@ REPLICATES = 3  # default of `cade train --replicates` (BENCHMARKS.md, CADE: ste
 def _word_progress(description: str) -> Iterator[Callable[[int, int], None]]:
     """A progress bar with a words/s column (stderr; silent with --quiet or off a terminal)."""
     if state.quiet or not err_console.is_terminal:
-        yield lambda done, total=0: None
+        yield no_progress
         return
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
@@ -52,7 +66,7 @@ def _word_progress(description: str) -> Iterator[Callable[[int, int], None]]:
 @app.command("train")
 @handle_errors
 def train_cmd(
-    corpora: List[Path] = typer.Argument(..., help="Corpora, one per slice: UTF-8 text, one sentence a line, "
+    corpora: list[Path] = typer.Argument(..., help="Corpora, one per slice: UTF-8 text, one sentence a line, "
                                                    "tokens separated by whitespace."),
     out: Path = typer.Option(..., "--out", "-o", help="Output folder (created): one vectors file per slice, "
                                                       "compass.vec, <slice>.counts.tsv, cade.json."),
@@ -63,24 +77,24 @@ def train_cmd(
     window: int = typer.Option(5, "--window", min=1, help="Maximum context window (each side)."),
     negative: int = typer.Option(5, "--negative", min=1, help="Negative samples per positive."),
     epochs: int = typer.Option(5, "--epochs", min=1, help="Epochs of every slice."),
-    compass_epochs: Optional[int] = typer.Option(None, "--compass-epochs", min=1,
-                                                 help="Epochs of the compass (default: --epochs)."),
+    compass_epochs: int | None = typer.Option(None, "--compass-epochs", min=1,
+                                              help="Epochs of the compass (default: --epochs)."),
     min_count: int = typer.Option(5, "--min-count", min=1, help="Minimum count of a word in a slice."),
-    compass_min_count: Optional[int] = typer.Option(None, "--compass-min-count", min=1,
-                                                    help="Minimum count in all corpora together "
-                                                         "(default: --min-count)."),
+    compass_min_count: int | None = typer.Option(None, "--compass-min-count", min=1,
+                                                 help="Minimum count in all corpora together "
+                                                      "(default: --min-count)."),
     alpha: float = typer.Option(0.025, "--alpha", min=1e-6, help="Start learning rate of the compass "
                                                                   "(gensim's default)."),
-    slice_alpha: Optional[float] = typer.Option(None, "--slice-alpha", min=1e-6,
-                                                help="Start learning rate of the slices (default: "
-                                                     f"{SLICE_ALPHA} x 2M / (tokens a slice x epochs), within "
-                                                     "0.001-0.025: more updates afford smaller, less noisy steps; "
-                                                     "BENCHMARKS, CADE)."),
+    slice_alpha: float | None = typer.Option(None, "--slice-alpha", min=1e-6,
+                                             help="Start learning rate of the slices (default: "
+                                                  f"{SLICE_ALPHA} x 2M / (tokens a slice x epochs), within "
+                                                  "0.001-0.025: more updates afford smaller, less noisy steps; "
+                                                  "BENCHMARKS, CADE)."),
     sample: float = typer.Option(1e-3, "--sample", min=0.0, help="Subsampling threshold of frequent words "
                                                                   "(0: off)."),
-    threads: Optional[int] = typer.Option(None, "--threads", min=1,
-                                          help="Training threads (default: all cores). More than 1 is not "
-                                               "bit-reproducible (hogwild updates)."),
+    threads: int | None = typer.Option(None, "--threads", min=1,
+                                       help="Training threads (default: all cores). More than 1 is not "
+                                            "bit-reproducible (hogwild updates)."),
     seed: int = typer.Option(0, "--seed", help="Random seed: the same seed gives the same bytes with --threads 1 "
                                                "(with more threads the run says it is not bit-reproducible, "
                                                "also in cade.json: params.bit_reproducible)."),
@@ -126,7 +140,7 @@ def train_cmd(
         compass = _train_compass(texts, cparams, cmin, tmp, precision)
         slices = [_train_slice(name, path, text, n_tokens, compass, params, tmp, min_count=min_count, init=init,
                                device=dev, replicates=replicates, precision=precision)
-                  for name, path, text, n_tokens in zip(names, corpora, texts, tokens)]
+                  for name, path, text, n_tokens in zip(names, corpora, texts, tokens, strict=True)]
         record = {"signature": signature(arch=arch, dim=dim, window=window, negative=negative, epochs=epochs,
                                          compass_epochs=cparams.epochs, alpha=alpha,
                                          slice_alpha=f"auto:{params.alpha:.4g}" if auto else slice_alpha,
@@ -224,15 +238,15 @@ def shift_cmd(
     a: str = typer.Argument(..., help="First slice vectors (e.g. out/old.vec)."),
     b: str = typer.Argument(..., help="Second slice vectors, in the same space (e.g. out/new.vec)."),
     top: int = typer.Option(50, "--top", "-n", min=1, help="How many words to show."),
-    min_count: Optional[int] = typer.Option(None, "--min-count", min=1,
-                                            help="Only words seen at least N times in both slices (reads "
-                                                 "<slice>.counts.tsv next to each vectors file)."),
+    min_count: int | None = typer.Option(None, "--min-count", min=1,
+                                         help="Only words seen at least N times in both slices (reads "
+                                              "<slice>.counts.tsv next to each vectors file)."),
     k: int = typer.Option(10, "-k", "--neighbours", min=1, help="Neighbours of the overlap measure."),
     by: ShiftBy = typer.Option(ShiftBy.cosine, "--by", help="Rank by cosine distance or by neighbour "
                                                             "overlap (1 - Jaccard).", case_sensitive=False),
-    output: Optional[str] = typer.Option(None, "--output", "-o", help="Write the full ranking as TSV "
-                                                                      "('-': stdout)."),
-    max_vocab: Optional[int] = opt.MaxVocab,
+    output: str | None = typer.Option(None, "--output", "-o", help="Write the full ranking as TSV "
+                                                                   "('-': stdout)."),
+    max_vocab: int | None = opt.MaxVocab,
     backend: opt.Backend = opt.Backend_,
     knn_device: opt.Device = opt.Device_,
     json_out: bool = opt.Json,
@@ -283,10 +297,10 @@ def shift_cmd(
 @app.command("neighbours")
 @handle_errors
 def neighbours_cmd(
-    vectors: List[str] = typer.Argument(..., help="Slice vectors files (e.g. out/*.vec)."),
-    words: List[str] = typer.Option(..., "--word", "-w", help="The word to look up (repeatable: one table each)."),
+    vectors: list[str] = typer.Argument(..., help="Slice vectors files (e.g. out/*.vec)."),
+    words: list[str] = typer.Option(..., "--word", "-w", help="The word to look up (repeatable: one table each)."),
     k: int = typer.Option(10, "-k", min=1, help="Neighbours per slice."),
-    max_vocab: Optional[int] = opt.MaxVocab,
+    max_vocab: int | None = opt.MaxVocab,
     json_out: bool = opt.Json,
 ):
     """A word's nearest neighbours in every slice, side by side."""
@@ -294,7 +308,7 @@ def neighbours_cmd(
 
     words = list(dict.fromkeys(words))
     labels = slice_labels(vectors)
-    slices = {label: load_vectors(path, max_vocab=max_vocab) for label, path in zip(labels, vectors)}
+    slices = {label: load_vectors(path, max_vocab=max_vocab) for label, path in zip(labels, vectors, strict=True)}
     missing = [w for w in words if not any(w in emb for emb in slices.values())]
     if missing:
         raise XlingError(f"{', '.join(map(repr, missing))} in none of the {len(vectors)} vectors files")

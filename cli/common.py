@@ -9,14 +9,16 @@ import errno
 import functools
 import os
 import sys
+from collections.abc import Callable, Iterator
 from enum import Enum
-from typing import Any, Callable, Iterator, Optional
+from typing import Any
 
 import typer
 from rich.console import Console
 
 from ..data.errors import XlingError
 from ..data.jsonfile import RecordKind, dumps, record, write_record
+
 
 class _Console(Console):
     """rich's Console, but a closed pipe is a BrokenPipeError for :func:`closed_stdout` (rich's own
@@ -38,7 +40,8 @@ state = _State()
 
 
 def version() -> str:
-    from importlib.metadata import PackageNotFoundError, version as _v
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as _v
 
     try:
         return _v("xling")
@@ -46,7 +49,7 @@ def version() -> str:
         return "0+unknown"
 
 
-def fail(message: str, code: int = 2) -> "typer.Exit":
+def fail(message: str, code: int = 2) -> typer.Exit:
     """Print ``xling: error: message`` (one line) on stderr and return the Exit to raise."""
     err_console.print(f"[bold red]xling: error:[/] {escape(message)}")
     return typer.Exit(code)
@@ -99,7 +102,7 @@ def handle_errors(fn: Callable) -> Callable:
     return wrapper
 
 
-def closed_stdout() -> "typer.Exit":
+def closed_stdout() -> typer.Exit:
     """The reader of stdout went away (``xling ... | head -1``): not an error. Standard output
     becomes /dev/null (so the final flush cannot fail) and the Exit(0) to raise is returned."""
     with contextlib.suppress(Exception):
@@ -109,14 +112,26 @@ def closed_stdout() -> "typer.Exit":
     return typer.Exit(0)
 
 
+def no_progress(done: int, total: int = 0) -> None:
+    """The ``update(done, total)`` of a silent progress bar: does nothing."""
+
+
 @contextlib.contextmanager
 def progress(description: str, total: int | None = None, unit: str = "") -> Iterator[Callable[[int, int], None]]:
     """A rich progress bar on stderr; yields ``update(done, total)``. Silent with ``--quiet``."""
     if state.quiet or not err_console.is_terminal:
-        yield lambda done, total=0: None
+        yield no_progress
         return
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn,
-                               TimeElapsedColumn, TimeRemainingColumn, DownloadColumn)
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     cols = [TextColumn("[bold]{task.description}"), BarColumn(), TaskProgressColumn()]
     if unit == "bytes":
@@ -159,7 +174,7 @@ def signature(**parts: Any) -> str:
     return "|".join(items)
 
 
-def load_vectors(path: str, *, max_vocab: Optional[int] = None, label: str = "", **kwargs):
+def load_vectors(path: str, *, max_vocab: int | None = None, label: str = "", **kwargs):
     """Load vectors with a progress bar and report dropped rows as warnings."""
     from ..data.vectors import load_embeddings
 

@@ -6,14 +6,11 @@ work on any dictionary file.
 """
 from __future__ import annotations
 
-from typing import List, Optional
-
 import typer
 
 from ..data.jsonfile import RecordKind
 from . import options as opt
-from .common import (emit_json, err_console, escape, handle_errors, load_vectors, out_console, progress, signature,
-                     warn)
+from .common import emit_json, err_console, escape, handle_errors, load_vectors, out_console, progress, signature, warn
 
 app = typer.Typer(help="Anchor dictionaries: read real sources (dictd, gettext, CLDR, identical strings), "
                        "clean them script-safely, restrict to vocabularies, split, and describe.",
@@ -90,8 +87,8 @@ def _finish(d, reports: list, output: str, no_origin: bool, dict_format: opt.Dic
     _write(d, output, no_origin, dict_format)
     if not len(d):
         warn(f"no pair found: {output} is empty")
-    record = {"output": output, "pairs": len(d), "sources": [r.as_dict() for r in reports],
-              "signature": signature(**sig)}
+    sig_text = signature(**sig)
+    record = {"output": output, "pairs": len(d), "sources": [r.as_dict() for r in reports], "signature": sig_text}
     if json_out:
         emit_json(record)
         return
@@ -99,10 +96,10 @@ def _finish(d, reports: list, output: str, no_origin: bool, dict_format: opt.Dic
         rd = r.as_dict()
         _print_record(f"{title}: {rd['path']}", {"entries read": rd["entries_read"], "pairs": rd["pairs"],
                                                  **{f"skipped: {k}": v for k, v in rd["skipped"].items()}}, output)
-    _console(output).print(f"{len(d):,} pairs → {escape(output)}   [dim]{escape(record['signature'])}[/]")
+    _console(output).print(f"{len(d):,} pairs → {escape(output)}   [dim]{escape(sig_text)}[/]")
 
 
-def _vocab(path: Optional[str], max_vocab: Optional[int], label: str):
+def _vocab(path: str | None, max_vocab: int | None, label: str):
     if path is None:
         return None
     return load_vectors(path, max_vocab=max_vocab, label=label).key_to_index
@@ -129,11 +126,11 @@ def dictd_cmd(
 @app.command("gettext")
 @handle_errors
 def gettext_cmd(
-    catalogs: List[str] = typer.Argument(..., help="Target-language catalogs (.mo/.po files or folders of them)."),
-    src_catalog: Optional[List[str]] = typer.Option(None, "--src-catalog", "-s",
-                                                    help="Source-language catalogs of the same program(s) "
-                                                         "(repeatable): pairs are msgstr(src) → msgstr(tgt), "
-                                                         "joined on domain+context+msgid. Without: msgid → msgstr."),
+    catalogs: list[str] = typer.Argument(..., help="Target-language catalogs (.mo/.po files or folders of them)."),
+    src_catalog: list[str] | None = typer.Option(None, "--src-catalog", "-s",
+                                                 help="Source-language catalogs of the same program(s) "
+                                                      "(repeatable): pairs are msgstr(src) → msgstr(tgt), "
+                                                      "joined on domain+context+msgid. Without: msgid → msgstr."),
     word_pairs: bool = WordPairs, max_words: int = MaxWords,
     include_fuzzy: bool = typer.Option(False, "--include-fuzzy", help="Keep fuzzy .po translations."),
     origin: str = typer.Option("gettext", "--origin", help="Origin label written with the pairs."),
@@ -183,7 +180,7 @@ def identical_cmd(
     tgt_vec: str = typer.Argument(..., help="Target vectors."),
     mode: str = typer.Option("identical", "--mode", help="identical: every shared string; numerals: numbers only."),
     min_length: int = typer.Option(1, "--min-length", min=1, help="Skip shorter strings."),
-    max_vocab: Optional[int] = opt.MaxVocab,
+    max_vocab: int | None = opt.MaxVocab,
     output: str = Output, no_origin: bool = NoOrigin, dict_format: opt.DictFormat = opt.DictFormat_,
     json_out: bool = opt.Json,
 ):
@@ -238,12 +235,12 @@ def _report(result, opts, output: str, no_origin: bool, dict_format: opt.DictFor
 @app.command("clean")
 @handle_errors
 def clean_cmd(
-    inputs: List[str] = typer.Argument(..., help="Dictionary files (src<TAB>tgt[<TAB>origin]); several are merged."),
-    src_lang: Optional[str] = SrcLang, tgt_lang: Optional[str] = TgtLang,
-    src_script: Optional[str] = SrcScript, tgt_script: Optional[str] = TgtScript,
-    lower: bool = Lower, multi_word: bool = MultiWord, max_translations: Optional[int] = MaxTrans,
+    inputs: list[str] = typer.Argument(..., help="Dictionary files (src<TAB>tgt[<TAB>origin]); several are merged."),
+    src_lang: str | None = SrcLang, tgt_lang: str | None = TgtLang,
+    src_script: str | None = SrcScript, tgt_script: str | None = TgtScript,
+    lower: bool = Lower, multi_word: bool = MultiWord, max_translations: int | None = MaxTrans,
     no_numerals: bool = NoNumerals, keep_typographic: bool = KeepPunct,
-    src_vec: Optional[str] = SrcVec, tgt_vec: Optional[str] = TgtVec, max_vocab: Optional[int] = opt.MaxVocab,
+    src_vec: str | None = SrcVec, tgt_vec: str | None = TgtVec, max_vocab: int | None = opt.MaxVocab,
     output: str = Output, no_origin: bool = NoOrigin, dict_format: opt.DictFormat = opt.DictFormat_,
     json_out: bool = opt.Json,
 ):
@@ -266,22 +263,22 @@ def clean_cmd(
 @app.command("build")
 @handle_errors
 def build_cmd(
-    dictd: Optional[List[str]] = typer.Option(None, "--dictd", help="dictd dictionary (repeatable)."),
-    gettext: Optional[List[str]] = typer.Option(None, "--gettext", help="Target-language catalog or folder, "
-                                                  "optionally LABEL=PATH (repeatable; the label names the origin): "
-                                                  "msgid → msgstr."),
-    gettext_src: Optional[List[str]] = typer.Option(None, "--gettext-src", help="Source-language catalogs of the "
-                                                    "same programs (repeatable): msgstr → msgstr instead."),
-    cldr_src: Optional[str] = typer.Option(None, "--cldr-src", help="CLDR annotations, source language."),
-    cldr_tgt: Optional[str] = typer.Option(None, "--cldr-tgt", help="CLDR annotations, target language."),
-    tsv: Optional[List[str]] = typer.Option(None, "--tsv", help="Dictionary file (repeatable)."),
+    dictd: list[str] | None = typer.Option(None, "--dictd", help="dictd dictionary (repeatable)."),
+    gettext: list[str] | None = typer.Option(None, "--gettext", help="Target-language catalog or folder, "
+                                               "optionally LABEL=PATH (repeatable; the label names the origin): "
+                                               "msgid → msgstr."),
+    gettext_src: list[str] | None = typer.Option(None, "--gettext-src", help="Source-language catalogs of the "
+                                                 "same programs (repeatable): msgstr → msgstr instead."),
+    cldr_src: str | None = typer.Option(None, "--cldr-src", help="CLDR annotations, source language."),
+    cldr_tgt: str | None = typer.Option(None, "--cldr-tgt", help="CLDR annotations, target language."),
+    tsv: list[str] | None = typer.Option(None, "--tsv", help="Dictionary file (repeatable)."),
     identical: bool = typer.Option(False, "--identical", help="Add identical strings of --src and --tgt vectors."),
     word_pairs: bool = WordPairs, max_words: int = MaxWords,
-    src_lang: Optional[str] = SrcLang, tgt_lang: Optional[str] = TgtLang,
-    src_script: Optional[str] = SrcScript, tgt_script: Optional[str] = TgtScript,
-    lower: bool = Lower, multi_word: bool = MultiWord, max_translations: Optional[int] = MaxTrans,
+    src_lang: str | None = SrcLang, tgt_lang: str | None = TgtLang,
+    src_script: str | None = SrcScript, tgt_script: str | None = TgtScript,
+    lower: bool = Lower, multi_word: bool = MultiWord, max_translations: int | None = MaxTrans,
     no_numerals: bool = NoNumerals, keep_typographic: bool = KeepPunct,
-    src_vec: Optional[str] = SrcVec, tgt_vec: Optional[str] = TgtVec, max_vocab: Optional[int] = opt.MaxVocab,
+    src_vec: str | None = SrcVec, tgt_vec: str | None = TgtVec, max_vocab: int | None = opt.MaxVocab,
     output: str = Output, no_origin: bool = NoOrigin, dict_format: opt.DictFormat = opt.DictFormat_,
     json_out: bool = opt.Json,
 ):
@@ -298,14 +295,18 @@ def build_cmd(
                           no_numerals, keep_typographic)
     if (cldr_src is None) != (cldr_tgt is None):
         raise XlingError("--cldr-src and --cldr-tgt go together")
-    if identical and not (src_vec and tgt_vec):
-        raise XlingError("--identical needs --src and --tgt vectors")
-    # the vectors are read once: for their identical strings (now) and their vocabularies (later)
-    src = load_vectors(src_vec, max_vocab=max_vocab, label="source") if identical else None
-    tgt = load_vectors(tgt_vec, max_vocab=max_vocab, label="target") if identical else None
-    sources = Sources(cldr=(cldr_src, cldr_tgt) if cldr_src else None, gettext=labelled_paths(gettext or []),
-                      gettext_src=gettext_src or (), dictd=dictd or (), tsv=tsv or (), word_pairs=word_pairs,
-                      max_words=max_words, identical=(src.words, tgt.words) if identical else None)
+    src = tgt = None
+    if identical:
+        if not (src_vec and tgt_vec):
+            raise XlingError("--identical needs --src and --tgt vectors")
+        # the vectors are read once: for their identical strings (now) and their vocabularies (later)
+        src = load_vectors(src_vec, max_vocab=max_vocab, label="source")
+        tgt = load_vectors(tgt_vec, max_vocab=max_vocab, label="target")
+    # cldr_tgt is given whenever cldr_src is (checked above)
+    cldr = (cldr_src, cldr_tgt) if cldr_src and cldr_tgt is not None else None
+    same = (src.words, tgt.words) if src is not None and tgt is not None else None
+    sources = Sources(cldr=cldr, gettext=labelled_paths(gettext or []), gettext_src=gettext_src or (),
+                      dictd=dictd or (), tsv=tsv or (), word_pairs=word_pairs, max_words=max_words, identical=same)
     d, reps = read_sources(sources)
     src_vocab = src.key_to_index if src is not None else _vocab(src_vec, max_vocab, "source")
     tgt_vocab = tgt.key_to_index if tgt is not None else _vocab(tgt_vec, max_vocab, "target")
@@ -318,7 +319,7 @@ def build_cmd(
 @handle_errors
 def restrict_cmd(
     path: str = typer.Argument(..., help="Dictionary file."),
-    src_vec: Optional[str] = SrcVec, tgt_vec: Optional[str] = TgtVec, max_vocab: Optional[int] = opt.MaxVocab,
+    src_vec: str | None = SrcVec, tgt_vec: str | None = TgtVec, max_vocab: int | None = opt.MaxVocab,
     output: str = Output, no_origin: bool = NoOrigin, dict_format: opt.DictFormat = opt.DictFormat_,
     json_out: bool = opt.Json,
 ):
@@ -345,13 +346,13 @@ def split_cmd(
     train: str = typer.Option(..., "--train", help="Output: training dictionary."),
     test: str = typer.Option(..., "--test", help="Output: test dictionary."),
     by: str = typer.Option("frequency", "--by", help="frequency (rank in --src vectors; MUSE style) or random."),
-    src_vec: Optional[str] = typer.Option(None, "--src", help="Source vectors, most frequent word first "
-                                                              "(frequency split)."),
-    max_vocab: Optional[int] = opt.MaxVocab,
+    src_vec: str | None = typer.Option(None, "--src", help="Source vectors, most frequent word first "
+                                                           "(frequency split)."),
+    max_vocab: int | None = opt.MaxVocab,
     train_size: int = typer.Option(5000, "--train-size", min=0, help="Source words in train."),
     test_size: int = typer.Option(1500, "--test-size", min=1, help="Source words in test (the next band)."),
-    test_fraction: Optional[float] = typer.Option(None, "--test-fraction",
-                                                  help="Random split: this fraction of source words for test."),
+    test_fraction: float | None = typer.Option(None, "--test-fraction",
+                                               help="Random split: this fraction of source words for test."),
     seed: int = opt.Seed, no_origin: bool = NoOrigin, dict_format: opt.DictFormat = opt.DictFormat_,
     json_out: bool = opt.Json,
 ):
@@ -392,9 +393,9 @@ def split_cmd(
 @handle_errors
 def stats_cmd(
     path: str = typer.Argument(..., help="Dictionary file ('-' for stdin)."),
-    src_vec: Optional[str] = typer.Option(None, "--src", help="Source vectors: add coverage."),
-    tgt_vec: Optional[str] = typer.Option(None, "--tgt", help="Target vectors: add coverage."),
-    max_vocab: Optional[int] = opt.MaxVocab,
+    src_vec: str | None = typer.Option(None, "--src", help="Source vectors: add coverage."),
+    tgt_vec: str | None = typer.Option(None, "--tgt", help="Target vectors: add coverage."),
+    max_vocab: int | None = opt.MaxVocab,
     json_out: bool = opt.Json,
 ):
     """Pairs, unique source/target words, translations per word, script mix, origins, coverage."""
@@ -422,4 +423,5 @@ def stats_cmd(
 
 
 from . import data_get  # noqa: E402  (xling data get: downloads)
+
 app.add_typer(data_get.app, name="get")

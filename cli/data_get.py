@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -52,7 +51,7 @@ def _bars():
             current.pop().close()
 
 
-def _sha(value: Optional[str]) -> Optional[str]:
+def _sha(value: str | None) -> str | None:
     from ..data.errors import XlingError
 
     if value is not None and (len(value) != 64 or any(c not in "0123456789abcdefABCDEF" for c in value)):
@@ -67,9 +66,9 @@ def dictionary(
     tgt: str = typer.Argument(..., help="Target language code (e.g. fr)."),
     split: DictSplit = typer.Option(DictSplit.full, "--split", case_sensitive=False,
                                     help="full dictionary, train (pairs 0-5000) or test (pairs 5000-6500)."),
-    base_url: Optional[str] = BaseUrl,
-    sha256: Optional[str] = Sha256,
-    folder: Optional[Path] = Folder,
+    base_url: str | None = BaseUrl,
+    sha256: str | None = Sha256,
+    folder: Path | None = Folder,
     force: bool = Force,
 ):
     """Download MUSE's SRC-TGT bilingual dictionary (arrival/dictionaries/SRC-TGT[.0-5000|.5000-6500].txt)."""
@@ -93,12 +92,12 @@ def vectors(
     kind: VecKind = typer.Option(VecKind.vec, "--kind", case_sensitive=False,
                                  help="vec: text vectors; bin: the fastText model (crawl only; decompressed; "
                                       "it also gives vectors of unseen words)."),
-    max_vocab: Optional[int] = typer.Option(None, "--max-vocab", min=1,
-                                            help="Also convert the first N words to the binary cache "
-                                                 "(.npy + .words, fast to load) and print that path."),
-    base_url: Optional[str] = BaseUrl,
-    sha256: Optional[str] = Sha256,
-    folder: Optional[Path] = Folder,
+    max_vocab: int | None = typer.Option(None, "--max-vocab", min=1,
+                                         help="Also convert the first N words to the binary cache "
+                                              "(.npy + .words, fast to load) and print that path."),
+    base_url: str | None = BaseUrl,
+    sha256: str | None = Sha256,
+    folder: Path | None = Folder,
     force: bool = Force,
 ):
     """Download fastText's published vectors for LANG (wiki.LANG.vec, cc.LANG.300.vec.gz or cc.LANG.300.bin)."""

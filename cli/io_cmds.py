@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -23,12 +22,12 @@ def convert(
     from_format: opt.VecFormat = typer.Option(opt.VecFormat.auto, "--from", help="Input format.",
                                               case_sensitive=False),
     to_format: opt.VecFormat = typer.Option(opt.VecFormat.auto, "--to", help="Output format.", case_sensitive=False),
-    max_vocab: Optional[int] = opt.MaxVocab,
+    max_vocab: int | None = opt.MaxVocab,
     precision: int = typer.Option(6, "--precision", min=1, max=9,
                                   help="Significant digits in text output (9 is exact for float32)."),
-    oov_words: Optional[Path] = typer.Option(None, "--oov-words",
-                                             help="fastText .bin input: also write subword vectors for these "
-                                                  "words (one a line)."),
+    oov_words: Path | None = typer.Option(None, "--oov-words",
+                                          help="fastText .bin input: also write subword vectors for these "
+                                               "words (one a line)."),
     on_duplicate: opt.OnDuplicate = opt.OnDup,
     drop_nonfinite: bool = opt.DropNonFinite,
     allow_pickle: bool = opt.AllowPickle,
@@ -62,7 +61,7 @@ def convert(
 def info_cmd(
     path: str = typer.Argument(..., help="Vectors file ('-' for text on stdin)."),
     fmt: opt.VecFormat = opt.Format,
-    max_vocab: Optional[int] = opt.MaxVocab,
+    max_vocab: int | None = opt.MaxVocab,
     allow_pickle: bool = opt.AllowPickle,
     json_out: bool = opt.Json,
 ):

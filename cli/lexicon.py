@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import time
 from enum import Enum
-from typing import Optional
 
 import typer
 
-from ..lexicon.evaluate import OOVPolicy
 from ..data.jsonfile import RecordKind
+from ..lexicon.evaluate import OOVPolicy
 from ..lexicon.retrieval import Retrieval
 from . import options as opt
 from .common import emit_json, escape, handle_errors, info, load_vectors, out_console, progress, signature, warn
@@ -77,7 +76,7 @@ def _read_words(path: str) -> list[str]:
     return words
 
 
-def _load_pair(src: str, tgt: str, max_vocab: Optional[int]):
+def _load_pair(src: str, tgt: str, max_vocab: int | None):
     s = load_vectors(src, max_vocab=max_vocab, label="source vectors")
     t = load_vectors(tgt, max_vocab=max_vocab, label="target vectors")
     if s.dim != t.dim:
@@ -93,9 +92,9 @@ def _load_pair(src: str, tgt: str, max_vocab: Optional[int]):
 def induce_cmd(
     src: str = typer.Argument(..., help="Mapped source vectors (frequency order)."),
     tgt: str = typer.Argument(..., help="Target vectors."),
-    words: Optional[str] = typer.Option(None, "--words", help="Words to translate, one a line ('-': stdin)."),
-    top: Optional[int] = typer.Option(None, "--top", min=1,
-                                      help="Translate the N most frequent source words (default: all)."),
+    words: str | None = typer.Option(None, "--words", help="Words to translate, one a line ('-': stdin)."),
+    top: int | None = typer.Option(None, "--top", min=1,
+                                   help="Translate the N most frequent source words (default: all)."),
     retrieval: Retrieval = typer.Option(Retrieval.csls, "--retrieval", case_sensitive=False,
                                         help="Criterion: nn (cosine), csls, isf (inverted softmax)."),
     k: int = typer.Option(1, "-k", "--k", min=1, help="Candidates written per word."),
@@ -104,16 +103,16 @@ def induce_cmd(
     mutual: bool = typer.Option(False, "--mutual", help="Keep only mutual nearest neighbours: the target's best "
                                                         "source (among the --top N words with --top, else all "
                                                         "source words) is the word itself."),
-    min_score: Optional[float] = typer.Option(None, "--min-score",
-                                              help="Keep pairs scoring at least this (in the criterion's units)."),
-    threshold: Optional[float] = typer.Option(None, "--threshold", hidden=True,
-                                              help="Deprecated spelling of --min-score."),
+    min_score: float | None = typer.Option(None, "--min-score",
+                                           help="Keep pairs scoring at least this (in the criterion's units)."),
+    threshold: float | None = typer.Option(None, "--threshold", hidden=True,
+                                           help="Deprecated spelling of --min-score."),
     output: str = typer.Option("-", "--output", "-o", help="Dictionary to write ('-': stdout)."),
     dict_format: opt.DictFormat = opt.DictFormat_,
-    max_vocab: Optional[int] = opt.MaxVocab,
+    max_vocab: int | None = opt.MaxVocab,
     backend: opt.Backend = opt.Backend_,
     device: opt.Device = opt.Device_,
-    chunk_size: Optional[int] = opt.ChunkSize,
+    chunk_size: int | None = opt.ChunkSize,
 ):
     """Translate source words into target words: writes src<TAB>tgt<TAB>score<TAB>rank lines,
     readable as a dictionary by `xling align --dict` and `xling lexicon eval --dict`."""
@@ -162,10 +161,10 @@ def eval_cmd(
     bands: str = typer.Option("1000,5000,20000", "--bands",
                               help="Upper edges of the source-frequency bands (ranks), comma-separated."),
     hub_k: int = typer.Option(10, "--hub-k", min=1, help="k of the k-occurrence (hubness)."),
-    max_vocab: Optional[int] = opt.MaxVocab,
+    max_vocab: int | None = opt.MaxVocab,
     backend: opt.Backend = opt.Backend_,
     device: opt.Device = opt.Device_,
-    chunk_size: Optional[int] = opt.ChunkSize,
+    chunk_size: int | None = opt.ChunkSize,
     json_out: bool = opt.Json,
 ):
     """P@1/5/10 and MRR of translating a dictionary's source words, with coverage, frequency bands
@@ -205,7 +204,7 @@ def eval_cmd(
         times.append(time.perf_counter() - t0)
         results.append(r)
     records = []
-    for r, sec in zip(results, times):
+    for r, sec in zip(results, times, strict=True):
         rec = {"signature": signature(**r.signature_parts()), "src": src, "tgt": tgt, "dict": dict_path,
                "src_vocab": len(s), "tgt_vocab": len(t), **r.as_dict(), "engine": str(eng),
                "seconds": round(sec, 3), "warnings": warnings}
@@ -230,7 +229,7 @@ def _print_tables(results, records, dict_path: str) -> None:
     t = Table(title=f"lexicon eval: {escape(dict_path)}")
     for col in ["retrieval", *[f"P@{k}" for k in r0.ks], "MRR", "queries", "N_k skew", "seconds"]:
         t.add_column(col, justify="left" if col == "retrieval" else "right")
-    for r, rec in zip(results, records):
+    for r, rec in zip(results, records, strict=True):
         t.add_row(r.params.signature().split("=", 1)[1], *[_fmt(r.precision(k)) for k in r.ks], _fmt(r.mrr),
                   f"{r.overall.queries:,}", f"{r.hubness.skewness:.2f}", f"{rec['seconds']:.1f}")
     out_console.print(t)

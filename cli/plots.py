@@ -21,8 +21,9 @@ can be inspected (axes, legend entries) before it is saved.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, Sequence
+from typing import Any
 
 from ..data.errors import InputError
 from ..data.jsonfile import RecordKind, read_json, record_kind
@@ -55,7 +56,7 @@ class Section:
     columns: list[str]
     rows: list[list[Any]]
     series: list[str] = field(default_factory=list)   # legend entries of the figure
-    draw: Optional[Callable[[Any], None]] = None       # draw(fig)
+    draw: Callable[[Any], None] | None = None       # draw(fig)
     note: str = ""
     figsize: tuple[float, float] = (8, 4.5)           # inches
 
@@ -65,7 +66,7 @@ class Section:
 
 
 # ============================================================================ reading
-def detect_kind(obj: Any) -> Optional[str]:
+def detect_kind(obj: Any) -> str | None:
     """The kind of a parsed record: the one it declares when it is drawn here; else (a record
     written before records had a ``kind``) the one its keys show (see the module docstring);
     ``None`` when unknown or a declared kind the report does not draw."""
@@ -77,7 +78,7 @@ def detect_kind(obj: Any) -> Optional[str]:
     return _sniff_kind(obj)
 
 
-def _sniff_kind(obj: Any) -> Optional[str]:
+def _sniff_kind(obj: Any) -> str | None:
     """The kind of a record without ``kind``, by its keys."""
     if isinstance(obj, list):
         return "vocab-eval" if obj and all(_is_fidelity(o) for o in obj) else None
@@ -125,7 +126,8 @@ def labels_for(paths: Sequence[str]) -> list[str]:
         parts = [p[:-1] for p in parts]
     out = ["/".join(p) for p in parts]
     # a lone ``results/cade/shift.json`` reads ``cade``, not ``shift``
-    out = [os.path.basename(os.path.dirname(a)) or o if o in GENERIC_STEMS else o for o, a in zip(out, absp)]
+    out = [os.path.basename(os.path.dirname(a)) or o if o in GENERIC_STEMS else o
+           for o, a in zip(out, absp, strict=True)]
     # ``procrustes.eval`` and ``procrustes.align`` → ``procrustes`` (a common dotted suffix)
     tails = {o.rsplit(".", 1)[1] if "." in o else None for o in out}
     if len(out) > 1 and len(tails) == 1 and None not in tails:
@@ -152,17 +154,17 @@ def load_records(paths: Sequence[str]) -> tuple[list[Record], list[str]]:
     records = []
     for kind in KINDS:
         mine = [(p, o) for k, p, o in parsed if k == kind]
-        for (p, o), label in zip(mine, labels_for([p for p, _ in mine])):
+        for (p, o), label in zip(mine, labels_for([p for p, _ in mine]), strict=True):
             records.append(Record(kind, p, label, o))
     return records, unknown
 
 
 # ============================================================================ sections
-def _pct(v) -> Optional[float]:
+def _pct(v) -> float | None:
     return None if v is None else round(100.0 * float(v), 2)
 
 
-def _eval_runs(records: Sequence[Record], only: Optional[str] = None) -> list[tuple[str, str, dict]]:
+def _eval_runs(records: Sequence[Record], only: str | None = None) -> list[tuple[str, str, dict]]:
     """(file label, series name, one lexicon-eval result) for every result of every file; the
     name adds the criterion when the file holds several. With ``only``, such a file keeps that
     criterion's first result (when it has one)."""
@@ -198,7 +200,7 @@ def results_section(records: Sequence[Record], align_by_label: dict[str, dict]) 
                    note="P@k, MRR and coverage in %; eval/align times in seconds.")
 
 
-def bands_section(records: Sequence[Record], retrieval: Optional[str] = "csls") -> Section:
+def bands_section(records: Sequence[Record], retrieval: str | None = "csls") -> Section:
     """P@1 by source-frequency band, one bar series per run (of a file with several criteria,
     only ``retrieval``)."""
     runs = _eval_runs(records, retrieval)
@@ -220,7 +222,7 @@ def bands_section(records: Sequence[Record], retrieval: Optional[str] = "csls") 
         queries["all"] = first.get("queries")
     ticks = [f"{g}\n{_band_n(runs, g)}" for g in groups]
     cols = ["run"] + [f"{g} (n={queries[g]})" if queries.get(g) is not None else g for g in groups]
-    rows = [[name, *vals] for (_, name, _), vals in zip(runs, values)]
+    rows = [[name, *vals] for (_, name, _), vals in zip(runs, values, strict=True)]
     names = [name for _, name, _ in runs]
 
     def draw(fig):
@@ -230,7 +232,7 @@ def bands_section(records: Sequence[Record], retrieval: Optional[str] = "csls") 
         n = max(len(names), 1)
         width = 0.8 / n
         x = np.arange(len(groups))
-        for i, (name, vals) in enumerate(zip(names, values)):
+        for i, (name, vals) in enumerate(zip(names, values, strict=True)):
             ys = [np.nan if v is None else v for v in vals]
             ax.bar(x + (i - (n - 1) / 2) * width, ys, width, label=name)
         ax.set_xticks(x, ticks)
@@ -258,7 +260,7 @@ def _band_n(runs, band: str) -> str:
     return f"n={min(ns):,}" if len(ns) == 1 else f"n={min(ns):,}–{max(ns):,}"
 
 
-def refinement_section(records: Sequence[Record]) -> Optional[Section]:
+def refinement_section(records: Sequence[Record]) -> Section | None:
     """Validation P@1 and dictionary size per refinement iteration, one line per candidate of each
     run: colour = candidate, line style = run (when several); a star marks each run's chosen
     candidate at its kept iteration. One legend per panel: the candidates (colours) on the left,
@@ -412,7 +414,7 @@ def _run_name(label: str) -> str:
     return head if head and tail in ("eval", "expand") else label
 
 
-def _expand_for(item: dict, label: str, expands: Sequence[Record]) -> Optional[dict]:
+def _expand_for(item: dict, label: str, expands: Sequence[Record]) -> dict | None:
     """The ``vocab expand`` record of an evaluated model: the one whose ``output`` is the eval's
     ``expanded`` folder, else the one with the same run name."""
     if item.get("expanded"):
@@ -481,7 +483,7 @@ def stats_section(records: Sequence[Record]) -> Section:
 
 
 def build_sections(records: Sequence[Record], *, top_words: int = 20,
-                   band_retrieval: Optional[str] = "csls") -> list[Section]:
+                   band_retrieval: str | None = "csls") -> list[Section]:
     """All sections of the report, in a fixed order."""
     by = {k: [r for r in records if r.kind == k] for k in KINDS}
     out: list[Section] = []
@@ -507,6 +509,8 @@ def make_figure(section: Section):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
+    if section.draw is None:
+        raise ValueError(f"section {section.name!r} has no figure")
     fig = Figure(figsize=section.figsize, dpi=100)
     FigureCanvasAgg(fig)
     section.draw(fig)
@@ -516,7 +520,7 @@ def make_figure(section: Section):
 
 def legend_entries(fig) -> list[str]:
     """Legend texts of every axes of a figure (what a reader sees as the series)."""
-    out = []
+    out: list[str] = []
     for ax in fig.axes:
         leg = ax.get_legend()
         if leg is not None:

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List
 
 import typer
 
-from . import options as opt
 from ..data.jsonfile import RecordKind
+from . import options as opt
 from .common import emit_json, escape, handle_errors, info, out_console, warn, write_json
 
 
@@ -18,7 +17,7 @@ def register(app: typer.Typer) -> None:
 
 @handle_errors
 def report_cmd(
-    inputs: List[str] = typer.Argument(..., help="JSON records written by xling commands (e.g. results/*.json): "
+    inputs: list[str] = typer.Argument(..., help="JSON records written by xling commands (e.g. results/*.json): "
                                                  "lexicon eval --json, align's record.json, cade shift --json, "
                                                  "vocab eval --json, data stats --json."),
     output: Path = typer.Option(..., "--output", "-o", help="Output folder (created): report.md, report.json "

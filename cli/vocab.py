@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Any
 
 import typer
 
@@ -71,9 +71,9 @@ def train_tokenizer(
     corpus: str = typer.Argument(..., help="UTF-8 text in the new language or domain ('-' for stdin)."),
     new_tokens: int = typer.Option(..., "--new-tokens", "-n", min=1, help="Number of new tokens to learn."),
     output: Path = typer.Option(..., "--output", "-o", help="Output folder (tokenizer files + xling-tokens.json)."),
-    train_vocab_size: Optional[int] = typer.Option(None, "--train-vocab-size", min=2,
-                                                   help="Size of the tokenizer trained on the corpus "
-                                                        "(default: 4 × N + 500, plus the byte alphabet)."),
+    train_vocab_size: int | None = typer.Option(None, "--train-vocab-size", min=2,
+                                                help="Size of the tokenizer trained on the corpus "
+                                                     "(default: 4 × N + 500, plus the byte alphabet)."),
     force: bool = typer.Option(False, "--force", help="Replace a non-empty output folder."),
     json_out: bool = opt.Json,
 ):
@@ -138,42 +138,42 @@ def train_tokenizer(
 @app.command("expand")
 @handle_errors
 def expand(
-    model_dir: Optional[Path] = typer.Argument(None, help="Hugging Face model folder (or use --embeddings/--vocab)."),
+    model_dir: Path | None = typer.Argument(None, help="Hugging Face model folder (or use --embeddings/--vocab)."),
     tokens: str = typer.Option(..., "--tokens", "-t", help="Tokens to add, one a line (first TSV column)."),
     init: str = typer.Option("subword-mean", "--init",
                              help="random | mean | mvn | subword-mean | aligned | cw2v."),
     output: Path = typer.Option(..., "--output", "-o", help="Output folder."),
-    embeddings: Optional[Path] = typer.Option(None, "--embeddings", help="Bare matrix (.npy, n × d) instead of a model."),
-    vocab_file: Optional[Path] = typer.Option(None, "--vocab", help="Bare matrix: its vocabulary, one token a line."),
-    src_vectors: Optional[str] = typer.Option(None, "--src-vectors",
-                                              help="aligned: static vectors for old tokens (source language)."),
-    tgt_vectors: Optional[str] = typer.Option(None, "--tgt-vectors",
-                                              help="aligned: static vectors for new tokens, in the same space."),
+    embeddings: Path | None = typer.Option(None, "--embeddings", help="Bare matrix (.npy, n × d) instead of a model."),
+    vocab_file: Path | None = typer.Option(None, "--vocab", help="Bare matrix: its vocabulary, one token a line."),
+    src_vectors: str | None = typer.Option(None, "--src-vectors",
+                                           help="aligned: static vectors for old tokens (source language)."),
+    tgt_vectors: str | None = typer.Option(None, "--tgt-vectors",
+                                           help="aligned: static vectors for new tokens, in the same space."),
     k: int = typer.Option(10, "--k", min=1, help="aligned: old neighbours mixed per new token."),
     temperature: float = typer.Option(0.1, "--temperature", min=1e-6, help="aligned: softmax temperature."),
     piece_weight: float = typer.Option(0.5, "--piece-weight", min=0.0, max=1.0,
                                        help="aligned: share of the token's own old pieces in its row "
                                             "(0 = neighbours only, as WECHSEL)."),
-    corpus: Optional[str] = typer.Option(None, "--corpus", help="cw2v: target-language text."),
-    text: Optional[str] = typer.Option(None, "--text",
-                                       help="Running text for the report's in-context use of the new tokens "
-                                            "(tokens per word before/after; default: --corpus when given)."),
+    corpus: str | None = typer.Option(None, "--corpus", help="cw2v: target-language text."),
+    text: str | None = typer.Option(None, "--text",
+                                    help="Running text for the report's in-context use of the new tokens "
+                                         "(tokens per word before/after; default: --corpus when given)."),
     epochs: int = typer.Option(1, "--epochs", min=1, help="cw2v --cw2v-candidates: passes over the pairs."),
     steps: int = typer.Option(200, "--steps", min=1, help="cw2v (whole vocabulary): optimiser steps."),
     rank: int = typer.Option(64, "--rank", min=1, help="cw2v (whole vocabulary): rank of the learned scores."),
     window: int = typer.Option(5, "--window", min=1, help="cw2v: context window."),
     max_pairs: int = typer.Option(300_000, "--max-pairs", min=1, help="cw2v: skip-gram pairs used."),
-    cands: Optional[int] = typer.Option(None, "--cw2v-candidates", "--candidates", min=1,
-                                        help="cw2v: mix only this many old rows per new token (the faster "
-                                             "shortcut, e.g. 64); default: the whole old vocabulary."),
+    cands: int | None = typer.Option(None, "--cw2v-candidates", "--candidates", min=1,
+                                     help="cw2v: mix only this many old rows per new token (the faster "
+                                          "shortcut, e.g. 64); default: the whole old vocabulary."),
     alpha: float = typer.Option(0.05, "--alpha", min=1e-6, help="cw2v: learning rate of the mixing scores."),
-    lr: Optional[float] = typer.Option(None, "--lr", min=1e-6, hidden=True, help="Old spelling of --alpha."),
+    lr: float | None = typer.Option(None, "--lr", min=1e-6, hidden=True, help="Old spelling of --alpha."),
     threads: int = typer.Option(2, "--threads", min=1, help="cw2v: CPU threads."),
     device: opt.Device = opt.device_option(opt.Device.cpu, "cw2v: cpu, cuda, or auto (cuda when available)."),
     mvn_scale: float = typer.Option(1e-9, "--mvn-scale", min=0.0,
                                     help="mvn: covariance scale (1e-9 = transformers' resize default)."),
-    pad_to: Optional[int] = typer.Option(None, "--pad-to-multiple-of", min=1,
-                                         help="Grow the vocabulary to a multiple of N rows (config vocab_size too)."),
+    pad_to: int | None = typer.Option(None, "--pad-to-multiple-of", min=1,
+                                      help="Grow the vocabulary to a multiple of N rows (config vocab_size too)."),
     pad_rows: str = typer.Option("mean", "--pad-rows",
                                  help="Padding rows: mean (of the old rows of each tensor) or zeros."),
     seed: int = opt.Seed,
@@ -253,7 +253,7 @@ def expand(
         info(report["signature"])
 
 
-def _expand_bare(embeddings: Path, vocab_file: Optional[Path], toks, opts, output: Path, force: bool, upd) -> dict:
+def _expand_bare(embeddings: Path, vocab_file: Path | None, toks, opts, output: Path, force: bool, upd) -> dict:
     import numpy as np
 
     from ..data.atomic import atomic_open
@@ -305,7 +305,7 @@ def evaluate(
     original: Path = typer.Argument(..., help="Original model folder."),
     expanded: Path = typer.Argument(..., help="Expanded model folder (from xling vocab expand)."),
     text: str = typer.Argument(..., help="Held-out UTF-8 text, one sentence or paragraph a line."),
-    max_lines: Optional[int] = typer.Option(None, "--max-lines", min=1, help="Use only the first N non-empty lines."),
+    max_lines: int | None = typer.Option(None, "--max-lines", min=1, help="Use only the first N non-empty lines."),
     batch: int = typer.Option(32, "--batch", min=1, help="Sentences per forward pass."),
     max_len: int = typer.Option(128, "--max-len", min=8,
                                 help="Tokens per forward pass (sentence embeddings: truncated; LM loss: longer "
@@ -313,7 +313,7 @@ def evaluate(
     probe_steps: int = typer.Option(0, "--probe-steps", min=0,
                                     help="Causal LMs: then train only the embeddings (+ untied head) of the "
                                          "expanded model for N steps on --probe-text and report the loss curve."),
-    probe_text: Optional[str] = typer.Option(None, "--probe-text", help="Training text of the probe."),
+    probe_text: str | None = typer.Option(None, "--probe-text", help="Training text of the probe."),
     probe_lr: float = typer.Option(1e-3, "--probe-lr", min=1e-8, help="Probe: Adam learning rate."),
     probe_batch: int = typer.Option(8, "--probe-batch", min=1, help="Probe: lines per step."),
     seed: int = opt.Seed,
@@ -332,8 +332,7 @@ def evaluate(
     from ..lexicon.device import resolve_device
     from ..vocab.candidates import read_lines
     from ..vocab.checkpoint import MARKER, is_lm, read_model_dir
-    from ..vocab.evaluate import (fidelity, lm_nll, load_model, pieces_per_word, probe, sentence_embeddings,
-                                  start_id)
+    from ..vocab.evaluate import fidelity, lm_nll, load_model, pieces_per_word, probe, sentence_embeddings, start_id
     from ..vocab.segment import HFSegmenter
 
     dev = resolve_device(device).value
@@ -345,7 +344,8 @@ def evaluate(
         lines = lines[:max_lines]
     if not lines:
         raise InputError("no text to evaluate on (the file has no non-empty line)", text)
-    train_lines = [ln for ln in read_lines(probe_text) if ln.strip()] if probe_steps else []
+    # --probe-steps needs --probe-text (checked above)
+    train_lines = [ln for ln in read_lines(probe_text) if ln.strip()] if probe_steps and probe_text else []
     (cfg_o, tok_o), (cfg_e, tok_e) = read_model_dir(original), read_model_dir(expanded)
     lm = is_lm(cfg_o)
     if probe_steps and not lm:
@@ -353,8 +353,8 @@ def evaluate(
     seg_o, seg_e = HFSegmenter(tok_o), HFSegmenter(tok_e)
     ppw_o, n_words = pieces_per_word(seg_o, lines)
     ppw_e, _ = pieces_per_word(seg_e, lines)
-    record = {"original": str(original), "expanded": str(expanded), "text": text, "lines": len(lines),
-              "words": n_words, "pieces_per_word_before": ppw_o, "pieces_per_word_after": ppw_e}
+    record: dict[str, Any] = {"original": str(original), "expanded": str(expanded), "text": text, "lines": len(lines),
+                              "words": n_words, "pieces_per_word_before": ppw_o, "pieces_per_word_after": ppw_e}
     marker = expanded / MARKER
     if marker.is_file():
         entries = (_json.loads(marker.read_text(encoding="utf-8")).get("entries") or [])
@@ -383,7 +383,7 @@ def evaluate(
     fid = fidelity(e_o, e_e)
     record.update(fidelity_mean=float(np.mean(fid)), fidelity_median=float(np.median(fid)),
                   fidelity_min=float(np.min(fid)))
-    if lm:
+    if nll_o is not None and nll_e is not None:  # causal LMs
         record.update(nll_per_word_before=nll_o["nll_per_word"], nll_per_word_after=nll_e["nll_per_word"],
                       nll_per_char_before=nll_o["nll_per_char"], nll_per_char_after=nll_e["nll_per_char"],
                       tokens_scored_before=nll_o["tokens"], tokens_scored_after=nll_e["tokens"],
