@@ -229,7 +229,7 @@ def align_cmd(
     settings: dict | None = None,  # replaced by the CONFIG_OPTIONS (Map ... RCSLS panels)
     csls_alias: int | None = typer.Option(None, "--csls", min=0, hidden=True, rich_help_panel=REFINE,
                                           help="Deprecated: --csls-k K, or --retrieval nn for 0."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output folder (src.*, tgt.*, map.npy, record.json).",
+    out: Path = typer.Option(..., "--output", "--out", "-o", help="Output folder (src.*, tgt.*, map.npy, record.json).",
                              rich_help_panel=OUTPUT),
     fmt: opt.VecFormat = _in(OUTPUT, opt.Format),
     json_out: bool = _in(OUTPUT, opt.Json),
@@ -333,7 +333,7 @@ def align_multi_cmd(
     paths: list[str] = typer.Argument(..., metavar="VECTORS...", help="Two or more spaces; the first is the pivot."),
     dicts: list[str] = typer.Option(..., "--dict", "-d",
                                     help="Dictionary pivot→language i, once per non-pivot space, in order."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output folder."),
+    out: Path = typer.Option(..., "--output", "--out", "-o", help="Output folder."),
     method: MultiMethod = typer.Option(MultiMethod.gpa, "--method", case_sensitive=False,
                                        help="pivot: map each onto the first; gpa: generalised Procrustes."),
     normalize: str = typer.Option("unit,center,unit", "--normalize", help="Steps applied to every space."),

@@ -68,7 +68,7 @@ def _word_progress(description: str) -> Iterator[Callable[[int, int], None]]:
 def train_cmd(
     corpora: list[Path] = typer.Argument(..., help="Corpora, one per slice: UTF-8 text, one sentence a line, "
                                                    "tokens separated by whitespace."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output folder (created): one vectors file per slice, "
+    out: Path = typer.Option(..., "--output", "--out", "-o", help="Output folder (created): one vectors file per slice, "
                                                       "compass.vec, <slice>.counts.tsv, cade.json."),
     arch: ArchChoice = typer.Option(ArchChoice.sg, "--arch", help="word2vec architecture: sg (skip-gram, the "
                                                                    "default: clearer shifts, BENCHMARKS CADE) or cbow "
