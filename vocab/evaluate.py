@@ -94,6 +94,25 @@ def _windows(ids: list[int], start: int | None, max_len: int) -> list[list[int]]
     return [[start] + ids[a:a + body] for a in range(0, len(ids), body)]
 
 
+def _token_nll(model, chunk: list[list[int]], device):
+    """NLL of every token after the first of each window (right-padded batch), and the mask of real tokens.
+
+    Returns two float tensors of shape (windows, longest - 1).
+    """
+    import torch
+
+    width = max(len(w) for w in chunk)
+    ids = torch.zeros((len(chunk), width), dtype=torch.long)
+    mask = torch.zeros((len(chunk), width), dtype=torch.long)
+    for r, w in enumerate(chunk):
+        ids[r, :len(w)] = torch.tensor(w)
+        mask[r, :len(w)] = 1
+    ids, mask = ids.to(device), mask.to(device)
+    logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1].float()
+    nll = torch.nn.functional.cross_entropy(logits.transpose(1, 2), ids[:, 1:], reduction="none")
+    return nll, mask[:, 1:].to(nll.dtype)
+
+
 def lm_nll(model, tokenizer, lines: Sequence[str], *, start: int | None, batch: int = 16, max_len: int = 256,
            device: str = "cpu") -> dict:
     """Negative log-likelihood of ``lines`` (nats), comparable across tokenizations.
@@ -118,17 +137,7 @@ def lm_nll(model, tokenizer, lines: Sequence[str], *, start: int | None, batch: 
     total, scored = 0.0, 0
     with torch.inference_mode():
         for a in range(0, len(wins), batch):
-            chunk = wins[a:a + batch]
-            width = max(len(w) for w in chunk)
-            ids = torch.zeros((len(chunk), width), dtype=torch.long)
-            mask = torch.zeros((len(chunk), width), dtype=torch.long)
-            for r, w in enumerate(chunk):
-                ids[r, :len(w)] = torch.tensor(w)
-                mask[r, :len(w)] = 1
-            ids, mask = ids.to(device), mask.to(device)
-            logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1].float()
-            nll = torch.nn.functional.cross_entropy(logits.transpose(1, 2), ids[:, 1:], reduction="none")
-            m = mask[:, 1:]
+            nll, m = _token_nll(model, wins[a:a + batch], device)
             total += float((nll * m).sum())
             scored += int(m.sum())
     words = sum(len(line.split()) for line in lines)
@@ -175,17 +184,7 @@ def probe(model, tokenizer, train_lines: Sequence[str], *, start: int | None, st
     curve = []
     for step in range(steps):
         pick = torch.randint(0, len(wins), (min(batch, len(wins)),), generator=gen).tolist()
-        chunk = [wins[i] for i in pick]
-        width = max(len(w) for w in chunk)
-        ids = torch.zeros((len(chunk), width), dtype=torch.long)
-        mask = torch.zeros((len(chunk), width), dtype=torch.long)
-        for r, w in enumerate(chunk):
-            ids[r, :len(w)] = torch.tensor(w)
-            mask[r, :len(w)] = 1
-        ids, mask = ids.to(device), mask.to(device)
-        logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1].float()
-        nll = torch.nn.functional.cross_entropy(logits.transpose(1, 2), ids[:, 1:], reduction="none")
-        m = mask[:, 1:].to(nll.dtype)
+        nll, m = _token_nll(model, [wins[i] for i in pick], device)
         loss = (nll * m).sum() / m.sum().clamp(min=1)
         opt.zero_grad(set_to_none=True)
         loss.backward()
