@@ -70,9 +70,17 @@ def _ours(e: OSError, *paths: str | os.PathLike) -> bool:
     """Is ``e`` a file-system error about one of ``paths`` (or about no file: a write, a flush)?"""
     if e.errno not in _FS_ERRNOS or isinstance(e, OutputError):
         return False
+    return e.filename is None or _our_name(e, *paths) is not None
+
+
+def _our_name(e: OSError, *paths: str | os.PathLike) -> str | None:
+    """The file name of ``e`` that is one of ``paths`` or inside one: ``filename``, or ``filename2``
+    (a copy's destination: ``shutil.copy2`` names its source first when the disk fills up)."""
     names = {os.fspath(p) for p in paths}
-    return e.filename is None or os.fspath(e.filename) in names or any(
-        os.fspath(e.filename).startswith(n + os.sep) for n in names)
+    for f in (e.filename, e.filename2):
+        if f is not None and (os.fspath(f) in names or any(os.fspath(f).startswith(n + os.sep) for n in names)):
+            return os.fspath(f)
+    return None
 
 
 def _mkdirs(folder: Path) -> list[Path]:
@@ -180,7 +188,7 @@ def _inside(inner: Path, outer: Path) -> bool:
 
 @contextlib.contextmanager
 def output_folder(folder: str | os.PathLike, *, force: bool = False,
-                  inputs: Iterable[str | os.PathLike] = ()) -> Iterator[Path]:
+                  inputs: Iterable[str | os.PathLike] = (), legacy_markers: Iterable[str] = ()) -> Iterator[Path]:
     """Build an output folder whole in a temporary sibling, then swap it in.
 
     Yields the temporary folder to write into (name files as in the final one; error messages
@@ -198,6 +206,9 @@ def output_folder(folder: str | os.PathLike, *, force: bool = False,
         Replace a non-empty folder written by xling.
     inputs : paths
         The run's inputs: ``folder`` may never be one of them nor contain one (even with ``force``).
+    legacy_markers : file names
+        Files that marked a command's folders before :data:`MARKER` existed (``xling-vocab.json``):
+        ``force`` also replaces a folder that holds one of them.
 
     Raises
     ------
@@ -205,7 +216,9 @@ def output_folder(folder: str | os.PathLike, *, force: bool = False,
         The folder is refused, or the file system fails (full, read-only, a parent is a file).
     """
     final = Path(folder)
-    _check_replace(final, force, inputs)
+    legacy = tuple(legacy_markers)
+    inputs = list(inputs)
+    _check_replace(final, force, inputs, legacy)
     made: list[Path] = []
     try:
         made = _mkdirs(final.parent)
@@ -219,25 +232,26 @@ def output_folder(folder: str | os.PathLike, *, force: bool = False,
         yield tmp
         with open(tmp / MARKER, "w", encoding="utf-8") as f:
             f.write("written by xling; `--force` may replace this folder\n")
-        _swap(tmp, final, force)
+        _swap(tmp, final, force, legacy)
     except BaseException as e:
         shutil.rmtree(tmp, ignore_errors=True)
         _rmdirs(made)
         if isinstance(e, OSError) and _ours(e, tmp, final):
-            raise output_error(e, e.filename or final) from None
+            raise output_error(e, _our_name(e, tmp, final) or final) from None
         raise
     finally:
         _SHOWN.pop(os.fspath(tmp), None)
 
 
 def check_output_folder(folder: str | os.PathLike, *, force: bool = False,
-                        inputs: Iterable[str | os.PathLike] = ()) -> None:
+                        inputs: Iterable[str | os.PathLike] = (), legacy_markers: Iterable[str] = ()) -> None:
     """Raise the :class:`OutputError` that :func:`output_folder` would raise on entry: call it before
     a long computation so that a refused folder fails first."""
-    _check_replace(Path(folder), force, inputs)
+    _check_replace(Path(folder), force, inputs, tuple(legacy_markers))
 
 
-def _check_replace(final: Path, force: bool, inputs: Iterable[str | os.PathLike]) -> None:
+def _check_replace(final: Path, force: bool, inputs: Iterable[str | os.PathLike],
+                   legacy_markers: tuple[str, ...] = ()) -> None:
     """Refuse a folder that is or holds an input, a file, or a non-empty folder (without ``force``,
     or that xling did not write), or whose parent is a file."""
     where = final.resolve()
@@ -256,16 +270,16 @@ def _check_replace(final: Path, force: bool, inputs: Iterable[str | os.PathLike]
     if final.is_dir() and any(final.iterdir()):
         if not force:
             raise OutputError("folder exists and is not empty (--force replaces a folder xling wrote)", final)
-        if not (final / MARKER).is_file():
-            raise OutputError(f"not a folder xling wrote (no {MARKER}): --force replaces only those; "
-                              "remove it yourself or choose another", final)
+        if not any((final / m).is_file() for m in (MARKER, *legacy_markers)):
+            raise OutputError(f"not a folder xling wrote (no {' or '.join((MARKER, *legacy_markers))}): "
+                              "--force replaces only those; remove it yourself or choose another", final)
 
 
-def _swap(tmp: Path, final: Path, force: bool) -> None:
+def _swap(tmp: Path, final: Path, force: bool, legacy_markers: tuple[str, ...] = ()) -> None:
     """Rename ``tmp`` onto ``final`` (an earlier xling folder there is moved aside, then removed)."""
     old = None
     if final.is_dir() and any(final.iterdir()):
-        _check_replace(final, force, ())  # another run may have written it meanwhile
+        _check_replace(final, force, (), legacy_markers)  # another run may have written it meanwhile
         old = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".xling-old", dir=final.parent))
         os.replace(final, old / "x")
     try:
