@@ -16,7 +16,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -114,27 +114,91 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
 
     ``suffix`` is appended to the temporary name (some libraries insist on an extension).
     """
-    path = Path(path)
+    with atomic_paths([path], [suffix]) as (tmp,):
+        yield tmp
+
+
+@contextlib.contextmanager
+def atomic_paths(paths: Sequence[str | os.PathLike], suffixes: Sequence[str] = ()) -> Iterator[list[Path]]:
+    """:func:`atomic_path` for files that belong together (a cache's ``NAME.npy`` and ``NAME.words``).
+
+    Yields one temporary path per target, each beside its target (``suffixes[i]`` appended to its
+    name). Only when the block completes are they renamed into place, all of them: a failure
+    while writing removes every temporary and leaves every target as it was; a failure while
+    renaming (a target that is a folder) puts back the targets already replaced, so the group
+    is all old or all new.
+    """
+    finals = [Path(p) for p in paths]
+    sufs = list(suffixes) + [""] * (len(finals) - len(suffixes))
     made: list[Path] = []
-    try:
-        made = _mkdirs(path.parent)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + suffix, dir=path.parent)
-        os.close(fd)
-    except OSError as e:
+    tmps: list[Path] = []
+
+    def _drop(extra: list[Path]) -> None:
+        for t in tmps + extra:
+            with contextlib.suppress(OSError):
+                t.unlink()
         _rmdirs(made)
-        raise output_error(e, path) from None
-    tmp_path = Path(tmp)
+
+    for final, suf in zip(finals, sufs, strict=True):
+        try:
+            made += _mkdirs(final.parent)
+            fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp" + suf, dir=final.parent)
+            os.close(fd)
+            tmps.append(Path(tmp))
+        except OSError as e:
+            _drop([])
+            raise output_error(e, final) from None
     try:
-        os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual mode
-        yield tmp_path
-        os.replace(tmp_path, path)
+        for t in tmps:
+            os.chmod(t, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual mode
+        yield list(tmps)
+        _rename_all(tmps, finals)
     except BaseException as e:
-        with contextlib.suppress(OSError):
-            tmp_path.unlink()
-        _rmdirs(made)
-        if isinstance(e, OSError) and _ours(e, tmp_path, path):
-            raise output_error(e, path) from None
+        _drop([])
+        if isinstance(e, OSError):
+            for t, final in zip(tmps, finals, strict=True):
+                if _ours(e, t, final):
+                    raise output_error(e, final) from None
         raise
+
+
+def _rename_all(tmps: list[Path], finals: list[Path]) -> None:
+    """Rename each of ``tmps`` onto its final name; on a failure, undo the renames already done."""
+    if len(tmps) == 1:  # one file: a single atomic rename, the old file stays in place until then
+        os.replace(tmps[0], finals[0])
+        return
+    done: list[tuple[Path, Path | None]] = []  # (final, the old file moved aside, or None)
+    try:
+        for t, final in zip(tmps, finals, strict=True):
+            old = None
+            if final.is_file():
+                fd, name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".xling-old", dir=final.parent)
+                os.close(fd)
+                old = Path(name)
+                try:
+                    os.replace(final, old)
+                except OSError:
+                    old.unlink(missing_ok=True)
+                    raise
+            try:
+                os.replace(t, final)
+            except OSError:
+                if old is not None:
+                    os.replace(old, final)
+                raise
+            done.append((final, old))
+    except BaseException:
+        for final, old in reversed(done):
+            with contextlib.suppress(OSError):
+                if old is not None:
+                    os.replace(old, final)
+                else:
+                    final.unlink()
+        raise
+    for _, old in done:
+        if old is not None:
+            with contextlib.suppress(OSError):
+                old.unlink()
 
 
 @contextlib.contextmanager

@@ -255,6 +255,38 @@ def test_vocab_expand_force_follows_the_output_layer(cli, tiny_model, tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary folder left
 
 
+def test_cache_pair_is_all_or_nothing(cli, spaces, tmp_path, rng):
+    """convert IN OUT.npy writes OUT.npy and OUT.words together or not at all."""
+    from xling.data.embeddings import Embeddings
+    from xling.data.vectors import save_embeddings
+
+    # OUT.npy is a folder: no OUT.words is left behind
+    (tmp_path / "a.npy").mkdir()
+    code, _, err = cli("convert", spaces / "src.vec", tmp_path / "a.npy")
+    assert code == 2 and f"{tmp_path / 'a.npy'}: is a directory" in err, err
+    assert not (tmp_path / "a.words").exists()
+    # an earlier pair, then OUT.words is a folder: OUT.npy already replaced is put back
+    assert cli("convert", spaces / "src.vec", tmp_path / "b.npy")[0] == 0
+    old_npy = (tmp_path / "b.npy").read_bytes()
+    (tmp_path / "b.words").rename(tmp_path / "b.words.keep")
+    (tmp_path / "b.words").mkdir()
+    code, _, err = cli("convert", spaces / "tgt.vec", tmp_path / "b.npy")
+    assert code == 2 and f"{tmp_path / 'b.words'}: is a directory" in err, err
+    assert (tmp_path / "b.npy").read_bytes() == old_npy and (tmp_path / "b.words").is_dir()
+    # failing midway (a word UTF-8 cannot encode, met after the matrix was written): the old pair stays
+    (tmp_path / "b.words").rmdir()
+    (tmp_path / "b.words.keep").rename(tmp_path / "b.words")
+    old_words = (tmp_path / "b.words").read_bytes()
+    bad = Embeddings(["ok", "lone\ud800"], rng.standard_normal((2, D)).astype(np.float32))
+    with pytest.raises(UnicodeEncodeError):
+        save_embeddings(bad, tmp_path / "b.npy")
+    assert (tmp_path / "b.npy").read_bytes() == old_npy and (tmp_path / "b.words").read_bytes() == old_words
+    with pytest.raises(UnicodeEncodeError):
+        save_embeddings(bad, tmp_path / "c.npy")
+    assert not (tmp_path / "c.npy").exists() and not (tmp_path / "c.words").exists()
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporaries
+
+
 def test_output_folder_in_the_library(tmp_path):
     from xling.data.atomic import MARKER, output_folder
     from xling.data.errors import OutputError
