@@ -40,6 +40,9 @@ def spaces(tmp_path, rng):
                              encoding="utf-8")
     (d / "b.txt").write_text("".join(f"a dog {i % 6} ran to the park {i % 4}\n" for i in range(60)),
                              encoding="utf-8")
+    (d / "stats.json").write_text(json.dumps({  # a `data stats --json` record, for xling report
+        "path": "seed.tsv", "pairs": 150, "src_words": 150, "tgt_words": 150,
+        "translations_per_src_word": {"mean": 1.0}, "identical_pairs": 0, "origins": {"tsv": 150}}))
     return d
 
 
@@ -105,6 +108,7 @@ def _writers(d: Path, target: Path, model: Path) -> dict[str, list]:
         "convert bin": ["convert", d / "src.vec", f"{target}.bin"],
         "vocab expand": _expand(model, target),
         "vocab expand bare": _expand_bare(model, target),
+        "report": ["report", d / "stats.json", "-o", target, "--no-plots"],
     }
 
 
@@ -285,6 +289,33 @@ def test_cache_pair_is_all_or_nothing(cli, spaces, tmp_path, rng):
         save_embeddings(bad, tmp_path / "c.npy")
     assert not (tmp_path / "c.npy").exists() and not (tmp_path / "c.words").exists()
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporaries
+
+
+def test_report_folder_goes_through_the_output_layer(cli, spaces, tmp_path):
+    out = tmp_path / "rep"
+    code, stdout, err = cli("report", spaces / "stats.json", "-o", out, "--no-plots", "--json")
+    assert code == 0, err
+    assert set(_leftovers(out)) == {"report.md", "report.json", ".xling-output"}
+    assert json.loads(stdout)["report"] == str(out / "report.md")
+    code, _, err = cli("report", spaces / "stats.json", "-o", out, "--no-plots")
+    assert code == 2 and "not empty" in err and "--force" in err
+    (out / "stale.png").write_bytes(b"old figure")
+    code, _, err = cli("report", spaces / "stats.json", "-o", out, "--no-plots", "--force")
+    assert code == 0, err
+    assert set(_leftovers(out)) == {"report.md", "report.json", ".xling-output"}  # replaced whole
+    (spaces / ".xling-output").write_text("")
+    try:  # a folder that holds an input is refused, even one xling marked
+        for target in (spaces, tmp_path):
+            code, _, err = cli("report", spaces / "stats.json", "-o", target, "--no-plots", "--force")
+            assert code == 2 and "holds the input" in err, err
+    finally:
+        (spaces / ".xling-output").unlink()
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.md").write_text("keep")
+    code, _, err = cli("report", spaces / "stats.json", "-o", foreign, "--no-plots", "--force")
+    assert code == 2 and "not a folder xling wrote" in err and (foreign / "notes.md").read_text() == "keep"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
 def test_output_folder_in_the_library(tmp_path):
