@@ -29,6 +29,7 @@ def report_cmd(
                                        help="Of an evaluation with several criteria (--retrieval all), the one "
                                             "drawn by frequency band ('all': every criterion)."),
     no_plots: bool = typer.Option(False, "--no-plots", help="Tables only (no matplotlib needed)."),
+    force: bool = typer.Option(False, "--force", help="Replace an output folder that xling wrote."),
     json_out: bool = opt.Json,
 ):
     """Figures (PNG) and a Markdown report, each figure also as a table: P@1 by frequency band,
@@ -37,7 +38,7 @@ def report_cmd(
     Each file's kind is the one it declares (``"kind"``), or for older records the one its keys
     show; unknown files are skipped with a warning.
     """
-    from ..data.atomic import atomic_open
+    from ..data.atomic import atomic_open, check_output_folder, output_folder
     from ..data.errors import XlingError
     from .plots import build_sections, load_records, markdown_report
 
@@ -47,8 +48,7 @@ def report_cmd(
         raise XlingError(f"none of the {len(inputs)} files is a result record xling report knows "
                          "(lexicon eval --json, align record.json, cade shift --json, vocab eval --json, "
                          "data stats --json)")
-    if output.exists() and not output.is_dir():
-        raise XlingError(f"{output}: exists and is not a folder")
+    check_output_folder(output, force=force, inputs=inputs)  # a refused folder fails before the work
     for p in unknown:
         warn(f"{p}: not a record xling report knows (skipped)")
     sections = build_sections(records, top_words=top_words,
@@ -59,18 +59,20 @@ def report_cmd(
         except ImportError:
             raise XlingError("figures need matplotlib: pip install 'xling[report]' (or use --no-plots)") from None
 
-    # 2. figures, then the Markdown and JSON reports (each file written atomically)
-    output.mkdir(parents=True, exist_ok=True)
-    figures = _write_figures(sections, output, dpi, no_plots)
+    # 2. figures, then the Markdown and JSON reports: the folder built aside and swapped in whole
     md_path = output / "report.md"
-    with atomic_open(md_path) as f:
-        f.write(markdown_report(sections, records, title))
-    summary = {"output": str(output), "report": str(md_path), "json": str(output / "report.json"),
-               "figures": figures, "sections": [s.name for s in sections],
-               "inputs": [{"path": r.path, "kind": r.kind, "label": r.label} for r in records],
-               "skipped": unknown}
-    write_json(output / "report.json", {"title": title, "inputs": summary["inputs"], "skipped": unknown,
-                                        "sections": [s.as_dict() for s in sections]}, RecordKind.report)
+    with output_folder(output, force=force, inputs=inputs) as tmp:
+        figures = _write_figures(sections, tmp, dpi, no_plots)
+        for fig in figures:  # named in the final folder
+            fig["path"] = str(output / Path(fig["path"]).name)
+        with atomic_open(tmp / md_path.name) as f:
+            f.write(markdown_report(sections, records, title))
+        summary = {"output": str(output), "report": str(md_path), "json": str(output / "report.json"),
+                   "figures": figures, "sections": [s.name for s in sections],
+                   "inputs": [{"path": r.path, "kind": r.kind, "label": r.label} for r in records],
+                   "skipped": unknown}
+        write_json(tmp / "report.json", {"title": title, "inputs": summary["inputs"], "skipped": unknown,
+                                         "sections": [s.as_dict() for s in sections]}, RecordKind.report)
     if json_out:
         emit_json(summary)
         return

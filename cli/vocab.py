@@ -226,7 +226,8 @@ def expand(
         if embeddings is not None:
             if pad_to:
                 raise XlingError("--pad-to-multiple-of applies to model folders, not to --embeddings")
-            report = _expand_bare(embeddings, vocab_file, toks, opts, output, force, upd)
+            report = _expand_bare(embeddings, vocab_file, toks, opts, output, force, upd,
+                                  inputs=[tokens, corpus or "", text or "", src_vectors or "", tgt_vectors or ""])
         else:
             from ..vocab.expand import expand_model
 
@@ -234,7 +235,8 @@ def expand(
                      "signature": signature(init=method, seed=seed)}
             lines = [ln for ln in read_lines(text) if ln.strip()] if text else opts.corpus
             report = expand_model(model_dir, output, toks, opts, pad_to_multiple_of=pad_to, pad_rows=pad_mode,
-                                  force=force, extra_report=extra, text=lines, progress=upd)
+                                  force=force, extra_report=extra, text=lines, progress=upd,
+                                  inputs=[tokens, corpus or "", text or "", src_vectors or "", tgt_vectors or ""])
             report["seconds"] = round(time.perf_counter() - t0, 3)
     if json_out:
         emit_json(report, RecordKind.vocab_expand)
@@ -253,12 +255,14 @@ def expand(
         info(report["signature"])
 
 
-def _expand_bare(embeddings: Path, vocab_file: Path | None, toks, opts, output: Path, force: bool, upd) -> dict:
+def _expand_bare(embeddings: Path, vocab_file: Path | None, toks, opts, output: Path, force: bool, upd,
+                 inputs: list) -> dict:
     import numpy as np
 
-    from ..data.atomic import atomic_open
+    from ..data.atomic import atomic_open, check_output_folder, output_folder
     from ..data.errors import InputError, XlingError
     from ..vocab.candidates import read_lines
+    from ..vocab.checkpoint import MARKER
     from ..vocab.expand import expand_matrix
 
     if vocab_file is None:
@@ -275,27 +279,21 @@ def _expand_bare(embeddings: Path, vocab_file: Path | None, toks, opts, output: 
                          f"{len(vocab)} lines (need one row per token)", vocab_file)
     if len(set(vocab)) != len(vocab):
         raise InputError("the vocabulary repeats a token", vocab_file)
-    if output.exists() and not output.is_dir():
-        raise XlingError(f"{output}: exists and is not a folder")
-    if output.exists() and any(output.iterdir()):
-        if not force:
-            raise XlingError(f"{output}: folder exists and is not empty (use --force to replace a folder "
-                             "xling vocab expand wrote)")
-        if not (output / "xling-vocab.json").is_file():
-            raise XlingError(f"{output}: --force only replaces a folder xling vocab expand wrote (it has "
-                             "xling-vocab.json); this one does not")
+    # the one output layer: --force replaces only a folder xling wrote (xling-vocab.json: an earlier xling)
+    ins = [embeddings, vocab_file, *inputs]
+    check_output_folder(output, force=force, inputs=ins, legacy_markers=(MARKER,))  # a refused folder fails before the work
     t0 = time.perf_counter()
     new, new_vocab, report = expand_matrix(np.asarray(matrix), vocab, toks, opts, progress=upd)
     from ..vocab.init import InitMethod
 
     report.update(embeddings=str(embeddings), output=str(output), seconds=round(time.perf_counter() - t0, 3),
                   signature=signature(init=InitMethod(opts.method), seed=opts.seed))
-    output.mkdir(parents=True, exist_ok=True)
-    with atomic_open(output / "embeddings.npy", "wb") as f:
-        np.save(f, new, allow_pickle=False)
-    with atomic_open(output / "vocab.txt") as f:
-        f.write("".join(t + "\n" for t in new_vocab))
-    write_json(output / "xling-vocab.json", report, RecordKind.vocab_expand)
+    with output_folder(output, force=force, inputs=ins, legacy_markers=(MARKER,)) as tmp:
+        with atomic_open(tmp / "embeddings.npy", "wb") as f:
+            np.save(f, new, allow_pickle=False)
+        with atomic_open(tmp / "vocab.txt") as f:
+            f.write("".join(t + "\n" for t in new_vocab))
+        write_json(tmp / MARKER, report, RecordKind.vocab_expand)
     return report
 
 

@@ -16,7 +16,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -70,9 +70,17 @@ def _ours(e: OSError, *paths: str | os.PathLike) -> bool:
     """Is ``e`` a file-system error about one of ``paths`` (or about no file: a write, a flush)?"""
     if e.errno not in _FS_ERRNOS or isinstance(e, OutputError):
         return False
+    return e.filename is None or _our_name(e, *paths) is not None
+
+
+def _our_name(e: OSError, *paths: str | os.PathLike) -> str | None:
+    """The file name of ``e`` that is one of ``paths`` or inside one: ``filename``, or ``filename2``
+    (a copy's destination: ``shutil.copy2`` names its source first when the disk fills up)."""
     names = {os.fspath(p) for p in paths}
-    return e.filename is None or os.fspath(e.filename) in names or any(
-        os.fspath(e.filename).startswith(n + os.sep) for n in names)
+    for f in (e.filename, e.filename2):
+        if f is not None and (os.fspath(f) in names or any(os.fspath(f).startswith(n + os.sep) for n in names)):
+            return os.fspath(f)
+    return None
 
 
 def _mkdirs(folder: Path) -> list[Path]:
@@ -106,27 +114,91 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
 
     ``suffix`` is appended to the temporary name (some libraries insist on an extension).
     """
-    path = Path(path)
+    with atomic_paths([path], [suffix]) as (tmp,):
+        yield tmp
+
+
+@contextlib.contextmanager
+def atomic_paths(paths: Sequence[str | os.PathLike], suffixes: Sequence[str] = ()) -> Iterator[list[Path]]:
+    """:func:`atomic_path` for files that belong together (a cache's ``NAME.npy`` and ``NAME.words``).
+
+    Yields one temporary path per target, each beside its target (``suffixes[i]`` appended to its
+    name). Only when the block completes are they renamed into place, all of them: a failure
+    while writing removes every temporary and leaves every target as it was; a failure while
+    renaming (a target that is a folder) puts back the targets already replaced, so the group
+    is all old or all new.
+    """
+    finals = [Path(p) for p in paths]
+    sufs = list(suffixes) + [""] * (len(finals) - len(suffixes))
     made: list[Path] = []
-    try:
-        made = _mkdirs(path.parent)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + suffix, dir=path.parent)
-        os.close(fd)
-    except OSError as e:
+    tmps: list[Path] = []
+
+    def _drop(extra: list[Path]) -> None:
+        for t in tmps + extra:
+            with contextlib.suppress(OSError):
+                t.unlink()
         _rmdirs(made)
-        raise output_error(e, path) from None
-    tmp_path = Path(tmp)
+
+    for final, suf in zip(finals, sufs, strict=True):
+        try:
+            made += _mkdirs(final.parent)
+            fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp" + suf, dir=final.parent)
+            os.close(fd)
+            tmps.append(Path(tmp))
+        except OSError as e:
+            _drop([])
+            raise output_error(e, final) from None
     try:
-        os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual mode
-        yield tmp_path
-        os.replace(tmp_path, path)
+        for t in tmps:
+            os.chmod(t, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual mode
+        yield list(tmps)
+        _rename_all(tmps, finals)
     except BaseException as e:
-        with contextlib.suppress(OSError):
-            tmp_path.unlink()
-        _rmdirs(made)
-        if isinstance(e, OSError) and _ours(e, tmp_path, path):
-            raise output_error(e, path) from None
+        _drop([])
+        if isinstance(e, OSError):
+            for t, final in zip(tmps, finals, strict=True):
+                if _ours(e, t, final):
+                    raise output_error(e, final) from None
         raise
+
+
+def _rename_all(tmps: list[Path], finals: list[Path]) -> None:
+    """Rename each of ``tmps`` onto its final name; on a failure, undo the renames already done."""
+    if len(tmps) == 1:  # one file: a single atomic rename, the old file stays in place until then
+        os.replace(tmps[0], finals[0])
+        return
+    done: list[tuple[Path, Path | None]] = []  # (final, the old file moved aside, or None)
+    try:
+        for t, final in zip(tmps, finals, strict=True):
+            old = None
+            if final.is_file():
+                fd, name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".xling-old", dir=final.parent)
+                os.close(fd)
+                old = Path(name)
+                try:
+                    os.replace(final, old)
+                except OSError:
+                    old.unlink(missing_ok=True)
+                    raise
+            try:
+                os.replace(t, final)
+            except OSError:
+                if old is not None:
+                    os.replace(old, final)
+                raise
+            done.append((final, old))
+    except BaseException:
+        for final, old in reversed(done):
+            with contextlib.suppress(OSError):
+                if old is not None:
+                    os.replace(old, final)
+                else:
+                    final.unlink()
+        raise
+    for _, old in done:
+        if old is not None:
+            with contextlib.suppress(OSError):
+                old.unlink()
 
 
 @contextlib.contextmanager
@@ -180,7 +252,7 @@ def _inside(inner: Path, outer: Path) -> bool:
 
 @contextlib.contextmanager
 def output_folder(folder: str | os.PathLike, *, force: bool = False,
-                  inputs: Iterable[str | os.PathLike] = ()) -> Iterator[Path]:
+                  inputs: Iterable[str | os.PathLike] = (), legacy_markers: Iterable[str] = ()) -> Iterator[Path]:
     """Build an output folder whole in a temporary sibling, then swap it in.
 
     Yields the temporary folder to write into (name files as in the final one; error messages
@@ -198,6 +270,9 @@ def output_folder(folder: str | os.PathLike, *, force: bool = False,
         Replace a non-empty folder written by xling.
     inputs : paths
         The run's inputs: ``folder`` may never be one of them nor contain one (even with ``force``).
+    legacy_markers : file names
+        Files that marked a command's folders before :data:`MARKER` existed (``xling-vocab.json``):
+        ``force`` also replaces a folder that holds one of them.
 
     Raises
     ------
@@ -205,7 +280,9 @@ def output_folder(folder: str | os.PathLike, *, force: bool = False,
         The folder is refused, or the file system fails (full, read-only, a parent is a file).
     """
     final = Path(folder)
-    _check_replace(final, force, inputs)
+    legacy = tuple(legacy_markers)
+    inputs = list(inputs)
+    _check_replace(final, force, inputs, legacy)
     made: list[Path] = []
     try:
         made = _mkdirs(final.parent)
@@ -219,25 +296,26 @@ def output_folder(folder: str | os.PathLike, *, force: bool = False,
         yield tmp
         with open(tmp / MARKER, "w", encoding="utf-8") as f:
             f.write("written by xling; `--force` may replace this folder\n")
-        _swap(tmp, final, force)
+        _swap(tmp, final, force, legacy)
     except BaseException as e:
         shutil.rmtree(tmp, ignore_errors=True)
         _rmdirs(made)
         if isinstance(e, OSError) and _ours(e, tmp, final):
-            raise output_error(e, e.filename or final) from None
+            raise output_error(e, _our_name(e, tmp, final) or final) from None
         raise
     finally:
         _SHOWN.pop(os.fspath(tmp), None)
 
 
 def check_output_folder(folder: str | os.PathLike, *, force: bool = False,
-                        inputs: Iterable[str | os.PathLike] = ()) -> None:
+                        inputs: Iterable[str | os.PathLike] = (), legacy_markers: Iterable[str] = ()) -> None:
     """Raise the :class:`OutputError` that :func:`output_folder` would raise on entry: call it before
     a long computation so that a refused folder fails first."""
-    _check_replace(Path(folder), force, inputs)
+    _check_replace(Path(folder), force, inputs, tuple(legacy_markers))
 
 
-def _check_replace(final: Path, force: bool, inputs: Iterable[str | os.PathLike]) -> None:
+def _check_replace(final: Path, force: bool, inputs: Iterable[str | os.PathLike],
+                   legacy_markers: tuple[str, ...] = ()) -> None:
     """Refuse a folder that is or holds an input, a file, or a non-empty folder (without ``force``,
     or that xling did not write), or whose parent is a file."""
     where = final.resolve()
@@ -256,16 +334,16 @@ def _check_replace(final: Path, force: bool, inputs: Iterable[str | os.PathLike]
     if final.is_dir() and any(final.iterdir()):
         if not force:
             raise OutputError("folder exists and is not empty (--force replaces a folder xling wrote)", final)
-        if not (final / MARKER).is_file():
-            raise OutputError(f"not a folder xling wrote (no {MARKER}): --force replaces only those; "
-                              "remove it yourself or choose another", final)
+        if not any((final / m).is_file() for m in (MARKER, *legacy_markers)):
+            raise OutputError(f"not a folder xling wrote (no {' or '.join((MARKER, *legacy_markers))}): "
+                              "--force replaces only those; remove it yourself or choose another", final)
 
 
-def _swap(tmp: Path, final: Path, force: bool) -> None:
+def _swap(tmp: Path, final: Path, force: bool, legacy_markers: tuple[str, ...] = ()) -> None:
     """Rename ``tmp`` onto ``final`` (an earlier xling folder there is moved aside, then removed)."""
     old = None
     if final.is_dir() and any(final.iterdir()):
-        _check_replace(final, force, ())  # another run may have written it meanwhile
+        _check_replace(final, force, (), legacy_markers)  # another run may have written it meanwhile
         old = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".xling-old", dir=final.parent))
         os.replace(final, old / "x")
     try:

@@ -7,7 +7,7 @@ import os
 
 import numpy as np
 
-from .atomic import atomic_open, atomic_path
+from .atomic import atomic_paths
 from .embeddings import Embeddings
 from .errors import InputError, XlingError
 from .formats import RawVectors, ReadOptions, WriteOptions, cache_words_path
@@ -88,9 +88,10 @@ def _write_cache(emb: Embeddings, path: str):
     if bad is not None:
         raise XlingError(f"word {bad!r} contains a line break and cannot go into a words file")
     wpath = cache_words_path(path)
-    with atomic_path(path, suffix=".npy") as tmp:
+    # the pair is all or nothing: both written to temporaries, renamed only when both are complete
+    with atomic_paths([path, wpath], [".npy", ""]) as (tmp, wtmp):
         with open(tmp, "wb") as f:
             np.lib.format.write_array(f, np.ascontiguousarray(emb.vectors, dtype=np.float32), allow_pickle=False)
-        with atomic_open(wpath, "wb") as wf:
+        with open(wtmp, "wb") as wf:
             for s in range(0, len(emb), 100000):
                 wf.write(("\n".join(emb.words[s:s + 100000]) + "\n").encode("utf-8", "surrogateescape"))

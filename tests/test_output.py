@@ -40,15 +40,62 @@ def spaces(tmp_path, rng):
                              encoding="utf-8")
     (d / "b.txt").write_text("".join(f"a dog {i % 6} ran to the park {i % 4}\n" for i in range(60)),
                              encoding="utf-8")
+    (d / "stats.json").write_text(json.dumps({  # a `data stats --json` record, for xling report
+        "path": "seed.tsv", "pairs": 150, "src_words": 150, "tgt_words": 150,
+        "translations_per_src_word": {"mean": 1.0}, "identical_pairs": 0, "origins": {"tsv": 150}}))
     return d
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    """A tiny Hugging Face model folder, sharded in two (the embeddings; a shard vocab expand hard-links),
+    with a sub-folder, a WordPiece tokenizer trained here (tests/vocab_fixtures.py); beside it the
+    words to add and the same matrix bare (emb.npy + emb.vocab)."""
+    from safetensors.numpy import save_file
+
+    from vocab_fixtures import save_tokenizer_dir, train_tokenizer
+
+    base = tmp_path_factory.mktemp("vocab")
+    model = base / "model"
+    tok = train_tokenizer("wordpiece", vocab_size=200)
+    save_tokenizer_dir(model, tok, "wordpiece")
+    n, d = tok.get_vocab_size(with_added_tokens=True), 8
+    rng = np.random.default_rng(0)
+    emb = rng.standard_normal((n, d)).astype(np.float32)
+    shards = {"model-00001-of-00002.safetensors": {"model.embed_tokens.weight": emb},
+              "model-00002-of-00002.safetensors": {"model.norm.weight": np.ones(d, np.float32)}}
+    for name, tensors in shards.items():
+        save_file(tensors, str(model / name), metadata={"format": "pt"})
+    (model / "model.safetensors.index.json").write_text(json.dumps(
+        {"metadata": {"total_size": 4 * (n * d + d)},
+         "weight_map": {k: name for name, tensors in shards.items() for k in tensors}}))
+    (model / "config.json").write_text(json.dumps({"vocab_size": n, "tie_word_embeddings": True,
+                                                   "architectures": ["LlamaForCausalLM"]}))
+    (model / "1_Pooling").mkdir()
+    (model / "1_Pooling" / "config.json").write_text("{}")
+    (base / "words.txt").write_text("maison\nfromage\npomme\nmontagne\n", encoding="utf-8")
+    np.save(base / "emb.npy", emb)
+    vocab = sorted(tok.get_vocab(), key=tok.get_vocab().get)
+    (base / "emb.vocab").write_text("".join(t + "\n" for t in vocab), encoding="utf-8")
+    return model
+
+
+def _expand(model: Path, out, *extra) -> list:
+    return ["vocab", "expand", model, "--tokens", model.parent / "words.txt", "-o", out, *extra]
+
+
+def _expand_bare(model: Path, out, *extra) -> list:
+    b = model.parent
+    return ["vocab", "expand", "--embeddings", b / "emb.npy", "--vocab", b / "emb.vocab", "--tokens", b / "words.txt",
+            "-o", out, *extra]
 
 
 def _align(d: Path, out, *extra) -> list:
     return ["align", d / "src.vec", d / "tgt.vec", "--dict", d / "seed.tsv", "-o", out, *extra]
 
 
-def _writers(d: Path, target: Path) -> dict[str, list]:
-    """Every writer of xling, writing ``target`` (a folder or a file)."""
+def _writers(d: Path, target: Path, model: Path) -> dict[str, list]:
+    """Every writer of xling, writing ``target`` (a folder or a file); ``model``: see tiny_model."""
     return {
         "align": _align(d, target),
         "align-multi": ["align-multi", d / "src.vec", d / "tgt.vec", "--dict", d / "seed.tsv", "-o", target],
@@ -59,6 +106,9 @@ def _writers(d: Path, target: Path) -> dict[str, list]:
         "convert npy": ["convert", d / "src.vec", f"{target}.npy"],
         "convert vec": ["convert", d / "src.vec", f"{target}.vec"],
         "convert bin": ["convert", d / "src.vec", f"{target}.bin"],
+        "vocab expand": _expand(model, target),
+        "vocab expand bare": _expand_bare(model, target),
+        "report": ["report", d / "stats.json", "-o", target, "--no-plots"],
     }
 
 
@@ -106,10 +156,10 @@ def test_force_never_replaces_a_foreign_folder_or_an_input(cli, spaces, tmp_path
     assert cli(*_align(spaces, empty))[0] == 0 and (empty / "map.npy").exists()
 
 
-def test_errors_name_the_users_path_and_leave_nothing(cli, spaces, tmp_path):
+def test_errors_name_the_users_path_and_leave_nothing(cli, spaces, tiny_model, tmp_path):
     blocker = tmp_path / "afile"
     blocker.write_text("x")
-    for name, args in _writers(spaces, blocker / "sub" / "out").items():
+    for name, args in _writers(spaces, blocker / "sub" / "out", tiny_model).items():
         code, _, err = cli("-q", *args)
         assert code == 2, (name, err)
         assert err.count("\n") == 1 and "Traceback" not in err, (name, err)
@@ -148,6 +198,123 @@ def test_two_writers_into_one_folder_never_mix(spaces, tmp_path):
     if rec["outputs"]["src"].endswith(".npy"):  # a cache is NAME.npy + NAME.words
         kept |= {"src.words", "tgt.words"}
     assert files == kept | {"map.npy", "record.json", ".xling-output"}, files
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_vocab_expand_force_follows_the_output_layer(cli, tiny_model, tmp_path):
+    """vocab expand (model folder and bare matrix) goes through the one output layer: --force replaces
+    only a marked folder (or one an earlier xling marked with xling-vocab.json), never an input."""
+    model, base = tiny_model, tiny_model.parent
+    out = tmp_path / "out"
+    code, _, err = cli(*_expand(model, out))
+    assert code == 0, err
+    assert {".xling-output", "xling-vocab.json", "config.json", "1_Pooling"} <= set(_leftovers(out))
+    # the shard without the embeddings is the same file (hard link from the temporary folder)
+    untouched = "model-00002-of-00002.safetensors"
+    assert os.path.samefile(out / untouched, model / untouched)
+    assert json.loads((out / "xling-vocab.json").read_text())["files"]["linked"] == [untouched]
+    # refused without --force, then replaced whole with it
+    code, _, err = cli(*_expand(model, out, "--init", "random"))
+    assert code == 2 and "not empty" in err and "--force" in err
+    (out / "stale.txt").write_text("from an earlier run")
+    code, _, err = cli(*_expand(model, out, "--init", "random", "--force"))
+    assert code == 0, err
+    assert "stale.txt" not in _leftovers(out)
+    assert json.loads((out / "xling-vocab.json").read_text())["init"]["method"] == "random"
+    # backward compatible: a folder an earlier xling wrote has xling-vocab.json but no .xling-output
+    for args in (_expand, _expand_bare):
+        (out / ".xling-output").unlink()
+        code, _, err = cli(*args(model, out, "--force"))
+        assert code == 0, (args, err)
+        assert (out / ".xling-output").is_file() and (out / "xling-vocab.json").is_file()
+    assert {"embeddings.npy", "vocab.txt"} <= set(_leftovers(out))
+    # a foreign folder, the model folder, its parent (which holds every input), a folder inside it
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep")
+    for args in (_expand, _expand_bare):
+        code, _, err = cli(*args(model, foreign, "--force"))
+        assert code == 2 and "not a folder xling wrote" in err and "xling-vocab.json" in err, err
+    assert (foreign / "notes.txt").read_text() == "keep"
+    (base / ".xling-output").write_text("")  # even a marked folder is refused when it holds an input
+    try:
+        for target, msg in ((model, "must not be the model folder"), (base, "must not be the model folder"),
+                            (model / "sub", "must not be inside the model folder")):
+            code, _, err = cli(*_expand(model, target, "--force"))
+            assert code == 2 and msg in err and err.count("\n") == 1, err
+        code, _, err = cli(*_expand_bare(model, base, "--force"))
+        assert code == 2 and "holds the input" in err, err
+        words = tmp_path / "w" / "words.txt"  # a token file inside the output folder
+        words.parent.mkdir()
+        shutil.copy(base / "words.txt", words)
+        (words.parent / ".xling-output").write_text("")
+        for args in (_expand, _expand_bare):
+            argv = args(model, words.parent, "--force")
+            argv[argv.index("--tokens") + 1] = words
+            code, _, err = cli(*argv)
+            assert code == 2 and "holds the input" in err and words.exists(), err
+    finally:
+        (base / ".xling-output").unlink()
+    assert (model / "config.json").is_file() and not (model / "sub").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary folder left
+
+
+def test_cache_pair_is_all_or_nothing(cli, spaces, tmp_path, rng):
+    """convert IN OUT.npy writes OUT.npy and OUT.words together or not at all."""
+    from xling.data.embeddings import Embeddings
+    from xling.data.vectors import save_embeddings
+
+    # OUT.npy is a folder: no OUT.words is left behind
+    (tmp_path / "a.npy").mkdir()
+    code, _, err = cli("convert", spaces / "src.vec", tmp_path / "a.npy")
+    assert code == 2 and f"{tmp_path / 'a.npy'}: is a directory" in err, err
+    assert not (tmp_path / "a.words").exists()
+    # an earlier pair, then OUT.words is a folder: OUT.npy already replaced is put back
+    assert cli("convert", spaces / "src.vec", tmp_path / "b.npy")[0] == 0
+    old_npy = (tmp_path / "b.npy").read_bytes()
+    (tmp_path / "b.words").rename(tmp_path / "b.words.keep")
+    (tmp_path / "b.words").mkdir()
+    code, _, err = cli("convert", spaces / "tgt.vec", tmp_path / "b.npy")
+    assert code == 2 and f"{tmp_path / 'b.words'}: is a directory" in err, err
+    assert (tmp_path / "b.npy").read_bytes() == old_npy and (tmp_path / "b.words").is_dir()
+    # failing midway (a word UTF-8 cannot encode, met after the matrix was written): the old pair stays
+    (tmp_path / "b.words").rmdir()
+    (tmp_path / "b.words.keep").rename(tmp_path / "b.words")
+    old_words = (tmp_path / "b.words").read_bytes()
+    bad = Embeddings(["ok", "lone\ud800"], rng.standard_normal((2, D)).astype(np.float32))
+    with pytest.raises(UnicodeEncodeError):
+        save_embeddings(bad, tmp_path / "b.npy")
+    assert (tmp_path / "b.npy").read_bytes() == old_npy and (tmp_path / "b.words").read_bytes() == old_words
+    with pytest.raises(UnicodeEncodeError):
+        save_embeddings(bad, tmp_path / "c.npy")
+    assert not (tmp_path / "c.npy").exists() and not (tmp_path / "c.words").exists()
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporaries
+
+
+def test_report_folder_goes_through_the_output_layer(cli, spaces, tmp_path):
+    out = tmp_path / "rep"
+    code, stdout, err = cli("report", spaces / "stats.json", "-o", out, "--no-plots", "--json")
+    assert code == 0, err
+    assert set(_leftovers(out)) == {"report.md", "report.json", ".xling-output"}
+    assert json.loads(stdout)["report"] == str(out / "report.md")
+    code, _, err = cli("report", spaces / "stats.json", "-o", out, "--no-plots")
+    assert code == 2 and "not empty" in err and "--force" in err
+    (out / "stale.png").write_bytes(b"old figure")
+    code, _, err = cli("report", spaces / "stats.json", "-o", out, "--no-plots", "--force")
+    assert code == 0, err
+    assert set(_leftovers(out)) == {"report.md", "report.json", ".xling-output"}  # replaced whole
+    (spaces / ".xling-output").write_text("")
+    try:  # a folder that holds an input is refused, even one xling marked
+        for target in (spaces, tmp_path):
+            code, _, err = cli("report", spaces / "stats.json", "-o", target, "--no-plots", "--force")
+            assert code == 2 and "holds the input" in err, err
+    finally:
+        (spaces / ".xling-output").unlink()
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.md").write_text("keep")
+    code, _, err = cli("report", spaces / "stats.json", "-o", foreign, "--no-plots", "--force")
+    assert code == 2 and "not a folder xling wrote" in err and (foreign / "notes.md").read_text() == "keep"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
@@ -193,7 +360,7 @@ def tmpfs_ok(tmp_path_factory):
 
 
 @pytest.mark.parametrize("mount_opts,reason", [("size=64k", "no space left"), ("ro", "read-only file system")])
-def test_full_disk_and_read_only_for_every_writer(tmpfs_ok, spaces, tmp_path, mount_opts, reason):
+def test_full_disk_and_read_only_for_every_writer(tmpfs_ok, spaces, tiny_model, tmp_path, mount_opts, reason):
     import shlex
 
     mnt = tmp_path / "mnt"
@@ -201,7 +368,7 @@ def test_full_disk_and_read_only_for_every_writer(tmpfs_ok, spaces, tmp_path, mo
     lines = [f"mount -t tmpfs -o {mount_opts} none {mnt} || exit 9"]
     if mount_opts != "ro":  # fill the disk up: the next write of any size fails with ENOSPC
         lines.append(f"dd if=/dev/zero of={mnt}/fill bs=1k count=1000 2>/dev/null; ls -A {mnt}")
-    writers = _writers(spaces, mnt / "out")
+    writers = _writers(spaces, mnt / "out", tiny_model)
     for name, args in writers.items():
         cmd = " ".join(shlex.quote(str(a)) for a in [*XLING, "-q", *args])
         lines.append(f"echo '## {name}'; {cmd}; echo \"rc=$?\"; ls -A {mnt}; echo '##.'")

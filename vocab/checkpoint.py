@@ -10,10 +10,11 @@ followed by the new rows (rows are contiguous in row-major order), so memory sta
 proportional to the new rows, never to the model. Shards without a per-token tensor are
 hard-linked (copied where the file system refuses links). dtypes are kept byte for byte.
 
-Everything is written into a temporary folder beside the output and renamed into place, so a
-failed run leaves nothing half-written. ``--force`` replaces only a folder that xling wrote
-(it holds ``xling-vocab.json``), and the output may never be the model folder, one of its
-parents, or a folder inside it.
+The output folder goes through xling's one output layer (:func:`~xling.data.atomic.output_folder`):
+built in a temporary folder beside it and swapped in whole, so a failed run leaves nothing
+half-written and a file-system error is one line naming the user's path. ``--force`` replaces only
+a folder that xling wrote (``.xling-output``, or ``xling-vocab.json`` from an earlier xling), and the
+output may never be the model folder, one of its parents, a folder inside it, or hold an input.
 """
 from __future__ import annotations
 
@@ -21,15 +22,15 @@ import json
 import os
 import shutil
 import struct
-import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..data.errors import InputError, XlingError
+from ..data.atomic import check_output_folder, output_folder
+from ..data.errors import InputError, OutputError
 from ..data.jsonfile import read_json
 
 if TYPE_CHECKING:
@@ -305,29 +306,22 @@ def is_lm(config: dict) -> bool:
     return any(a.endswith(("ForCausalLM", "LMHeadModel")) for a in config.get("architectures") or [])
 
 
-def check_output(src: Path, out: Path, force: bool) -> None:
-    """Refuse an output folder that would destroy the model or a folder xling did not write.
+def check_output(src: Path, out: Path, force: bool, inputs: Iterable[str | os.PathLike] = ()) -> None:
+    """Refuse an output folder that would destroy the model, an input, or a folder xling did not write.
 
     Raises
     ------
-    XlingError
-        ``out`` is the model folder, one of its parents or inside it; ``out`` is a file; ``out``
-        is a non-empty folder and ``force`` is off, or it is one without ``xling-vocab.json``.
+    OutputError
+        ``out`` is the model folder, one of its parents or inside it; ``out`` holds one of
+        ``inputs``; ``out`` is a file; ``out`` is a non-empty folder and ``force`` is off, or one
+        xling did not write (neither ``.xling-output`` nor ``xling-vocab.json``).
     """
     s, o = src.resolve(), out.resolve()
     if o == s or o in s.parents:
-        raise XlingError(f"{out}: the output folder must not be the model folder or contain it")
+        raise OutputError("the output folder must not be the model folder or contain it", out)
     if s in o.parents:
-        raise XlingError(f"{out}: the output folder must not be inside the model folder")
-    if out.exists() and not out.is_dir():
-        raise XlingError(f"{out}: exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()):
-        if not force:
-            raise XlingError(f"{out}: folder exists and is not empty (use --force to replace a folder "
-                             "xling vocab expand wrote)")
-        if not (out / MARKER).is_file():
-            raise XlingError(f"{out}: --force only replaces a folder xling vocab expand wrote (it has "
-                             f"{MARKER}); this one does not")
+        raise OutputError("the output folder must not be inside the model folder", out)
+    check_output_folder(out, force=force, inputs=[src, *inputs], legacy_markers=(MARKER,))
 
 
 def decode_floats(raw: bytes, code: str) -> np.ndarray:
@@ -421,9 +415,18 @@ def _link_or_copy(src: Path, dst: Path) -> str:
         return "copied"
 
 
+def _copy_tree(src: Path, dst: Path) -> None:
+    """``shutil.copytree`` that raises the first OSError itself (copytree gathers errors into a
+    ``shutil.Error`` without errno, which the output layer could not report as one line)."""
+    os.mkdir(dst)
+    for item in src.iterdir():
+        (_copy_tree if item.is_dir() else shutil.copy2)(item, dst / item.name)
+
+
 def write_expanded(mf: ModelFiles, out: str | os.PathLike, tails: dict[str, tuple[int, np.ndarray]],
                    n_total: int, report: dict, *, force: bool = False,
-                   write_tokenizer: Callable[[Path], list] | None = None) -> dict:
+                   write_tokenizer: Callable[[Path], list] | None = None,
+                   inputs: Iterable[str | os.PathLike] = ()) -> dict:
     """Write the expanded model folder.
 
     Parameters
@@ -438,17 +441,18 @@ def write_expanded(mf: ModelFiles, out: str | os.PathLike, tails: dict[str, tupl
     write_tokenizer : callable(tmp_folder) → list of warnings, optional
         Rewrites the tokenizer files in the temporary output folder (after the other files were
         copied there).
+    inputs : paths
+        The run's other inputs (token list, corpus, text): ``out`` may never hold one.
 
     Returns
     -------
     dict : the ``files`` entry of the report.
     """
     out = Path(out)
-    check_output(mf.path, out, force)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    inputs = list(inputs)
+    check_output(mf.path, out, force, inputs)
     files: dict = {"rewritten": [], "linked": [], "copied": []}
-    try:
+    with output_folder(out, force=force, inputs=[mf.path, *inputs], legacy_markers=(MARKER,)) as tmp:
         # 1. every other file (tokenizer files too: write_tokenizer then replaces them)
         for item in mf.path.iterdir():
             if (item.name in ("config.json", INDEX_NAME, MARKER) or item.name.endswith(STALE_WEIGHTS)
@@ -456,7 +460,7 @@ def write_expanded(mf: ModelFiles, out: str | os.PathLike, tails: dict[str, tupl
                 continue
             if item.name in ("onnx", "openvino") and item.is_dir():
                 continue
-            (shutil.copytree if item.is_dir() else shutil.copy2)(item, tmp / item.name)
+            (_copy_tree if item.is_dir() else shutil.copy2)(item, tmp / item.name)
         warnings = list(write_tokenizer(tmp)) if write_tokenizer is not None else []
         # 2. shards: rewrite those with a per-token tensor, hard-link the others
         grown = {mf.tensors[k].file for k in tails}
@@ -474,19 +478,13 @@ def write_expanded(mf: ModelFiles, out: str | os.PathLike, tails: dict[str, tupl
             index["metadata"] = dict(index.get("metadata") or {})
             index["metadata"]["total_size"] = int(sum(sizes.values()))
             _write_json(tmp / INDEX_NAME, index)
-        # 3. config with the new vocabulary size, report (the marker)
+        # 3. config with the new vocabulary size, report (xling-vocab.json); the output layer adds
+        # its marker and swaps the folder into place
         config = dict(mf.config)
         config["vocab_size"] = int(n_total)
         _write_json(tmp / "config.json", config)
         report = dict(report, files=files, tokenizer_warnings=warnings)
         _write_json(tmp / MARKER, report)
-        # 4. swap into place
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return {"files": files, "tokenizer_warnings": warnings}
 
 

@@ -198,7 +198,8 @@ def _old_words(tokenizer, n: int) -> list[str | None]:
 
 def expand_model(src, out, words, opts: InitOptions, *, pad_to_multiple_of: int | None = None,
                  pad_rows: PadRows = PadRows.mean, force: bool = False, extra_report: dict | None = None,
-                 text: Sequence[str] | None = None, progress: Callable[[int, int], None] | None = None) -> dict:
+                 text: Sequence[str] | None = None, progress: Callable[[int, int], None] | None = None,
+                 inputs: Sequence[str | os.PathLike] = ()) -> dict:
     """Add ``words`` to the model folder ``src`` as real tokenizer entries and write ``out``.
 
     Steps: read the folder lazily (headers only); add the words to the tokenizer
@@ -214,10 +215,14 @@ def expand_model(src, out, words, opts: InitOptions, *, pad_to_multiple_of: int 
     pad_to_multiple_of : int, optional
         Grow the vocabulary to a multiple of this (GPU-friendly shapes); the padding rows are
         ``pad_rows``: the mean of the old rows of each tensor, or zeros. No token maps to them.
-    force : replace ``out`` if xling wrote it (it holds ``xling-vocab.json``).
+    force : replace ``out`` if xling wrote it (it holds ``.xling-output``, or ``xling-vocab.json``
+        from an earlier xling).
     text : lines, optional
         Running text: the report's ``in_context`` gives tokens per word before and after and the
         share of the new words' occurrences encoded as their single new token.
+    inputs : paths
+        The run's other input files (token list, corpus, text, vectors): ``out`` may never hold
+        one, nor the model folder (even with ``force``).
 
     Returns
     -------
@@ -231,7 +236,8 @@ def expand_model(src, out, words, opts: InitOptions, *, pad_to_multiple_of: int 
 
     src, out = Path(src), Path(out)
     mf = open_model(src)
-    check_output(src, out, force)  # fail before any work
+    inputs = [*inputs, *([words] if isinstance(words, (str, os.PathLike)) else [])]
+    check_output(src, out, force, inputs)  # fail before any work
     if isinstance(words, (str, os.PathLike)):
         new_tok, entries, skips = load_trained(words, mf.tokenizer)
     else:
@@ -293,7 +299,7 @@ def expand_model(src, out, words, opts: InitOptions, *, pad_to_multiple_of: int 
     report = record(RecordKind.vocab_expand, body)  # the record xling-vocab.json holds: kind + schema first
     if text:
         report["in_context"] = in_context_use(mf.tokenizer, new_tok, entries, list(text))
-    files = write_expanded(mf, out, tails, n_total, report, force=force,
+    files = write_expanded(mf, out, tails, n_total, report, force=force, inputs=inputs,
                            write_tokenizer=lambda tmp: rewrite_tokenizer_files(src, tmp, new_tok, entries))
     report.update(files)
     return report
