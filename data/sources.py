@@ -52,10 +52,6 @@ def is_single_word(text: str) -> bool:
     return bool(t) and _SPACE.search(t) is None
 
 
-def has_letter(word: str) -> bool:
-    return any(ch.isalpha() for ch in word)
-
-
 class PairCollector:
     """Collects (src, tgt) pairs with their origin, dropping repeats (the first wins)."""
 
