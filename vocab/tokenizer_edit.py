@@ -115,6 +115,28 @@ def check_words(words: Sequence[str]) -> list[str]:
     return out
 
 
+class _Entries:
+    """New entries in id order, appended after the largest existing id (``ids`` is updated)."""
+
+    def __init__(self, ids: dict[str, int]) -> None:
+        self.ids = ids
+        self.next_id = max(ids.values(), default=-1) + 1
+        self.items: list[NewEntry] = []
+
+    def new_entry(self, word: str, token: str, pieces, intermediate: bool = False) -> int:
+        tid = self.next_id
+        self.next_id += 1
+        self.ids[token] = tid
+        self.items.append(NewEntry(word, token, tid, list(pieces), intermediate))
+        return tid
+
+    def promote(self, token: str, word: str) -> None:
+        """Turn the intermediate ``token`` into a requested entry for ``word``."""
+        for j, e in enumerate(self.items):
+            if e.token == token and e.intermediate:
+                self.items[j] = NewEntry(word, e.token, e.token_id, e.pieces, False)
+
+
 def expand_tokenizer(tokenizer, words: Sequence[str]):
     """Add ``words`` as real entries of ``tokenizer``'s model.
 
@@ -138,22 +160,45 @@ def expand_tokenizer(tokenizer, words: Sequence[str]):
     XlingError
         A word with whitespace inside, an unsupported model type, or no word left to add.
     """
-    from tokenizers import Tokenizer
-
     words = check_words(words)
     data = _model_data(tokenizer)
     model = data["model"]
     kind = model["type"]
     seg = HFSegmenter(tokenizer)
     ids = _all_ids(data)
-    next_id = max(ids.values(), default=-1) + 1
-    if kind == "Unigram" and next_id != len(model["vocab"]):
+    added = _Entries(ids)
+    if kind == "Unigram" and added.next_id != len(model["vocab"]):
         raise XlingError(f"cannot append Unigram pieces: added tokens hold ids {len(model['vocab'])}.."
-                         f"{next_id - 1} after the model's {len(model['vocab'])} pieces")
+                         f"{added.next_id - 1} after the model's {len(model['vocab'])} pieces")
     skips = SkipReport(requested=len(words))
+    # 1. which words to add, and the pieces running text gives each today
+    plan = _plan_words(words, model, seg, ids, skips)
+    if not plan:
+        raise XlingError(f"no new token to add: of {len(words)} words, {len(skips.single_token)} are already "
+                         f"one token in context, {len(skips.existing)} already entries, {skips.duplicates} "
+                         f"repeated or empty, {len(skips.split)} split by the pre-tokeniser")
+    # 2. entries of the model (plus merge chains for BPE)
+    if kind == "WordPiece":
+        for w, form, pieces in plan:
+            model["vocab"][form] = added.new_entry(w, form, pieces)
+    elif kind == "Unigram":
+        _add_unigram_words(model, plan, added)
+    else:
+        _add_bpe(model, plan, ids, seg, added.new_entry, added.promote)
+    # 3. the expanded tokenizer, and which requested words it still does not encode as one token
+    new_tok = _finish(data, added.items, skips)
+    skips.not_firing = [e.word for e in added.items
+                        if not e.intermediate and [t.id for t in new_tok.model.tokenize(e.token)] != [e.token_id]]
+    return new_tok, added.items, skips
+
+
+def _plan_words(words: list[str], model: dict, seg: HFSegmenter, ids: dict,
+                skips: SkipReport) -> list[tuple[str, str, list[int]]]:
+    """(word, form, old pieces) for each word to add; the others are counted in ``skips``."""
+    kind = model["type"]
     unk = model.get("unk_token")
     unk_id = model.get("unk_id") if kind == "Unigram" else (ids.get(unk) if unk else None)
-    plan: list[tuple[str, str, list[int]]] = []  # (word, form, old pieces)
+    plan: list[tuple[str, str, list[int]]] = []
     seen: set[str] = set()
     for w in words:
         if not w:
@@ -177,50 +222,34 @@ def expand_tokenizer(tokenizer, words: Sequence[str]):
             skips.too_long.append(w)
         else:
             plan.append((w, form, pieces))
-    if not plan:
-        raise XlingError(f"no new token to add: of {len(words)} words, {len(skips.single_token)} are already "
-                         f"one token in context, {len(skips.existing)} already entries, {skips.duplicates} "
-                         f"repeated or empty, {len(skips.split)} split by the pre-tokeniser")
-    entries: list[NewEntry] = []
+    return plan
 
-    def new_entry(word, token, pieces, intermediate=False) -> int:
-        nonlocal next_id
-        tid = next_id
-        next_id += 1
-        ids[token] = tid
-        entries.append(NewEntry(word, token, tid, list(pieces), intermediate))
-        return tid
 
-    if kind == "WordPiece":
-        for w, form, pieces in plan:
-            model["vocab"][form] = new_entry(w, form, pieces)
-    elif kind == "Unigram":
-        scores = [float(p[1]) for p in model["vocab"]]
-        unk_score = min(scores) - 10.0  # the Unigram model's penalty for an unknown piece
-        unk_id = model.get("unk_id")
-        top = max(s for i, s in enumerate(scores) if i != unk_id) if scores else 0.0
-        for w, form, pieces in plan:
-            best = sum(unk_score if i == unk_id else scores[i] for i in pieces)
-            score = min(best + UNIGRAM_MARGIN, top)
-            if score <= best:  # cannot beat the word's segmentation without outranking every piece
-                score = best + UNIGRAM_MARGIN
-            new_entry(w, form, pieces)
-            model["vocab"].append([form, score])
-    else:
-        def promote(token: str, word: str) -> None:
-            for j, e in enumerate(entries):
-                if e.token == token and e.intermediate:
-                    entries[j] = NewEntry(word, e.token, e.token_id, e.pieces, False)
+def _add_unigram_words(model: dict, plan, added: _Entries) -> None:
+    """A Unigram piece per word, scored above the word's best segmentation today."""
+    scores = [float(p[1]) for p in model["vocab"]]
+    unk_score = min(scores) - 10.0  # the Unigram model's penalty for an unknown piece
+    unk_id = model.get("unk_id")
+    top = max(s for i, s in enumerate(scores) if i != unk_id) if scores else 0.0
+    for w, form, pieces in plan:
+        best = sum(unk_score if i == unk_id else scores[i] for i in pieces)
+        score = min(best + UNIGRAM_MARGIN, top)
+        if score <= best:  # cannot beat the word's segmentation without outranking every piece
+            score = best + UNIGRAM_MARGIN
+        added.new_entry(w, form, pieces)
+        model["vocab"].append([form, score])
 
-        _add_bpe(model, plan, ids, seg, new_entry, promote)
+
+def _finish(data: dict, entries: list[NewEntry], skips: SkipReport):
+    """Count the entries in ``skips`` and build the expanded tokenizer from ``data``."""
+    from tokenizers import Tokenizer
+
     skips.added = [e.word for e in entries if not e.intermediate]
     skips.intermediates = sum(e.intermediate for e in entries)
     new_tok = Tokenizer.from_str(json.dumps(data, ensure_ascii=False))
-    if kind == "Unigram":
+    if data["model"]["type"] == "Unigram":
         new_tok = _rescore_unigram(new_tok, data, entries)
-    skips.not_firing = [e.word for e in entries
-                        if not e.intermediate and [t.id for t in new_tok.model.tokenize(e.token)] != [e.token_id]]
-    return new_tok, entries, skips
+    return new_tok
 
 
 def _rescore_unigram(new_tok, data: dict, entries: list[NewEntry], rounds: int = 5):
@@ -634,7 +663,7 @@ def train_new_tokens(tokenizer, lines: Sequence[str], n: int, *, train_vocab_siz
     -------
     (new_tokenizer, entries, skips) : as :func:`expand_tokenizer`.
     """
-    from tokenizers import Tokenizer, pre_tokenizers, trainers
+    from tokenizers import pre_tokenizers
 
     if n < 1:
         raise XlingError("the number of new tokens must be at least 1")
@@ -643,13 +672,37 @@ def train_new_tokens(tokenizer, lines: Sequence[str], n: int, *, train_vocab_siz
     kind = model["type"]
     seg = HFSegmenter(tokenizer)
     ids = _all_ids(data)
-    next_id = max(ids.values(), default=-1) + 1
+    added = _Entries(ids)
     lines = [ln for ln in lines if ln.strip()]
     if not lines:
         raise XlingError("no text to learn tokens from")
     alphabet = pre_tokenizers.ByteLevel.alphabet() if seg.byte_level else []
     size = train_vocab_size or (len(alphabet) + 4 * n + 500)
+    unk = model.get("unk_token") if kind != "Unigram" else (
+        model["vocab"][model["unk_id"]][0] if model.get("unk_id") is not None else None)
     # 1. a fresh tokenizer of the same family, the same text processing
+    learned = _learn(tokenizer, seg, model, unk, lines, size, alphabet)
+    # 2. its entries missing from the model, in its own order
+    skips = SkipReport()
+    if kind == "BPE":
+        _take_bpe(model, learned, n, seg, added, skips)
+    elif kind == "Unigram":
+        _take_unigram(model, learned, n, unk, seg, added, skips)
+    else:
+        _take_wordpiece(model, learned, n, unk, seg, added, skips)
+    if not added.items:
+        raise XlingError(f"the text taught no token the model lacks ({len(skips.existing)} learned tokens "
+                         f"are already entries)")
+    # 3. the merged tokenizer
+    return _finish(data, added.items, skips), added.items, skips
+
+
+def _learn(tokenizer, seg: HFSegmenter, model: dict, unk: str | None, lines: list[str], size: int,
+           alphabet: list) -> dict:
+    """Train a tokenizer of ``tokenizer``'s family (same text processing) on ``lines``; its model."""
+    from tokenizers import Tokenizer, trainers
+
+    kind = model["type"]
     fresh = json.loads(tokenizer.to_str())
     fresh["added_tokens"] = []
     fresh["post_processor"] = None
@@ -657,8 +710,6 @@ def train_new_tokens(tokenizer, lines: Sequence[str], n: int, *, train_vocab_siz
     if seg.marker and fresh.get("pre_tokenizer") is None:  # LLaMA-2 layout: SentencePiece never crosses a ▁
         fresh["pre_tokenizer"] = {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "never",
                                   "split": True}
-    unk = model.get("unk_token") if kind != "Unigram" else (
-        model["vocab"][model["unk_id"]][0] if model.get("unk_id") is not None else None)
     trainer: trainers.Trainer
     if kind == "BPE":
         fresh["model"] = {"type": "BPE", "vocab": {}, "merges": [], "unk_token": unk,
@@ -676,82 +727,62 @@ def train_new_tokens(tokenizer, lines: Sequence[str], n: int, *, train_vocab_siz
                                             continuing_subword_prefix=model.get("continuing_subword_prefix", "##"))
     learner = Tokenizer.from_str(json.dumps(fresh, ensure_ascii=False))
     learner.train_from_iterator(lines, trainer)
-    learned = json.loads(learner.to_str())["model"]
-    # 2. its entries missing from the model, in its own order
-    entries: list[NewEntry] = []
-    skips = SkipReport()
-    specials = {unk}
+    return json.loads(learner.to_str())["model"]
 
-    def new_entry(word: str, token: str, pieces, intermediate: bool = False) -> int:
-        nonlocal next_id
-        entries.append(NewEntry(word, token, next_id, list(pieces), intermediate))
-        ids[token] = next_id
-        next_id += 1
-        return ids[token]
 
-    def add(token: str) -> int:
-        return new_entry(_word_of(seg, token), token, seg.model_pieces(token))
+def _take_bpe(model: dict, learned: dict, n: int, seg: HFSegmenter, added: _Entries, skips: SkipReport) -> None:
+    """Each learned token gets a merge chain from the pieces the model gives its string today
+    (as a requested word does), so that it fires wherever the model reaches those pieces."""
+    wanted: list[str] = []
+    for a, b in _merge_list(learned):
+        if len(wanted) >= n:
+            break
+        r = a + b
+        skips.requested += 1
+        if r in added.ids:
+            skips.existing.append(r)
+        elif r not in wanted:
+            wanted.append(r)
+    plan = [(_word_of(seg, t), t, seg.model_pieces(t)) for t in wanted]
+    _add_bpe(model, plan, added.ids, seg, added.new_entry, added.promote)
 
-    if kind == "BPE":
-        # each learned token gets a merge chain from the pieces the model gives its string today
-        # (as a requested word does), so that it fires wherever the model reaches those pieces
-        wanted: list[str] = []
-        for a, b in _merge_list(learned):
-            if len(wanted) >= n:
-                break
-            r = a + b
-            skips.requested += 1
-            if r in ids:
-                skips.existing.append(r)
-            elif r not in wanted:
-                wanted.append(r)
 
-        def promote(token: str, word: str) -> None:
-            for j, e in enumerate(entries):
-                if e.token == token and e.intermediate:
-                    entries[j] = NewEntry(word, e.token, e.token_id, e.pieces, False)
+def _take_unigram(model: dict, learned: dict, n: int, unk: str | None, seg: HFSegmenter, added: _Entries,
+                  skips: SkipReport) -> None:
+    """Learned pieces by score, each scored above its segmentation in the model today."""
+    scores = [float(p[1]) for p in model["vocab"]]
+    if added.next_id != len(model["vocab"]):
+        raise XlingError("cannot append Unigram pieces: added tokens hold ids after the model's pieces")
+    unk_id = model.get("unk_id")
+    unk_score = min(scores) - 10.0
+    for piece, _ in sorted(learned["vocab"], key=lambda p: -p[1]):
+        if len(added.items) >= n:
+            break
+        if piece == unk:
+            continue
+        skips.requested += 1
+        if piece in added.ids:
+            skips.existing.append(piece)
+            continue
+        pieces = seg.model_pieces(piece)
+        best = sum(unk_score if i == unk_id else scores[i] for i in pieces)
+        added.new_entry(_word_of(seg, piece), piece, pieces)
+        model["vocab"].append([piece, best + UNIGRAM_MARGIN])
 
-        plan = [(_word_of(seg, t), t, seg.model_pieces(t)) for t in wanted]
-        _add_bpe(model, plan, ids, seg, new_entry, promote)
-    elif kind == "Unigram":
-        scores = [float(p[1]) for p in model["vocab"]]
-        if next_id != len(model["vocab"]):
-            raise XlingError("cannot append Unigram pieces: added tokens hold ids after the model's pieces")
-        unk_id = model.get("unk_id")
-        unk_score = min(scores) - 10.0
-        for piece, _ in sorted(learned["vocab"], key=lambda p: -p[1]):
-            if len(entries) >= n:
-                break
-            if piece in specials:
-                continue
-            skips.requested += 1
-            if piece in ids:
-                skips.existing.append(piece)
-                continue
-            pieces = seg.model_pieces(piece)
-            best = sum(unk_score if i == unk_id else scores[i] for i in pieces)
-            add(piece)
-            model["vocab"].append([piece, best + UNIGRAM_MARGIN])
-    else:
-        for token in sorted(learned["vocab"], key=learned["vocab"].get):
-            if len(entries) >= n:
-                break
-            if token in specials:
-                continue
-            skips.requested += 1
-            if token in ids:
-                skips.existing.append(token)
-            else:
-                model["vocab"][token] = add(token)
-    if not entries:
-        raise XlingError(f"the text taught no token the model lacks ({len(skips.existing)} learned tokens "
-                         f"are already entries)")
-    skips.added = [e.word for e in entries if not e.intermediate]
-    skips.intermediates = sum(e.intermediate for e in entries)
-    new_tok = Tokenizer.from_str(json.dumps(data, ensure_ascii=False))
-    if kind == "Unigram":
-        new_tok = _rescore_unigram(new_tok, data, entries)
-    return new_tok, entries, skips
+
+def _take_wordpiece(model: dict, learned: dict, n: int, unk: str | None, seg: HFSegmenter, added: _Entries,
+                    skips: SkipReport) -> None:
+    """Learned entries in the learner's id order, added as they are (``##`` pieces included)."""
+    for token in sorted(learned["vocab"], key=learned["vocab"].get):
+        if len(added.items) >= n:
+            break
+        if token == unk:
+            continue
+        skips.requested += 1
+        if token in added.ids:
+            skips.existing.append(token)
+        else:
+            model["vocab"][token] = added.new_entry(_word_of(seg, token), token, seg.model_pieces(token))
 
 
 def _word_of(seg: HFSegmenter, token: str) -> str:
