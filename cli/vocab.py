@@ -74,7 +74,7 @@ def train_tokenizer(
     train_vocab_size: int | None = typer.Option(None, "--train-vocab-size", min=2,
                                                 help="Size of the tokenizer trained on the corpus "
                                                      "(default: 4 × N + 500, plus the byte alphabet)."),
-    force: bool = typer.Option(False, "--force", help="Replace a non-empty output folder."),
+    force: bool = opt.Force,
     json_out: bool = opt.Json,
 ):
     """Learn N new subword tokens with the model's own algorithm and merge them into its tokenizer.
@@ -85,19 +85,22 @@ def train_tokenizer(
     appended after the existing merges (so text where none of them applies is segmented as
     before). OUT/ holds the merged tokenizer files and xling-tokens.json; give OUT/ to
     `xling vocab expand MODEL --tokens OUT/` to add the matching embedding rows.
-    """
-    import shutil
 
-    from ..data.errors import XlingError
+    Not bit-reproducible for Unigram and WordPiece models: the `tokenizers` library's trainers for
+    those families can learn a different list from the same corpus from one run to the next
+    (xling-tokens.json records it as "reproducible": false). BPE training is.
+    """
+    from ..data.atomic import check_output_folder, output_folder
     from ..vocab.candidates import read_lines
     from ..vocab.checkpoint import load_tokenizer_only
-    from ..vocab.tokenizer_edit import in_context_use, save_trained, train_new_tokens
+    from ..vocab.tokenizer_edit import TRAINED_FILE, in_context_use, save_trained, train_new_tokens
 
     tok = load_tokenizer_only(model_dir)
-    if output.exists() and not output.is_dir():
-        raise XlingError(f"{output}: exists and is not a folder")
-    if output.exists() and any(output.iterdir()) and not force:
-        raise XlingError(f"{output}: folder exists and is not empty (use --force to replace it)")
+    ins, marker = [model_dir, corpus], (TRAINED_FILE,)
+    check_output_folder(output, force=force, inputs=ins, legacy_markers=marker)  # refused before the training
+    reproducible = type(tok.model).__name__ not in ("Unigram", "WordPiece")
+    if not reproducible:
+        info(f"note: {type(tok.model).__name__} training is not bit-reproducible (the tokenizers library's trainer)")
     lines = [ln for ln in read_lines(corpus) if ln.strip()]
     t0 = time.perf_counter()
     new_tok, entries, skips = train_new_tokens(tok, lines, new_tokens, train_vocab_size=train_vocab_size)
@@ -113,16 +116,10 @@ def train_tokenizer(
               "tokens_per_word_before": use["tokens_per_word_before"],
               "tokens_per_word_after": use["tokens_per_word_after"],
               "lines_changed_without_new_ids": use["lines_changed_without_new_ids"],
+              "reproducible": reproducible,
               "seconds": round(time.perf_counter() - t0, 3)}
-    tmp = output.with_name(output.name + ".xling-tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
+    with output_folder(output, force=force, inputs=ins, legacy_markers=marker) as tmp:
         warnings = save_trained(tmp, model_dir, new_tok, entries, skips, report)
-        if output.exists():
-            shutil.rmtree(output)
-        tmp.rename(output)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     report["tokenizer_warnings"] = warnings
     if json_out:
         report["examples"] = [e.word for e in entries[:20]]

@@ -370,6 +370,22 @@ def test_train_tokenizer_bad_input(cli, model_dirs, corpus, tmp_path):
     assert code == 2 and "not empty" in err and (out / "x").read_text() == "keep"
 
 
+def test_train_tokenizer_says_when_it_is_not_reproducible_and_forces_only_its_own_folder(cli, model_dirs, corpus,
+                                                                                          tmp_path):
+    out = tmp_path / "u"
+    code, _, err = cli("vocab", "train-tokenizer", model_dirs["unigram"], corpus, "-n", "5", "-o", out)
+    assert code == 0 and "not bit-reproducible" in err
+    assert json.loads((out / "xling-tokens.json").read_text(encoding="utf-8"))["reproducible"] is False
+    code, _, err = cli("vocab", "train-tokenizer", model_dirs["bytelevel"], corpus, "-n", "5", "-o", out, "--force")
+    assert code == 0 and "not bit-reproducible" not in err  # its own folder is replaced; BPE training is repeatable
+    assert json.loads((out / "xling-tokens.json").read_text(encoding="utf-8"))["reproducible"] is True
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "x").write_text("keep")
+    code, _, err = cli("vocab", "train-tokenizer", model_dirs["bytelevel"], corpus, "-n", "5", "-o", other, "--force")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and (other / "x").read_text() == "keep"
+
+
 def test_a_word_that_is_the_prefix_of_an_earlier_word_is_still_added(tokenizers_):
     from xling.vocab.tokenizer_edit import expand_tokenizer
 
