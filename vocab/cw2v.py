@@ -24,7 +24,9 @@ Two versions:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -107,6 +109,131 @@ def candidate_sets(init: ConvexMix, old: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
+@contextmanager
+def _torch_settings(torch, threads: int, deterministic: bool = False):
+    """Set torch's thread count (and, optionally, deterministic algorithms); restore them after."""
+    prev_threads, prev_det = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    torch.set_num_threads(threads)
+    if deterministic:
+        # same seed, same weights: the backward of the gathers must not add in thread order
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(prev_threads)
+        if deterministic:
+            torch.use_deterministic_algorithms(prev_det)
+
+
+def _pairs_and_counts(sequences: Sequence[Sequence[int]], window: int, rng: np.random.Generator,
+                      max_pairs: int, n_total: int, first_new: int | None = None
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Skip-gram pairs, checked against the expanded vocabulary, and unigram^0.75 context counts."""
+    pairs = skipgram_pairs(sequences, window, rng, max_pairs, first_new=first_new)
+    if pairs.max() >= n_total or pairs.min() < 0:
+        raise XlingError("cw2v: corpus token id outside the expanded vocabulary")
+    counts = np.bincount(pairs[:, 1], minlength=n_total).astype(np.float64) ** 0.75
+    return pairs, counts
+
+
+def _noise(torch, counts: np.ndarray, dev):
+    """Negative-sampling distribution (float32 tensor) from the unigram^0.75 counts."""
+    return torch.tensor(counts / counts.sum(), dtype=torch.float32, device=dev)
+
+
+def _warm_scores(init: ConvexMix, cand: np.ndarray, warm_start: float) -> np.ndarray:
+    """Starting scores (n_new, n_cand): each piece of a token gets ``warm_start`` + log of its weight share."""
+    import scipy.sparse as sp
+
+    w0 = sp.csr_matrix(init.weights)
+    warm = np.zeros(cand.shape, dtype=np.float32)
+    for r in range(cand.shape[0]):
+        cols = w0.indices[w0.indptr[r]:w0.indptr[r + 1]]
+        vals = w0.data[w0.indptr[r]:w0.indptr[r + 1]]
+        for c, v in zip(cols, vals, strict=True):
+            warm[r, cand[r] == c] = warm_start + np.log(v * len(cols))
+    return warm
+
+
+@dataclass
+class _ShortcutState:
+    """Tensors of the candidate-set training: frozen rows E, candidate rows EC, scores S, contexts U."""
+
+    E: Any
+    EC: Any  # (n_new, n_cand, d), constant
+    S: Any
+    U: Any
+    opt_s: Any
+    noise: Any
+    gen: Any
+    n_old: int
+
+
+def _shortcut_state(torch, old: np.ndarray, cand: np.ndarray, warm: np.ndarray, counts: np.ndarray,
+                    n_new: int, alpha: float, gen, dev) -> _ShortcutState:
+    """Frozen old rows E, learned scores S (Adam), context vectors U (plain SGD, gradients by hand)."""
+    n_old, d = old.shape
+    noise = _noise(torch, counts, dev)
+    E = torch.tensor(old, dtype=torch.float32, device=dev)
+    EC = E[torch.tensor(cand, device=dev)]
+    S = torch.nn.Parameter(torch.tensor(warm, device=dev))
+    U = torch.zeros(n_old + n_new, d, device=dev)
+    opt_s = torch.optim.Adam([S], lr=alpha)
+    return _ShortcutState(E, EC, S, U, opt_s, noise, gen, n_old)
+
+
+def _shortcut_step(torch, st: _ShortcutState, b, params: CW2VParams, lr_u: float) -> float:
+    """One batch of pairs ``b``: update U by hand and S through the softmax mix; return the loss."""
+    n_old, d = st.n_old, st.U.shape[1]
+    center, ctx = b[:, 0], b[:, 1]
+    # 4. center vectors: frozen rows for old tokens, convex mixes for new ones
+    is_new = center >= n_old
+    new_rows = torch.einsum("nk,nkd->nd", torch.softmax(st.S, dim=1), st.EC)
+    with torch.no_grad():
+        v_new = new_rows[(center - n_old).clamp(min=0)]
+        v = torch.where(is_new[:, None], v_new, st.E[center.clamp(max=n_old - 1)])
+    neg = torch.multinomial(st.noise, len(b) * params.negative, replacement=True,
+                            generator=st.gen).view(len(b), params.negative)
+    with torch.no_grad():
+        # 5. skip-gram negative-sampling gradients
+        u_pos, u_neg = st.U[ctx], st.U[neg]
+        s_pos = (v * u_pos).sum(-1)
+        s_neg = torch.einsum("bd,bnd->bn", v, u_neg)
+        g_pos = torch.sigmoid(s_pos) - 1.0  # d loss / d s_pos
+        g_neg = torch.sigmoid(s_neg)  # d loss / d s_neg
+        grad_v = g_pos[:, None] * u_pos + torch.einsum("bn,bnd->bd", g_neg, u_neg)
+        st.U.index_add_(0, ctx, -lr_u * g_pos[:, None] * v)
+        st.U.index_add_(0, neg.reshape(-1), (-lr_u * g_neg[..., None] * v[:, None, :]).reshape(-1, d))
+        loss_val = float(-(torch.nn.functional.logsigmoid(s_pos)
+                           + torch.nn.functional.logsigmoid(-s_neg).sum(-1)).mean())
+    # 6. scores of new tokens: back-propagate grad_v through the softmax mix
+    #    (summed per token with index_add_, which is deterministic on CPU threads,
+    #    unlike the backward of fancy indexing)
+    if bool(is_new.any()):
+        grad_rows = torch.zeros_like(new_rows).index_add_(0, center[is_new] - n_old, grad_v[is_new])
+        st.opt_s.zero_grad(set_to_none=True)
+        new_rows.backward(grad_rows / len(b))
+        st.opt_s.step()
+    return loss_val
+
+
+def _shortcut_train(torch, st: _ShortcutState, pairs: np.ndarray, params: CW2VParams, dev,
+                    progress: Callable[[int, int], None] | None) -> tuple[float, int]:
+    """Epochs over the pairs in batches, context rate decaying linearly as in word2vec; (last loss, steps)."""
+    P = torch.tensor(pairs, device=dev)
+    steps = params.epochs * ((len(P) + params.batch_size - 1) // params.batch_size)
+    loss_val, step = float("nan"), 0
+    for _ in range(params.epochs):
+        for start in range(0, len(P), params.batch_size):
+            b = P[start:start + params.batch_size]
+            lr_u = params.ctx_lr * max(1e-4, 1.0 - step / steps)
+            loss_val = _shortcut_step(torch, st, b, params, lr_u)
+            step += 1
+            if progress is not None:
+                progress(step, steps)
+    return loss_val, step
+
+
 def train_cw2v(old: np.ndarray, init: ConvexMix, sequences: Sequence[Sequence[int]], *,
                params: CW2VParams = CW2VParams(), seed: int = 0, device: Device | str = Device.cpu,
                progress: Callable[[int, int], None] | None = None) -> tuple[ConvexMix, dict]:
@@ -137,81 +264,27 @@ def train_cw2v(old: np.ndarray, init: ConvexMix, sequences: Sequence[Sequence[in
     import scipy.sparse as sp
     import torch
 
-    n_old, d = old.shape
+    n_old = old.shape[0]
     n_new = init.weights.shape[0]
     dev = torch_device(device)
     rng = np.random.default_rng(seed)
     gen = torch.Generator(device=dev).manual_seed(seed)
-    prev_threads = torch.get_num_threads()
-    torch.set_num_threads(params.threads)
-    try:
+    with _torch_settings(torch, params.threads):
         # 1. candidates and warm-started scores
         cand = candidate_sets(init, old, n_candidates)
-        w0 = sp.csr_matrix(init.weights)
-        warm = np.zeros(cand.shape, dtype=np.float32)
-        for r in range(n_new):
-            cols = w0.indices[w0.indptr[r]:w0.indptr[r + 1]]
-            vals = w0.data[w0.indptr[r]:w0.indptr[r + 1]]
-            for c, v in zip(cols, vals, strict=True):
-                warm[r, cand[r] == c] = params.warm_start + np.log(v * len(cols))
+        warm = _warm_scores(init, cand, params.warm_start)
         # 2. training pairs and unigram^0.75 noise distribution
-        pairs = skipgram_pairs(sequences, params.window, rng, params.max_pairs, first_new=n_old)
-        if pairs.max() >= n_old + n_new or pairs.min() < 0:
-            raise XlingError("cw2v: corpus token id outside the expanded vocabulary")
-        counts = np.bincount(pairs[:, 1], minlength=n_old + n_new).astype(np.float64) ** 0.75
-        noise = torch.tensor(counts / counts.sum(), dtype=torch.float32, device=dev)
+        pairs, counts = _pairs_and_counts(sequences, params.window, rng, params.max_pairs, n_old + n_new,
+                                          first_new=n_old)
         seen = np.unique(pairs[:, 0][pairs[:, 0] >= n_old]) - n_old
         # 3. parameters: frozen old rows E, learned scores S (Adam), context vectors U (plain
         #    SGD with word2vec's linearly decaying rate; gradients written out by hand, which is
-        #    much faster on a CPU than autograd + sparse optimisers for 30k x d rows)
-        E = torch.tensor(old, dtype=torch.float32, device=dev)
-        EC = E[torch.tensor(cand, device=dev)]  # (n_new, n_cand, d), constant
-        S = torch.nn.Parameter(torch.tensor(warm, device=dev))
-        U = torch.zeros(n_old + n_new, d, device=dev)
-        opt_s = torch.optim.Adam([S], lr=params.alpha)
-        P = torch.tensor(pairs, device=dev)
-        steps = params.epochs * ((len(P) + params.batch_size - 1) // params.batch_size)
-        loss_val, step = float("nan"), 0
-        for _ in range(params.epochs):
-            for start in range(0, len(P), params.batch_size):
-                b = P[start:start + params.batch_size]
-                center, ctx = b[:, 0], b[:, 1]
-                lr_u = params.ctx_lr * max(1e-4, 1.0 - step / steps)
-                # 4. center vectors: frozen rows for old tokens, convex mixes for new ones
-                is_new = center >= n_old
-                new_rows = torch.einsum("nk,nkd->nd", torch.softmax(S, dim=1), EC)
-                with torch.no_grad():
-                    v_new = new_rows[(center - n_old).clamp(min=0)]
-                    v = torch.where(is_new[:, None], v_new, E[center.clamp(max=n_old - 1)])
-                neg = torch.multinomial(noise, len(b) * params.negative, replacement=True,
-                                        generator=gen).view(len(b), params.negative)
-                with torch.no_grad():
-                    # 5. skip-gram negative-sampling gradients
-                    u_pos, u_neg = U[ctx], U[neg]
-                    s_pos = (v * u_pos).sum(-1)
-                    s_neg = torch.einsum("bd,bnd->bn", v, u_neg)
-                    g_pos = torch.sigmoid(s_pos) - 1.0  # d loss / d s_pos
-                    g_neg = torch.sigmoid(s_neg)  # d loss / d s_neg
-                    grad_v = g_pos[:, None] * u_pos + torch.einsum("bn,bnd->bd", g_neg, u_neg)
-                    U.index_add_(0, ctx, -lr_u * g_pos[:, None] * v)
-                    U.index_add_(0, neg.reshape(-1), (-lr_u * g_neg[..., None] * v[:, None, :]).reshape(-1, d))
-                    loss_val = float(-(torch.nn.functional.logsigmoid(s_pos)
-                                       + torch.nn.functional.logsigmoid(-s_neg).sum(-1)).mean())
-                # 6. scores of new tokens: back-propagate grad_v through the softmax mix
-                #    (summed per token with index_add_, which is deterministic on CPU threads,
-                #    unlike the backward of fancy indexing)
-                if bool(is_new.any()):
-                    grad_rows = torch.zeros_like(new_rows).index_add_(0, center[is_new] - n_old, grad_v[is_new])
-                    opt_s.zero_grad(set_to_none=True)
-                    new_rows.backward(grad_rows / len(b))
-                    opt_s.step()
-                step += 1
-                if progress is not None:
-                    progress(step, steps)
+        #    much faster on a CPU than autograd + sparse optimisers for 30k x d rows);
+        #    steps 4-6 in _shortcut_step
+        st = _shortcut_state(torch, old, cand, warm, counts, n_new, params.alpha, gen, dev)
+        loss_val, step = _shortcut_train(torch, st, pairs, params, dev, progress)
         # 7. dense convex weights over all old rows
-        A = torch.softmax(S.detach(), dim=1).cpu().numpy().astype(np.float64)
-    finally:
-        torch.set_num_threads(prev_threads)
+        A = torch.softmax(st.S.detach(), dim=1).cpu().numpy().astype(np.float64)
     weights = np.zeros((n_new, n_old), dtype=np.float64)
     np.put_along_axis(weights, cand, A, axis=1)
     stats = {"pairs": int(len(pairs)), "steps": step, "final_loss": loss_val,
@@ -277,6 +350,61 @@ class _VocabMix:
         return np.concatenate(out) if out else np.zeros((0, self.rows.shape[0]), np.float32)
 
 
+def _full_mixes(torch, old: np.ndarray, old_out: np.ndarray | None, init: ConvexMix, params: CW2VParams,
+                gen, dev) -> tuple[Any, Any, _VocabMix, _VocabMix]:
+    """Frozen input rows E and output rows H (E itself when tied), and one mix per side."""
+    E = torch.tensor(old, dtype=torch.float32, device=dev)
+    H = E if old_out is None else torch.tensor(old_out, dtype=torch.float32, device=dev)
+    mix_in = _VocabMix(torch, E, init, params.rank, params.warm_start, gen, dev)
+    mix_out = mix_in if old_out is None else _VocabMix(torch, H, init, params.rank, params.warm_start, gen, dev)
+    return E, H, mix_in, mix_out
+
+
+def _new_token_pairs(sequences: Sequence[Sequence[int]], params: CW2VParams, rng: np.random.Generator,
+                     n_old: int, n_new: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs that hold a new token (at most ``max_pairs``) and the unigram^0.75 counts of all pairs."""
+    # only pairs with a new token train something (old rows are frozen on both sides)
+    pairs, counts = _pairs_and_counts(sequences, params.window, rng, 2 ** 62, n_old + n_new)
+    pairs = pairs[(pairs >= n_old).any(axis=1)][:params.max_pairs]
+    if not len(pairs):
+        raise XlingError("cw2v: no new token occurs in the corpus (give text in the new tokens' language)")
+    return pairs, counts
+
+
+def _full_batch(torch, P, owner, present, params: CW2VParams, gen, dev):
+    """Sample one batch of pairs, owned by at most ``tokens_per_step`` new tokens."""
+    if len(present) > params.tokens_per_step:
+        chosen = present[torch.randperm(len(present), generator=gen, device=dev)[:params.tokens_per_step]]
+        pool = torch.nonzero(torch.isin(owner, chosen)).view(-1)
+    else:
+        pool = torch.arange(len(P), device=dev)
+    sel = pool[torch.randint(0, len(pool), (min(params.batch_size, len(pool)),), generator=gen, device=dev)]
+    return P[sel]
+
+
+def _side(torch, ids, mix: _VocabMix, rows, n_old: int):
+    """Vectors of ``ids`` on one side: frozen rows for old tokens, the side's mix for new ones."""
+    is_new = ids >= n_old
+    out = rows[ids.clamp(max=n_old - 1)]
+    if bool(is_new.any()):
+        uniq, inv = torch.unique(ids[is_new] - n_old, return_inverse=True)
+        out = out.clone()
+        out[is_new] = mix.vectors(uniq)[inv]
+    return out
+
+
+def _full_loss(torch, b, neg, E, H, mix_in: _VocabMix, mix_out: _VocabMix, scale, n_old: int):
+    """Skip-gram negative-sampling loss: centres from the input side, contexts from the output side."""
+    center, ctx = b[:, 0], b[:, 1]
+    v = _side(torch, center, mix_in, E, n_old)
+    u_pos = _side(torch, ctx, mix_out, H, n_old)
+    u_neg = _side(torch, neg.reshape(-1), mix_out, H, n_old).view(len(b), neg.shape[1], E.shape[1])
+    a, c = torch.exp(scale[0]), scale[1]
+    s_pos = a * (v * u_pos).sum(-1) + c
+    s_neg = a * torch.einsum("bd,bnd->bn", v, u_neg) + c
+    return -(torch.nn.functional.logsigmoid(s_pos) + torch.nn.functional.logsigmoid(-s_neg).sum(-1)).mean()
+
+
 def train_cw2v_full(old: np.ndarray, old_out: np.ndarray | None, init: ConvexMix,
                     sequences: Sequence[Sequence[int]], *, params: CW2VParams = CW2VParams(), seed: int = 0,
                     device: Device | str = Device.cpu, progress: Callable[[int, int], None] | None = None
@@ -300,30 +428,19 @@ def train_cw2v_full(old: np.ndarray, old_out: np.ndarray | None, init: ConvexMix
     """
     import torch
 
-    n_old, d = old.shape
+    n_old = old.shape[0]
     n_new = init.weights.shape[0]
     dev = torch_device(device)
     rng = np.random.default_rng(seed)
-    prev_threads, prev_det = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
-    torch.set_num_threads(params.threads)
-    # same seed, same weights: the backward of the gathers must not add in thread order
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    try:
+    with _torch_settings(torch, params.threads, deterministic=True):
         gen = torch.Generator(device=dev).manual_seed(seed)
-        E = torch.tensor(old, dtype=torch.float32, device=dev)
-        H = E if old_out is None else torch.tensor(old_out, dtype=torch.float32, device=dev)
-        mix_in = _VocabMix(torch, E, init, params.rank, params.warm_start, gen, dev)
-        mix_out = mix_in if old_out is None else _VocabMix(torch, H, init, params.rank, params.warm_start, gen, dev)
-        # only pairs with a new token train something (old rows are frozen on both sides)
-        pairs = skipgram_pairs(sequences, params.window, rng, max_pairs=2 ** 62)
-        if pairs.max() >= n_old + n_new or pairs.min() < 0:
-            raise XlingError("cw2v: corpus token id outside the expanded vocabulary")
-        counts = np.bincount(pairs[:, 1], minlength=n_old + n_new).astype(np.float64) ** 0.75
-        pairs = pairs[(pairs >= n_old).any(axis=1)][:params.max_pairs]
-        if not len(pairs):
-            raise XlingError("cw2v: no new token occurs in the corpus (give text in the new tokens' language)")
-        noise = torch.tensor(counts / counts.sum(), dtype=torch.float32, device=dev)
+        # 1. frozen rows and one whole-vocabulary mix per side
+        E, H, mix_in, mix_out = _full_mixes(torch, old, old_out, init, params, gen, dev)
+        # 2. pairs with a new token, and the noise distribution
+        pairs, counts = _new_token_pairs(sequences, params, rng, n_old, n_new)
+        noise = _noise(torch, counts, dev)
         seen = np.unique(pairs[pairs >= n_old]) - n_old
+        # 3. learned: both mixes and a score scale and bias (Adam)
         scale = torch.zeros(2, device=dev, requires_grad=True)  # log score scale, score bias
         params_ = mix_in.params() + ([] if mix_out is mix_in else mix_out.params()) + [scale]
         opt = torch.optim.Adam(params_, lr=params.alpha)
@@ -333,46 +450,22 @@ def train_cw2v_full(old: np.ndarray, old_out: np.ndarray | None, init: ConvexMix
         owner = torch.tensor(np.where(pairs[:, 0] >= n_old, pairs[:, 0], pairs[:, 1]) - n_old, device=dev)
         present = torch.tensor(seen, device=dev)
         noise[n_old:] = 0.0  # negatives are old tokens (frozen rows): no extra softmax per step
+        # 4. training steps: a batch, its negatives, the loss through both mixes
         steps, losses = params.steps, []
         for step in range(steps):
-            if len(present) > params.tokens_per_step:
-                chosen = present[torch.randperm(len(present), generator=gen, device=dev)[:params.tokens_per_step]]
-                pool = torch.nonzero(torch.isin(owner, chosen)).view(-1)
-            else:
-                pool = torch.arange(len(P), device=dev)
-            sel = pool[torch.randint(0, len(pool), (min(params.batch_size, len(pool)),), generator=gen, device=dev)]
-            b = P[sel]
+            b = _full_batch(torch, P, owner, present, params, gen, dev)
             neg = torch.multinomial(noise, len(b) * params.negative, replacement=True,
                                     generator=gen).view(len(b), params.negative)
-            center, ctx = b[:, 0], b[:, 1]
-
-            def side(ids, mix, rows):
-                is_new = ids >= n_old
-                out = rows[ids.clamp(max=n_old - 1)]
-                if bool(is_new.any()):
-                    uniq, inv = torch.unique(ids[is_new] - n_old, return_inverse=True)
-                    out = out.clone()
-                    out[is_new] = mix.vectors(uniq)[inv]
-                return out
-
-            v = side(center, mix_in, E)
-            u_pos = side(ctx, mix_out, H)
-            u_neg = side(neg.reshape(-1), mix_out, H).view(len(b), params.negative, d)
-            a, c = torch.exp(scale[0]), scale[1]
-            s_pos = a * (v * u_pos).sum(-1) + c
-            s_neg = a * torch.einsum("bd,bnd->bn", v, u_neg) + c
-            loss = -(torch.nn.functional.logsigmoid(s_pos) + torch.nn.functional.logsigmoid(-s_neg).sum(-1)).mean()
+            loss = _full_loss(torch, b, neg, E, H, mix_in, mix_out, scale, n_old)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             losses.append(float(loss.detach()))
             if progress is not None:
                 progress(step + 1, steps)
+        # 5. dense weights over all old rows
         w_in = mix_in.dense()
         w_out = None if mix_out is mix_in else mix_out.dense()
-    finally:
-        torch.set_num_threads(prev_threads)
-        torch.use_deterministic_algorithms(prev_det)
     stats = {"pairs": int(len(pairs)), "steps": steps, "first_loss": losses[0] if losses else None,
              "final_loss": float(np.mean(losses[-10:])) if losses else None,
              "new_tokens_in_corpus": int(len(seen)), "candidates": "all", "rank": params.rank,

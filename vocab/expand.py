@@ -196,6 +196,83 @@ def _old_words(tokenizer, n: int) -> list[str | None]:
     return [None if i in specials else t.strip() for i, t in enumerate(texts)]
 
 
+def _new_ids(mf, entries, pad_to_multiple_of: int | None) -> tuple[np.ndarray, int, int, int]:
+    """Ids of the new tokens, rows with a token, rows after padding, first row that changes."""
+    n_old = mf.n_rows
+    n_real = mf.tokenizer.get_vocab_size(with_added_tokens=True)  # rows with a token (the rest: padding)
+    ids = np.array([e.token_id for e in entries], dtype=np.int64)
+    if len(set(ids.tolist())) != len(ids) or (ids < n_real).any():
+        raise XlingError("the expanded tokenizer gave new tokens ids that are repeated or taken")
+    n_total = padded_rows(max(n_old, int(ids.max()) + 1), pad_to_multiple_of)
+    first = min(n_old, int(ids.min()))
+    return ids, n_real, n_total, first
+
+
+def _model_initializer(mf, new_tok, entries, ids: np.ndarray, n_real: int, opts: InitOptions,
+                       progress: Callable[[int, int], None] | None) -> tuple[np.ndarray, Initializer, dict]:
+    """The initialiser of the new rows, from float32 copies of the old token rows (returned too)."""
+    from .segment import HFSegmenter
+
+    old = mf.matrix()[:n_real]
+    exclude = _special_ids(mf.tokenizer)
+    id_map = {int(t): n_real + j for j, t in enumerate(ids)}
+    new_seg = HFSegmenter(new_tok)
+
+    def encode_expanded(lines):
+        return [[id_map.get(i, i) for i in seq if i < n_real or i in id_map] for seq in new_seg.encode_lines(lines)]
+
+    untied = [k for k in mf.output_keys if not mf.tied]
+    old_out = mf.matrix(untied[0])[:n_real] if (untied and opts.method is InitMethod.cw2v) else None
+    needs_words = opts.method is InitMethod.aligned
+    init, stats = make_initializer(
+        old, [e.pieces for e in entries], [e.word for e in entries],
+        _old_words(mf.tokenizer, n_real) if needs_words else [None] * n_real, opts,
+        normalize=HFSegmenter(mf.tokenizer).normalize, exclude_ids=exclude,
+        encode_expanded=encode_expanded, old_out=old_out, progress=progress)
+    return old, init, stats
+
+
+def _tails(mf, old: np.ndarray, init: Initializer, ids: np.ndarray, n_real: int, n_total: int, first: int,
+           pad_rows: PadRows) -> dict[str, tuple[int, np.ndarray]]:
+    """The rows from ``first`` on of every per-token tensor: kept old rows, new rows, padding."""
+    n_old = mf.n_rows
+    tails: dict[str, tuple[int, np.ndarray]] = {}
+    for s, key in enumerate(mf.per_token_keys):
+        if key == mf.input_key:
+            base_full = old if n_real == n_old else mf.matrix(key)
+        else:
+            base_full = mf.matrix(key)
+        base = base_full[:n_real]
+        if key in mf.output_keys and mf.tied:
+            new_rows = tails[mf.input_key][1][ids - first]  # the tie: same rows as the input
+        else:
+            new_rows = init.rows(base, stream=s, output=key in mf.output_keys)
+        pad = base.mean(axis=0, dtype=np.float64) if pad_rows is PadRows.mean else np.zeros(base.shape[1:])
+        tail = np.empty((n_total - first,) + base.shape[1:], dtype=np.float32)
+        tail[:n_old - first] = base_full[first:n_old]
+        tail[n_old - first:] = pad
+        tail[ids - first] = new_rows
+        tails[key] = (first, tail)
+        del base_full, base
+    return tails
+
+
+def _expand_report(mf, entries, skips, stats: dict, ids: np.ndarray, n_total: int, opts: InitOptions,
+                   pad_to_multiple_of: int | None, pad_rows: PadRows, extra_report: dict | None) -> dict:
+    """The record ``xling-vocab.json`` holds (kind + schema first), without the in-context figures."""
+    n_old = mf.n_rows
+    n_int = sum(e.intermediate for e in entries)
+    body = {"tokens": skips.as_dict(), "init": stats, "old_rows": n_old, "new_rows": n_total,
+            "first_new_id": int(ids.min()), "new_tokens": len(entries) - n_int, "intermediate_tokens": n_int,
+            "padding_rows": n_total - max(n_old, int(ids.max()) + 1),
+            "pad_rows": pad_rows.value if pad_to_multiple_of else None,
+            "reused_padding_rows": int((ids < n_old).sum()),
+            "input_key": mf.input_key, "output_keys": mf.output_keys, "bias_keys": mf.bias_keys,
+            "tied": mf.tied, "seed": opts.seed, "shards": len(mf.shards), **(extra_report or {}),
+            "entries": [dataclasses.asdict(e) for e in entries]}
+    return record(RecordKind.vocab_expand, body)
+
+
 def expand_model(src, out, words, opts: InitOptions, *, pad_to_multiple_of: int | None = None,
                  pad_rows: PadRows = PadRows.mean, force: bool = False, extra_report: dict | None = None,
                  text: Sequence[str] | None = None, progress: Callable[[int, int], None] | None = None,
@@ -231,72 +308,26 @@ def expand_model(src, out, words, opts: InitOptions, *, pad_to_multiple_of: int 
     from pathlib import Path
 
     from .checkpoint import check_output, open_model, write_expanded
-    from .segment import HFSegmenter
     from .tokenizer_edit import expand_tokenizer, in_context_use, load_trained, rewrite_tokenizer_files
 
     src, out = Path(src), Path(out)
     mf = open_model(src)
     inputs = [*inputs, *([words] if isinstance(words, (str, os.PathLike)) else [])]
     check_output(src, out, force, inputs)  # fail before any work
+    # 1. the words into the tokenizer, and the ids and row counts they give
     if isinstance(words, (str, os.PathLike)):
         new_tok, entries, skips = load_trained(words, mf.tokenizer)
     else:
         new_tok, entries, skips = expand_tokenizer(mf.tokenizer, words)
-    n_old = mf.n_rows
-    n_real = mf.tokenizer.get_vocab_size(with_added_tokens=True)  # rows with a token (the rest: padding)
-    ids = np.array([e.token_id for e in entries], dtype=np.int64)
-    if len(set(ids.tolist())) != len(ids) or (ids < n_real).any():
-        raise XlingError("the expanded tokenizer gave new tokens ids that are repeated or taken")
-    n_total = padded_rows(max(n_old, int(ids.max()) + 1), pad_to_multiple_of)
-    first = min(n_old, int(ids.min()))
-    # 1. initialiser from float32 copies of the old token rows
-    old = mf.matrix()[:n_real]
-    exclude = _special_ids(mf.tokenizer)
-    id_map = {int(t): n_real + j for j, t in enumerate(ids)}
-    new_seg = HFSegmenter(new_tok)
-
-    def encode_expanded(lines):
-        return [[id_map.get(i, i) for i in seq if i < n_real or i in id_map] for seq in new_seg.encode_lines(lines)]
-
-    untied = [k for k in mf.output_keys if not mf.tied]
-    old_out = mf.matrix(untied[0])[:n_real] if (untied and opts.method is InitMethod.cw2v) else None
-    needs_words = opts.method is InitMethod.aligned
-    init, stats = make_initializer(
-        old, [e.pieces for e in entries], [e.word for e in entries],
-        _old_words(mf.tokenizer, n_real) if needs_words else [None] * n_real, opts,
-        normalize=HFSegmenter(mf.tokenizer).normalize, exclude_ids=exclude,
-        encode_expanded=encode_expanded, old_out=old_out, progress=progress)
-    del old_out
-    # 2. the rows from `first` on of every per-token tensor: kept old rows, new rows, padding
-    tails: dict[str, tuple[int, np.ndarray]] = {}
-    for s, key in enumerate(mf.per_token_keys):
-        if key == mf.input_key:
-            base_full = old if n_real == n_old else mf.matrix(key)
-        else:
-            base_full = mf.matrix(key)
-        base = base_full[:n_real]
-        if key in mf.output_keys and mf.tied:
-            new_rows = tails[mf.input_key][1][ids - first]  # the tie: same rows as the input
-        else:
-            new_rows = init.rows(base, stream=s, output=key in mf.output_keys)
-        pad = base.mean(axis=0, dtype=np.float64) if pad_rows is PadRows.mean else np.zeros(base.shape[1:])
-        tail = np.empty((n_total - first,) + base.shape[1:], dtype=np.float32)
-        tail[:n_old - first] = base_full[first:n_old]
-        tail[n_old - first:] = pad
-        tail[ids - first] = new_rows
-        tails[key] = (first, tail)
-        del base_full, base
+    ids, n_real, n_total, first = _new_ids(mf, entries, pad_to_multiple_of)
+    # 2. initialiser from float32 copies of the old token rows
+    old, init, stats = _model_initializer(mf, new_tok, entries, ids, n_real, opts, progress)
+    # 3. the rows from `first` on of every per-token tensor: kept old rows, new rows, padding
+    tails = _tails(mf, old, init, ids, n_real, n_total, first, pad_rows)
     del old
-    n_int = sum(e.intermediate for e in entries)
-    body = {"tokens": skips.as_dict(), "init": stats, "old_rows": n_old, "new_rows": n_total,
-              "first_new_id": int(ids.min()), "new_tokens": len(entries) - n_int, "intermediate_tokens": n_int,
-              "padding_rows": n_total - max(n_old, int(ids.max()) + 1),
-              "pad_rows": pad_rows.value if pad_to_multiple_of else None,
-              "reused_padding_rows": int((ids < n_old).sum()),
-              "input_key": mf.input_key, "output_keys": mf.output_keys, "bias_keys": mf.bias_keys,
-              "tied": mf.tied, "seed": opts.seed, "shards": len(mf.shards), **(extra_report or {}),
-              "entries": [dataclasses.asdict(e) for e in entries]}
-    report = record(RecordKind.vocab_expand, body)  # the record xling-vocab.json holds: kind + schema first
+    # 4. the report, then the folder, written all or nothing
+    report = _expand_report(mf, entries, skips, stats, ids, n_total, opts, pad_to_multiple_of, pad_rows,
+                            extra_report)
     if text:
         report["in_context"] = in_context_use(mf.tokenizer, new_tok, entries, list(text))
     files = write_expanded(mf, out, tails, n_total, report, force=force, inputs=inputs,
@@ -338,5 +369,5 @@ def expand_matrix(matrix: np.ndarray, vocab: Sequence[str], tokens: Sequence[str
     rows = init.rows(np.asarray(matrix, dtype=np.float32), stream=0).astype(matrix.dtype)
     out = np.concatenate([matrix, rows], axis=0)
     report = {"tokens": plan.as_dict(), "init": stats, "old_rows": n, "new_rows": int(out.shape[0]),
-              "first_new_id": n, "seed": opts.seed}
+            "first_new_id": n, "seed": opts.seed}
     return out, list(vocab) + plan.added, report
