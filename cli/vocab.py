@@ -96,7 +96,8 @@ def train_tokenizer(
     from ..vocab.tokenizer_edit import TRAINED_FILE, in_context_use, save_trained, train_new_tokens
 
     tok = load_tokenizer_only(model_dir)
-    ins, marker = [model_dir, corpus], (TRAINED_FILE,)
+    ins: list[str | Path] = [model_dir, corpus]
+    marker = (TRAINED_FILE,)
     check_output_folder(output, force=force, inputs=ins, legacy_markers=marker)  # refused before the training
     reproducible = type(tok.model).__name__ not in ("Unigram", "WordPiece")
     if not reproducible:
