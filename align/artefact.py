@@ -131,8 +131,7 @@ class AlignedMap:
             outputs["tgt_map"] = shown_path(folder / TGT_MAP_FILE)
         self.record.update(src_normalization=self.src_norm.as_dict(), tgt_normalization=self.tgt_norm.as_dict())
         self.record["outputs"] = outputs  # after the normalisations, as xling align always wrote it
-        write_record(folder / RECORD_FILE, self.record, RecordKind.align)
-        return read_json(folder / RECORD_FILE)
+        return write_record(folder / RECORD_FILE, self.record, RecordKind.align)
 
     @classmethod
     def load(cls, folder: str | os.PathLike) -> AlignedMap:
@@ -179,8 +178,7 @@ class MultiAlignment:
             extra = spaces[i] if spaces else {}
             entries.append({**extra, "map": shown_path(folder / self.map_file(name)), "normalization": norm.as_dict()})
         self.record["spaces"] = entries
-        write_record(folder / RECORD_FILE, self.record, RecordKind.align_multi)
-        return read_json(folder / RECORD_FILE)
+        return write_record(folder / RECORD_FILE, self.record, RecordKind.align_multi)
 
     @classmethod
     def load(cls, folder: str | os.PathLike) -> MultiAlignment:

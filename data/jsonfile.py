@@ -69,13 +69,17 @@ def dumps(obj: Any) -> str:
     return json.dumps(_clean(obj), ensure_ascii=False, indent=2) + "\n"
 
 
-def write_record(path: str | os.PathLike, obj: Any, kind: RecordKind | str | None = None) -> None:
-    """Write ``obj`` (with ``kind``: as :func:`record`) to ``path`` atomically."""
+def write_record(path: str | os.PathLike, obj: Any, kind: RecordKind | str | None = None) -> Any:
+    """Write ``obj`` (with ``kind``: as :func:`record`) to ``path`` atomically.
+
+    Returns the record as written (what reading ``path`` back gives: NaN as None, tuples as lists).
+    """
     from .atomic import atomic_open
 
     text = dumps(record(kind, obj) if kind is not None else obj)
     with atomic_open(path) as f:
         f.write(text)
+    return json.loads(text)
 
 
 def _clean(obj):
