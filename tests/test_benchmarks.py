@@ -21,6 +21,7 @@ from xling.data.benchmarks import (
     Benchmark,
     MissingSource,
     bench_dir,
+    build_benchmark,
     build_en_fr,
     cache_dir,
     freedict_bench_pairs,
@@ -46,6 +47,19 @@ def test_cache_and_bench_folders_follow_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("XLING_BENCH", str(tmp_path / "b"))
     assert bench_dir(Benchmark.en_fr) == tmp_path / "b"
     assert set(BUILDERS) == set(Benchmark)
+
+
+def test_registry_resolves_every_builder_and_refuses_unknown_options(tmp_path):
+    for b, spec in BUILDERS.items():
+        fn = spec.function()
+        assert callable(fn) and spec.about, b
+        assert "log" not in spec.options()
+    assert "freedict_dir" in BUILDERS[Benchmark.en_fr].options()
+    from xling.data.errors import XlingError
+
+    with pytest.raises(XlingError, match="en-fr does not use no_such_option"):
+        build_benchmark("en-fr", tmp_path / "b", no_such_option=1)
+    assert not (tmp_path / "b").exists()
 
 
 # entries as FreeDict eng-fra writes them: headword /IPA/ <pos>, then translation lines
