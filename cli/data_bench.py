@@ -33,9 +33,9 @@ FLAGS = {"freedict_dir": "--freedict-dir", "cldr_dir": "--cldr-dir", "libreoffic
 def bench_cmd(
     name: Benchmark = typer.Argument(..., help=f"Benchmark to build ({_NAMES}).", case_sensitive=False),
     output: Path | None = typer.Option(None, "--output", "-o",
-                                       help="Folder to build in (default: $XLING_BENCH, else "
-                                            "$XLING_CACHE/bench/NAME, else the XDG cache "
-                                            "~/.cache/xling/bench/NAME)."),
+                                       help="Folder to build in (default: $XLING_CACHE/bench/NAME, else "
+                                            "the XDG cache ~/.cache/xling/bench/NAME; for en-fr "
+                                            "$XLING_BENCH first when set)."),
     freedict_dir: Path | None = typer.Option(None, "--freedict-dir", show_default=False,
                                              help=f"Folder of the FreeDict dictd files (default {FREEDICT_DIR}, "
                                                   "where Debian installs them; en-fr, en-fi)."),

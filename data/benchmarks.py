@@ -82,11 +82,13 @@ def cache_dir() -> Path:
 
 
 def bench_dir(name: Benchmark | str = Benchmark.en_fr) -> Path:
-    """Where a benchmark lives by default: ``$XLING_BENCH`` if set, else ``cache_dir()/bench/NAME``."""
+    """Where a benchmark lives by default: ``cache_dir()/bench/NAME``; for en-fr, ``$XLING_BENCH``
+    when it is set (the en→fr benchmark's folder, as in ``experiments/Makefile``)."""
+    b = Benchmark(name)
     env = os.environ.get("XLING_BENCH")
-    if env:
+    if env and b is Benchmark.en_fr:
         return Path(env).expanduser()
-    return cache_dir() / "bench" / Benchmark(name).value
+    return cache_dir() / "bench" / b.value
 
 
 # ----------------------------------------------------------------- sources

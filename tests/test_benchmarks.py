@@ -46,6 +46,7 @@ def test_cache_and_bench_folders_follow_the_environment(monkeypatch, tmp_path):
     assert bench_dir("en-fr") == tmp_path / "mine" / "bench" / "en-fr"
     monkeypatch.setenv("XLING_BENCH", str(tmp_path / "b"))
     assert bench_dir(Benchmark.en_fr) == tmp_path / "b"
+    assert bench_dir("en-fi") == tmp_path / "mine" / "bench" / "en-fi"  # XLING_BENCH is en-fr's folder only
     assert set(BUILDERS) == set(Benchmark)
 
 
