@@ -420,3 +420,31 @@ def test_real_en_si_build_gives_the_published_counts(tmp_path):
     assert st["en-si.anchors"]["pairs"] == 1657
     assert st["en-si"] == {"train_pairs": 1314, "train_sources": 1198, "test_pairs": 343, "test_sources": 300}
     assert st["en.vec"]["words"] == 20_413 and st["si.vec"]["words"] == 5_031
+
+
+@pytest.mark.slow
+def test_makefile_en_fi_aligns_evaluates_reports(tmp_path, rng):
+    """`make en-fi` on a tiny en-fi folder made by the builder (related spaces: fi = en·W + noise)."""
+    if shutil.which("make") is None:
+        pytest.skip("needs GNU make")
+    from xling.data.benchmarks import build_en_fi
+
+    n = 1800
+    en = [f"e{_letters(i)}" for i in range(n)]
+    fi = [f"f{_letters(i)}" for i in range(n)]
+    bench = tmp_path / "bench"
+    bench.mkdir()
+    x = rng.standard_normal((n, 16))
+    write_vec(bench / "en.vec", en, x)
+    write_vec(bench / "fi.vec", fi, x @ rng.standard_normal((16, 60)) + 0.05 * rng.standard_normal((n, 60)))
+    write_dictd(tmp_path / "freedict-eng-fin", [(e, f"{e}\n{f}\n") for e, f in zip(en, fi, strict=True)])
+    build_en_fi(bench, freedict_dir=tmp_path)
+    results = tmp_path / "results"
+    cmd = ["make", "--no-print-directory", "-C", str(ROOT / "experiments"), f"XLING={sys.executable} -m xling.cli.main",
+           f"EN_FI_BENCH={bench}", f"RESULTS={results}", "EN_FI_RECIPES=procrustes"]
+    res = subprocess.run([*cmd, "en-fi"], capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    ev = json.loads((results / "en-fi" / "procrustes" / "eval.json").read_text())
+    assert {r["retrieval"]: r for r in ev["results"]}["csls"]["p@1"] >= 0.9
+    assert "en→fi" in (results / "en-fi" / "report" / "report.md").read_text(encoding="utf-8")
+    assert subprocess.run([*cmd, "-q", "en-fi"], capture_output=True, timeout=60).returncode == 0
