@@ -48,6 +48,8 @@ class Benchmark(str, Enum):
     """The benchmarks :func:`build_benchmark` can build (each has an entry in :data:`BUILDERS`)."""
 
     en_fr = "en-fr"
+    kjv_web = "kjv-web"
+    fr_text = "fr-text"
 
 
 class MissingSource(XlingError):
@@ -473,6 +475,8 @@ class Builder:
 BUILDERS: dict[Benchmark, Builder] = {
     Benchmark.en_fr: Builder("benchmarks:build_en_fr", "GloVe English 50-d, spaCy French 300-d (and PCA 50-d), "
                                                       "FreeDict eng-fra train/test dictionaries"),
+    Benchmark.kjv_web: Builder("corpora:build_kjv_web", "King James and World English Bibles, a verse a line (CADE)"),
+    Benchmark.fr_text: Builder("corpora:build_fr_text", "French documentation paragraphs, train/held-out (vocab)"),
 }
 
 
