@@ -368,10 +368,11 @@ def build_fr_text(folder: str | os.PathLike | None = None, *, sources: dict[str,
     if empty:
         raise XlingError(f"no HTML file in {', '.join(os.fspath(src[p]) for p in empty)} "
                          f"(is {', '.join(empty)} complete? `apt-get install --reinstall {' '.join(empty)}`)")
-    for part, lines in (("training", train), ("held-out", held)):
+    for part, key, lines in (("training", "train", train), ("held-out", "heldout", held)):
         if not lines:
-            raise XlingError(f"no French paragraph in the {part} part of {', '.join(str(d) for d in src.values())} "
-                             f"({counts['files']} files): nothing written")
+            n = counts["files"][key]
+            raise XlingError(f"no French paragraph in the {part} part ({n} file{'s' * (n != 1)}) of "
+                             f"{', '.join(str(d) for d in src.values())}: nothing written")
     stats = {
         **counts,
         "train": {"paragraphs": len(train), "words": _tokens(train), "chars": sum(map(len, train))},
