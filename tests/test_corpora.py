@@ -252,3 +252,22 @@ def test_registered_as_benchmarks(tmp_path):
     assert (tmp_path / "t" / "heldout.txt").exists() and rep.folder == str(tmp_path / "t")
     with pytest.raises(XlingError, match="kjv-web does not use freedict_dir"):
         build_benchmark("kjv-web", tmp_path / "k", freedict_dir=tmp_path)
+
+
+def test_makefile_builds_the_corpora_with_xling(tmp_path):
+    import subprocess
+
+    if shutil.which("make") is None:
+        pytest.skip("needs GNU make")
+    root = Path(__file__).resolve().parents[1]
+    res = subprocess.run(["make", "-n", "--no-print-directory", "-C", str(root / "experiments"), "XLING=xling",
+                          "MODEL_DIR=model", f"RESULTS={tmp_path}/r", "cade", "vocab"],
+                         capture_output=True, text=True, timeout=60, env={"PATH": "/usr/bin:/bin",
+                                                                          "HOME": str(tmp_path)})
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert f"xling data bench kjv-web -o {tmp_path}/r/cade/text" in lines
+    assert f"xling data bench fr-text -o {tmp_path}/r/vocab/text" in lines
+    assert any(ln.startswith(f"xling cade train {tmp_path}/r/cade/text/kjv.txt {tmp_path}/r/cade/text/web.txt")
+               for ln in lines)
+    assert "cade_bible" not in res.stdout and "vocab_text" not in res.stdout
