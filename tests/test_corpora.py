@@ -271,3 +271,30 @@ def test_makefile_builds_the_corpora_with_xling(tmp_path):
     assert any(ln.startswith(f"xling cade train {tmp_path}/r/cade/text/kjv.txt {tmp_path}/r/cade/text/web.txt")
                for ln in lines)
     assert "cade_bible" not in res.stdout and "vocab_text" not in res.stdout
+
+
+@pytest.mark.slow
+@needs_diatheke
+def test_real_kjv_web_build_gives_the_published_counts(tmp_path, cli):
+    if None in (pick_module("kjv", sword_bibles()), pick_module("web", sword_bibles())):
+        pytest.skip("needs apt-get install sword-text-kjv sword-text-web")
+    code, stdout, err = cli("data", "bench", "kjv-web", "-o", tmp_path / "b", "--json")
+    assert code == 0, err
+    st = json.loads(stdout)["slices"]
+    assert (st["kjv"]["verses"], st["kjv"]["tokens"]) == (31_102, 790_605)
+    assert (st["web"]["verses"], st["web"]["tokens"]) == (31_095, 749_906)
+    assert len(st["web"]["left_out_books"]) == 14 and st["kjv"]["left_out_books"] == []
+    first = (tmp_path / "b" / "kjv.txt").read_text(encoding="utf-8").split("\n", 1)[0]
+    assert first == "In the beginning God created the heaven and the earth"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not all(Path(d).is_dir() for d in FR_SOURCES.values()),
+                    reason="needs apt-get install debian-handbook libreoffice-help-fr")
+def test_real_fr_text_build_gives_the_published_counts(tmp_path, cli):
+    code, stdout, err = cli("data", "bench", "fr-text", "-o", tmp_path / "t")
+    assert code == 0, err
+    assert stdout.startswith("fr-text: train 26,677 paragraphs / 628,389 words, "
+                             "held-out 2,924 paragraphs / 57,713 words")
+    stats = json.loads((tmp_path / "t" / "stats.json").read_text())
+    assert stats["files_per_package"] == {"debian-handbook": 127, "libreoffice-help-fr": 2560}
