@@ -101,6 +101,7 @@ needs_diatheke = pytest.mark.skipif(shutil.which("diatheke") is None,
 def test_kjv_web_without_the_modules_names_them(monkeypatch, tmp_path):
     (tmp_path / "sword" / "mods.d").mkdir(parents=True)
     monkeypatch.setenv("SWORD_PATH", str(tmp_path / "sword"))  # a sword library without any module
+    monkeypatch.setenv("HOME", str(tmp_path))  # and no ~/.sword
     assert sword_bibles() == []
     with pytest.raises(MissingSource, match=r"`apt-get install sword-text-kjv sword-text-web`"):
         build_kjv_web(tmp_path / "bible")
