@@ -1,6 +1,6 @@
 """Benchmark of CADE: synthetic semantic change, stability across seeds, slice-trainer throughput.
 
-    python bench/bench_cade.py                      # extracts the KJV Bible with diatheke
+    python bench/bench_cade.py                      # the KJV of `xling data bench kjv-web` (built if missing)
     python bench/bench_cade.py --corpus kjv.txt     # or any text, one sentence a line
 
 1. The corpus (lower-cased) is shuffled by sentence and split into two halves A and B.
@@ -31,10 +31,9 @@ import numpy as np
 
 def load_corpus(path: str | None) -> list[list[str]]:
     if path is None:
-        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-        from cade_bible import verses
+        from xling.data.corpora import build_kjv_web
 
-        return [v.lower().split() for v in verses("engKJV2006eb")]
+        path = os.path.join(build_kjv_web(log=print).folder, "kjv.txt")
     with open(path, encoding="utf-8") as f:
         return [line.lower().split() for line in f if line.strip()]
 

@@ -1,6 +1,6 @@
 """Vocabulary-expansion benchmark: every init method on the real all-MiniLM-L6-v2 with French.
 
-1. French text from Debian's documentation (``bench/vocab_text.py``): train / held-out files.
+1. French text from Debian's documentation: the train / held-out files of ``xling data bench fr-text``.
 2. Candidates: the N most frequent train words that MiniLM splits into >= 2 pieces.
 3. For each method: expand (timed), write the checkpoint, reload it with ``transformers``
    offline, and measure fidelity on held-out paragraphs (cosine between the original model's
@@ -72,7 +72,7 @@ def main() -> None:
     import sys
 
     sys.path.insert(0, str(Path(__file__).parent))
-    from vocab_text import build
+    from xling.data.corpora import build_fr_text
     from xling.vocab.candidates import count_words, read_lines, select_candidates
     from xling.vocab.checkpoint import load_tokenizer_only
     from xling.vocab.evaluate import fidelity, load_model, pieces_per_word, sentence_embeddings
@@ -81,11 +81,9 @@ def main() -> None:
 
     work = Path(args.work)
     # 1. text
-    if not (work / "heldout.txt").exists():
-        n_tr, n_he = build(work)
-        print(f"text: {n_tr} train paragraphs, {n_he} held-out")
-    train = [ln for ln in read_lines(work / "train.txt") if ln.strip()]
-    held = [ln for ln in read_lines(work / "heldout.txt") if ln.strip()][:args.eval_lines]
+    text = Path(build_fr_text(log=print).folder)  # `xling data bench fr-text`'s folder (built if missing)
+    train = [ln for ln in read_lines(text / "train.txt") if ln.strip()]
+    held = [ln for ln in read_lines(text / "heldout.txt") if ln.strip()][:args.eval_lines]
     model = minilm_dir()
     seg = HFSegmenter(load_tokenizer_only(model))
     # 2. candidates

@@ -7,7 +7,7 @@ Debian's ``debian-handbook`` and ``libreoffice-help-en-us`` packages, read in pl
     python bench/cade_docs.py docs.txt        # ~41k sentences, ~600k tokens
     python bench/bench_cade.py --corpus docs.txt
 
-Paragraphs come from ``vocab_text.paragraphs`` (prose blocks only), are split into sentences at
+Paragraphs come from ``xling.data.corpora.html_paragraphs`` (prose blocks only), are split into sentences at
 . ! ? and reduced to word tokens; sentences of fewer than 3 words and repeated sentences
 (LibreOffice help repeats boilerplate) are dropped. Case is kept.
 """
@@ -17,8 +17,7 @@ import re
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from vocab_text import paragraphs  # noqa: E402
+from xling.data.corpora import html_paragraphs
 
 SOURCES = [Path("/usr/share/doc/debian-handbook/html/en-US"), Path("/usr/share/libreoffice/help/en-US/text")]
 WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)*")
@@ -32,7 +31,7 @@ def sentences(sources=SOURCES) -> list[str]:
         if not root.is_dir():
             raise SystemExit(f"{root}: missing (apt-get install debian-handbook libreoffice-help-en-us)")
         for page in sorted(root.rglob("*.html")):
-            for para in paragraphs(page):
+            for para in html_paragraphs(page.read_text(encoding="utf-8")):
                 for sent in SENTENCE_END.split(para):
                     toks = WORD.findall(sent)
                     line = " ".join(toks)

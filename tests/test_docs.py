@@ -3,8 +3,13 @@
 Fenced blocks are tagged:
 
 - ```` ```sh ```` and ```` ```python ````: run, in order, page by page, in one temporary folder per page
-  that holds ``bench-en-fr/``, a tiny version of the public en→fr benchmark (the files of
-  ``xling data bench en-fr``, made from the demo data shipped in the package);
+  that holds tiny stand-ins, under the names the manual uses, for what a ``system`` block builds:
+  ``bench-en-fr/``, a tiny version of the public en→fr benchmark (the files of
+  ``xling data bench en-fr``, made from the demo data shipped in the package); ``bible-text/``
+  (``kjv.txt``, ``web.txt``: a dozen real verses of each Bible, repeated, as
+  ``xling data bench kjv-web`` writes them); ``fr-text/`` (``train.txt``, ``heldout.txt``: French
+  lines, as ``xling data bench fr-text`` writes them); ``minilm/`` (a one-layer BERT with a
+  WordPiece tokenizer trained here, the files of all-MiniLM-L6-v2's folder);
 - ```` ```sh bench ```` / ```` ```python bench ```` (needs the full benchmark or a long run) and
   ```` ```sh system ```` / ```` ```python system ```` (needs Debian packages, a model or a corpus that
   the tests do not have): not run; every ``xling`` command line must name existing commands and
@@ -238,14 +243,91 @@ def tiny_bench(tmp_path_factory) -> Path:
     return out
 
 
+# Real verses of the King James Bible and of the World English Bible (both public domain), as
+# `xling data bench kjv-web` writes them: where the two translations differ (meat/food, LORD/Yahweh, thee/you).
+KJV_VERSES = """\
+And God said Behold I have given you every herb bearing seed which is upon the face of all the earth and every tree in the which is the fruit of a tree yielding seed to you it shall be for meat
+And when any will offer a meat offering unto the LORD his offering shall be of fine flour and he shall pour oil upon it and put frankincense thereon
+Every moving thing that liveth shall be meat for you even as the green herb have I given you all things
+The LORD is my shepherd I shall not want
+Now the LORD had said unto Abram Get thee out of thy country and from thy kindred and from thy father's house unto a land that I will shew thee
+Notwithstanding thou mayest kill and eat flesh in all thy gates whatsoever thy soul lusteth after according to the blessing of the LORD thy God which he hath given thee the unclean and the clean may eat thereof as of the roebuck and as of the hart
+And make me savoury meat such as I love and bring it to me that I may eat that my soul may bless thee before I die
+And the same John had his raiment of camel's hair and a leathern girdle about his loins and his meat was locusts and wild honey
+I am the LORD thy God which have brought thee out of the land of Egypt out of the house of bondage
+Jesus saith unto them My meat is to do the will of him that sent me and to finish his work
+Make a joyful noise unto the LORD all ye lands
+And the LORD God commanded the man saying Of every tree of the garden thou mayest freely eat
+"""
+WEB_VERSES = """\
+God said Behold I have given you every herb yielding seed which is on the surface of all the earth and every tree which bears fruit yielding seed It will be your food
+When anyone offers an offering of a meal offering to Yahweh his offering shall be of fine flour He shall pour oil on it and put frankincense on it
+Every moving thing that lives will be food for you As I gave you the green herb I have given everything to you
+Yahweh is my shepherd I shall lack nothing
+Now Yahweh said to Abram Leave your country and your relatives and your father's house and go to the land that I will show you
+Yet you may kill and eat meat within all your gates after all the desire of your soul according to Yahweh your God's blessing which he has given you The unclean and the clean may eat of it as of the gazelle and the deer
+Make me savory food such as I love and bring it to me that I may eat and that my soul may bless you before I die
+Now John himself wore clothing made of camel's hair with a leather belt around his waist His food was locusts and wild honey
+I am Yahweh your God who brought you out of the land of Egypt out of the house of bondage
+Jesus said to them My food is to do the will of him who sent me and to accomplish his work
+Shout for joy to Yahweh all you lands
+Yahweh God commanded the man saying You may freely eat of every tree of the garden
+"""
+
+
+@pytest.fixture(scope="module")
+def tiny_bible(tmp_path_factory) -> Path:
+    """bible-text/ as ``xling data bench kjv-web`` writes it: the verses above, 40 times in a seeded order."""
+    out = tmp_path_factory.mktemp("bible") / "bible-text"
+    out.mkdir()
+    rng = np.random.default_rng(0)
+    for name, text in (("kjv", KJV_VERSES), ("web", WEB_VERSES)):
+        verses = text.splitlines() * 40
+        (out / f"{name}.txt").write_text("".join(verses[i] + "\n" for i in rng.permutation(len(verses))),
+                                         encoding="utf-8")
+    return out
+
+
+@pytest.fixture(scope="module")
+def tiny_fr_text(tmp_path_factory) -> Path:
+    """fr-text/ as ``xling data bench fr-text`` writes it (French lines of tests/vocab_fixtures.py)."""
+    from vocab_fixtures import french_lines
+
+    out = tmp_path_factory.mktemp("fr") / "fr-text"
+    out.mkdir()
+    (out / "train.txt").write_text("".join(x + "\n" for x in french_lines(300, seed=1)), encoding="utf-8")
+    (out / "heldout.txt").write_text("".join(x + "\n" for x in french_lines(40, seed=2)), encoding="utf-8")
+    return out
+
+
+@pytest.fixture(scope="module")
+def tiny_minilm(tmp_path_factory) -> Path:
+    """minilm/: a one-layer BERT (random weights) with a WordPiece tokenizer trained here on English."""
+    pytest.importorskip("transformers")
+    import torch
+    from transformers import BertConfig, BertModel
+
+    from vocab_fixtures import save_tokenizer_dir, train_tokenizer
+
+    out = tmp_path_factory.mktemp("model") / "minilm"
+    tok = train_tokenizer("wordpiece", vocab_size=300)
+    torch.manual_seed(0)
+    model = BertModel(BertConfig(vocab_size=tok.get_vocab_size(), hidden_size=32, num_hidden_layers=1,
+                                 num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)).eval()
+    model.save_pretrained(str(out), safe_serialization=True)
+    save_tokenizer_dir(out, tok, "wordpiece")
+    return out
+
+
 RUN_PAGES = [p for p in PAGES if any(lang in RUN and not qual for lang, qual, _, _ in blocks(p))]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("page", RUN_PAGES, ids=rel)
-def test_examples_run(page, tiny_bench, tmp_path):
+def test_examples_run(page, tiny_bench, tiny_bible, tiny_fr_text, tiny_minilm, tmp_path):
     """Every sh/python block of the page, in order, in one folder (a block may use an earlier one's files)."""
-    (tmp_path / "bench-en-fr").symlink_to(tiny_bench, target_is_directory=True)
+    for folder in (tiny_bench, tiny_bible, tiny_fr_text, tiny_minilm):
+        (tmp_path / folder.name).symlink_to(folder, target_is_directory=True)
     env = dict(os.environ, HOME=str(tmp_path), XLING_CACHE=str(tmp_path / "cache"), HF_HUB_OFFLINE="1",
                PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
                OMP_NUM_THREADS="2", XLING_IO_WORKERS="1")
