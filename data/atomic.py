@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO
 
 from .errors import OutputError
+from .parallel import deferred
 
 #: the file in every folder xling writes; ``--force`` replaces only folders that have it
 MARKER = ".xling-output"
@@ -91,8 +92,12 @@ def _mkdirs(folder: Path) -> list[Path]:
         made.append(p)
         p = p.parent
     made.reverse()
-    for d in made:
-        os.mkdir(d)
+    for i, d in enumerate(made):
+        try:
+            os.mkdir(d)
+        except OSError:
+            _rmdirs(made[:i])  # none of this call's folders stays behind
+            raise
     return made
 
 
@@ -139,20 +144,21 @@ def atomic_paths(paths: Sequence[str | os.PathLike], suffixes: Sequence[str] = (
                 t.unlink()
         _rmdirs(made)
 
-    for final, suf in zip(finals, sufs, strict=True):
-        try:
-            made += _mkdirs(final.parent)
-            fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp" + suf, dir=final.parent)
-            os.close(fd)
-            tmps.append(Path(tmp))
-        except OSError as e:
-            _drop([])
-            raise output_error(e, final) from None
     try:
+        with deferred():  # an interrupt waits until every temporary is made and known to _drop
+            for final, suf in zip(finals, sufs, strict=True):
+                try:
+                    made += _mkdirs(final.parent)
+                    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp" + suf, dir=final.parent)
+                    tmps.append(Path(tmp))
+                    os.close(fd)
+                except OSError as e:
+                    raise output_error(e, final) from None
         for t in tmps:
             os.chmod(t, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual mode
         yield list(tmps)
-        _rename_all(tmps, finals)
+        with deferred():  # the group is renamed whole, or not at all
+            _rename_all(tmps, finals)
     except BaseException as e:
         _drop([])
         if isinstance(e, OSError):
@@ -284,27 +290,29 @@ def output_folder(folder: str | os.PathLike, *, force: bool = False,
     inputs = list(inputs)
     _check_replace(final, force, inputs, legacy)
     made: list[Path] = []
+    box: list[Path] = []  # the temporary folder, once made
     try:
-        made = _mkdirs(final.parent)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".xling-tmp", dir=final.parent))
+        with deferred():  # an interrupt waits until the folder is made and its clean-up armed
+            made += _mkdirs(final.parent)
+            box.append(Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".xling-tmp", dir=final.parent)))
+            _SHOWN[os.fspath(box[0])] = os.fspath(final)
+        tmp = box[0]
         os.chmod(tmp, 0o777 & ~_umask())
-    except OSError as e:
-        _rmdirs(made)
-        raise output_error(e, final) from None
-    _SHOWN[os.fspath(tmp)] = os.fspath(final)
-    try:
         yield tmp
         with open(tmp / MARKER, "w", encoding="utf-8") as f:
             f.write("written by xling; `--force` may replace this folder\n")
-        _swap(tmp, final, force, legacy)
+        with deferred():  # the old folder is moved aside and the new one swapped in, or neither
+            _swap(tmp, final, force, legacy)
     except BaseException as e:
-        shutil.rmtree(tmp, ignore_errors=True)
+        for t in box:
+            shutil.rmtree(t, ignore_errors=True)
         _rmdirs(made)
-        if isinstance(e, OSError) and _ours(e, tmp, final):
-            raise output_error(e, _our_name(e, tmp, final) or final) from None
+        if isinstance(e, OSError) and (not box or _ours(e, box[0], final)):
+            raise output_error(e, _our_name(e, *box, final) or final) from None
         raise
     finally:
-        _SHOWN.pop(os.fspath(tmp), None)
+        for t in box:
+            _SHOWN.pop(os.fspath(t), None)
 
 
 def check_output_folder(folder: str | os.PathLike, *, force: bool = False,
