@@ -433,34 +433,7 @@ def test_convert_to_stdout_keeps_the_json_record_off_it(cli, spaces):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# determinism: BLAS threads never change align's bytes; cade train says when it is not reproducible
-
-
-def test_map_rows_bytes_do_not_depend_on_threads(rng):
-    from threadpoolctl import threadpool_limits
-
-    from xling.align.procrustes import MAP_BLOCK_ROWS, map_rows
-
-    x = rng.standard_normal((2 * MAP_BLOCK_ROWS + 77, 40)).astype(np.float32)
-    w = rng.standard_normal((40, 33)).astype(np.float32)
-    outs = []
-    for blas, threads in ((1, 1), (2, 2), (4, 3)):
-        with threadpool_limits(blas):
-            outs.append(map_rows(x, w, threads=threads).tobytes())
-    assert outs[0] == outs[1] == outs[2]
-    np.testing.assert_allclose(np.frombuffer(outs[0], np.float32).reshape(len(x), 33), x @ w, rtol=1e-5, atol=1e-5)
-
-
-def test_align_bytes_do_not_depend_on_blas_threads(spaces, tmp_path):
-    outs = []
-    for n in (1, 2):
-        out = tmp_path / f"o{n}"
-        env = {**os.environ, "OPENBLAS_NUM_THREADS": str(n), "OMP_NUM_THREADS": str(n), "MKL_NUM_THREADS": str(n)}
-        r = subprocess.run([*XLING, "-q", *map(str, _align(spaces, out, "--format", "cache"))], env=env,
-                           capture_output=True, text=True, timeout=300)
-        assert r.returncode == 0, r.stderr
-        outs.append([(out / f).read_bytes() for f in ("src.npy", "tgt.npy", "map.npy")])
-    assert outs[0] == outs[1]
+# determinism: cade train says when it is not reproducible (BLAS threads: tests/test_determinism.py)
 
 
 def test_cade_train_says_when_it_is_not_reproducible(cli, spaces, tmp_path):
