@@ -137,6 +137,21 @@ def gram_rows(x: np.ndarray, *, threads: int | None = None) -> np.ndarray:
     return out
 
 
+def one_blas_thread(fn):
+    """Decorator: ``fn`` runs on one BLAS thread, so that its small products give the same bytes
+    whatever the thread count (the loops of align-multi's GPA, contrastive refinement's gradient)."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from ..lexicon.knn import blas_threads
+
+        with blas_threads(1):
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
 def _default_threads() -> int:
     from ..lexicon.knn import default_threads
 

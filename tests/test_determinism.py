@@ -95,7 +95,8 @@ def test_align_and_lexicon_bytes_do_not_depend_on_blas_threads(pair, tmp_path, r
 
 
 def test_small_align_bytes_do_not_depend_on_blas_threads(tmp_path):
-    """A quick run of the same check (a pair too small to move the bits of an unfixed product here)."""
+    """A quick run of the same check, align-multi's GPA too (a pair too small to move the bits of an
+    unfixed product here)."""
     rng = np.random.default_rng(4)
     x = rng.standard_normal((400, 24)).astype(np.float32)
     for name, m in (("s", x), ("t", x @ random_orthogonal(24, rng))):
@@ -108,7 +109,11 @@ def test_small_align_bytes_do_not_depend_on_blas_threads(tmp_path):
         _run(n, "align", tmp_path / "s.npy", tmp_path / "t.npy", "--dict", tmp_path / "seed.tsv", "--format", "cache",
              "-o", out)
         outs.append([(out / f).read_bytes() for f in ("src.npy", "tgt.npy", "map.npy")])
-    assert outs[0] == outs[1]
+        multi = tmp_path / f"m{n}"
+        _run(n, "align-multi", tmp_path / "s.npy", tmp_path / "t.npy", "--dict", tmp_path / "seed.tsv", "--method",
+             "gpa", "--format", "cache", "-o", multi)
+        outs[-1] += [p.read_bytes() for p in sorted(multi.glob("*.npy"))]
+    assert len(outs[0]) > 4 and outs[0] == outs[1]
 
 
 def test_map_rows_bytes_do_not_depend_on_threads(rng):
