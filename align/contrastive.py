@@ -30,7 +30,7 @@ import numpy as np
 
 from ..lexicon.knn import Engine, knn, resolve_engine
 from ..lexicon.retrieval import RetrievalParams, best_match
-from .procrustes import DEFAULT_MAP_OPTIONS, LinearMap, MapOptions, sim_spaces, solve_map
+from .procrustes import DEFAULT_MAP_OPTIONS, LinearMap, MapOptions, one_blas_thread, sim_spaces, solve_map
 
 DEFAULT_RETRIEVAL = RetrievalParams()
 
@@ -156,6 +156,7 @@ def _train_round(x, z, src, tgt, m: LinearMap, opts: ContrastiveOptions, engine:
     return mat, losses
 
 
+@one_blas_thread  # the same bytes whatever the BLAS threads
 def _loss_grad(a: np.ndarray, mat: np.ndarray, ls: np.ndarray, v_gold: np.ndarray, v_neg: np.ndarray,
                neg_s: np.ndarray, tau: float) -> tuple[float, np.ndarray]:
     """The InfoNCE loss of map ``mat`` and its gradient (mapped rows normalised, norms held constant).

@@ -15,7 +15,7 @@ from enum import Enum
 import numpy as np
 
 from ..data.errors import XlingError
-from .procrustes import procrustes
+from .procrustes import one_blas_thread, procrustes
 
 
 class MultiMethod(str, Enum):
@@ -36,6 +36,7 @@ def _tuples(n_pivot_rows: np.ndarray, pairs: list[tuple[np.ndarray, np.ndarray]]
     return np.asarray([[p] + [d[p] for d in firsts] for p in common], dtype=np.int64).reshape(-1, 1 + len(pairs))
 
 
+@one_blas_thread  # the same bytes whatever the BLAS threads
 def align_multi(spaces: list[np.ndarray], pairs: list[tuple[np.ndarray, np.ndarray]], *,
                 method: MultiMethod = MultiMethod.pivot, iterations: int = 100,
                 tol: float = 1e-7) -> tuple[list[np.ndarray], dict]:

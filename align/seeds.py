@@ -58,9 +58,12 @@ def similarity_profiles(x: np.ndarray, size: int = 4000) -> np.ndarray:
     2. each row sorted (this removes the dependence on word order, hence on the language);
     3. rows unit-normalised, columns centred, rows unit-normalised again.
     """
+    from ..lexicon.knn import blas_threads
+
     xs = np.asarray(x[:size], dtype=np.float64)
-    u, s, _ = np.linalg.svd(xs, full_matrices=False)
-    sim = (u * s) @ u.T
+    with blas_threads(1):  # the same bytes whatever the BLAS threads
+        u, s, _ = np.linalg.svd(xs, full_matrices=False)
+        sim = (u * s) @ u.T
     sim.sort(axis=1)
     sim = sim.astype(np.float32)
     sim = unit_rows(sim)

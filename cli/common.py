@@ -96,10 +96,22 @@ def handle_errors(fn: Callable) -> Callable:
             if e.filename is None:
                 raise
             raise fail(f"{shown_path(e.filename)}: {_reason(e)}") from None
-        except KeyboardInterrupt:
-            raise fail("interrupted", 130) from None
+        except KeyboardInterrupt as e:
+            raise interrupted(e) from None
 
     return wrapper
+
+
+def interrupted(e: KeyboardInterrupt) -> typer.Exit:
+    """The one line for an interrupt (``interrupted``; ``interrupted (SIGTERM)``) and the Exit to
+    raise: 128 + the signal's number (130 for Ctrl-C, 143 for SIGTERM)."""
+    import signal
+
+    from ..data.parallel import Interrupted
+
+    signum = e.signum if isinstance(e, Interrupted) else signal.SIGINT
+    name = "" if signum == signal.SIGINT else f" ({signal.Signals(signum).name})"
+    return fail(f"interrupted{name}", 128 + signum)
 
 
 def closed_stdout() -> typer.Exit:

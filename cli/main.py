@@ -6,14 +6,27 @@ from typer.core import TyperGroup
 
 # helpfmt is imported for its effect: plain types in --help
 from . import align, cade, data, data_bench, demo, helpfmt, io_cmds, lexicon, report, vocab  # noqa: F401
-from .common import closed_stdout, state, version
+from .common import closed_stdout, interrupted, state, version
 
 #: global options that may also come after the subcommand (``xling info FILE -q``)
 GLOBAL_FLAGS = ("-q", "--quiet")
 
 
 class XlingGroup(TyperGroup):
-    """The top-level command: global flags anywhere on the line; a closed stdout pipe exits 0."""
+    """The top-level command: global flags anywhere on the line; a closed stdout pipe exits 0;
+    SIGINT and SIGTERM end any command with one line and exit 130 or 143 (outputs cleaned up)."""
+
+    def main(self, *args, **kwargs):
+        from ..data.parallel import interrupts
+
+        with interrupts():  # one mechanism for every command: the signals raise Interrupted
+            return super().main(*args, **kwargs)
+
+    def make_context(self, *args, **kwargs):
+        try:
+            return super().make_context(*args, **kwargs)
+        except KeyboardInterrupt as e:  # while the line is parsed
+            raise interrupted(e) from None
 
     def parse_args(self, ctx, args):
         cut = args.index("--") if "--" in args else len(args)
@@ -26,6 +39,8 @@ class XlingGroup(TyperGroup):
             return super().invoke(ctx)
         except BrokenPipeError:  # `xling ... | head -1`: the reader has what it wanted
             raise closed_stdout() from None
+        except KeyboardInterrupt as e:  # the outputs' clean-up already ran on the way here
+            raise interrupted(e) from None
 
 
 app = typer.Typer(

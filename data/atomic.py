@@ -14,6 +14,7 @@ import errno
 import io
 import os
 import shutil
+import stat
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import IO
 
 from .errors import OutputError
+from .parallel import deferred
 
 #: the file in every folder xling writes; ``--force`` replaces only folders that have it
 MARKER = ".xling-output"
@@ -91,8 +93,12 @@ def _mkdirs(folder: Path) -> list[Path]:
         made.append(p)
         p = p.parent
     made.reverse()
-    for d in made:
-        os.mkdir(d)
+    for i, d in enumerate(made):
+        try:
+            os.mkdir(d)
+        except OSError:
+            _rmdirs(made[:i])  # none of this call's folders stays behind
+            raise
     return made
 
 
@@ -127,32 +133,41 @@ def atomic_paths(paths: Sequence[str | os.PathLike], suffixes: Sequence[str] = (
     while writing removes every temporary and leaves every target as it was; a failure while
     renaming (a target that is a folder) puts back the targets already replaced, so the group
     is all old or all new.
+
+    A target that exists and is neither a file nor a folder (``/dev/null``, ``/dev/full``, a fifo)
+    is written in place: it is no file to rename onto, and replacing it would destroy it.
     """
-    finals = [Path(p) for p in paths]
+    finals = [Path(p) for p in paths]  # a link is replaced by the file (what it points to stays as it was)
     sufs = list(suffixes) + [""] * (len(finals) - len(suffixes))
     made: list[Path] = []
     tmps: list[Path] = []
 
     def _drop(extra: list[Path]) -> None:
         for t in tmps + extra:
-            with contextlib.suppress(OSError):
-                t.unlink()
+            if not _special(t):
+                with contextlib.suppress(OSError):
+                    t.unlink()
         _rmdirs(made)
 
-    for final, suf in zip(finals, sufs, strict=True):
-        try:
-            made += _mkdirs(final.parent)
-            fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp" + suf, dir=final.parent)
-            os.close(fd)
-            tmps.append(Path(tmp))
-        except OSError as e:
-            _drop([])
-            raise output_error(e, final) from None
     try:
+        with deferred():  # an interrupt waits until every temporary is made and known to _drop
+            for final, suf in zip(finals, sufs, strict=True):
+                if _special(final):
+                    tmps.append(final)
+                    continue
+                try:
+                    made += _mkdirs(final.parent)
+                    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp" + suf, dir=final.parent)
+                    tmps.append(Path(tmp))
+                    os.close(fd)
+                except OSError as e:
+                    raise output_error(e, final) from None
         for t in tmps:
-            os.chmod(t, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual mode
+            if not _special(t):
+                os.chmod(t, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual mode
         yield list(tmps)
-        _rename_all(tmps, finals)
+        with deferred():  # the group is renamed whole, or not at all
+            _rename_all(tmps, finals)
     except BaseException as e:
         _drop([])
         if isinstance(e, OSError):
@@ -162,8 +177,27 @@ def atomic_paths(paths: Sequence[str | os.PathLike], suffixes: Sequence[str] = (
         raise
 
 
+def _through_link(path: Path) -> Path:
+    """An output folder named by a symbolic link is built where the link points (the link stays)."""
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
+def _special(path: Path) -> bool:
+    """Does ``path`` exist as something else than a file or a folder (a device, a fifo, a socket)?"""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
 def _rename_all(tmps: list[Path], finals: list[Path]) -> None:
-    """Rename each of ``tmps`` onto its final name; on a failure, undo the renames already done."""
+    """Rename each of ``tmps`` onto its final name; on a failure, undo the renames already done.
+    A target written in place (its temporary is itself) stays as it is."""
+    pairs = [(t, f) for t, f in zip(tmps, finals, strict=True) if t != f]
+    tmps, finals = [t for t, _ in pairs], [f for _, f in pairs]
+    if not pairs:
+        return
     if len(tmps) == 1:  # one file: a single atomic rename, the old file stays in place until then
         os.replace(tmps[0], finals[0])
         return
@@ -279,32 +313,34 @@ def output_folder(folder: str | os.PathLike, *, force: bool = False,
     OutputError
         The folder is refused, or the file system fails (full, read-only, a parent is a file).
     """
-    final = Path(folder)
     legacy = tuple(legacy_markers)
     inputs = list(inputs)
-    _check_replace(final, force, inputs, legacy)
+    _check_replace(Path(folder), force, inputs, legacy)
+    final = _through_link(Path(folder))
     made: list[Path] = []
+    box: list[Path] = []  # the temporary folder, once made
     try:
-        made = _mkdirs(final.parent)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".xling-tmp", dir=final.parent))
+        with deferred():  # an interrupt waits until the folder is made and its clean-up armed
+            made += _mkdirs(final.parent)
+            box.append(Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".xling-tmp", dir=final.parent)))
+            _SHOWN[os.fspath(box[0])] = os.fspath(final)
+        tmp = box[0]
         os.chmod(tmp, 0o777 & ~_umask())
-    except OSError as e:
-        _rmdirs(made)
-        raise output_error(e, final) from None
-    _SHOWN[os.fspath(tmp)] = os.fspath(final)
-    try:
         yield tmp
         with open(tmp / MARKER, "w", encoding="utf-8") as f:
             f.write("written by xling; `--force` may replace this folder\n")
-        _swap(tmp, final, force, legacy)
+        with deferred():  # the old folder is moved aside and the new one swapped in, or neither
+            _swap(tmp, final, force, legacy)
     except BaseException as e:
-        shutil.rmtree(tmp, ignore_errors=True)
+        for t in box:
+            shutil.rmtree(t, ignore_errors=True)
         _rmdirs(made)
-        if isinstance(e, OSError) and _ours(e, tmp, final):
-            raise output_error(e, _our_name(e, tmp, final) or final) from None
+        if isinstance(e, OSError) and (not box or _ours(e, box[0], final)):
+            raise output_error(e, _our_name(e, *box, final) or final) from None
         raise
     finally:
-        _SHOWN.pop(os.fspath(tmp), None)
+        for t in box:
+            _SHOWN.pop(os.fspath(t), None)
 
 
 def check_output_folder(folder: str | os.PathLike, *, force: bool = False,
@@ -327,7 +363,8 @@ def _check_replace(final: Path, force: bool, inputs: Iterable[str | os.PathLike]
     for i in inputs:
         if os.fspath(i) in ("", "-"):
             continue
-        if _inside(Path(i).resolve(), where):
+        # the input as named (a link inside the folder) and the file it is
+        if _inside(Path(i).resolve(), where) or _inside(Path(os.path.abspath(i)), Path(os.path.abspath(final))):
             raise OutputError(f"holds the input {i}: choose another output folder", final)
     if final.exists() and not final.is_dir():
         raise OutputError("exists and is not a folder", final)

@@ -347,8 +347,6 @@ def unit_rows(x: np.ndarray) -> np.ndarray:
 def chunked_matmul(x: np.ndarray, w: np.ndarray, chunk_rows: int = _CHUNK_ROWS, *, unit: bool = False) -> np.ndarray:
     """``x @ w`` in float32, row chunk by row chunk (works on memory-mapped ``x``);
     ``unit=True``: ``unit_rows(x) @ w`` without a full normalised copy of ``x``."""
-    out = np.empty((x.shape[0], w.shape[1]), dtype=np.float32)
-    for s in range(0, x.shape[0], chunk_rows):
-        c = unit_rows(x[s:s + chunk_rows]) if unit else np.asarray(x[s:s + chunk_rows], dtype=np.float32)
-        np.matmul(c, w, out=out[s:s + chunk_rows])
-    return out
+    from ..align.procrustes import map_rows  # fixed blocks: the same bytes whatever the BLAS threads
+
+    return map_rows(x, w, unit=unit)

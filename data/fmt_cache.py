@@ -70,7 +70,7 @@ def read_words(path: str | os.PathLike, encoding: str = "utf-8") -> list[str]:
     inside a word is an error naming the line (the writer never makes either)."""
     with open(path, "rb") as f:
         raw = f.read()
-    words = raw.decode(encoding, "surrogateescape").split("\n")
+    words = raw.decode(encoding, "surrogateescape").removeprefix("\ufeff").split("\n")  # a BOM is no word
     if words and words[-1] == "":
         words.pop()
     for i, w in enumerate(words):

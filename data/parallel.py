@@ -8,10 +8,12 @@ one result ahead of the parent (the pipe blocks), so memory stays bounded.
 
 A :class:`~xling.data.errors.XlingError` raised in a worker is raised again in the parent.
 
-Interrupts: workers ignore SIGINT (a terminal sends it to the whole process group); the
-parent turns SIGINT, and SIGTERM while workers run, into :class:`KeyboardInterrupt`, and on
-any way out (done, error, interrupt) terminates and reaps its workers within a second: no
-zombie, no worker traceback, and the CLI prints one line and exits 130.
+Interrupts: :func:`interrupts` turns SIGINT and SIGTERM into :class:`Interrupted` (a
+:class:`KeyboardInterrupt`) in the main thread; the ``xling`` command holds it for its whole run
+(one line, exit 130 or 143), :func:`fork_imap` while its workers run (for library callers).
+Workers ignore SIGINT (a terminal sends it to the whole process group), and the parent, on any
+way out (done, error, interrupt), terminates and reaps them within a second: no zombie, no
+worker traceback.
 """
 from __future__ import annotations
 
@@ -50,21 +52,81 @@ def _work(fn: Callable[[Any], Any], items: Sequence[Any], conn) -> None:
         conn.close()
 
 
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM received while :func:`interrupts` was active.
+
+    A :class:`KeyboardInterrupt`, so that every ``finally`` and every clean-up of the output layer
+    runs as for Ctrl-C. ``exit_code`` is ``128 + signum`` (130 for SIGINT, 143 for SIGTERM), the
+    shell's convention.
+    """
+
+    def __init__(self, signum: int):
+        self.signum = int(signum)
+        super().__init__(signal.Signals(self.signum).name)
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+
+#: the state of :func:`interrupts`: on, a signal already raised (later ones are ignored: the clean-up
+#: the first one started must finish), the depth of :func:`deferred` blocks and the signal they hold
+_active = {"on": False, "raised": False, "defer": 0, "pending": 0}
+
+
 def _interrupt(signum, frame):
-    raise KeyboardInterrupt
+    if _active["raised"]:
+        return
+    if _active["defer"]:
+        _active["pending"] = _active["pending"] or signum
+        return
+    _active["raised"] = True
+    raise Interrupted(signum)
 
 
 @contextlib.contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
-    """SIGTERM raises KeyboardInterrupt in the parent while workers run (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
+def interrupts() -> Iterator[None]:
+    """While the block runs, SIGINT and SIGTERM raise :class:`Interrupted` in the main thread.
+
+    The first signal raises; later ones are ignored until the block is left, so that the
+    clean-up it triggers (temporary files, workers) is not cut short. The previous handlers come
+    back on the way out. Nested use and other threads: no change.
+    """
+    if _active["on"] or threading.current_thread() is not threading.main_thread():
         yield
         return
-    old = signal.signal(signal.SIGTERM, _interrupt)
+    old = {s: signal.getsignal(s) for s in _SIGNALS}
+    _active.update(on=True, raised=False, defer=0, pending=0)
+    for s in _SIGNALS:
+        signal.signal(s, _interrupt)
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, old)
+        for s, h in old.items():
+            signal.signal(s, h if h is not None else signal.SIG_DFL)
+        _active.update(on=False, raised=False, defer=0, pending=0)
+
+
+@contextlib.contextmanager
+def deferred() -> Iterator[None]:
+    """SIGINT and SIGTERM wait until the block ends, then raise :class:`Interrupted`.
+
+    For the few steps that must not be cut in two: creating a temporary file and arming its
+    clean-up, renaming a group of files into place. Main thread only (elsewhere: no change).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    with interrupts():
+        _active["defer"] += 1
+        try:
+            yield
+        finally:
+            _active["defer"] -= 1
+            signum = _active["pending"]
+            if signum and not _active["defer"] and not _active["raised"]:
+                _active.update(pending=0, raised=True)
+                raise Interrupted(signum)
 
 
 def fork_imap(fn: Callable[[_T], _R], items: Sequence[_T], workers: int) -> Generator[_R, None, None]:
@@ -76,7 +138,7 @@ def fork_imap(fn: Callable[[_T], _R], items: Sequence[_T], workers: int) -> Gene
     procs: list[BaseProcess] = []
     conns: list[Connection] = []
     with contextlib.ExitStack() as stack:
-        stack.enter_context(_sigterm_interrupts())
+        stack.enter_context(interrupts())
         stack.callback(_stop, procs, conns)
         for k in range(workers):
             r, w = ctx.Pipe(duplex=False)

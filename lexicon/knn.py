@@ -392,8 +392,9 @@ def _numpy_knn(q, b, k, metric, scale, bias, exclude_self, eng, progress):
         return vals, idx
 
     jobs = [(r0, int(lo), int(hi)) for r0 in blocks for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
-    if len(jobs) == 1:  # a tiny search: no pool, no thread limits (their set-up would dominate)
-        vals, idx = task(*jobs[0])
+    if len(jobs) == 1:  # a tiny search: no pool (its set-up would dominate); one BLAS thread (same bytes)
+        with blas_threads(1):
+            vals, idx = task(*jobs[0])
         out_s[:], out_i[:] = vals, idx
         if progress:
             progress(nq, nq)

@@ -220,8 +220,10 @@ def stochastic_best(a: np.ndarray, b: np.ndarray, params: RetrievalParams, keep_
     thr = max(1, round(keep_prob * 256))
     best_s = np.empty(a.shape[0], np.float32)
     best_i = np.empty(a.shape[0], np.int64)
+    from ..align.procrustes import map_rows
+
     for r0 in range(0, a.shape[0], rows):
-        s = a[r0:r0 + rows] @ b.T
+        s = np.ascontiguousarray(map_rows(b, a[r0:r0 + rows].T).T)  # the same bytes whatever the BLAS threads
         s *= scale32
         s -= pen_b
         drop = np.frombuffer(rng.bytes(s.size), dtype=np.uint8).reshape(s.shape) >= thr
@@ -355,16 +357,14 @@ def shared_subspace(src: np.ndarray, tgt: np.ndarray, *, max_fraction: float = 0
     neither matrix has numerical rank ``<= max_fraction * d`` (eigenvalues of the Gram matrix
     below ``rel_tol`` times the largest count as zero: float32 rounding, not real signal).
     """
+    from ..align.procrustes import gram_rows
     from .knn import blas_threads
 
     d = src.shape[1]
     if tgt.shape[1] != d or d < 8:
         return None
     for low in (src, tgt):
-        gram = np.zeros((d, d), dtype=np.float64)
-        for s0 in range(0, low.shape[0], 8192):  # float64 blocks of at most 8192 rows
-            c = np.asarray(low[s0:s0 + 8192], dtype=np.float64)
-            gram += c.T @ c
+        gram = gram_rows(low)  # float64 blocks, the same bytes whatever the BLAS threads
         with blas_threads(1):  # small (d x d): threads only slow it down
             w, v = np.linalg.eigh(gram)
         keep = w > rel_tol * max(float(w[-1]), 1e-300)

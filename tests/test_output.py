@@ -433,34 +433,7 @@ def test_convert_to_stdout_keeps_the_json_record_off_it(cli, spaces):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# determinism: BLAS threads never change align's bytes; cade train says when it is not reproducible
-
-
-def test_map_rows_bytes_do_not_depend_on_threads(rng):
-    from threadpoolctl import threadpool_limits
-
-    from xling.align.procrustes import MAP_BLOCK_ROWS, map_rows
-
-    x = rng.standard_normal((2 * MAP_BLOCK_ROWS + 77, 40)).astype(np.float32)
-    w = rng.standard_normal((40, 33)).astype(np.float32)
-    outs = []
-    for blas, threads in ((1, 1), (2, 2), (4, 3)):
-        with threadpool_limits(blas):
-            outs.append(map_rows(x, w, threads=threads).tobytes())
-    assert outs[0] == outs[1] == outs[2]
-    np.testing.assert_allclose(np.frombuffer(outs[0], np.float32).reshape(len(x), 33), x @ w, rtol=1e-5, atol=1e-5)
-
-
-def test_align_bytes_do_not_depend_on_blas_threads(spaces, tmp_path):
-    outs = []
-    for n in (1, 2):
-        out = tmp_path / f"o{n}"
-        env = {**os.environ, "OPENBLAS_NUM_THREADS": str(n), "OMP_NUM_THREADS": str(n), "MKL_NUM_THREADS": str(n)}
-        r = subprocess.run([*XLING, "-q", *map(str, _align(spaces, out, "--format", "cache"))], env=env,
-                           capture_output=True, text=True, timeout=300)
-        assert r.returncode == 0, r.stderr
-        outs.append([(out / f).read_bytes() for f in ("src.npy", "tgt.npy", "map.npy")])
-    assert outs[0] == outs[1]
+# determinism: cade train says when it is not reproducible (BLAS threads: tests/test_determinism.py)
 
 
 def test_cade_train_says_when_it_is_not_reproducible(cli, spaces, tmp_path):
@@ -489,3 +462,85 @@ def test_convert_onto_a_folder_names_the_users_path(cli, spaces, tmp_path, name)
     code, _, err = cli("convert", spaces / "src.vec", tmp_path / name)
     assert code == 2 and err.count("\n") == 1 and f"{tmp_path / name}: is a directory" in err, err
     assert ".tmp" not in err and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# audit: an output that is a device or a fifo, symbolic links, a byte-order mark
+
+
+def _device(path: Path, minor: int) -> Path:
+    """A copy of /dev/null (minor 3) or /dev/full (minor 7) in the test's folder (root only)."""
+    import stat
+
+    try:
+        os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(1, minor))
+    except PermissionError:
+        pytest.skip("mknod needs root")
+    return path
+
+
+def test_a_device_or_fifo_output_is_written_in_place(cli, spaces, tmp_path):
+    """`convert IN /dev/null` (or a fifo) writes into it: renaming a file onto it would replace the device
+    (as root, /dev/full itself was replaced by a regular file). A full device is one line, exit 2."""
+    import stat
+    import threading
+
+    fifo = tmp_path / "pipe.vec"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    code, _, err = cli("convert", spaces / "src.vec", fifo)
+    reader.join(30)
+    assert code == 0, err
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode) and got and got[0].split(b"\n")[0] == f"{N} {D}".encode()
+    null = _device(tmp_path / "null", 3)
+    code, _, err = cli("convert", spaces / "src.vec", null)
+    assert code == 0 and stat.S_ISCHR(os.stat(null).st_mode), err
+    full = _device(tmp_path / "full", 7)
+    code, _, err = cli("convert", spaces / "src.vec", full)
+    assert code == 2 and err == f"xling: error: {full}: no space left on the device\n", err
+    assert stat.S_ISCHR(os.stat(full).st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["full", "in", "null", "pipe.vec"]
+
+
+def test_force_and_symbolic_links(cli, spaces, tmp_path):
+    """An output folder named by a link is built where the link points (the link stays); an input named
+    through a link inside that folder is still an input; a file output that is a link is replaced by
+    the file, and what the link pointed to stays as it was."""
+    real, link = tmp_path / "real", tmp_path / "out"
+    link.symlink_to(real, target_is_directory=True)
+    code, _, err = cli(*_align(spaces, link))
+    assert code == 0, err
+    code, _, err = cli(*_align(spaces, link, "--format", "cache", "--force"))
+    assert code == 0, err
+    assert link.is_symlink() and (real / "src.npy").is_file() and not (real / "src.vec").exists()
+    (real / "in.vec").symlink_to(spaces / "src.vec")
+    before = _leftovers(real)
+    code, _, err = cli("align", link / "in.vec", spaces / "tgt.vec", "--dict", spaces / "seed.tsv", "-o", link,
+                       "--force")
+    assert code == 2 and "holds the input" in err and _leftovers(real) == before, err
+    target = tmp_path / "target.vec"
+    target.write_text("1 2\nold 1 2\n", encoding="utf-8")
+    (tmp_path / "l.vec").symlink_to(target)
+    code, _, err = cli("convert", spaces / "src.vec", tmp_path / "l.vec")
+    assert code == 0, err
+    assert not (tmp_path / "l.vec").is_symlink() and (tmp_path / "l.vec").read_text().startswith(f"{N} {D}\n")
+    assert target.read_text(encoding="utf-8") == "1 2\nold 1 2\n"
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_word(cli, tmp_path):
+    from xling.data.dictionary import read_dictionary
+    from xling.data.vectors import load_embeddings
+
+    bom = b"\xef\xbb\xbf"
+    np.save(tmp_path / "c.npy", np.eye(2, dtype=np.float32))
+    (tmp_path / "c.words").write_bytes(bom + b"a\nb\n")
+    (tmp_path / "t.vec").write_bytes(bom + b"2 2\nx 1 0\ny 0 1\n")
+    (tmp_path / "d.tsv").write_bytes(bom + b"a\tx\nb\ty\n")
+    assert load_embeddings(str(tmp_path / "c.npy")).words[0] == "a"
+    assert load_embeddings(str(tmp_path / "t.vec")).words[0] == "x"
+    assert list(read_dictionary(str(tmp_path / "d.tsv"))[0].pairs)[0] == ("a", "x")
+    code, out, err = cli("lexicon", "eval", tmp_path / "c.npy", tmp_path / "t.vec", "--dict", tmp_path / "d.tsv",
+                         "--json")
+    assert code == 0 and json.loads(out)["coverage"]["coverage"] == 1.0, err

@@ -69,7 +69,9 @@ class ConvexMix:
             cols = np.unique(w.indices)
             out: np.ndarray = np.asarray(w[:, cols] @ np.asarray(old[cols], dtype=np.float64), dtype=np.float64)
         else:
-            out = np.asarray(self.weights, dtype=np.float32) @ np.asarray(old, dtype=np.float32)
+            from ..align.procrustes import map_rows  # the same bytes whatever the BLAS threads
+
+            out = map_rows(self.weights, old)
         if self.mean_rows.any():
             out = np.array(out, dtype=np.float64)
             out[self.mean_rows] = np.mean(old, axis=0, dtype=np.float64)
@@ -176,13 +178,17 @@ def mvn_rows(old: np.ndarray, n_new: int, rng: np.random.Generator, scale: float
         return (old.mean() + np.sqrt(scale * old.var()) * rng.standard_normal(n_new)).astype(np.float32)
     mu = old.mean(axis=0)
     centered = old - mu
-    cov = centered.T @ centered / old.shape[0]
-    try:
-        chol = np.linalg.cholesky(scale * cov)
-    except np.linalg.LinAlgError:
-        return np.repeat(mu[None, :], n_new, axis=0).astype(np.float32)
-    z = rng.standard_normal((n_new, old.shape[1]))
-    return (mu + z @ chol.T).astype(np.float32)
+    from ..align.procrustes import gram_rows
+    from ..lexicon.knn import blas_threads
+
+    cov = gram_rows(centered) / old.shape[0]  # fixed blocks: the same bytes whatever the BLAS threads
+    with blas_threads(1):
+        try:
+            chol = np.linalg.cholesky(scale * cov)
+        except np.linalg.LinAlgError:
+            return np.repeat(mu[None, :], n_new, axis=0).astype(np.float32)
+        z = rng.standard_normal((n_new, old.shape[1]))
+        return (mu + z @ chol.T).astype(np.float32)
 
 
 def aligned_mix(new_vectors: np.ndarray, new_has_vector: np.ndarray, old_vectors: np.ndarray,
