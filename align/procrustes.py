@@ -17,6 +17,7 @@ from enum import Enum
 
 import numpy as np
 
+from ..data.blas import MAP_BLOCK_ROWS, blas_threads, gram_rows, map_rows, one_blas_thread  # noqa: F401 (re-exported)
 from ..data.errors import XlingError
 
 
@@ -85,95 +86,6 @@ class LinearMap:
         return int(self.wx.shape[1])
 
 
-#: rows a block of :func:`map_rows` (fixed: the blocking, hence the bytes, never depend on the machine)
-MAP_BLOCK_ROWS = 4096
-
-
-def map_rows(x: np.ndarray, w: np.ndarray, *, unit: bool = False, threads: int | None = None) -> np.ndarray:
-    """``x @ w`` in float32 with the same bytes whatever the BLAS thread count.
-
-    Multi-threaded BLAS splits a product differently for different thread counts, and the
-    float32 sums change in the last bits (the mapped vectors of ``xling align`` moved by up
-    to 9e-8 between 1 and 8 threads). Here the rows go in fixed blocks of
-    :data:`MAP_BLOCK_ROWS`, each multiplied on one BLAS thread; the blocks run in parallel on
-    ``threads`` Python threads (default: the cores available), which changes the speed only.
-    ``x`` may be memory-mapped. ``unit=True``: ``unit_rows(x) @ w`` (each block normalised on
-    the way, no normalised copy of ``x``). Every product over the rows of a matrix that ends
-    in an output goes through here (or :func:`gram_rows`); small ones run under
-    ``blas_threads(1)``.
-    """
-    from ..data.embeddings import unit_rows
-
-    w = np.asarray(w, dtype=np.float32)
-    out = np.empty((x.shape[0], w.shape[1]), dtype=np.float32)
-
-    def block(s: int) -> None:
-        c = x[s:s + MAP_BLOCK_ROWS]
-        np.matmul(unit_rows(c) if unit else np.asarray(c, dtype=np.float32), w, out=out[s:s + MAP_BLOCK_ROWS])
-
-    _blocks(block, x.shape[0], threads)
-    return out
-
-
-def gram_rows(x: np.ndarray, *, threads: int | None = None) -> np.ndarray:
-    """``xᵀ x`` in float64 with the same bytes whatever the BLAS thread count (a covariance over
-    many rows is where threaded BLAS changes the bits most): the Gram matrices of fixed blocks of
-    :data:`MAP_BLOCK_ROWS` rows, each on one BLAS thread, summed in block order."""
-    d = x.shape[1]
-    starts = range(0, x.shape[0], MAP_BLOCK_ROWS)
-    parts: dict[int, np.ndarray] = {}
-
-    def block(s: int) -> None:
-        c = np.asarray(x[s:s + MAP_BLOCK_ROWS], dtype=np.float64)
-        parts[s] = c.T @ c
-
-    out = np.zeros((d, d), dtype=np.float64)
-    wave = max(1, min(threads or _default_threads(), (1 << 30) // max(1, 8 * d * d)))  # <= 1 GiB of blocks at once
-    for i in range(0, len(starts), wave):
-        group = starts[i:i + wave]
-        _blocks(block, len(group) * MAP_BLOCK_ROWS, threads, starts=group)
-        for s in group:
-            out += parts.pop(s)
-    return out
-
-
-def one_blas_thread(fn):
-    """Decorator: ``fn`` runs on one BLAS thread, so that its small products give the same bytes
-    whatever the thread count (the loops of align-multi's GPA, contrastive refinement's gradient)."""
-    import functools
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        from ..lexicon.knn import blas_threads
-
-        with blas_threads(1):
-            return fn(*args, **kwargs)
-
-    return wrapper
-
-
-def _default_threads() -> int:
-    from ..lexicon.knn import default_threads
-
-    return default_threads()
-
-
-def _blocks(fn, n: int, threads: int | None, starts: range | None = None) -> None:
-    """``fn(start)`` for each block of rows, on one BLAS thread each, in parallel Python threads."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from ..lexicon.knn import blas_threads
-
-    starts = range(0, n, MAP_BLOCK_ROWS) if starts is None else starts
-    with blas_threads(1):
-        if len(starts) <= 1:
-            for s in starts:
-                fn(s)
-        else:
-            with ThreadPoolExecutor(min(len(starts), threads or _default_threads())) as ex:
-                list(ex.map(fn, starts))
-
-
 def procrustes(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Orthogonal (semi-orthogonal when dims differ) ``W`` minimising ``|X W - Y|_F``.
 
@@ -187,8 +99,6 @@ def procrustes(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     -------
     w : ndarray, shape (dx, dy), float32, with ``W Wᵀ = I`` when dx <= dy (``Wᵀ W = I`` otherwise)
     """
-    from ..lexicon.knn import blas_threads
-
     x, y = _pair(x, y)
     with blas_threads(1):  # small, and the same bytes whatever the thread count
         # 1. cross-covariance in float64 (small: dx × dy)
@@ -235,8 +145,6 @@ def solve_map(x: np.ndarray, z: np.ndarray, opts: MapOptions = MapOptions()) -> 
         plain options: ``wx`` (dx, dz) semi-orthogonal and ``wz=None``; otherwise both
         transforms into the common space (dimension ``min(dx, dz)`` or ``dim_reduction``).
     """
-    from ..lexicon.knn import blas_threads
-
     with blas_threads(1):
         return _solve_map(*_pair(x, z), opts)
 

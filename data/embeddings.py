@@ -347,6 +347,6 @@ def unit_rows(x: np.ndarray) -> np.ndarray:
 def chunked_matmul(x: np.ndarray, w: np.ndarray, chunk_rows: int = _CHUNK_ROWS, *, unit: bool = False) -> np.ndarray:
     """``x @ w`` in float32, row chunk by row chunk (works on memory-mapped ``x``);
     ``unit=True``: ``unit_rows(x) @ w`` without a full normalised copy of ``x``."""
-    from ..align.procrustes import map_rows  # fixed blocks: the same bytes whatever the BLAS threads
+    from .blas import map_rows  # fixed blocks: the same bytes whatever the BLAS threads
 
     return map_rows(x, w, unit=unit)

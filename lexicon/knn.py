@@ -18,7 +18,6 @@ CUDA) and the numpy path otherwise (see :func:`reduction_backend`).
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from ..data.blas import blas_threads, default_threads  # noqa: F401 (re-exported)
 from ..data.embeddings import row_norms
 from ..data.errors import DeviceError, XlingError
 from .device import Device, as_device, cuda_available, resolve_device  # noqa: F401 (re-exported)
@@ -426,28 +426,6 @@ def _merge(states: list, k: int) -> tuple[np.ndarray, np.ndarray]:
     s, i = _sort_pairs(vals, idx)
     s, i = s[:, :k], i[:, :k]
     return s, np.where(i == np.iinfo(np.int64).max, -1, i)
-
-
-_BLAS = None
-
-
-def blas_threads(n: int):
-    """Context manager holding the BLAS libraries at ``n`` threads (threadpoolctl; the loaded
-    libraries are looked up once per process)."""
-    global _BLAS
-    if _BLAS is None:
-        from threadpoolctl import ThreadpoolController
-
-        _BLAS = ThreadpoolController()
-    return _BLAS.limit(limits=n, user_api="blas")
-
-
-def default_threads() -> int:
-    """Cores this process may use (at least 1): the search's tasks, the word2vec trainer's threads."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def _sort_pairs(vals: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -220,7 +220,7 @@ def stochastic_best(a: np.ndarray, b: np.ndarray, params: RetrievalParams, keep_
     thr = max(1, round(keep_prob * 256))
     best_s = np.empty(a.shape[0], np.float32)
     best_i = np.empty(a.shape[0], np.int64)
-    from ..align.procrustes import map_rows
+    from ..data.blas import map_rows
 
     for r0 in range(0, a.shape[0], rows):
         s = np.ascontiguousarray(map_rows(b, a[r0:r0 + rows].T).T)  # the same bytes whatever the BLAS threads
@@ -357,8 +357,7 @@ def shared_subspace(src: np.ndarray, tgt: np.ndarray, *, max_fraction: float = 0
     neither matrix has numerical rank ``<= max_fraction * d`` (eigenvalues of the Gram matrix
     below ``rel_tol`` times the largest count as zero: float32 rounding, not real signal).
     """
-    from ..align.procrustes import gram_rows
-    from .knn import blas_threads
+    from ..data.blas import blas_threads, gram_rows
 
     d = src.shape[1]
     if tgt.shape[1] != d or d < 8:

@@ -5,8 +5,8 @@ float sums then differ in the last bits: a covariance over thousands of rows (Pr
 whitening, a Gram matrix) and, for some dimensions, plain products ``X @ W`` (OpenBLAS 0.3 with
 the Haswell kernels here: a 600-column float32 product moves between 1 and 2 threads, a
 300-column one does not). xling runs the small linear algebra on one BLAS thread
-(:func:`xling.lexicon.knn.blas_threads`) and every product over the rows in fixed blocks on one
-BLAS thread each (:func:`xling.align.procrustes.map_rows`).
+(:func:`xling.data.blas.blas_threads`) and every product over the rows in fixed blocks on one
+BLAS thread each (:func:`xling.data.blas.map_rows`).
 
 The commands run in child processes with ``OPENBLAS_NUM_THREADS`` / ``OMP_NUM_THREADS`` /
 ``MKL_NUM_THREADS`` = 1 and = 4 (OpenBLAS caps the count at the cores there are) on a synthetic
@@ -119,7 +119,7 @@ def test_small_align_bytes_do_not_depend_on_blas_threads(tmp_path):
 def test_map_rows_bytes_do_not_depend_on_threads(rng):
     from threadpoolctl import threadpool_limits
 
-    from xling.align.procrustes import MAP_BLOCK_ROWS, map_rows
+    from xling.data.blas import MAP_BLOCK_ROWS, map_rows
 
     x = rng.standard_normal((2 * MAP_BLOCK_ROWS + 77, 40)).astype(np.float32)
     w = rng.standard_normal((40, 33)).astype(np.float32)
@@ -137,7 +137,7 @@ def test_map_rows_bytes_do_not_depend_on_threads(rng):
 def test_gram_rows_bytes_do_not_depend_on_threads(rng):
     from threadpoolctl import threadpool_limits
 
-    from xling.align.procrustes import MAP_BLOCK_ROWS, gram_rows
+    from xling.data.blas import MAP_BLOCK_ROWS, gram_rows
 
     x = rng.standard_normal((3 * MAP_BLOCK_ROWS + 5, 30))
     outs = []

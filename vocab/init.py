@@ -69,7 +69,7 @@ class ConvexMix:
             cols = np.unique(w.indices)
             out: np.ndarray = np.asarray(w[:, cols] @ np.asarray(old[cols], dtype=np.float64), dtype=np.float64)
         else:
-            from ..align.procrustes import map_rows  # the same bytes whatever the BLAS threads
+            from ..data.blas import map_rows  # the same bytes whatever the BLAS threads
 
             out = map_rows(self.weights, old)
         if self.mean_rows.any():
@@ -178,8 +178,7 @@ def mvn_rows(old: np.ndarray, n_new: int, rng: np.random.Generator, scale: float
         return (old.mean() + np.sqrt(scale * old.var()) * rng.standard_normal(n_new)).astype(np.float32)
     mu = old.mean(axis=0)
     centered = old - mu
-    from ..align.procrustes import gram_rows
-    from ..lexicon.knn import blas_threads
+    from ..data.blas import blas_threads, gram_rows
 
     cov = gram_rows(centered) / old.shape[0]  # fixed blocks: the same bytes whatever the BLAS threads
     with blas_threads(1):
