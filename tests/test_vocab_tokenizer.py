@@ -16,6 +16,8 @@ from vocab_fixtures import (
     french_lines,
     save_tokenizer_dir,
     sentencepiece_model_bytes,
+    tokenizer_from_sentencepiece,
+    train_sentencepiece,
     train_tokenizer,
 )
 
@@ -327,6 +329,50 @@ def check_sentencepiece(before, after, new, entries):
         assert [p[1] for p in added] == pytest.approx([model["vocab"][e.token_id][1] for e in entries], abs=1e-4)
     tail = old_raw[old_raw.rindex(b"\x12"):]  # the trainer spec and what follows it
     assert new_raw.endswith(tail) and len(tail) > 10
+
+
+@pytest.mark.parametrize("kind", ["bpe", "unigram"])
+def test_sentencepiece_itself_reads_the_rewritten_model(kind, tmp_path):
+    """A real SentencePiece model (trained here by the sentencepiece library), its tokenizer.json,
+    expanded: the sentencepiece library loads the rewritten file, finds the new pieces at their ids
+    with their scores, and encodes text as the expanded tokenizer.json does."""
+    spm = pytest.importorskip("sentencepiece", reason="the sentencepiece package (pip install -e '.[test]')")
+    from xling.vocab.tokenizer_edit import Forms, expand_tokenizer, rewrite_tokenizer_files
+
+    raw = train_sentencepiece(kind)
+    tok = tokenizer_from_sentencepiece(raw)
+    name = "tokenizer.model" if kind == "bpe" else "spiece.model"
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    src.mkdir()
+    tok.save(str(src / "tokenizer.json"))
+    (src / name).write_bytes(raw)
+    old = spm.SentencePieceProcessor(model_file=str(src / name))
+    lines = french_lines(100, seed=4)
+    assert all(old.encode(ln) == tok.encode(ln, add_special_tokens=False).ids for ln in lines)  # the same tokenizer
+    new, entries, _ = expand_tokenizer(tok, NEW_WORDS, forms=Forms.all, text=lines)
+    assert rewrite_tokenizer_files(src, dst, new, entries) == []
+    sp = spm.SentencePieceProcessor(model_file=str(dst / name))
+    n_old = old.get_piece_size()
+    assert sp.get_piece_size() == n_old + len(entries) == new.get_vocab_size(with_added_tokens=True)
+    for i in range(n_old):  # old pieces, ids and scores as they were
+        assert (sp.id_to_piece(i), sp.get_score(i)) == (old.id_to_piece(i), old.get_score(i))
+    scores = [sp.get_score(e.token_id) for e in entries]
+    assert [sp.id_to_piece(e.token_id) for e in entries] == [e.token for e in entries]
+    if kind == "bpe":  # below every old piece, in id order: merged last, in the order of the merge chains
+        assert max(scores) < min(old.get_score(i) for i in range(n_old) if old.is_unknown(i) is False
+                                 and not old.is_control(i) and not old.is_byte(i))
+        assert scores == sorted(scores, reverse=True)
+    else:
+        vocab = json.loads(new.to_str())["model"]["vocab"]
+        assert scores == pytest.approx([vocab[e.token_id][1] for e in entries], rel=1e-6)
+    for e in entries:
+        if not e.intermediate and e.form == "start":
+            assert e.token_id in sp.encode("le " + e.word + " la")
+    for ln in lines + ["l'été (forêt) château"]:
+        ids = sp.encode(ln)
+        assert ids == new.encode(ln, add_special_tokens=False).ids
+        if kind == "bpe" or ln in lines:  # "'", "(" are unknown to the Unigram model (no byte fallback)
+            assert sp.decode(ids) == ln
 
 
 def test_sentencepiece_model_with_other_ids_is_removed(tokenizers_, expanded, model_dirs, tmp_path):

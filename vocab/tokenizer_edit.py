@@ -325,11 +325,18 @@ def _text_pairs(seg: HFSegmenter, text: Sequence[str], new_words: set[str]) -> t
 
 
 def _add_unigram_words(model: dict, plan, added: _Entries) -> None:
-    """A Unigram piece per word, scored above the word's best segmentation today."""
+    """A Unigram piece per word, scored above the word's best segmentation today.
+
+    A word-start piece (``"▁écrire"``) also beats the marker piece followed by the word's new
+    unmarked piece (``"▁"`` + ``"écrire"``, scored the same way): otherwise the two tie, and
+    tokenizers and SentencePiece break the tie differently.
+    """
     scores = [float(p[1]) for p in model["vocab"]]
     unk_score = min(scores) - 10.0  # the Unigram model's penalty for an unknown piece
     unk_id = model.get("unk_id")
     top = max(s for i, s in enumerate(scores) if i != unk_id) if scores else 0.0
+    first = len(model["vocab"])
+    new_score: dict[str, float] = {}
     for w, form, pieces, fkind in plan:
         best = sum(unk_score if i == unk_id else scores[i] for i in pieces)
         score = min(best + UNIGRAM_MARGIN, top)
@@ -337,6 +344,12 @@ def _add_unigram_words(model: dict, plan, added: _Entries) -> None:
             score = best + UNIGRAM_MARGIN
         added.new_entry(w, form, pieces, form=fkind)
         model["vocab"].append([form, score])
+        new_score[form] = score
+    marker = {p[0]: float(p[1]) for p in model["vocab"][:first]}.get("\u2581")
+    for row in model["vocab"][first:]:
+        bare = row[0][1:] if row[0].startswith("\u2581") else None
+        if marker is not None and bare in new_score and row[1] <= marker + new_score[bare]:
+            row[1] = marker + new_score[bare] + UNIGRAM_MARGIN
 
 
 def _finish(data: dict, entries: list[NewEntry], skips: SkipReport):
