@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -133,81 +133,132 @@ def train_tokenizer(
         info(escape(w))
 
 
+# options of `expand` (one declaration each; the names and help texts of the command reference)
+ModelOrBare = Annotated[Path | None, typer.Argument(help="Hugging Face model folder (or use --embeddings/--vocab).")]
+Tokens = Annotated[str, typer.Option("--tokens", "-t", help="Tokens to add, one a line (first TSV column).")]
+Init = Annotated[str, typer.Option("--init", help="random | mean | mvn | subword-mean | aligned | cw2v.")]
+Forms_ = Annotated[str, typer.Option(
+    "--forms", help="start: each word in the form running text gives it after a space ('Ġword', '▁word'); all: "
+                    "also its unmarked form (line start and after punctuation on byte-level BPE, inside a "
+                    "pre-token such as '▁l'homme' on SentencePiece-style tokenizers), each its own entry.")]
+OutDir = Annotated[Path, typer.Option("--output", "-o", help="Output folder.")]
+Embeddings = Annotated[Path | None, typer.Option("--embeddings", help="Bare matrix (.npy, n × d) instead of a model.")]
+VocabFile = Annotated[Path | None, typer.Option("--vocab", help="Bare matrix: its vocabulary, one token a line.")]
+SrcVectors = Annotated[str | None, typer.Option("--src-vectors",
+                                                help="aligned: static vectors for old tokens (source language).")]
+TgtVectors = Annotated[str | None, typer.Option("--tgt-vectors",
+                                                help="aligned: static vectors for new tokens, in the same space.")]
+K = Annotated[int, typer.Option("--k", min=1, help="aligned: old neighbours mixed per new token.")]
+Temperature = Annotated[float, typer.Option("--temperature", min=1e-6, help="aligned: softmax temperature.")]
+PieceWeight = Annotated[float, typer.Option("--piece-weight", min=0.0, max=1.0,
+                                            help="aligned: share of the token's own old pieces in its row "
+                                                 "(0 = neighbours only, as WECHSEL).")]
+Corpus = Annotated[str | None, typer.Option("--corpus", help="cw2v: target-language text.")]
+Text = Annotated[str | None, typer.Option(
+    "--text", help="Running text for the report's in-context use of the new tokens (tokens per word before/after; "
+                   "default: --corpus when given).")]
+Epochs = Annotated[int, typer.Option("--epochs", min=1, help="cw2v --cw2v-candidates: passes over the pairs.")]
+Steps = Annotated[int, typer.Option("--steps", min=1, help="cw2v (whole vocabulary): optimiser steps.")]
+Rank = Annotated[int, typer.Option("--rank", min=1, help="cw2v (whole vocabulary): rank of the learned scores.")]
+Window = Annotated[int, typer.Option("--window", min=1, help="cw2v: context window.")]
+MaxPairs = Annotated[int, typer.Option("--max-pairs", min=1, help="cw2v: skip-gram pairs used.")]
+Cands = Annotated[int | None, typer.Option("--cw2v-candidates", "--candidates", min=1,
+                                           help="cw2v: mix only this many old rows per new token (the faster "
+                                                "shortcut, e.g. 64); default: the whole old vocabulary.")]
+Alpha = Annotated[float, typer.Option("--alpha", min=1e-6, help="cw2v: learning rate of the mixing scores.")]
+OldLr = Annotated[float | None, typer.Option("--lr", min=1e-6, hidden=True, help="Old spelling of --alpha.")]
+Threads = Annotated[int, typer.Option("--threads", min=1, help="CPU threads.")]
+Cw2vThreads = Annotated[int, typer.Option("--threads", min=1, help="cw2v: CPU threads.")]
+MvnScale = Annotated[float, typer.Option("--mvn-scale", min=0.0,
+                                         help="mvn: covariance scale (1e-9 = transformers' resize default).")]
+PadTo = Annotated[int | None, typer.Option("--pad-to-multiple-of", min=1,
+                                           help="Grow the vocabulary to a multiple of N rows (config vocab_size too).")]
+PadRows_ = Annotated[str, typer.Option("--pad-rows",
+                                       help="Padding rows: mean (of the old rows of each tensor) or zeros.")]
+ForceExpand = Annotated[bool, typer.Option("--force",
+                                           help="Replace an output folder that xling vocab expand wrote.")]
+
+
 @app.command("expand")
 @handle_errors
 def expand(
-    model_dir: Path | None = typer.Argument(None, help="Hugging Face model folder (or use --embeddings/--vocab)."),
-    tokens: str = typer.Option(..., "--tokens", "-t", help="Tokens to add, one a line (first TSV column)."),
-    init: str = typer.Option("subword-mean", "--init",
-                             help="random | mean | mvn | subword-mean | aligned | cw2v."),
-    output: Path = typer.Option(..., "--output", "-o", help="Output folder."),
-    embeddings: Path | None = typer.Option(None, "--embeddings", help="Bare matrix (.npy, n × d) instead of a model."),
-    vocab_file: Path | None = typer.Option(None, "--vocab", help="Bare matrix: its vocabulary, one token a line."),
-    src_vectors: str | None = typer.Option(None, "--src-vectors",
-                                           help="aligned: static vectors for old tokens (source language)."),
-    tgt_vectors: str | None = typer.Option(None, "--tgt-vectors",
-                                           help="aligned: static vectors for new tokens, in the same space."),
-    k: int = typer.Option(10, "--k", min=1, help="aligned: old neighbours mixed per new token."),
-    temperature: float = typer.Option(0.1, "--temperature", min=1e-6, help="aligned: softmax temperature."),
-    piece_weight: float = typer.Option(0.5, "--piece-weight", min=0.0, max=1.0,
-                                       help="aligned: share of the token's own old pieces in its row "
-                                            "(0 = neighbours only, as WECHSEL)."),
-    corpus: str | None = typer.Option(None, "--corpus", help="cw2v: target-language text."),
-    text: str | None = typer.Option(None, "--text",
-                                    help="Running text for the report's in-context use of the new tokens "
-                                         "(tokens per word before/after; default: --corpus when given)."),
-    epochs: int = typer.Option(1, "--epochs", min=1, help="cw2v --cw2v-candidates: passes over the pairs."),
-    steps: int = typer.Option(200, "--steps", min=1, help="cw2v (whole vocabulary): optimiser steps."),
-    rank: int = typer.Option(64, "--rank", min=1, help="cw2v (whole vocabulary): rank of the learned scores."),
-    window: int = typer.Option(5, "--window", min=1, help="cw2v: context window."),
-    max_pairs: int = typer.Option(300_000, "--max-pairs", min=1, help="cw2v: skip-gram pairs used."),
-    cands: int | None = typer.Option(None, "--cw2v-candidates", "--candidates", min=1,
-                                     help="cw2v: mix only this many old rows per new token (the faster "
-                                          "shortcut, e.g. 64); default: the whole old vocabulary."),
-    alpha: float = typer.Option(0.05, "--alpha", min=1e-6, help="cw2v: learning rate of the mixing scores."),
-    lr: float | None = typer.Option(None, "--lr", min=1e-6, hidden=True, help="Old spelling of --alpha."),
-    threads: int = typer.Option(2, "--threads", min=1, help="cw2v: CPU threads."),
+    model_dir: ModelOrBare = None, tokens: Tokens = ...,  # type: ignore[assignment]  # "...": required
+    init: Init = "subword-mean", output: OutDir = ...,  # type: ignore[assignment]
+    forms: Forms_ = "start", embeddings: Embeddings = None, vocab_file: VocabFile = None,
+    src_vectors: SrcVectors = None, tgt_vectors: TgtVectors = None, k: K = 10, temperature: Temperature = 0.1,
+    piece_weight: PieceWeight = 0.5, corpus: Corpus = None, text: Text = None, epochs: Epochs = 1,
+    steps: Steps = 200, rank: Rank = 64, window: Window = 5, max_pairs: MaxPairs = 300_000, cands: Cands = None,
+    alpha: Alpha = 0.05, lr: OldLr = None, threads: Cw2vThreads = 2,
     device: opt.Device = opt.device_option(opt.Device.cpu, "cw2v: cpu, cuda, or auto (cuda when available)."),
-    mvn_scale: float = typer.Option(1e-9, "--mvn-scale", min=0.0,
-                                    help="mvn: covariance scale (1e-9 = transformers' resize default)."),
-    pad_to: int | None = typer.Option(None, "--pad-to-multiple-of", min=1,
-                                      help="Grow the vocabulary to a multiple of N rows (config vocab_size too)."),
-    pad_rows: str = typer.Option("mean", "--pad-rows",
-                                 help="Padding rows: mean (of the old rows of each tensor) or zeros."),
-    seed: int = opt.Seed,
-    force: bool = typer.Option(False, "--force", help="Replace an output folder that xling vocab expand wrote."),
-    json_out: bool = opt.Json,
+    mvn_scale: MvnScale = 1e-9, pad_to: PadTo = None, pad_rows: PadRows_ = "mean", seed: int = opt.Seed,
+    force: ForceExpand = False, json_out: bool = opt.Json,
 ):
     """Add tokens and initialise their embedding rows; write a checkpoint transformers loads offline.
 
     With a model folder the words become real entries of its tokenizer (in the form running
     text produces them), initialised from the pieces running text produced before; sharded
-    checkpoints are streamed shard by shard and untouched shards hard-linked.
+    checkpoints are streamed shard by shard and untouched shards hard-linked. With --text (or
+    --corpus) the BPE merge chains avoid changing how the text's other words are segmented, and
+    the report counts those that change all the same (in_context.resegmented_words).
     """
     from ..data.errors import XlingError
     from ..vocab.candidates import read_lines, read_tokens
     from ..vocab.cw2v import CW2VParams
     from ..vocab.expand import InitOptions
     from ..vocab.init import InitMethod, PadRows
+    from ..vocab.tokenizer_edit import Forms
 
-    try:
-        method = InitMethod(init)
-    except ValueError:
-        raise XlingError(f"--init {init!r}: choose one of {', '.join(m.value for m in InitMethod)}") from None
-    try:
-        pad_mode = PadRows(pad_rows)
-    except ValueError:
-        raise XlingError(f"--pad-rows {pad_rows!r}: choose mean or zeros") from None
-    alpha = lr if lr is not None else alpha
+    method, pad_mode, form_set = (_choice(InitMethod, init, "--init"), _choice(PadRows, pad_rows, "--pad-rows"),
+                                  _choice(Forms, forms, "--forms"))
     if (model_dir is None) == (embeddings is None):
         raise XlingError("give a MODEL_DIR or --embeddings with --vocab (one of the two)")
     # a train-tokenizer result folder, or a word list
     toks = Path(tokens) if (model_dir is not None and Path(tokens).is_dir()) else read_tokens(tokens)
     opts = InitOptions(method=method, seed=seed, mvn_scale=mvn_scale, k=k, temperature=temperature,
-                       piece_weight=piece_weight,
-                       device=device.value,
+                       piece_weight=piece_weight, device=device.value,
                        cw2v=CW2VParams(window=window, epochs=epochs, max_pairs=max_pairs, candidates=cands,
-                                       alpha=alpha, threads=threads, steps=steps, rank=rank))
+                                       alpha=lr if lr is not None else alpha, threads=threads, steps=steps,
+                                       rank=rank))
+    _init_inputs(opts, method, src_vectors, tgt_vectors, corpus)
+    inputs = [tokens, corpus or "", text or "", src_vectors or "", tgt_vectors or ""]
+    t0 = time.perf_counter()
+    with progress(f"init {method.value}", unit="steps") as upd:
+        if embeddings is not None:
+            if pad_to:
+                raise XlingError("--pad-to-multiple-of applies to model folders, not to --embeddings")
+            report = _expand_bare(embeddings, vocab_file, toks, opts, output, force, upd, inputs=inputs)
+        else:
+            from ..vocab.expand import expand_model
+
+            extra = {"model": str(model_dir), "output": str(output), "forms": form_set.value,
+                     "signature": signature(init=method, seed=seed)}
+            lines = [ln for ln in read_lines(text) if ln.strip()] if text else opts.corpus
+            report = expand_model(model_dir, output, toks, opts, pad_to_multiple_of=pad_to, pad_rows=pad_mode,
+                                  force=force, extra_report=extra, text=lines, progress=upd, inputs=inputs,
+                                  forms=form_set.value)
+            report["seconds"] = round(time.perf_counter() - t0, 3)
+    if json_out:
+        emit_json(report, RecordKind.vocab_expand)
+    else:
+        _say_expanded(report, method.value, output)
+
+
+def _choice(enum, value: str, option: str):
+    """``value`` as a member of ``enum``, or a one-line error naming ``option`` and the choices."""
+    from ..data.errors import XlingError
+
+    try:
+        return enum(value)
+    except ValueError:
+        raise XlingError(f"{option} {value!r}: choose one of {', '.join(m.value for m in enum)}") from None
+
+
+def _init_inputs(opts, method, src_vectors: str | None, tgt_vectors: str | None, corpus: str | None) -> None:
+    """Read the vectors (aligned) or the corpus (cw2v) the initialiser needs into ``opts``."""
+    from ..data.errors import XlingError
+    from ..vocab.candidates import read_lines
+    from ..vocab.init import InitMethod
+
     if method is InitMethod.aligned:
         from .common import load_vectors
 
@@ -219,38 +270,27 @@ def expand(
         if not corpus:
             raise XlingError("--init cw2v needs --corpus")
         opts.corpus = [line for line in read_lines(corpus) if line.strip()]
-    t0 = time.perf_counter()
-    with progress(f"init {method.value}", unit="steps") as upd:
-        if embeddings is not None:
-            if pad_to:
-                raise XlingError("--pad-to-multiple-of applies to model folders, not to --embeddings")
-            report = _expand_bare(embeddings, vocab_file, toks, opts, output, force, upd,
-                                  inputs=[tokens, corpus or "", text or "", src_vectors or "", tgt_vectors or ""])
-        else:
-            from ..vocab.expand import expand_model
 
-            extra = {"model": str(model_dir), "output": str(output),
-                     "signature": signature(init=method, seed=seed)}
-            lines = [ln for ln in read_lines(text) if ln.strip()] if text else opts.corpus
-            report = expand_model(model_dir, output, toks, opts, pad_to_multiple_of=pad_to, pad_rows=pad_mode,
-                                  force=force, extra_report=extra, text=lines, progress=upd,
-                                  inputs=[tokens, corpus or "", text or "", src_vectors or "", tgt_vectors or ""])
-            report["seconds"] = round(time.perf_counter() - t0, 3)
-    if json_out:
-        emit_json(report, RecordKind.vocab_expand)
-    else:
-        tk = report["tokens"]
-        added = tk["added"] if isinstance(tk["added"], int) else len(tk["added"])
-        info(f"added {added:,} tokens with {method.value}: {report['old_rows']:,} → "
-             f"{report['new_rows']:,} rows, wrote {output}")
-        use = report.get("in_context")
-        if use and use.get("single_token_share") is not None:
-            info(f"on the text: {use['tokens_per_word_before']:.3f} → {use['tokens_per_word_after']:.3f} tokens "
-                 f"per word; {use['single_token_share']:.1%} of {use['new_word_occurrences']:,} occurrences of "
-                 "the new words are their single new token")
-        for w in report.get("tokenizer_warnings") or []:
-            info(f"warning: {w}")
-        info(report["signature"])
+
+def _say_expanded(report: dict, method: str, output: Path) -> None:
+    """The human-readable summary of an expansion (stderr)."""
+    tk = report["tokens"]
+    added = tk["added"] if isinstance(tk["added"], int) else len(tk["added"])
+    info(f"added {added:,} tokens with {method}: {report['old_rows']:,} → {report['new_rows']:,} rows, wrote {output}")
+    use = report.get("in_context")
+    if use and use.get("single_token_share") is not None:
+        info(f"on the text: {use['tokens_per_word_before']:.3f} → {use['tokens_per_word_after']:.3f} tokens "
+             f"per word; {use['single_token_share']:.1%} of {use['new_word_occurrences']:,} occurrences of "
+             "the new words after a space are their single new token")
+        if use.get("all_occurrences"):
+            forms = ", ".join(f"{k} {v['share']:.0%} of {v['occurrences']:,}"
+                              for k, v in use["by_form"].items() if v["occurrences"])
+            info(f"over all {use['all_occurrences']:,} occurrences: {use['single_token_share_all']:.1%} ({forms})")
+        info(f"{use['resegmented_words']:,} occurrences of {use['resegmented_distinct']:,} other words of the text "
+             "are segmented differently")
+    for w in report.get("tokenizer_warnings") or []:
+        info(f"warning: {w}")
+    info(report["signature"])
 
 
 def _expand_bare(embeddings: Path, vocab_file: Path | None, toks, opts, output: Path, force: bool, upd,
@@ -295,39 +335,40 @@ def _expand_bare(embeddings: Path, vocab_file: Path | None, toks, opts, output: 
     return report
 
 
+# options of `eval`
+Original = Annotated[Path, typer.Argument(help="Original model folder.")]
+Expanded = Annotated[Path, typer.Argument(help="Expanded model folder (from xling vocab expand).")]
+HeldOut = Annotated[str, typer.Argument(help="Held-out UTF-8 text, one sentence or paragraph a line.")]
+MaxLines = Annotated[int | None, typer.Option("--max-lines", min=1, help="Use only the first N non-empty lines.")]
+Batch = Annotated[int, typer.Option("--batch", min=1, help="Sentences per forward pass.")]
+MaxLen = Annotated[int, typer.Option("--max-len", min=8,
+                                     help="Tokens per forward pass (sentence embeddings: truncated; LM loss: longer "
+                                          "lines are scored in consecutive windows).")]
+ProbeSteps = Annotated[int, typer.Option("--probe-steps", min=0,
+                                         help="Causal LMs: then train only the embeddings (+ untied head) of the "
+                                              "expanded model for N steps on --probe-text and report the loss curve.")]
+ProbeText = Annotated[str | None, typer.Option("--probe-text", help="Training text of the probe.")]
+ProbeLr = Annotated[float, typer.Option("--probe-lr", min=1e-8, help="Probe: Adam learning rate.")]
+ProbeBatch = Annotated[int, typer.Option("--probe-batch", min=1, help="Probe: lines per step.")]
+
+
 @app.command("eval")
 @handle_errors
 def evaluate(
-    original: Path = typer.Argument(..., help="Original model folder."),
-    expanded: Path = typer.Argument(..., help="Expanded model folder (from xling vocab expand)."),
-    text: str = typer.Argument(..., help="Held-out UTF-8 text, one sentence or paragraph a line."),
-    max_lines: int | None = typer.Option(None, "--max-lines", min=1, help="Use only the first N non-empty lines."),
-    batch: int = typer.Option(32, "--batch", min=1, help="Sentences per forward pass."),
-    max_len: int = typer.Option(128, "--max-len", min=8,
-                                help="Tokens per forward pass (sentence embeddings: truncated; LM loss: longer "
-                                     "lines are scored in consecutive windows)."),
-    probe_steps: int = typer.Option(0, "--probe-steps", min=0,
-                                    help="Causal LMs: then train only the embeddings (+ untied head) of the "
-                                         "expanded model for N steps on --probe-text and report the loss curve."),
-    probe_text: str | None = typer.Option(None, "--probe-text", help="Training text of the probe."),
-    probe_lr: float = typer.Option(1e-3, "--probe-lr", min=1e-8, help="Probe: Adam learning rate."),
-    probe_batch: int = typer.Option(8, "--probe-batch", min=1, help="Probe: lines per step."),
-    seed: int = opt.Seed,
-    device: opt.Device = opt.device_option(opt.Device.cpu),
-    threads: int = typer.Option(2, "--threads", min=1, help="CPU threads."),
-    json_out: bool = opt.Json,
+    original: Original, expanded: Expanded, text: HeldOut, max_lines: MaxLines = None, batch: Batch = 32,
+    max_len: MaxLen = 128, probe_steps: ProbeSteps = 0, probe_text: ProbeText = None, probe_lr: ProbeLr = 1e-3,
+    probe_batch: ProbeBatch = 8, seed: int = opt.Seed, device: opt.Device = opt.device_option(opt.Device.cpu),
+    threads: Threads = 2, json_out: bool = opt.Json,
 ):
     """Pieces per word before/after, use of the new tokens, fidelity of sentence embeddings, and for
     causal LMs the NLL per word and per character of the text (comparable across tokenizations)."""
-    import json as _json
-
     import numpy as np
     import torch
 
     from ..data.errors import InputError, XlingError
     from ..lexicon.device import resolve_device
     from ..vocab.candidates import read_lines
-    from ..vocab.checkpoint import MARKER, is_lm, read_model_dir
+    from ..vocab.checkpoint import is_lm, read_model_dir
     from ..vocab.evaluate import fidelity, lm_nll, load_model, pieces_per_word, probe, sentence_embeddings, start_id
     from ..vocab.segment import HFSegmenter
 
@@ -335,50 +376,35 @@ def evaluate(
     if probe_steps and not probe_text:
         raise XlingError("--probe-steps needs --probe-text (training text)")
     torch.set_num_threads(threads)
-    lines = [ln for ln in read_lines(text) if ln.strip()]
-    if max_lines:
-        lines = lines[:max_lines]
+    lines = [ln for ln in read_lines(text) if ln.strip()][:max_lines]
     if not lines:
         raise InputError("no text to evaluate on (the file has no non-empty line)", text)
-    # --probe-steps needs --probe-text (checked above)
     train_lines = [ln for ln in read_lines(probe_text) if ln.strip()] if probe_steps and probe_text else []
     (cfg_o, tok_o), (cfg_e, tok_e) = read_model_dir(original), read_model_dir(expanded)
     lm = is_lm(cfg_o)
     if probe_steps and not lm:
         raise XlingError("--probe-steps applies to causal language models only")
     seg_o, seg_e = HFSegmenter(tok_o), HFSegmenter(tok_e)
-    ppw_o, n_words = pieces_per_word(seg_o, lines)
-    ppw_e, _ = pieces_per_word(seg_e, lines)
+    (ppw_o, n_words), (ppw_e, _) = pieces_per_word(seg_o, lines), pieces_per_word(seg_e, lines)
     record: dict[str, Any] = {"original": str(original), "expanded": str(expanded), "text": text, "lines": len(lines),
-                              "words": n_words, "pieces_per_word_before": ppw_o, "pieces_per_word_after": ppw_e}
-    marker = expanded / MARKER
-    if marker.is_file():
-        entries = (_json.loads(marker.read_text(encoding="utf-8")).get("entries") or [])
-        if entries:
-            from ..vocab.tokenizer_edit import NewEntry, in_context_use
-
-            use = in_context_use(tok_o, tok_e, [NewEntry(**e) for e in entries], lines)
-            record.update(new_word_occurrences=use["new_word_occurrences"],
-                          single_token_share=use["single_token_share"],
-                          tokens_per_new_word_before=use["tokens_per_new_word_before"],
-                          tokens_per_new_word_after=use["tokens_per_new_word_after"])
+                              "words": n_words, "pieces_per_word_before": ppw_o, "pieces_per_word_after": ppw_e,
+                              **_new_token_use(expanded, tok_o, tok_e, lines)}
     with progress("evaluating", total=2 * len(lines)) as upd:
-        m_o = load_model(original, dev, lm=lm)
-        base_o = m_o.base_model if lm else m_o
-        e_o = sentence_embeddings(base_o, seg_o, lines, batch=batch, max_len=max_len, device=dev,
-                                  progress=lambda d, t: upd(d, 2 * t))
-        nll_o = lm_nll(m_o, tok_o, lines, start=start_id(tok_o, cfg_o), batch=batch, max_len=max_len,
-                       device=dev) if lm else None
-        del m_o
-        m_e = load_model(expanded, dev, lm=lm)
-        base_e = m_e.base_model if lm else m_e
-        e_e = sentence_embeddings(base_e, seg_e, lines, batch=batch, max_len=max_len, device=dev,
-                                  progress=lambda d, t: upd(len(lines) + d, 2 * t))
-        start_e = start_id(tok_e, cfg_e)
-        nll_e = lm_nll(m_e, tok_e, lines, start=start_e, batch=batch, max_len=max_len, device=dev) if lm else None
-    fid = fidelity(e_o, e_e)
+        runs = []
+        for k, (folder, tok, seg, cfg) in enumerate(((original, tok_o, seg_o, cfg_o), (expanded, tok_e, seg_e, cfg_e))):
+            model = load_model(folder, dev, lm=lm)
+            emb = sentence_embeddings(model.base_model if lm else model, seg, lines, batch=batch, max_len=max_len,
+                                      device=dev, progress=_shifted(upd, k * len(lines)))
+            start = start_id(tok, cfg)
+            nll = lm_nll(model, tok, lines, start=start, batch=batch, max_len=max_len, device=dev) if lm else None
+            runs.append((emb, nll))
+            if k == 0:
+                del model  # one model in memory at a time
+        m_e, start_e = model, start  # the expanded model
+    fid = fidelity(runs[0][0], runs[1][0])
     record.update(fidelity_mean=float(np.mean(fid)), fidelity_median=float(np.median(fid)),
                   fidelity_min=float(np.min(fid)))
+    (_, nll_o), (_, nll_e) = runs
     if nll_o is not None and nll_e is not None:  # causal LMs
         record.update(nll_per_word_before=nll_o["nll_per_word"], nll_per_word_after=nll_e["nll_per_word"],
                       nll_per_char_before=nll_o["nll_per_char"], nll_per_char_after=nll_e["nll_per_char"],
@@ -396,7 +422,35 @@ def evaluate(
                                     **({"probe_steps": probe_steps, "seed": seed} if probe_steps else {}))
     if json_out:
         emit_json(record, RecordKind.vocab_eval)
-        return
+    else:
+        _print_eval(record, expanded, original)
+
+
+def _shifted(upd, offset: int):
+    """A progress callback for the second half of a two-part count."""
+    def call(done: int, total: int) -> None:
+        upd(offset + done, 2 * total)
+    return call
+
+
+def _new_token_use(expanded: Path, tok_o, tok_e, lines: list[str]) -> dict:
+    """In-context use of the entries an expansion recorded (xling-vocab.json), or nothing."""
+    import json
+
+    from ..vocab.checkpoint import MARKER
+    from ..vocab.tokenizer_edit import NewEntry, in_context_use
+
+    marker = expanded / MARKER
+    entries = (json.loads(marker.read_text(encoding="utf-8")).get("entries") or []) if marker.is_file() else []
+    if not entries:
+        return {}
+    use = in_context_use(tok_o, tok_e, [NewEntry(**e) for e in entries], lines)
+    keys = ("new_word_occurrences", "single_token_share", "tokens_per_new_word_before", "tokens_per_new_word_after",
+            "all_occurrences", "single_token_share_all", "resegmented_words")
+    return {k: use[k] for k in keys}
+
+
+def _print_eval(record: dict, expanded: Path, original: Path) -> None:
     from rich.table import Table
 
     t = Table(title=f"{expanded} vs {original}", show_header=False)

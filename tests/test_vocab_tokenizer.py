@@ -10,11 +10,14 @@ import pytest
 
 from vocab_fixtures import (
     FAMILIES,
+    FILLERS,
     NEW_WORDS,
     english_lines,
     french_lines,
     save_tokenizer_dir,
     sentencepiece_model_bytes,
+    tokenizer_from_sentencepiece,
+    train_sentencepiece,
     train_tokenizer,
 )
 
@@ -162,6 +165,100 @@ def test_bad_words_and_unsupported_models(tokenizers_):
         expand_tokenizer(tokenizers_["bytelevel"], ["the", "and"])
 
 
+# --------------------------------------------------------------------------- forms other than the word-start one
+
+def unmarked(family: str, word: str) -> str:
+    return expected_form(family, word)[1:]  # without "Ġ" / "▁"
+
+
+@pytest.mark.parametrize("family", ["bytelevel", "metaspace", "llama2", "unigram"])
+def test_forms_all_adds_the_unmarked_form_from_its_own_pieces(family, tokenizers_, expanded):
+    from xling.vocab.tokenizer_edit import Forms, expand_tokenizer, in_context_use
+
+    old = tokenizers_[family]
+    new, entries, skips = expand_tokenizer(old, NEW_WORDS, forms=Forms.all)
+    start_only = [e for e in expanded[family][1] if not e.intermediate]
+    starts = [e for e in entries if not e.intermediate and e.form == "start"]
+    bare = [e for e in entries if not e.intermediate and e.form == "unmarked"]
+    assert [e.token for e in starts] == [e.token for e in start_only]  # the start forms are what they were
+    assert skips.as_dict()["added"] == len(NEW_WORDS)
+    assert len(bare) + skips.as_dict()["unmarked_forms_already_one_token"] == len(NEW_WORDS) and len(bare) >= 15
+    for e in bare:
+        assert e.token == unmarked(family, e.word)
+        assert e.pieces == [t.id for t in old.model.tokenize(e.token)]  # its own pieces, not the start form's
+        assert [t.id for t in new.model.tokenize(e.token)] == [e.token_id]
+    assert skips.as_dict()["not_single_token_after"] == 0
+    lines = french_lines(200) + ["l'" + w + " (" + w + ") d'" + w for w in NEW_WORDS]
+    before = in_context_use(old, expanded[family][0], expanded[family][1], lines)
+    after = in_context_use(old, new, entries, lines)
+    assert after["all_occurrences"] == before["all_occurrences"] > after["new_word_occurrences"]
+    assert after["single_token_share"] == before["single_token_share"] >= 0.95
+    assert after["single_token_share_all"] > before["single_token_share_all"]
+    if family == "bytelevel":  # line starts, "(maison", "l'maison": the unmarked pre-token
+        assert before["by_form"]["unmarked"]["share"] == 0.0 and before["single_token_share_all"] < 0.9
+        assert after["by_form"]["unmarked"]["occurrences"] > 150 and after["by_form"]["unmarked"]["share"] >= 0.95
+        assert after["single_token_share_all"] >= 0.95
+    else:  # "▁l'maison": inside a longer pre-token
+        assert after["by_form"]["inner"]["occurrences"] >= 3 * len(NEW_WORDS)
+        assert after["by_form"]["inner"]["share"] > before["by_form"]["inner"]["share"]
+    # the last lines hold "'" and "(", unknown to the Metaspace and Unigram tokenizers trained here
+    for line in lines[:50] + (lines[-len(NEW_WORDS):] if family in ("bytelevel", "llama2") else []):
+        assert new.decode(new.encode(line, add_special_tokens=False).ids) == line
+
+
+def test_forms_all_on_wordpiece_adds_no_continuation_piece(tokenizers_, expanded):
+    from xling.vocab.tokenizer_edit import Forms, expand_tokenizer
+
+    _, entries, skips = expand_tokenizer(tokenizers_["wordpiece"], NEW_WORDS, forms=Forms.all)
+    assert [e.token for e in entries] == [e.token for e in expanded["wordpiece"][1]]
+    assert not any(e.token.startswith("##") for e in entries) and skips.as_dict()["unmarked_forms_added"] == 0
+
+
+# --------------------------------------------------------------------------- old words keep their segmentation
+
+def test_new_merges_do_not_resegment_the_text_words(tokenizers_):
+    """A merge chain built left to right makes "Ġm" + "a" → "Ġma" → "Ġmai" → "Ġmais" on the way to
+    "Ġmaison": the old word "mais" becomes one (intermediate) token. Given the text, the chain
+    takes pairs no word of the text ends with."""
+    from xling.vocab.tokenizer_edit import Forms, expand_tokenizer, in_context_use
+
+    tok = train_tokenizer("bytelevel")  # trained here: "mais" ends as Ġm a i s, as "maison" starts
+    assert [t.value for t in tok.model.tokenize("\u0120mais")] == ["\u0120m", "a", "i", "s"]
+    text = french_lines(200)
+    for forms in (Forms.start, Forms.all):
+        today, e0, s0 = expand_tokenizer(tok, NEW_WORDS, forms=forms)
+        use0 = in_context_use(tok, today, e0, text)
+        assert use0["resegmented_words"] > 40 and use0["resegmented_distinct"] >= 1  # the constructed case
+        ex = next(x for x in use0["resegmented_examples"] if x["word"] == "mais")
+        assert ex["before"] == ["\u0120m", "a", "i", "s"] and ex["after"] == ["\u0120mais"]
+        assert 0 < use0["resegmented_share"] < 0.2
+        kept, e1, s1 = expand_tokenizer(tok, NEW_WORDS, forms=forms, text=text)
+        use1 = in_context_use(tok, kept, e1, text)
+        assert use1["resegmented_words"] == 0 and use1["resegmented_examples"] == []
+        assert s1.as_dict()["protected_text_words"] >= len(FILLERS) and s1.as_dict()["merges_splitting_text_words"] == 0
+        assert use1["single_token_share"] == use0["single_token_share"] == 1.0
+        assert use1["single_token_share_all"] == use0["single_token_share_all"]
+        assert s1.as_dict()["not_single_token_after"] == 0
+        # held-out text with the same words: unchanged too
+        held = french_lines(100, seed=7)
+        assert in_context_use(tok, kept, e1, held)["resegmented_words"] == 0
+
+
+def test_a_merge_that_cannot_be_avoided_is_reported(tokenizers_):
+    """Every pair of "Ġmaison"'s pieces is also in "Ġmaisons": the last merge splits it whatever
+    the order, and the report says so."""
+    from xling.vocab.tokenizer_edit import expand_tokenizer, in_context_use
+
+    tok = tokenizers_["bytelevel"]
+    text = ["les maisons du village", "une maisons"]
+    new, entries, skips = expand_tokenizer(tok, ["maison"], text=text)
+    forced = skips.as_dict()["merges_splitting_text_words_examples"]
+    assert forced and all(f["word"] == "maison" and f["text_words"] == 2 for f in forced)
+    use = in_context_use(tok, new, entries, text)
+    assert use["resegmented_words"] == 2 and use["resegmented_examples"][0]["word"] == "maisons"
+    assert use["resegmented_examples"][0]["after"] == ["\u0120maison", "s"]
+
+
 # --------------------------------------------------------------------------- files of the folder
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -232,6 +329,50 @@ def check_sentencepiece(before, after, new, entries):
         assert [p[1] for p in added] == pytest.approx([model["vocab"][e.token_id][1] for e in entries], abs=1e-4)
     tail = old_raw[old_raw.rindex(b"\x12"):]  # the trainer spec and what follows it
     assert new_raw.endswith(tail) and len(tail) > 10
+
+
+@pytest.mark.parametrize("kind", ["bpe", "unigram"])
+def test_sentencepiece_itself_reads_the_rewritten_model(kind, tmp_path):
+    """A real SentencePiece model (trained here by the sentencepiece library), its tokenizer.json,
+    expanded: the sentencepiece library loads the rewritten file, finds the new pieces at their ids
+    with their scores, and encodes text as the expanded tokenizer.json does."""
+    spm = pytest.importorskip("sentencepiece", reason="the sentencepiece package (pip install -e '.[test]')")
+    from xling.vocab.tokenizer_edit import Forms, expand_tokenizer, rewrite_tokenizer_files
+
+    raw = train_sentencepiece(kind)
+    tok = tokenizer_from_sentencepiece(raw)
+    name = "tokenizer.model" if kind == "bpe" else "spiece.model"
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    src.mkdir()
+    tok.save(str(src / "tokenizer.json"))
+    (src / name).write_bytes(raw)
+    old = spm.SentencePieceProcessor(model_file=str(src / name))
+    lines = french_lines(100, seed=4)
+    assert all(old.encode(ln) == tok.encode(ln, add_special_tokens=False).ids for ln in lines)  # the same tokenizer
+    new, entries, _ = expand_tokenizer(tok, NEW_WORDS, forms=Forms.all, text=lines)
+    assert rewrite_tokenizer_files(src, dst, new, entries) == []
+    sp = spm.SentencePieceProcessor(model_file=str(dst / name))
+    n_old = old.get_piece_size()
+    assert sp.get_piece_size() == n_old + len(entries) == new.get_vocab_size(with_added_tokens=True)
+    for i in range(n_old):  # old pieces, ids and scores as they were
+        assert (sp.id_to_piece(i), sp.get_score(i)) == (old.id_to_piece(i), old.get_score(i))
+    scores = [sp.get_score(e.token_id) for e in entries]
+    assert [sp.id_to_piece(e.token_id) for e in entries] == [e.token for e in entries]
+    if kind == "bpe":  # below every old piece, in id order: merged last, in the order of the merge chains
+        assert max(scores) < min(old.get_score(i) for i in range(n_old) if old.is_unknown(i) is False
+                                 and not old.is_control(i) and not old.is_byte(i))
+        assert scores == sorted(scores, reverse=True)
+    else:
+        vocab = json.loads(new.to_str())["model"]["vocab"]
+        assert scores == pytest.approx([vocab[e.token_id][1] for e in entries], rel=1e-6)
+    for e in entries:
+        if not e.intermediate and e.form == "start":
+            assert e.token_id in sp.encode("le " + e.word + " la")
+    for ln in lines + ["l'été (forêt) château"]:
+        ids = sp.encode(ln)
+        assert ids == new.encode(ln, add_special_tokens=False).ids
+        if kind == "bpe" or ln in lines:  # "'", "(" are unknown to the Unigram model (no byte fallback)
+            assert sp.decode(ids) == ln
 
 
 def test_sentencepiece_model_with_other_ids_is_removed(tokenizers_, expanded, model_dirs, tmp_path):
@@ -468,3 +609,30 @@ def test_train_tokenizer_output_feeds_expand(cli, tiny_lm, corpus, tmp_path):
     hf = AutoTokenizer.from_pretrained(str(out))
     line = french_lines(1, seed=11)[0]
     assert hf(line, add_special_tokens=False)["input_ids"] == expanded.encode(line, add_special_tokens=False).ids
+
+
+def test_expand_forms_all_reports_every_form_and_keeps_the_text_words(cli, tiny_lm, tmp_path):
+    from tokenizers import Tokenizer
+    from transformers import AutoModelForCausalLM
+
+    words = tmp_path / "w.txt"
+    words.write_text("".join(w + "\n" for w in NEW_WORDS), encoding="utf-8")
+    text = tmp_path / "fr.txt"
+    text.write_text("".join(ln + "\n" for ln in french_lines(150)), encoding="utf-8")
+    out = tmp_path / "o"
+    code, stdout, err = cli("vocab", "expand", tiny_lm, "--tokens", words, "--init", "subword-mean", "--forms", "all",
+                            "--text", text, "-o", out, "--json")
+    assert code == 0, err
+    rep = json.loads(stdout)
+    use = rep["in_context"]
+    assert rep["forms"] == "all" and rep["tokens"]["unmarked_forms_added"] >= 15
+    assert use["by_form"]["unmarked"]["occurrences"] > 50 and use["by_form"]["unmarked"]["share"] >= 0.95
+    assert use["single_token_share_all"] >= 0.95 and use["resegmented_words"] == 0
+    forms = {e["form"] for e in rep["entries"] if not e["intermediate"]}
+    assert forms == {"start", "unmarked"}
+    new = Tokenizer.from_file(str(out / "tokenizer.json"))
+    model = AutoModelForCausalLM.from_pretrained(str(out))
+    assert model.get_input_embeddings().weight.shape[0] >= new.get_vocab_size(with_added_tokens=True)
+    code, _, err = cli("vocab", "expand", tiny_lm, "--tokens", words, "--forms", "some", "-o", tmp_path / "o2")
+    assert code == 2 and "--forms 'some'" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o2").exists()

@@ -182,3 +182,48 @@ def sentencepiece_model_bytes(tok, *, shift: int = 0) -> bytes:
     trainer = bytes([0x18]) + _pb_varint(model_type) + _pb_len(1, b"train.txt")  # model_type, input
     normalizer = _pb_len(1, b"identity") + bytes([0x18, 0x01])  # name, add_dummy_prefix
     return out + _pb_len(2, trainer) + _pb_len(3, normalizer)
+
+
+def train_sentencepiece(kind: str, lines=None, vocab_size: int | None = None) -> bytes:
+    """A real SentencePiece model (``sentencepiece`` trainer; ``kind`` "bpe" with byte fallback as in
+    LLaMA-2, or "unigram" as in T5), serialised; identity normalisation, so that the
+    ``tokenizer.json`` of :func:`tokenizer_from_sentencepiece` reads text the same way."""
+    import io
+
+    import sentencepiece as spm
+
+    buf = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(english_lines() if lines is None else lines), model_writer=buf, model_type=kind,
+        vocab_size=vocab_size or (700 if kind == "bpe" else 300), byte_fallback=kind == "bpe",
+        normalization_rule_name="identity", hard_vocab_limit=False, character_coverage=1.0, unk_id=0, bos_id=1,
+        eos_id=2, pad_id=-1, minloglevel=2, num_threads=1)
+    return buf.getvalue()
+
+
+def tokenizer_from_sentencepiece(raw: bytes):
+    """The ``tokenizer.json`` a hub folder ships next to a SentencePiece ``tokenizer.model``: piece
+    ``i`` is token ``i``; BPE in the LLaMA-2 layout (normaliser Prepend + Replace, byte fallback, merges
+    derived from the pieces: each piece's splits into two pieces, in the piece's score order), Unigram
+    with the pieces' scores and a Metaspace pre-tokeniser (T5)."""
+    from tokenizers import AddedToken, Tokenizer, decoders, models, normalizers, pre_tokenizers
+
+    from xling.vocab.tokenizer_edit import read_sentencepiece
+
+    pieces, model_type = read_sentencepiece(raw)
+    if model_type == 2:
+        vocab = {p: i for i, (p, _, _) in enumerate(pieces)}
+        merges = sorted((vocab[p], vocab[p[:k]], vocab[p[k:]], p[:k], p[k:])
+                        for p, _, t in pieces if t == 1 for k in range(1, len(p))
+                        if p[:k] in vocab and p[k:] in vocab)
+        tok = Tokenizer(models.BPE(vocab=vocab, merges=[(m[3], m[4]) for m in merges], unk_token="<unk>",
+                                   byte_fallback=True, fuse_unk=True))
+        tok.normalizer = normalizers.Sequence([normalizers.Prepend("\u2581"), normalizers.Replace(" ", "\u2581")])
+        tok.decoder = decoders.Sequence([decoders.Replace("\u2581", " "), decoders.ByteFallback(), decoders.Fuse(),
+                                         decoders.Strip(" ", 1, 0)])
+    else:
+        tok = Tokenizer(models.Unigram([(p, s) for p, s, _ in pieces], unk_id=0, byte_fallback=False))
+        tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always")
+        tok.decoder = decoders.Metaspace(replacement="\u2581", prepend_scheme="always")
+    tok.add_special_tokens([AddedToken(p, special=True, normalized=False) for p, _, t in pieces if t in (2, 3)])
+    return tok

@@ -276,7 +276,7 @@ def _expand_report(mf, entries, skips, stats: dict, ids: np.ndarray, n_total: in
 def expand_model(src, out, words, opts: InitOptions, *, pad_to_multiple_of: int | None = None,
                  pad_rows: PadRows = PadRows.mean, force: bool = False, extra_report: dict | None = None,
                  text: Sequence[str] | None = None, progress: Callable[[int, int], None] | None = None,
-                 inputs: Sequence[str | os.PathLike] = ()) -> dict:
+                 inputs: Sequence[str | os.PathLike] = (), forms: str = "start") -> dict:
     """Add ``words`` to the model folder ``src`` as real tokenizer entries and write ``out``.
 
     Steps: read the folder lazily (headers only); add the words to the tokenizer
@@ -296,7 +296,10 @@ def expand_model(src, out, words, opts: InitOptions, *, pad_to_multiple_of: int 
         from an earlier xling).
     text : lines, optional
         Running text: the report's ``in_context`` gives tokens per word before and after and the
-        share of the new words' occurrences encoded as their single new token.
+        share of the new words' occurrences encoded as their single new token; BPE merge chains
+        avoid re-segmenting its other words.
+    forms : ``"start"`` or ``"all"`` (also each word's unmarked form): see
+        :class:`~xling.vocab.tokenizer_edit.Forms`.
     inputs : paths
         The run's other input files (token list, corpus, text, vectors): ``out`` may never hold
         one, nor the model folder (even with ``force``).
@@ -308,7 +311,7 @@ def expand_model(src, out, words, opts: InitOptions, *, pad_to_multiple_of: int 
     from pathlib import Path
 
     from .checkpoint import check_output, open_model, write_expanded
-    from .tokenizer_edit import expand_tokenizer, in_context_use, load_trained, rewrite_tokenizer_files
+    from .tokenizer_edit import Forms, expand_tokenizer, in_context_use, load_trained, rewrite_tokenizer_files
 
     src, out = Path(src), Path(out)
     mf = open_model(src)
@@ -318,7 +321,7 @@ def expand_model(src, out, words, opts: InitOptions, *, pad_to_multiple_of: int 
     if isinstance(words, (str, os.PathLike)):
         new_tok, entries, skips = load_trained(words, mf.tokenizer)
     else:
-        new_tok, entries, skips = expand_tokenizer(mf.tokenizer, words)
+        new_tok, entries, skips = expand_tokenizer(mf.tokenizer, words, forms=Forms(forms), text=text)
     ids, n_real, n_total, first = _new_ids(mf, entries, pad_to_multiple_of)
     # 2. initialiser from float32 copies of the old token rows
     old, init, stats = _model_initializer(mf, new_tok, entries, ids, n_real, opts, progress)

@@ -67,6 +67,17 @@ class HFSegmenter:
         pre-tokeniser splits the word)."""
         return self.forms("a " + word)[1:]
 
+    def unmarked_form(self, form: str) -> str | None:
+        """``form`` without its word-start marker (``"Ġmaison"`` → ``"maison"``, ``"▁maison"`` →
+        ``"maison"``): how running text writes the word where no space precedes it (at a line start
+        on byte-level BPE; after punctuation or an apostrophe, ``"l'homme"``, ``"(maison"``).
+        None when the tokenizer has no word-start marker (WordPiece) or ``form`` does not begin
+        with it."""
+        mark = _SPACE_CHAR if self.byte_level else self.marker
+        if mark and form.startswith(mark) and len(form) > len(mark):
+            return form[len(mark):]
+        return None
+
     def decode_form(self, form: str) -> str:
         """A form as Unicode text, without its word-start marker.
 
@@ -108,6 +119,7 @@ class HFSegmenter:
 
 
 _MARK_SPLIT = re.compile("(?<=[^\u2581])(?=\u2581)")
+_SPACE_CHAR = "\u0120"  # the byte-level alphabet's space ("Ġ")
 
 
 def _has_component(node, type_name: str) -> bool:

@@ -12,15 +12,29 @@ the model itself:
   existing merges keep their priority;
 * Unigram: a piece whose score beats the best segmentation the word has today.
 
+With ``forms=Forms.all`` each word also gets its *unmarked* form (no word-start marker), the form
+running text produces where no space precedes the word: at a line start and after punctuation or an
+apostrophe on byte-level BPE (``"l'homme"`` → ``"l"``, ``"'"``, ``"homme"``), inside a pre-token
+(``"▁l'homme"``) on Metaspace / LLaMA-2 BPE and Unigram. WordPiece has one form (its ``##``
+continuation pieces are not word forms). Each form is its own entry, initialised from its own pieces.
+
+BPE merge chains are appended after every existing merge, so a new merge can still apply to a word
+that was not added when it splits that word's final pieces (a new ``"Ġp" + "ar"`` merge turns
+``"Ġparler"`` into ``"Ġpar" + "ler"``). Given running text, the chains avoid every pair of adjacent
+pieces that a word of the text ends with (see :func:`expand_tokenizer`); :func:`in_context_use`
+counts the words of a text that are segmented otherwise all the same.
+
 New ids follow the largest existing id, so every old id (special and added tokens included) stays.
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 
 from ..data.errors import XlingError
@@ -30,6 +44,20 @@ SUPPORTED_MODELS = ("BPE", "WordPiece", "Unigram")
 # SentencePiece protobuf files: rewritten when their pieces are the tokenizer's ids, else removed.
 SENTENCEPIECE_FILES = ("tokenizer.model", "spiece.model", "sentencepiece.bpe.model", "sentencepiece.model")
 UNIGRAM_MARGIN = 1.0  # score above the best old segmentation of the word (log-probability units)
+_WORD_RUN = re.compile(r"\w+")
+
+
+class Forms(str, Enum):
+    """Which forms of each word become entries.
+
+    ``start``: the word-start form only, the one running text produces after a space (``"Ġmaison"``,
+    ``"▁maison"``; WordPiece ``"maison"``). ``all``: also the unmarked form (``"maison"``), produced at
+    a line start and after punctuation on byte-level BPE, and inside a pre-token such as ``"▁l'homme"``
+    on SentencePiece-style tokenizers; nothing more on WordPiece.
+    """
+
+    start = "start"
+    all = "all"
 
 
 @dataclass(frozen=True)
@@ -48,6 +76,9 @@ class NewEntry:
         Ids running text produced for this form before the expansion (word-start marker included).
     intermediate : bool
         A BPE merge-chain step (or a character missing from the BPE alphabet), not a requested word.
+    form : str
+        ``"start"`` (the word-start form, or a learned token) or ``"unmarked"`` (the word where no
+        space precedes it, ``--forms all``).
     """
 
     word: str
@@ -55,6 +86,7 @@ class NewEntry:
     token_id: int
     pieces: list
     intermediate: bool = False
+    form: str = "start"
 
 
 @dataclass
@@ -70,6 +102,10 @@ class SkipReport:
     split: list = field(default_factory=list)
     too_long: list = field(default_factory=list)
     not_firing: list = field(default_factory=list)
+    unmarked_added: int = 0
+    unmarked_present: list = field(default_factory=list)
+    protected_words: int | None = None
+    forced_merges: list = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {"requested": self.requested, "added": len(self.added), "intermediates": self.intermediates,
@@ -77,7 +113,12 @@ class SkipReport:
                 "skipped_duplicates": self.duplicates, "skipped_split": len(self.split),
                 "skipped_too_long": len(self.too_long), "not_single_token_after": len(self.not_firing),
                 "single_token_examples": self.single_token[:5], "existing_examples": self.existing[:5],
-                "split_examples": self.split[:5], "not_single_token_examples": self.not_firing[:5]}
+                "split_examples": self.split[:5], "not_single_token_examples": self.not_firing[:5],
+                "unmarked_forms_added": self.unmarked_added,
+                "unmarked_forms_already_one_token": len(self.unmarked_present),
+                "protected_text_words": self.protected_words,
+                "merges_splitting_text_words": len(self.forced_merges),
+                "merges_splitting_text_words_examples": self.forced_merges[:5]}
 
 
 def _model_data(tokenizer) -> dict:
@@ -123,21 +164,22 @@ class _Entries:
         self.next_id = max(ids.values(), default=-1) + 1
         self.items: list[NewEntry] = []
 
-    def new_entry(self, word: str, token: str, pieces, intermediate: bool = False) -> int:
+    def new_entry(self, word: str, token: str, pieces, intermediate: bool = False, form: str = "start") -> int:
         tid = self.next_id
         self.next_id += 1
         self.ids[token] = tid
-        self.items.append(NewEntry(word, token, tid, list(pieces), intermediate))
+        self.items.append(NewEntry(word, token, tid, list(pieces), intermediate, form))
         return tid
 
-    def promote(self, token: str, word: str) -> None:
+    def promote(self, token: str, word: str, form: str = "start") -> None:
         """Turn the intermediate ``token`` into a requested entry for ``word``."""
         for j, e in enumerate(self.items):
             if e.token == token and e.intermediate:
-                self.items[j] = NewEntry(word, e.token, e.token_id, e.pieces, False)
+                self.items[j] = NewEntry(word, e.token, e.token_id, e.pieces, False, form)
 
 
-def expand_tokenizer(tokenizer, words: Sequence[str]):
+def expand_tokenizer(tokenizer, words: Sequence[str], *, forms: Forms = Forms.start,
+                     text: Sequence[str] | None = None):
     """Add ``words`` as real entries of ``tokenizer``'s model.
 
     Parameters
@@ -147,13 +189,20 @@ def expand_tokenizer(tokenizer, words: Sequence[str]):
     words : sequence of str
         Words as users write them (Unicode); each is normalised and pre-tokenised as running text
         after a space would be.
+    forms : Forms
+        ``start``: one entry per word, its word-start form. ``all``: also the unmarked form of each
+        added word (see :class:`Forms`), unless that form is already one token.
+    text : lines, optional
+        Running text whose other words must keep their segmentation: BPE merge chains are built
+        from pairs of pieces that no word of the text (other than the new ones) ends with; a pair
+        that cannot be avoided is used and listed in ``skips.forced_merges``.
 
     Returns
     -------
     (new_tokenizer, entries, skips) : tokenizers.Tokenizer, list of NewEntry, SkipReport
-        ``entries`` in id order (requested words and BPE intermediates); skipped words are
-        counted in ``skips``: already one token in context, already an entry, repeated, split
-        by the pre-tokeniser, too long for WordPiece.
+        ``entries`` in id order (requested forms, then BPE intermediates in chain order); skipped
+        words are counted in ``skips``: already one token in context, already an entry, repeated,
+        split by the pre-tokeniser, too long for WordPiece.
 
     Raises
     ------
@@ -177,14 +226,19 @@ def expand_tokenizer(tokenizer, words: Sequence[str]):
         raise XlingError(f"no new token to add: of {len(words)} words, {len(skips.single_token)} are already "
                          f"one token in context, {len(skips.existing)} already entries, {skips.duplicates} "
                          f"repeated or empty, {len(skips.split)} split by the pre-tokeniser")
+    if Forms(forms) is Forms.all:
+        plan += _plan_unmarked(plan, model, seg, ids, skips)
     # 2. entries of the model (plus merge chains for BPE)
     if kind == "WordPiece":
-        for w, form, pieces in plan:
-            model["vocab"][form] = added.new_entry(w, form, pieces)
+        for w, form, pieces, fkind in plan:
+            model["vocab"][form] = added.new_entry(w, form, pieces, form=fkind)
     elif kind == "Unigram":
         _add_unigram_words(model, plan, added)
     else:
-        _add_bpe(model, plan, ids, seg, added.new_entry, added.promote)
+        blocked = None
+        if text is not None:
+            blocked, skips.protected_words = _text_pairs(seg, text, {seg.decode_form(p[1]) for p in plan})
+        _add_bpe(model, plan, ids, seg, added.new_entry, added.promote, blocked, skips)
     # 3. the expanded tokenizer, and which requested words it still does not encode as one token
     new_tok = _finish(data, added.items, skips)
     skips.not_firing = [e.word for e in added.items
@@ -192,13 +246,19 @@ def expand_tokenizer(tokenizer, words: Sequence[str]):
     return new_tok, added.items, skips
 
 
-def _plan_words(words: list[str], model: dict, seg: HFSegmenter, ids: dict,
-                skips: SkipReport) -> list[tuple[str, str, list[int]]]:
-    """(word, form, old pieces) for each word to add; the others are counted in ``skips``."""
-    kind = model["type"]
+def _unk_of(model: dict, ids: dict) -> int | None:
+    if model["type"] == "Unigram":
+        return model.get("unk_id")
     unk = model.get("unk_token")
-    unk_id = model.get("unk_id") if kind == "Unigram" else (ids.get(unk) if unk else None)
-    plan: list[tuple[str, str, list[int]]] = []
+    return ids.get(unk) if unk else None
+
+
+def _plan_words(words: list[str], model: dict, seg: HFSegmenter, ids: dict,
+                skips: SkipReport) -> list[tuple[str, str, list[int], str]]:
+    """(word, form, old pieces, "start") for each word to add; the others are counted in ``skips``."""
+    kind = model["type"]
+    unk_id = _unk_of(model, ids)
+    plan: list[tuple[str, str, list[int], str]] = []
     seen: set[str] = set()
     for w in words:
         if not w:
@@ -221,30 +281,82 @@ def _plan_words(words: list[str], model: dict, seg: HFSegmenter, ids: dict,
         elif kind == "WordPiece" and len(form) > int(model.get("max_input_chars_per_word") or 100):
             skips.too_long.append(w)
         else:
-            plan.append((w, form, pieces))
+            plan.append((w, form, pieces, "start"))
     return plan
 
 
+def _plan_unmarked(plan, model: dict, seg: HFSegmenter, ids: dict,
+                   skips: SkipReport) -> list[tuple[str, str, list[int], str]]:
+    """(word, unmarked form, its old pieces, "unmarked") for each planned word whose unmarked form
+    is not one token already."""
+    unk_id = _unk_of(model, ids)
+    out: list[tuple[str, str, list[int], str]] = []
+    seen = {p[1] for p in plan}
+    for w, form, _, _ in plan:
+        bare = seg.unmarked_form(form)
+        if bare is None or bare in seen:
+            continue
+        seen.add(bare)
+        pieces = seg.model_pieces(bare)
+        if (len(pieces) == 1 and pieces[0] != unk_id) or bare in ids:
+            skips.unmarked_present.append(w)
+        else:
+            out.append((w, bare, pieces, "unmarked"))
+    skips.unmarked_added = len(out)
+    return out
+
+
+def _text_pairs(seg: HFSegmenter, text: Sequence[str], new_words: set[str]) -> tuple[Counter, int]:
+    """Adjacent pairs of final BPE pieces in the words of ``text`` (pair → occurrences), leaving out
+    the words that are or contain a new word; and the number of distinct words looked at."""
+    counts: Counter = Counter()
+    for line in text:
+        counts.update(seg.forms(line))
+    pairs: Counter = Counter()
+    n = 0
+    for f, c in counts.items():
+        if any(r in new_words for r in _WORD_RUN.findall(seg.decode_form(f))):
+            continue
+        n += 1
+        syms = [t.value for t in seg.tok.model.tokenize(f)]
+        for a, b in zip(syms, syms[1:], strict=False):
+            pairs[(a, b)] += c
+    return pairs, n
+
+
 def _add_unigram_words(model: dict, plan, added: _Entries) -> None:
-    """A Unigram piece per word, scored above the word's best segmentation today."""
+    """A Unigram piece per word, scored above the word's best segmentation today.
+
+    A word-start piece (``"▁écrire"``) also beats the marker piece followed by the word's new
+    unmarked piece (``"▁"`` + ``"écrire"``, scored the same way): otherwise the two tie, and
+    tokenizers and SentencePiece break the tie differently.
+    """
     scores = [float(p[1]) for p in model["vocab"]]
     unk_score = min(scores) - 10.0  # the Unigram model's penalty for an unknown piece
     unk_id = model.get("unk_id")
     top = max(s for i, s in enumerate(scores) if i != unk_id) if scores else 0.0
-    for w, form, pieces in plan:
+    first = len(model["vocab"])
+    new_score: dict[str, float] = {}
+    for w, form, pieces, fkind in plan:
         best = sum(unk_score if i == unk_id else scores[i] for i in pieces)
         score = min(best + UNIGRAM_MARGIN, top)
         if score <= best:  # cannot beat the word's segmentation without outranking every piece
             score = best + UNIGRAM_MARGIN
-        added.new_entry(w, form, pieces)
+        added.new_entry(w, form, pieces, form=fkind)
         model["vocab"].append([form, score])
+        new_score[form] = score
+    marker = {p[0]: float(p[1]) for p in model["vocab"][:first]}.get("\u2581")
+    for row in model["vocab"][first:]:
+        bare = row[0][1:] if row[0].startswith("\u2581") else None
+        if marker is not None and bare in new_score and row[1] <= marker + new_score[bare]:
+            row[1] = marker + new_score[bare] + UNIGRAM_MARGIN
 
 
 def _finish(data: dict, entries: list[NewEntry], skips: SkipReport):
     """Count the entries in ``skips`` and build the expanded tokenizer from ``data``."""
     from tokenizers import Tokenizer
 
-    skips.added = [e.word for e in entries if not e.intermediate]
+    skips.added = [e.word for e in entries if not e.intermediate and e.form == "start"]
     skips.intermediates = sum(e.intermediate for e in entries)
     new_tok = Tokenizer.from_str(json.dumps(data, ensure_ascii=False))
     if data["model"]["type"] == "Unigram":
@@ -327,19 +439,25 @@ def _bpe(state: list, ranks: dict) -> list:
     return state
 
 
-def _add_bpe(model: dict, plan, ids: dict, seg: HFSegmenter, new_entry, promote) -> None:
+def _add_bpe(model: dict, plan, ids: dict, seg: HFSegmenter, new_entry, promote,
+             blocked: Counter | None = None, skips: SkipReport | None = None) -> None:
     """Vocabulary entries plus merge chains, appended after every existing merge.
 
     For each word, start from the symbols the current BPE ends with and append one merge at a
-    time, joining the first two symbols (so intermediates are prefixes of the word, word-start
-    marker included), re-running the merges after each, until the word is one symbol. Merges of
-    later words rank after those of earlier words, so each word's own chain still runs to its end.
+    time, re-running the merges after each, until the word is one symbol. Merges of later words
+    rank after those of earlier words, so each word's own chain still runs to its end.
+
+    Which two adjacent symbols a merge joins: the first two (so intermediates are prefixes of the
+    word, word-start marker included), unless that pair is in ``blocked`` (pairs of final pieces
+    that words of the text end with: a merge appended last changes exactly the words whose final
+    pieces hold its pair). Then the leftmost pair not blocked; a pair holding a new symbol never is.
+    When every pair is blocked, the least frequent one is used and recorded in ``skips``.
     """
     as_strings = bool(model.get("merges")) and isinstance(model["merges"][0], str)
     merges = _merge_list(model)
     ranks = {m: r for r, m in enumerate(merges)}
     vocab = model["vocab"]
-    for w, form, pieces in plan:
+    for w, form, pieces, fkind in plan:
         syms: list[tuple[str, list[int]]] = []
         for text, sym_ids in _symbols(seg, form):
             if text in vocab:
@@ -348,27 +466,42 @@ def _add_bpe(model: dict, plan, ids: dict, seg: HFSegmenter, new_entry, promote)
             # a character missing from the alphabet (byte fallback / unk): one entry per character
             for ch in text:
                 if ch not in vocab:
-                    vocab[ch] = new_entry(ch, ch, sym_ids, intermediate=ch != form)
+                    vocab[ch] = new_entry(ch, ch, sym_ids, intermediate=ch != form, form=fkind)
                 syms.append((ch, sym_ids))
         state = _bpe([(t, i, i + 1) for i, (t, _) in enumerate(syms)], ranks)
         while len(state) > 1:
-            # left to right: every intermediate is a prefix of the word with its word-start marker,
-            # so the new merges can only fire in words that begin the same way
-            left, right = state[0], state[1]
+            # left to right where the text allows: intermediates are then prefixes of the word with its
+            # word-start marker, so the new merges can only fire in words that begin the same way
+            i = _next_pair(state, blocked, w, skips)
+            left, right = state[i], state[i + 1]
             cat = left[0] + right[0]
             if cat not in vocab:
                 if cat == form:
-                    vocab[cat] = new_entry(w, cat, pieces)
+                    vocab[cat] = new_entry(w, cat, pieces, form=fkind)
                 else:
                     sub = [x for _, sids in syms[left[1]:right[2]] for x in sids]
-                    vocab[cat] = new_entry(seg.decode_form(cat) or cat, cat, sub, intermediate=True)
+                    vocab[cat] = new_entry(seg.decode_form(cat) or cat, cat, sub, intermediate=True, form=fkind)
             merges.append((left[0], right[0]))
             ranks[(left[0], right[0])] = len(merges) - 1
             state = _bpe(state, ranks)
         if state[0][0] != form:
             raise XlingError(f"internal error: the merge chain of {w!r} ends at {state[0][0]!r}")
-        promote(form, w)  # the word may already be an intermediate of an earlier, longer word
+        promote(form, w, fkind)  # the word may already be an intermediate of an earlier, longer word
     _set_merges(model, merges, as_strings)
+
+
+def _next_pair(state: list, blocked: Counter | None, word: str, skips: SkipReport | None) -> int:
+    """Index of the pair of adjacent symbols the next merge of a chain joins (see :func:`_add_bpe`)."""
+    if not blocked:
+        return 0
+    pairs = [(state[i][0], state[i + 1][0]) for i in range(len(state) - 1)]
+    for i, p in enumerate(pairs):
+        if p not in blocked:
+            return i
+    i = min(range(len(pairs)), key=lambda j: (blocked[pairs[j]], j))
+    if skips is not None:
+        skips.forced_merges.append({"word": word, "merge": list(pairs[i]), "text_words": blocked[pairs[i]]})
+    return i
 
 
 # --------------------------------------------------------------------------- files of a model folder
@@ -585,41 +718,82 @@ def _remove(path: Path) -> None:
 # --------------------------------------------------------------------------- measuring
 
 def in_context_use(old_tok, new_tok, entries: Sequence[NewEntry], lines: Sequence[str]) -> dict:
-    """How the new entries are used on running text.
+    """How the new entries are used on running text, and which other words they re-segment.
 
-    Returns a dict: lines and words (as the old tokenizer pre-tokenises them); tokens per word
-    before/after; occurrences of the new words in the form the entries store (e.g. ``"Ġmaison"``:
-    after a space) and the share of them encoded as their single new token; tokens per new-word
-    occurrence before/after; occurrences in another form (e.g. at a line start on byte-level BPE,
-    where no ``"Ġ"`` precedes); and how many lines without any new id changed their encoding.
+    Words are taken as the old tokenizer pre-tokenises them; every occurrence of a new word is in
+    one of three forms: ``start`` (after a space: ``"Ġmaison"``), ``unmarked`` (a pre-token that is
+    the word without its marker: a line start or after punctuation on byte-level BPE) or ``inner``
+    (inside a longer pre-token, as a run of word characters: ``"▁l'homme"`` on Metaspace).
+
+    Returns
+    -------
+    dict
+        ``lines``, ``words``; ``tokens_per_word_before`` / ``_after`` (whole text);
+        ``new_word_occurrences`` and ``single_token_share``: start-form occurrences and the share
+        of them encoded as their single new token (tokens per such occurrence before/after in
+        ``tokens_per_new_word_before`` / ``_after``); ``all_occurrences`` and
+        ``single_token_share_all``: the same over every occurrence, any form; ``by_form``:
+        occurrences, single-token ones and share per form; ``other_form_occurrences``: occurrences
+        in another form than start; ``resegmented_words`` (occurrences), ``resegmented_distinct``,
+        ``resegmented_share`` (of the occurrences of words that are not new) and
+        ``resegmented_examples``: words of the text that are not (and do not contain) a new word
+        whose tokens changed; ``lines_changed_without_new_ids``.
     """
     old_seg, new_seg = HFSegmenter(old_tok), HFSegmenter(new_tok)
-    targets = {e.token: e for e in entries if not e.intermediate}
-    by_word = {old_seg.decode_form(t): t for t in targets}
+    requested = [e for e in entries if not e.intermediate]
+    by_token = {e.token: e for e in requested}
+    start_of: dict[str, str] = {}  # word text -> its start-form token
+    own_ids: dict[str, list[int]] = {}  # word text -> ids of its entries (any form)
+    for e in requested:
+        key = old_seg.decode_form(e.token)
+        own_ids.setdefault(key, []).append(e.token_id)
+        if e.form != "unmarked":
+            start_of.setdefault(key, e.token)
+    new_words = set(own_ids)
     new_ids = {e.token_id for e in entries}
     lines = list(lines)
     enc_old, enc_new = old_seg.encode_lines(lines), new_seg.encode_lines(lines)
-    words = occ = single = other = changed_plain = 0
-    pieces_before = pieces_after = 0
-    cache_old: dict[str, int] = {}
-    cache_new: dict[str, int] = {}
+    counts: Counter = Counter()
+    changed_plain = 0
     for line, ids_old, ids_new in zip(lines, enc_old, enc_new, strict=True):
-        forms = old_seg.forms(line)
-        words += len(forms)
-        hits = Counter(f for f in forms if f in targets)
-        if hits:
-            have = Counter(ids_new)
-            for f, n in hits.items():
-                occ += n
-                single += min(n, have[targets[f].token_id])
-                if f not in cache_old:
-                    cache_old[f] = len(old_seg.model_pieces(f))
-                    cache_new[f] = len(new_seg.model_pieces(f))
-                pieces_before += n * cache_old[f]
-                pieces_after += n * cache_new[f]
-        other += sum(1 for f in forms if f not in targets and old_seg.decode_form(f) in by_word)
+        counts.update(old_seg.forms(line))
         if ids_old != ids_new and not new_ids.intersection(ids_new):
             changed_plain += 1
+    words = sum(counts.values())
+    by_form = {k: [0, 0] for k in ("start", "unmarked", "inner")}  # occurrences, single token
+    pieces_before = pieces_after = old_words = reseg = 0
+    reseg_forms: Counter = Counter()
+    for f, n in counts.items():
+        text = old_seg.decode_form(f)
+        if text in new_words:
+            kind = "start" if start_of.get(text) == f else "unmarked"
+            new_p = new_seg.model_pieces(f)
+            entry = by_token.get(f)
+            by_form[kind][0] += n
+            by_form[kind][1] += n * (entry is not None and new_p == [entry.token_id])
+            if kind == "start":
+                pieces_before += n * len(old_seg.model_pieces(f))
+                pieces_after += n * len(new_p)
+            continue
+        runs = Counter(r for r in _WORD_RUN.findall(text) if r in new_words)
+        if runs:
+            have = Counter(new_seg.model_pieces(f))
+            for r, k in runs.items():
+                by_form["inner"][0] += n * k
+                by_form["inner"][1] += n * min(k, sum(have[i] for i in own_ids[r]))
+            continue
+        old_words += n
+        if old_seg.model_pieces(f) != new_seg.model_pieces(f):
+            reseg += n
+            reseg_forms[f] = n
+    occ, single = by_form["start"]
+    all_occ = sum(v[0] for v in by_form.values())
+    all_single = sum(v[1] for v in by_form.values())
+    examples = []
+    for f, n in reseg_forms.most_common(5):
+        examples.append({"word": old_seg.decode_form(f), "count": n,
+                         "before": [t.value for t in old_seg.tok.model.tokenize(f)],
+                         "after": [t.value for t in new_seg.tok.model.tokenize(f)]})
     return {"lines": len(lines), "words": words,
             "tokens_per_word_before": sum(map(len, enc_old)) / words if words else None,
             "tokens_per_word_after": sum(map(len, enc_new)) / words if words else None,
@@ -627,7 +801,14 @@ def in_context_use(old_tok, new_tok, entries: Sequence[NewEntry], lines: Sequenc
             "single_token_share": single / occ if occ else None,
             "tokens_per_new_word_before": pieces_before / occ if occ else None,
             "tokens_per_new_word_after": pieces_after / occ if occ else None,
-            "other_form_occurrences": other,
+            "all_occurrences": all_occ,
+            "single_token_share_all": all_single / all_occ if all_occ else None,
+            "by_form": {k: {"occurrences": v[0], "single_token": v[1], "share": v[1] / v[0] if v[0] else None}
+                        for k, v in by_form.items()},
+            "other_form_occurrences": all_occ - occ,
+            "resegmented_words": reseg, "resegmented_distinct": len(reseg_forms),
+            "resegmented_share": reseg / old_words if old_words else None,
+            "resegmented_examples": examples,
             "lines_changed_without_new_ids": changed_plain}
 
 
@@ -743,7 +924,7 @@ def _take_bpe(model: dict, learned: dict, n: int, seg: HFSegmenter, added: _Entr
             skips.existing.append(r)
         elif r not in wanted:
             wanted.append(r)
-    plan = [(_word_of(seg, t), t, seg.model_pieces(t)) for t in wanted]
+    plan = [(_word_of(seg, t), t, seg.model_pieces(t), "start") for t in wanted]
     _add_bpe(model, plan, added.ids, seg, added.new_entry, added.promote)
 
 
