@@ -198,11 +198,21 @@ def _get_path(cfg, path: str):
 def _set_path(cfg, path: str, value):
     head, _, rest = path.partition(".")
     if not rest:
-        return replace(cfg, **{head: value})
+        return replace(cfg, **{head: _as_enum(getattr(cfg, head), value)})
     sub = getattr(cfg, head)
     if sub is None:  # a setting of a step that is off (e.g. rcsls_epochs without RCSLS)
         return cfg
     return replace(cfg, **{head: _set_path(sub, rest, value)})
+
+
+def _as_enum(old, value):
+    """A choice given by its value (``direction="union"``) as the enum of the setting it replaces
+    (the steps compare choices by identity: a plain string would silently mean another choice)."""
+    if isinstance(old, Enum) and isinstance(value, str) and not isinstance(value, Enum):
+        return type(old)(value)
+    if isinstance(old, tuple) and old and isinstance(old[0], Enum) and isinstance(value, (tuple, list)):
+        return tuple(type(old[0])(v) for v in value)
+    return value
 
 
 _OFF = {"rcsls": RcslsOptions, "contrastive": ContrastiveOptions}  # the optional steps (None: off)

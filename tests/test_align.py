@@ -140,6 +140,16 @@ def test_candidate_search_refines_the_better_half(rotated_pair, rng):
     assert a.map.wx.tobytes() == b.map.wx.tobytes() and a.best_iteration == b.best_iteration
 
 
+def test_choices_given_by_value_become_their_enums():
+    """make_config(direction="union") means the union (a plain string used to fall through to mutual)."""
+    cfg = make_config(Recipe.semi, direction="mutual", spaces=["whitened", "target"], starts=("similarity",))
+    assert cfg.refine.direction is Direction.mutual
+    assert cfg.spaces == (MapSpace.whitened, MapSpace.target) and cfg.unsupervised.starts == (Start.similarity,)
+    assert make_config(Recipe.supervised, direction="union").refine.direction is Direction.union
+    with pytest.raises(ValueError, match="sideways"):
+        make_config(Recipe.supervised, direction="sideways")
+
+
 def test_six_candidates_when_dimensions_differ(rotated_pair, rng):
     """A 24-d source against a 30-d target: the shared space differs from the target one, so the
     six candidates (2 normalisations x 3 spaces) are validated and the three best refined."""
