@@ -3,11 +3,19 @@ results in BENCHMARKS.md).
 
     python bench/bench_align.py [--targets fr fr50] [--recipes procrustes supervised unsupervised]
                                 [--reference] [--repro]
+    python bench/bench_align.py --targets fr50 --starts identical train [--set NAME=JSON ...]
 
 For each target space and recipe: align with the train dictionary (none for unsupervised),
 then P@1 on the test dictionary by NN and by CSLS (k=10, both penalties over the whole
 vocabularies, a source word right if any gold translation is retrieved, coverage 100%).
 Times: reading the .vec files, align (wall; its CPU time, all threads, in the notes), CSLS evaluation.
+
+``--starts`` (diagnostic of the dictionary-free recipe; the test dictionary is not read) self-learns
+the unsupervised recipe's map from each named start (``identical``, ``identical20k``: identical
+strings among the 20,000 most frequent words of each side, ``similarity``, ``train``: the train
+dictionary, an oracle start) with ``--set name=json`` overrides (e.g. ``--set direction='"union"'``),
+and prints the dictionary-free criterion at cutoffs 2k/4k/10k/20k and the CSLS P@1 on the *train*
+dictionary, a dev set the recipe never sees (inflated for the ``train`` start).
 
 ``--reference`` runs, in the same process, the plain pipeline peers use (source padded with
 zero columns to the target dimension, unit-center-unit, square Procrustes, CSLS computed in
@@ -17,6 +25,7 @@ checks that the map bytes and the P@1 are identical.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -63,6 +72,40 @@ def reference(en, fr, train, queries, gold, engine):
     return 100 * nn, 100 * cs, t_map, time.perf_counter() - t0
 
 
+def diagnose_starts(b: str, targets, starts, overrides: dict, eng) -> None:
+    """Each start self-learned as the unsupervised recipe does; criterion and train-dictionary P@1."""
+    from xling.align.pipeline import criterion
+    from xling.align.refine import refine
+    from xling.align.seeds import identical_pairs, unsupervised_seed
+
+    en = load_embeddings(os.path.join(b, "en.vec"))
+    cfg = make_config("unsupervised", **{k: json.loads(v) for k, v in overrides.items()})
+    for tg in targets:
+        fr = load_embeddings(os.path.join(b, f"{tg}.vec"))
+        d, _ = read_dictionary(os.path.join(b, "en-fr.train.tsv"))
+        d, _ = d.restrict(en.key_to_index, fr.key_to_index)
+        tr = d.translations()
+        queries, gold = en.indices(tr.keys()), [set(fr.indices(v).tolist()) for v in tr.values()]
+        x, _ = normalize(en.vectors, cfg.normalize[0])
+        z, _ = normalize(fr.vectors, cfg.normalize[0])
+        for start in starts:
+            if start == "train":
+                seed = d.index_pairs(en, fr)
+            elif start == "similarity":
+                seed = unsupervised_seed(x, z, size=cfg.unsupervised.size, retrieval=cfg.refine.retrieval, engine=eng)
+            else:
+                seed = identical_pairs(en.words, fr.words, max_rank=20000 if start == "identical20k" else None)
+            t0 = time.perf_counter()
+            res = refine(x, z, *seed, map_opts=cfg.map_options(cfg.spaces[0]), opts=cfg.refine, seed=cfg.seed,
+                         engine=eng)
+            crit = [criterion(x, z, res.map, k, cfg.refine.retrieval, eng) for k in (2000, 4000, 10000, 20000)]
+            _, cs = evaluate(x, z, res.map, queries, gold, eng)
+            print(f"{tg} start={start} {overrides or ''} seed pairs {seed[0].size}, final {res.src.size}, "
+                  f"iteration {res.best_iteration}; criterion 2k/4k/10k/20k "
+                  + " / ".join(f"{c:.4f}" for c in crit) + f"; train-dictionary CSLS P@1 {cs:.2f}"
+                  f" ({time.perf_counter() - t0:.0f} s)", flush=True)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bench", default=str(bench_dir("en-fr")), help="benchmark folder (xling data bench en-fr)")
@@ -71,9 +114,13 @@ def main(argv=None):
     ap.add_argument("--reference", action="store_true")
     ap.add_argument("--repro", action="store_true")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--starts", nargs="+", choices=["identical", "identical20k", "similarity", "train"], help="diagnose the unsupervised starts (see above), then stop")
+    ap.add_argument("--set", nargs="*", default=[], metavar="NAME=JSON", help="overrides for --starts")
     args = ap.parse_args(argv)
     eng = resolve_engine()
     b = need_bench(args.bench)
+    if args.starts:
+        return diagnose_starts(b, args.targets, args.starts, dict(kv.split("=", 1) for kv in args.set), eng)
     t0 = time.perf_counter()
     en = load_embeddings(os.path.join(b, "en.vec"))
     t_load_en = time.perf_counter() - t0
