@@ -1,5 +1,5 @@
 """Alignment quality and speed on the public en→fr benchmark (built by `xling data bench en-fr`;
-results in BENCHMARKS.md).
+results in BENCHMARKS.md), or another pair's (``--pair en-fi --targets fi50 fi``).
 
     python bench/bench_align.py [--targets fr fr50] [--recipes procrustes supervised unsupervised]
                                 [--reference] [--repro]
@@ -72,7 +72,7 @@ def reference(en, fr, train, queries, gold, engine):
     return 100 * nn, 100 * cs, t_map, time.perf_counter() - t0
 
 
-def diagnose_starts(b: str, targets, starts, overrides: dict, eng) -> None:
+def diagnose_starts(b: str, pair: str, targets, starts, overrides: dict, eng) -> None:
     """Each start self-learned as the unsupervised recipe does; criterion and train-dictionary P@1."""
     from xling.align.pipeline import criterion
     from xling.align.refine import refine
@@ -82,7 +82,7 @@ def diagnose_starts(b: str, targets, starts, overrides: dict, eng) -> None:
     cfg = make_config("unsupervised", **{k: json.loads(v) for k, v in overrides.items()})
     for tg in targets:
         fr = load_embeddings(os.path.join(b, f"{tg}.vec"))
-        d, _ = read_dictionary(os.path.join(b, "en-fr.train.tsv"))
+        d, _ = read_dictionary(os.path.join(b, f"{pair}.train.tsv"))
         d, _ = d.restrict(en.key_to_index, fr.key_to_index)
         tr = d.translations()
         queries, gold = en.indices(tr.keys()), [set(fr.indices(v).tolist()) for v in tr.values()]
@@ -108,7 +108,8 @@ def diagnose_starts(b: str, targets, starts, overrides: dict, eng) -> None:
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--bench", default=str(bench_dir("en-fr")), help="benchmark folder (xling data bench en-fr)")
+    ap.add_argument("--pair", default="en-fr", help="benchmark pair (xling data bench PAIR): en-fr, en-fi")
+    ap.add_argument("--bench", help="benchmark folder (default: where xling data bench PAIR writes it)")
     ap.add_argument("--targets", nargs="+", default=["fr", "fr50"])
     ap.add_argument("--recipes", nargs="+", default=["procrustes", "supervised"])
     ap.add_argument("--reference", action="store_true")
@@ -118,14 +119,15 @@ def main(argv=None):
     ap.add_argument("--set", nargs="*", default=[], metavar="NAME=JSON", help="overrides for --starts")
     args = ap.parse_args(argv)
     eng = resolve_engine()
-    b = need_bench(args.bench)
+    b = need_bench(args.bench or str(bench_dir("en-fr").parent / args.pair),
+                   files=["en.vec", f"{args.pair}.train.tsv", f"{args.pair}.test.tsv", *(f"{t}.vec" for t in args.targets)])
     if args.starts:
-        return diagnose_starts(b, args.targets, args.starts, dict(kv.split("=", 1) for kv in args.set), eng)
+        return diagnose_starts(b, args.pair, args.targets, args.starts, dict(kv.split("=", 1) for kv in args.set), eng)
     t0 = time.perf_counter()
     en = load_embeddings(os.path.join(b, "en.vec"))
     t_load_en = time.perf_counter() - t0
-    train_d, _ = read_dictionary(os.path.join(b, "en-fr.train.tsv"))
-    test_d, _ = read_dictionary(os.path.join(b, "en-fr.test.tsv"))
+    train_d, _ = read_dictionary(os.path.join(b, f"{args.pair}.train.tsv"))
+    test_d, _ = read_dictionary(os.path.join(b, f"{args.pair}.test.tsv"))
     rows = []
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; en.vec read in {t_load_en:.1f} s",
           flush=True)
