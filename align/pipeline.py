@@ -198,11 +198,21 @@ def _get_path(cfg, path: str):
 def _set_path(cfg, path: str, value):
     head, _, rest = path.partition(".")
     if not rest:
-        return replace(cfg, **{head: value})
+        return replace(cfg, **{head: _as_enum(getattr(cfg, head), value)})
     sub = getattr(cfg, head)
     if sub is None:  # a setting of a step that is off (e.g. rcsls_epochs without RCSLS)
         return cfg
     return replace(cfg, **{head: _set_path(sub, rest, value)})
+
+
+def _as_enum(old, value):
+    """A choice given by its value (``direction="union"``) as the enum of the setting it replaces
+    (the steps compare choices by identity: a plain string would silently mean another choice)."""
+    if isinstance(old, Enum) and isinstance(value, str) and not isinstance(value, Enum):
+        return type(old)(value)
+    if isinstance(old, tuple) and old and isinstance(old[0], Enum) and isinstance(value, (tuple, list)):
+        return tuple(type(old[0])(v) for v in value)
+    return value
 
 
 _OFF = {"rcsls": RcslsOptions, "contrastive": ContrastiveOptions}  # the optional steps (None: off)
@@ -373,6 +383,7 @@ class _Run:
     timings: dict[str, float] = field(default_factory=dict)
     val: Validation | None = None
     held: Pairs = (np.empty(0, np.int64), np.empty(0, np.int64))
+    skipped: list[str] = field(default_factory=list)  # candidates not tried: duplicates of another one
 
     def spaces(self, spec: str) -> tuple[np.ndarray, np.ndarray]:
         (x, _), (z, _) = self.normed[spec]
@@ -470,8 +481,22 @@ def _candidates(run: _Run, seeds: dict[str, Pairs]) -> list[Candidate]:
     specs = list(run.normed) if run.val is not None else list(run.normed)[:1]
     spaces = list(dict.fromkeys(run.cfg.spaces))
     spaces = spaces if run.val is not None else spaces[:1]
+    if _shared_is_target(run, spaces):
+        spaces.remove(MapSpace.shared)
+        run.skipped = [f"{spec or 'none'}/{MapSpace.shared.value}" for spec in specs]
     return [Candidate(f"{spec or 'none'}/{space.value}" + (f"/{start}" if start else ""), spec, space, seed)
             for spec in specs for space in spaces for start, seed in seeds.items()]
+
+
+def _shared_is_target(run: _Run, spaces: list[MapSpace]) -> bool:
+    """With equal dimensions and a plain map (no whitening, re-weighting or reduction), the ``shared``
+    space is the ``target`` one: ``X U`` and ``Z V`` with square orthogonal ``U, V`` have the cosines
+    of ``X U Vᵀ`` and ``Z``, and ``U Vᵀ`` is the target-space Procrustes solution, so the same
+    validation, refinement and retrieval; the duplicate is not tried (nor counted by the halving)."""
+    if MapSpace.shared not in spaces or MapSpace.target not in spaces or not run.cfg.map.plain:
+        return False
+    x, z = run.spaces(next(iter(run.normed)))
+    return x.shape[1] == z.shape[1]
 
 
 def _halve(run: _Run, cands: list[Candidate]) -> None:
@@ -634,6 +659,7 @@ def _record(run: _Run, cands: list[Candidate], chosen: Candidate, m: LinearMap, 
                             "train_pairs": chosen.seed_pairs, "held_out_pairs": held,
                             "validation_words": len(run.val) if run.val is not None else 0},
         "candidates": [c.as_dict() for c in cands],
+        "skipped_candidates": run.skipped,
         "chosen": chosen.name,
         "best_iteration": chosen.res.best_iteration,
         "final_dictionary_pairs": final_pairs,

@@ -110,8 +110,10 @@ def test_every_recipe_recovers_the_rotation(rotated_pair, recipe):
 
 
 def test_candidate_search_refines_the_better_half(rotated_pair, rng):
-    """Six candidates (2 normalisations x 3 spaces): all are validated, the three best seed maps
-    are refined, and refining from a precomputed first step gives the same map as from scratch."""
+    """Equal dimensions: four candidates (2 normalisations x the target and whitened spaces; the
+    shared space, the same cosines as the target one here, is skipped): all are validated, the two
+    best seed maps are refined, and refining from a precomputed first step gives the same map as
+    from scratch."""
     src, tgt, _ = rotated_pair
     z = tgt.vectors + 0.3 * rng.standard_normal(tgt.vectors.shape).astype(np.float32)
     pairs = (np.arange(300), np.arange(300))
@@ -120,7 +122,8 @@ def test_candidate_search_refines_the_better_half(rotated_pair, rng):
     ident = [c for c in cands if c["name"].endswith("/identity")]  # validated after the search, never refined
     assert len(ident) == 2 and not any(c["refined"] for c in ident) and res.record["identity"] is False
     cands = [c for c in cands if c not in ident]
-    assert len(cands) == 6 and sum(c["refined"] for c in cands) == 3
+    assert res.record["skipped_candidates"] == ["unit,center,unit/shared", "unit/shared"]
+    assert len(cands) == 4 and sum(c["refined"] for c in cands) == 2
     assert {c["name"] for c in cands} >= {"unit/whitened", "unit,center,unit/whitened"}
     first = [c["iterations"][0]["val_p1"] for c in cands]
     refined = [c["refined"] for c in cands]
@@ -135,6 +138,49 @@ def test_candidate_search_refines_the_better_half(rotated_pair, rng):
     a = refine(x, zz, *pairs, opts=opts, val=val, first=fs)
     b = refine(x, zz, *pairs, opts=opts, val=val)
     assert a.map.wx.tobytes() == b.map.wx.tobytes() and a.best_iteration == b.best_iteration
+
+
+def test_choices_given_by_value_become_their_enums():
+    """make_config(direction="union") means the union (a plain string used to fall through to mutual)."""
+    cfg = make_config(Recipe.semi, direction="mutual", spaces=["whitened", "target"], starts=("similarity",))
+    assert cfg.refine.direction is Direction.mutual
+    assert cfg.spaces == (MapSpace.whitened, MapSpace.target) and cfg.unsupervised.starts == (Start.similarity,)
+    assert make_config(Recipe.supervised, direction="union").refine.direction is Direction.union
+    with pytest.raises(ValueError, match="sideways"):
+        make_config(Recipe.supervised, direction="sideways")
+
+
+def test_six_candidates_when_dimensions_differ(rotated_pair, rng):
+    """A 24-d source against a 30-d target: the shared space differs from the target one, so the
+    six candidates (2 normalisations x 3 spaces) are validated and the three best refined."""
+    src, tgt, _ = rotated_pair
+    noise = rng.standard_normal((len(tgt), 6)).astype(np.float32)
+    z = np.hstack([tgt.vectors + 0.3 * rng.standard_normal(tgt.vectors.shape).astype(np.float32), 0.3 * noise])
+    pairs = (np.arange(300), np.arange(300))
+    res = align(src.vectors, z, pairs=pairs, config=make_config(Recipe.supervised, cutoff=400))
+    cands = res.record["candidates"]
+    assert res.record["skipped_candidates"] == [] and not any(c["name"].endswith("/identity") for c in cands)
+    assert len(cands) == 6 and sum(c["refined"] for c in cands) == 3
+    first = [c["iterations"][0]["val_p1"] for c in cands]
+    refined = [c["refined"] for c in cands]
+    assert min(v for v, r in zip(first, refined, strict=True) if r) >= max(v for v, r in zip(first, refined, strict=True) if not r)
+
+
+def test_shared_space_is_the_target_space_for_equal_dimensions(rotated_pair, rng):
+    """Why the shared candidate is skipped for equal dimensions and a plain map: alone, it validates
+    and retrieves exactly as the target-space map does."""
+    src, tgt, _ = rotated_pair
+    z = tgt.vectors + 0.3 * rng.standard_normal(tgt.vectors.shape).astype(np.float32)
+    pairs = (np.arange(300), np.arange(300))
+    out = {}
+    for space in (MapSpace.target, MapSpace.shared):
+        res = align(src.vectors, z, pairs=pairs, config=make_config(Recipe.supervised, cutoff=400, spaces=(space,),
+                                                                    normalize="unit", identity=False))
+        assert res.record["skipped_candidates"] == []  # one space only: nothing to skip
+        a, b = sim_spaces(res.src_vectors, res.tgt_vectors, None)
+        out[space] = (res.record["candidates"][0]["val_p1"], (a @ b.T).argmax(axis=1))
+    assert out[MapSpace.target][0] == pytest.approx(out[MapSpace.shared][0])
+    assert np.array_equal(out[MapSpace.target][1], out[MapSpace.shared][1])
 
 
 def test_unsupervised_seed_finds_translations_without_anchors(rotated_pair):

@@ -349,7 +349,8 @@ def test_progress_lines_name_the_candidate_and_phase(cli, spaces):
     res = align(src.vectors, tgt.vectors, pairs=pairs, config=make_config("supervised", cutoff=300),
                 log=lambda name, phase, e: seen.append((name, phase, e)))
     cands = {c["name"]: c for c in res.record["candidates"] if not c["name"].endswith("/identity")}
-    assert len(cands) == 6  # 2 normalisations x 3 spaces: halving applies
+    assert len(cands) == 4  # 2 normalisations x 2 spaces (shared = target for equal dimensions): halving applies
+    assert res.record["skipped_candidates"] == ["unit,center,unit/shared", "unit/shared"]
     halving = [n for n, p, _ in seen if p is Phase.halving]
     assert halving == list(cands)  # every candidate's seed map, in order, once
     refined = [n for n, c in cands.items() if c["refined"]]
