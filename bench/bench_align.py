@@ -119,7 +119,7 @@ def main(argv=None):
     ap.add_argument("--set", nargs="*", default=[], metavar="NAME=JSON", help="overrides for --starts")
     args = ap.parse_args(argv)
     eng = resolve_engine()
-    b = need_bench(args.bench or str(bench_dir("en-fr").parent / args.pair),
+    b = need_bench(args.bench or str(bench_dir(args.pair)),
                    files=["en.vec", f"{args.pair}.train.tsv", f"{args.pair}.test.tsv", *(f"{t}.vec" for t in args.targets)])
     if args.starts:
         return diagnose_starts(b, args.pair, args.targets, args.starts, dict(kv.split("=", 1) for kv in args.set), eng)
