@@ -128,8 +128,10 @@ def main() -> None:
     ap.add_argument("--probe-batch", type=int, default=4)
     ap.add_argument("--probe-len", type=int, default=64)
     ap.add_argument("--probe-lr", type=float, default=1e-3)
+    ap.add_argument("--probe-rows", choices=["new", "all"], default="new",
+                    help="rows the probe trains: the new tokens' only (old rows kept exactly), or every row")
     ap.add_argument("--probe-methods", default="random,mvn,subword-mean,cw2v",
-                    help="methods probed (add 'none' to probe the unexpanded model)")
+                    help="methods probed (add 'none' to probe the unexpanded model: every row trains)")
     ap.add_argument("--methods", default="random,mean,mvn,subword-mean,cw2v,cw2v-64")
     ap.add_argument("--cw2v-steps", type=int, default=200)
     ap.add_argument("--cw2v-lr", type=float, default=0.05)
@@ -169,10 +171,10 @@ def main() -> None:
     def nll_of(model, t):
         return lm_nll(model, t, held, start=start_id(t, config), batch=8, max_len=args.max_len)
 
-    def run_probe(model, t):
+    def run_probe(model, t, rows=None):
         t0 = time.perf_counter()
         curve = probe(model, t, probe_text, start=start_id(t, config), steps=args.probe_steps, lr=args.probe_lr,
-                      batch=args.probe_batch, max_len=args.probe_len, seed=args.seed)
+                      batch=args.probe_batch, max_len=args.probe_len, seed=args.seed, rows=rows)
         return curve, time.perf_counter() - t0
 
     rows = []
@@ -207,7 +209,8 @@ def main() -> None:
         row = {"method": method, "init_s": seconds, "nll": after, "init": rep["init"],
                "added": rep["tokens"]["added"], "intermediates": rep["intermediate_tokens"]}
         if args.probe_steps and method in args.probe_methods.split(","):
-            curve, secs = run_probe(model, new_tok)
+            new_rows = [e["token_id"] for e in rep["entries"]] if args.probe_rows == "new" else None
+            curve, secs = run_probe(model, new_tok, new_rows)
             row["probe"] = {"curve": curve, "after": nll_of(model, new_tok), "seconds": secs}
         del model
         rows.append(row)

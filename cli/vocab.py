@@ -312,6 +312,9 @@ def evaluate(
     probe_text: str | None = typer.Option(None, "--probe-text", help="Training text of the probe."),
     probe_lr: float = typer.Option(1e-3, "--probe-lr", min=1e-8, help="Probe: Adam learning rate."),
     probe_batch: int = typer.Option(8, "--probe-batch", min=1, help="Probe: lines per step."),
+    probe_rows: str = typer.Option("new", "--probe-rows",
+                                   help="Probe: new | all. new: train only the new tokens' rows (old rows kept "
+                                        "exactly; the folder's xling-vocab.json lists them); all: every row."),
     seed: int = opt.Seed,
     device: opt.Device = opt.device_option(opt.Device.cpu),
     threads: int = typer.Option(2, "--threads", min=1, help="CPU threads."),
@@ -328,7 +331,16 @@ def evaluate(
     from ..lexicon.device import resolve_device
     from ..vocab.candidates import read_lines
     from ..vocab.checkpoint import MARKER, is_lm, read_model_dir
-    from ..vocab.evaluate import fidelity, lm_nll, load_model, pieces_per_word, probe, sentence_embeddings, start_id
+    from ..vocab.evaluate import (
+        ProbeRows,
+        fidelity,
+        lm_nll,
+        load_model,
+        pieces_per_word,
+        probe,
+        sentence_embeddings,
+        start_id,
+    )
     from ..vocab.segment import HFSegmenter
 
     dev = resolve_device(device).value
@@ -346,9 +358,15 @@ def evaluate(
     lm = is_lm(cfg_o)
     if probe_steps and not lm:
         raise XlingError("--probe-steps applies to causal language models only")
+    try:
+        rows_mode = ProbeRows(probe_rows)
+    except ValueError:
+        raise XlingError(f"--probe-rows {probe_rows!r}: choose one of {', '.join(m.value for m in ProbeRows)}") \
+            from None
     seg_o, seg_e = HFSegmenter(tok_o), HFSegmenter(tok_e)
     ppw_o, n_words = pieces_per_word(seg_o, lines)
     ppw_e, _ = pieces_per_word(seg_e, lines)
+    new_ids: list[int] | None = None
     record: dict[str, Any] = {"original": str(original), "expanded": str(expanded), "text": text, "lines": len(lines),
                               "words": n_words, "pieces_per_word_before": ppw_o, "pieces_per_word_after": ppw_e}
     marker = expanded / MARKER
@@ -357,11 +375,16 @@ def evaluate(
         if entries:
             from ..vocab.tokenizer_edit import NewEntry, in_context_use
 
+            new_ids = [int(e["token_id"]) for e in entries]
+
             use = in_context_use(tok_o, tok_e, [NewEntry(**e) for e in entries], lines)
             record.update(new_word_occurrences=use["new_word_occurrences"],
                           single_token_share=use["single_token_share"],
                           tokens_per_new_word_before=use["tokens_per_new_word_before"],
                           tokens_per_new_word_after=use["tokens_per_new_word_after"])
+    if probe_steps and rows_mode is ProbeRows.new and not new_ids:
+        raise InputError("--probe-rows new needs the new tokens listed in xling-vocab.json "
+                         "(a folder written by xling vocab expand); use --probe-rows all", expanded)
     with progress("evaluating", total=2 * len(lines)) as upd:
         m_o = load_model(original, dev, lm=lm)
         base_o = m_o.base_model if lm else m_o
@@ -387,9 +410,11 @@ def evaluate(
     if probe_steps:
         with progress("probe", total=probe_steps, unit="steps") as upd:
             curve = probe(m_e, tok_e, train_lines, start=start_e, steps=probe_steps, lr=probe_lr,
-                          batch=probe_batch, max_len=max_len, seed=seed, device=dev, progress=upd)
+                          batch=probe_batch, max_len=max_len, seed=seed, device=dev, progress=upd,
+                          rows=new_ids if rows_mode is ProbeRows.new else None)
         after = lm_nll(m_e, tok_e, lines, start=start_e, batch=batch, max_len=max_len, device=dev)
-        record["probe"] = {"steps": probe_steps, "lr": probe_lr, "batch": probe_batch, "text": probe_text,
+        record["probe"] = {"steps": probe_steps, "lr": probe_lr, "batch": probe_batch, "rows": rows_mode.value,
+                           "text": probe_text,
                            "train_lines": len(train_lines), "loss_curve": [round(x, 5) for x in curve],
                            "nll_per_word_after": after["nll_per_word"], "nll_per_char_after": after["nll_per_char"]}
     record["signature"] = signature(pool="mean", max_len=max_len, lines=len(lines),

@@ -11,8 +11,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from enum import Enum
 
 import numpy as np
+
+
+class ProbeRows(str, Enum):
+    """Embedding rows the continued-training probe trains."""
+
+    new = "new"  # the new tokens' rows only: old rows keep their values exactly
+    all = "all"  # every row of the input embeddings and of the output embeddings
 
 
 def pieces_per_word(segmenter, lines: Sequence[str]) -> tuple[float, int]:
@@ -148,12 +156,22 @@ def lm_nll(model, tokenizer, lines: Sequence[str], *, start: int | None, batch: 
 
 def probe(model, tokenizer, train_lines: Sequence[str], *, start: int | None, steps: int, lr: float = 1e-3,
           batch: int = 8, max_len: int = 128, seed: int = 0, device: str = "cpu",
+          rows: Sequence[int] | None = None,
           progress: Callable[[int, int], None] | None = None) -> list[float]:
     """Continued training of the embeddings only: how fast an initialisation recovers.
 
     Every parameter is frozen except the input embedding matrix and the output embedding (the
     same tensor when tied); Adam at ``lr`` on batches of ``batch`` windows of ``train_lines``
     drawn with ``seed``. The model is changed in place.
+
+    Parameters
+    ----------
+    rows : ids, optional
+        Train only these rows of the embedding matrices (normally the new tokens'); the others
+        keep their values exactly. None: every row trains. With tied embeddings the output
+        softmax sends a gradient to every row at every step, and Adam moves each row by about
+        ``lr`` per coordinate whatever the size of its gradient, so training all rows on a few
+        windows shifts the old tokens away from what the frozen layers expect.
 
     Returns
     -------
@@ -178,6 +196,17 @@ def probe(model, tokenizer, train_lines: Sequence[str], *, start: int | None, st
         params.append(out_emb.weight)
     for p in params:
         p.requires_grad_(True)
+    hooks: list = []
+    if rows is not None:
+        keep = torch.zeros(params[0].shape[0], 1, dtype=params[0].dtype, device=params[0].device)
+        ids = torch.as_tensor(list(rows), dtype=torch.long, device=keep.device)
+        if len(ids) and (int(ids.min()) < 0 or int(ids.max()) >= keep.shape[0]):
+            from ..data.errors import XlingError
+
+            raise XlingError(f"probe rows must be ids below {keep.shape[0]}")
+        keep[ids] = 1.0
+        for p in params:  # a zero gradient leaves Adam's state, and so the row, unchanged
+            hooks.append(p.register_hook(lambda g, keep=keep: g * keep))
     opt = torch.optim.Adam(params, lr=lr)
     gen = torch.Generator().manual_seed(seed)
     model.train()
@@ -192,6 +221,8 @@ def probe(model, tokenizer, train_lines: Sequence[str], *, start: int | None, st
         curve.append(float(loss.detach()))
         if progress is not None:
             progress(step + 1, steps)
+    for h in hooks:
+        h.remove()
     model.eval()
     return curve
 
