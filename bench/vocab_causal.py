@@ -138,6 +138,7 @@ def main() -> None:
     ap.add_argument("--cw2v-tokens-per-step", type=int, default=128)
     ap.add_argument("--rss-extra-gb", type=float, default=2.0, help="filler added to the sharded copy (0: none)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--tag", default="", help="suffix of the work folder (runs side by side do not share one)")
     args = ap.parse_args()
 
     import torch
@@ -153,7 +154,7 @@ def main() -> None:
 
     cache = cache_dir()
     single, sharded = prepare(cache)
-    work = cache / "vocab-causal"
+    work = cache / f"vocab-causal{args.tag}"
     if not (work / "heldout.txt").exists():
         n_train, n_held = build(work)
         print(f"text: train {n_train}, held-out {n_held} paragraphs")
