@@ -196,7 +196,7 @@ def main() -> None:
         if method.startswith("cw2v"):
             opts.corpus = train
             opts.cw2v = CW2VParams(candidates=64 if method.endswith("-64") else None, steps=args.cw2v_steps,
-                                   batch_size=2048, tokens_per_step=args.cw2v_tokens_per_step, lr=args.cw2v_lr)
+                                   batch_size=2048, tokens_per_step=args.cw2v_tokens_per_step, alpha=args.cw2v_lr)
         out = work / f"exp-{method}"
         t0 = time.perf_counter()
         rep = expand_model(sharded, out, words, opts, force=True)
