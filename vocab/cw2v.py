@@ -315,14 +315,12 @@ class _VocabMix:
         n_old, d = rows.shape
         self.torch, self.rows = torch, rows
         unit = rows / rows.norm(dim=1, keepdim=True).clamp(min=1e-12)
-        r = min(rank, d)
-        proj = torch.linalg.qr(torch.randn(d, r, generator=gen, device=dev))[0]
-        # (n_old, r), fixed. unit @ proj has squared norm r / d on average; the scale makes the
-        # keys' L1 norm about 1, so one Adam step (each entry of q moves by at most alpha) moves
-        # every score by at most about alpha: the same step as the candidate version's direct
-        # scores. Keys of norm sqrt(r) made alpha act ~r times larger on the whole vocabulary,
-        # and the mix left the subword mean for the rows that best matched the skip-gram contexts.
-        self.keys = unit @ proj * ((d / r) ** 0.5 / r ** 0.5)
+        proj = torch.linalg.qr(torch.randn(d, min(rank, d), generator=gen, device=dev))[0]
+        # (n_old, r), fixed; entries ~N(0, 1), so one Adam step of alpha on q moves a score by up
+        # to ~alpha x 0.8 r. Keys of L1 norm ~1 (steps of ~alpha, as the candidate version's
+        # scores) were measured (BENCHMARKS.md): better on SmolLM2's NLL, worse on MiniLM's
+        # fidelity than this scale, which stays.
+        self.keys = unit @ proj * (d ** 0.5)
         idx, val, ok = _padded_pieces(init)
         self.idx = torch.tensor(idx, device=dev)
         self.ok = torch.tensor(ok, device=dev)
