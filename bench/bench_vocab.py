@@ -59,9 +59,10 @@ def main() -> None:
     ap.add_argument("--eval-lines", type=int, default=200)
     ap.add_argument("--work", default="/tmp/xling-vocab-bench")
     ap.add_argument("--cache", default=os.fspath(bench_dir()))
-    ap.add_argument("--methods", default="random,mvn,mvn-full,mean,subword-mean,aligned,aligned-pure,cw2v",
+    ap.add_argument("--methods",
+                    default="random,mvn,mvn-full,mean,subword-mean,aligned,aligned-pure,cw2v,cw2v-64",
                     help="aligned-pure = aligned with --piece-weight 0 (neighbours only, as WECHSEL); "
-                         "mvn-full = mvn with --mvn-scale 1")
+                         "mvn-full = mvn with --mvn-scale 1; cw2v = whole vocabulary, cw2v-64 = 64 candidates")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--cw2v-lr", type=float, default=None, help="cw2v: learning rate of the mixing scores")
     args = ap.parse_args()
@@ -99,7 +100,7 @@ def main() -> None:
     en = fr = None
     rows = []
     for method in args.methods.split(","):
-        opts = InitOptions(method=method.replace("-pure", "").replace("-full", ""), seed=args.seed)
+        opts = InitOptions(method=method.replace("-pure", "").replace("-full", "").replace("-64", ""), seed=args.seed)
         extra = {}
         if method == "mvn-full":
             opts.mvn_scale = 1.0
@@ -112,11 +113,13 @@ def main() -> None:
                 extra["procrustes_s"] = round(time.perf_counter() - t0, 1)
                 extra["dict_pairs"] = n_pairs
             opts.src_vectors, opts.tgt_vectors = en, fr
-        if method == "cw2v":
-            opts.corpus = train
-            if args.cw2v_lr is not None:
-                from dataclasses import replace
+        if method.startswith("cw2v"):
+            from dataclasses import replace
 
+            opts.corpus = train
+            if method == "cw2v-64":
+                opts.cw2v = replace(opts.cw2v, candidates=64)
+            if args.cw2v_lr is not None:
                 opts.cw2v = replace(opts.cw2v, alpha=args.cw2v_lr)
         out = work / f"exp-{method}"
         t0 = time.perf_counter()

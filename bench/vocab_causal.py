@@ -128,14 +128,17 @@ def main() -> None:
     ap.add_argument("--probe-batch", type=int, default=4)
     ap.add_argument("--probe-len", type=int, default=64)
     ap.add_argument("--probe-lr", type=float, default=1e-3)
+    ap.add_argument("--probe-rows", choices=["new", "all"], default="new",
+                    help="rows the probe trains: the new tokens' only (old rows kept exactly), or every row")
     ap.add_argument("--probe-methods", default="random,mvn,subword-mean,cw2v",
-                    help="methods probed (add 'none' to probe the unexpanded model)")
+                    help="methods probed (add 'none' to probe the unexpanded model: every row trains)")
     ap.add_argument("--methods", default="random,mean,mvn,subword-mean,cw2v,cw2v-64")
     ap.add_argument("--cw2v-steps", type=int, default=200)
     ap.add_argument("--cw2v-lr", type=float, default=0.05)
     ap.add_argument("--cw2v-tokens-per-step", type=int, default=128)
     ap.add_argument("--rss-extra-gb", type=float, default=2.0, help="filler added to the sharded copy (0: none)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--tag", default="", help="suffix of the work folder (runs side by side do not share one)")
     args = ap.parse_args()
 
     import torch
@@ -151,7 +154,7 @@ def main() -> None:
 
     cache = cache_dir()
     single, sharded = prepare(cache)
-    work = cache / "vocab-causal"
+    work = cache / f"vocab-causal{args.tag}"
     text = Path(build_fr_text(log=print).folder)  # `xling data bench fr-text`'s folder (built if missing)
     train = [ln for ln in (text / "train.txt").read_text(encoding="utf-8").splitlines() if ln.strip()]
     held = [ln for ln in (text / "heldout.txt").read_text(encoding="utf-8").splitlines() if ln.strip()]
@@ -167,10 +170,10 @@ def main() -> None:
     def nll_of(model, t):
         return lm_nll(model, t, held, start=start_id(t, config), batch=8, max_len=args.max_len)
 
-    def run_probe(model, t):
+    def run_probe(model, t, rows=None):
         t0 = time.perf_counter()
         curve = probe(model, t, probe_text, start=start_id(t, config), steps=args.probe_steps, lr=args.probe_lr,
-                      batch=args.probe_batch, max_len=args.probe_len, seed=args.seed)
+                      batch=args.probe_batch, max_len=args.probe_len, seed=args.seed, rows=rows)
         return curve, time.perf_counter() - t0
 
     rows = []
@@ -191,7 +194,7 @@ def main() -> None:
         if method.startswith("cw2v"):
             opts.corpus = train
             opts.cw2v = CW2VParams(candidates=64 if method.endswith("-64") else None, steps=args.cw2v_steps,
-                                   batch_size=2048, tokens_per_step=args.cw2v_tokens_per_step, lr=args.cw2v_lr)
+                                   batch_size=2048, tokens_per_step=args.cw2v_tokens_per_step, alpha=args.cw2v_lr)
         out = work / f"exp-{method}"
         t0 = time.perf_counter()
         rep = expand_model(sharded, out, words, opts, force=True)
@@ -205,7 +208,8 @@ def main() -> None:
         row = {"method": method, "init_s": seconds, "nll": after, "init": rep["init"],
                "added": rep["tokens"]["added"], "intermediates": rep["intermediate_tokens"]}
         if args.probe_steps and method in args.probe_methods.split(","):
-            curve, secs = run_probe(model, new_tok)
+            new_rows = [e["token_id"] for e in rep["entries"]] if args.probe_rows == "new" else None
+            curve, secs = run_probe(model, new_tok, new_rows)
             row["probe"] = {"curve": curve, "after": nll_of(model, new_tok), "seconds": secs}
         del model
         rows.append(row)

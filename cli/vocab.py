@@ -350,6 +350,10 @@ ProbeSteps = Annotated[int, typer.Option("--probe-steps", min=0,
 ProbeText = Annotated[str | None, typer.Option("--probe-text", help="Training text of the probe.")]
 ProbeLr = Annotated[float, typer.Option("--probe-lr", min=1e-8, help="Probe: Adam learning rate.")]
 ProbeBatch = Annotated[int, typer.Option("--probe-batch", min=1, help="Probe: lines per step.")]
+ProbeRowsOpt = Annotated[str, typer.Option("--probe-rows",
+                                           help="Probe: new | all. new: train only the new tokens' rows (old rows "
+                                                "kept exactly; the folder's xling-vocab.json lists them); all: every "
+                                                "row.")]
 
 
 @app.command("eval")
@@ -357,8 +361,8 @@ ProbeBatch = Annotated[int, typer.Option("--probe-batch", min=1, help="Probe: li
 def evaluate(
     original: Original, expanded: Expanded, text: HeldOut, max_lines: MaxLines = None, batch: Batch = 32,
     max_len: MaxLen = 128, probe_steps: ProbeSteps = 0, probe_text: ProbeText = None, probe_lr: ProbeLr = 1e-3,
-    probe_batch: ProbeBatch = 8, seed: int = opt.Seed, device: opt.Device = opt.device_option(opt.Device.cpu),
-    threads: Threads = 2, json_out: bool = opt.Json,
+    probe_batch: ProbeBatch = 8, probe_rows: ProbeRowsOpt = "new", seed: int = opt.Seed,
+    device: opt.Device = opt.device_option(opt.Device.cpu), threads: Threads = 2, json_out: bool = opt.Json,
 ):
     """Pieces per word before/after, use of the new tokens, fidelity of sentence embeddings, and for
     causal LMs the NLL per word and per character of the text (comparable across tokenizations)."""
@@ -369,7 +373,16 @@ def evaluate(
     from ..lexicon.device import resolve_device
     from ..vocab.candidates import read_lines
     from ..vocab.checkpoint import is_lm, read_model_dir
-    from ..vocab.evaluate import fidelity, lm_nll, load_model, pieces_per_word, probe, sentence_embeddings, start_id
+    from ..vocab.evaluate import (
+        ProbeRows,
+        fidelity,
+        lm_nll,
+        load_model,
+        pieces_per_word,
+        probe,
+        sentence_embeddings,
+        start_id,
+    )
     from ..vocab.segment import HFSegmenter
 
     dev = resolve_device(device).value
@@ -384,11 +397,20 @@ def evaluate(
     lm = is_lm(cfg_o)
     if probe_steps and not lm:
         raise XlingError("--probe-steps applies to causal language models only")
+    try:
+        rows_mode = ProbeRows(probe_rows)
+    except ValueError:
+        raise XlingError(f"--probe-rows {probe_rows!r}: choose one of {', '.join(m.value for m in ProbeRows)}") \
+            from None
     seg_o, seg_e = HFSegmenter(tok_o), HFSegmenter(tok_e)
     (ppw_o, n_words), (ppw_e, _) = pieces_per_word(seg_o, lines), pieces_per_word(seg_e, lines)
     record: dict[str, Any] = {"original": str(original), "expanded": str(expanded), "text": text, "lines": len(lines),
-                              "words": n_words, "pieces_per_word_before": ppw_o, "pieces_per_word_after": ppw_e,
-                              **_new_token_use(expanded, tok_o, tok_e, lines)}
+                              "words": n_words, "pieces_per_word_before": ppw_o, "pieces_per_word_after": ppw_e}
+    use, new_ids = _new_token_use(expanded, tok_o, tok_e, lines)
+    record.update(use)
+    if probe_steps and rows_mode is ProbeRows.new and not new_ids:
+        raise InputError("--probe-rows new needs the new tokens listed in xling-vocab.json "
+                         "(a folder written by xling vocab expand); use --probe-rows all", expanded)
     with progress("evaluating", total=2 * len(lines)) as upd:
         runs = []
         for k, (folder, tok, seg, cfg) in enumerate(((original, tok_o, seg_o, cfg_o), (expanded, tok_e, seg_e, cfg_e))):
@@ -413,9 +435,11 @@ def evaluate(
     if probe_steps:
         with progress("probe", total=probe_steps, unit="steps") as upd:
             curve = probe(m_e, tok_e, train_lines, start=start_e, steps=probe_steps, lr=probe_lr,
-                          batch=probe_batch, max_len=max_len, seed=seed, device=dev, progress=upd)
+                          batch=probe_batch, max_len=max_len, seed=seed, device=dev, progress=upd,
+                          rows=new_ids if rows_mode is ProbeRows.new else None)
         after = lm_nll(m_e, tok_e, lines, start=start_e, batch=batch, max_len=max_len, device=dev)
-        record["probe"] = {"steps": probe_steps, "lr": probe_lr, "batch": probe_batch, "text": probe_text,
+        record["probe"] = {"steps": probe_steps, "lr": probe_lr, "batch": probe_batch, "rows": rows_mode.value,
+                           "text": probe_text,
                            "train_lines": len(train_lines), "loss_curve": [round(x, 5) for x in curve],
                            "nll_per_word_after": after["nll_per_word"], "nll_per_char_after": after["nll_per_char"]}
     record["signature"] = signature(pool="mean", max_len=max_len, lines=len(lines),
@@ -433,8 +457,9 @@ def _shifted(upd, offset: int):
     return call
 
 
-def _new_token_use(expanded: Path, tok_o, tok_e, lines: list[str]) -> dict:
-    """In-context use of the entries an expansion recorded (xling-vocab.json), or nothing."""
+def _new_token_use(expanded: Path, tok_o, tok_e, lines: list[str]) -> tuple[dict, list[int]]:
+    """In-context use of the entries an expansion recorded (xling-vocab.json), and their token ids
+    (nothing and no ids for a folder xling did not expand)."""
     import json
 
     from ..vocab.checkpoint import MARKER
@@ -443,11 +468,11 @@ def _new_token_use(expanded: Path, tok_o, tok_e, lines: list[str]) -> dict:
     marker = expanded / MARKER
     entries = (json.loads(marker.read_text(encoding="utf-8")).get("entries") or []) if marker.is_file() else []
     if not entries:
-        return {}
+        return {}, []
     use = in_context_use(tok_o, tok_e, [NewEntry(**e) for e in entries], lines)
     keys = ("new_word_occurrences", "single_token_share", "tokens_per_new_word_before", "tokens_per_new_word_after",
             "all_occurrences", "single_token_share_all", "resegmented_words")
-    return {k: use[k] for k in keys}
+    return {k: use[k] for k in keys}, [int(e["token_id"]) for e in entries]
 
 
 def _print_eval(record: dict, expanded: Path, original: Path) -> None:

@@ -223,10 +223,16 @@ def test_eval_nll_per_word_and_char_and_probe(cli, sharded_bf16, texts, tmp_path
     p = rec["probe"]
     assert len(p["loss_curve"]) == 6 and np.isfinite(p["loss_curve"]).all()
     assert p["nll_per_char_after"] < rec["nll_per_char_after"]  # the probe trained towards the text
+    assert p["rows"] == "new"  # the default: only the new tokens' rows train
     # the same model on both sides: identical NLL, per word and per character
     rec2 = json.loads(cli("vocab", "eval", sharded_bf16, sharded_bf16, texts / "heldout.txt", "--json")[1])
     assert rec2["nll_per_char_before"] == pytest.approx(rec2["nll_per_char_after"], rel=1e-6)
     assert "--probe-text" in bad(cli, "vocab", "eval", sharded_bf16, out, texts / "heldout.txt", "--probe-steps", "3")
+    assert "--probe-rows" in bad(cli, "vocab", "eval", sharded_bf16, out, texts / "heldout.txt", "--probe-steps", "3",
+                                 "--probe-text", texts / "fr.txt", "--probe-rows", "old")
+    # the original folder lists no new tokens: --probe-rows new is refused, naming the folder
+    assert "--probe-rows all" in bad(cli, "vocab", "eval", sharded_bf16, sharded_bf16, texts / "heldout.txt",
+                                     "--probe-steps", "3", "--probe-text", texts / "fr.txt")
 
 
 def test_nll_is_the_line_probability(sharded_bf16):
@@ -251,6 +257,46 @@ def test_nll_is_the_line_probability(sharded_bf16):
     assert got["nll_per_word"] * len(line.split()) == pytest.approx(want, rel=1e-4)
     short = lm_nll(model, tok, [line], start=s, max_len=8)  # windows: every token still scored once
     assert short["tokens"] == len(ids) - 1
+
+
+def test_probe_trains_only_the_new_rows_and_is_seeded(tied_f32, texts, tmp_path):
+    """The probe's loss on its own training text goes down; with rows=new ids the old rows (tied
+    input and output) stay exactly as they were; same seed, same curve."""
+    import torch
+
+    from xling.vocab.checkpoint import load_tokenizer_only
+    from xling.vocab.evaluate import lm_nll, load_model, probe, start_id
+    from xling.vocab.expand import InitOptions, expand_model
+
+    out = tmp_path / "e"
+    rep = expand_model(tied_f32, out, WORDS, InitOptions(method="subword-mean"), force=True)
+    new_ids = [e["token_id"] for e in rep["entries"]]
+    first = min(new_ids)
+    tok = load_tokenizer_only(out)
+    cfg = json.loads((out / "config.json").read_text())
+    lines = [x for x in (texts / "fr.txt").read_text(encoding="utf-8").splitlines() if x.strip()]
+
+    def run(rows, seed=0):
+        torch.manual_seed(123)  # nothing in the probe may depend on the global generator
+        model = load_model(out, lm=True).float()
+        w0 = model.get_input_embeddings().weight.detach().clone()
+        before = lm_nll(model, tok, lines, start=start_id(tok, cfg))["nll_per_token"]
+        curve = probe(model, tok, lines, start=start_id(tok, cfg), steps=15, lr=0.02, batch=4, max_len=32,
+                      seed=seed, rows=rows)
+        after = lm_nll(model, tok, lines, start=start_id(tok, cfg))["nll_per_token"]
+        return w0, model.get_input_embeddings().weight.detach(), curve, before, after
+
+    w0, w1, curve, before, after = run(new_ids)
+    assert after < before - 0.05  # the new rows learned the probe text
+    assert np.mean(curve[-5:]) < np.mean(curve[:5])
+    assert torch.equal(w1[:first], w0[:first])  # old rows untouched, bit for bit
+    assert not torch.equal(w1[first:], w0[first:])
+    assert run(new_ids)[2] == curve  # same seed, same curve
+    assert run(new_ids, seed=1)[2] != curve
+    w0, w_all, _, _, after_all = run(None)  # every row trains: the old rows move too
+    assert not torch.equal(w_all[:first], w0[:first])
+    with pytest.raises(Exception, match="probe rows"):
+        probe(load_model(out, lm=True), tok, lines, start=0, steps=1, rows=[10 ** 6])
 
 
 def test_bad_checkpoints_and_force(cli, sharded_bf16, texts, tmp_path):

@@ -316,7 +316,11 @@ class _VocabMix:
         self.torch, self.rows = torch, rows
         unit = rows / rows.norm(dim=1, keepdim=True).clamp(min=1e-12)
         proj = torch.linalg.qr(torch.randn(d, min(rank, d), generator=gen, device=dev))[0]
-        self.keys = unit @ proj * (d ** 0.5)  # (n_old, r), fixed
+        # (n_old, r), fixed; entries ~N(0, 1), so one Adam step of alpha on q moves a score by up
+        # to ~alpha x 0.8 r. Keys of L1 norm ~1 (steps of ~alpha, as the candidate version's
+        # scores) were measured (BENCHMARKS.md): better on SmolLM2's NLL, worse on MiniLM's
+        # fidelity than this scale, which stays.
+        self.keys = unit @ proj * (d ** 0.5)
         idx, val, ok = _padded_pieces(init)
         self.idx = torch.tensor(idx, device=dev)
         self.ok = torch.tensor(ok, device=dev)

@@ -11,8 +11,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from enum import Enum
 
 import numpy as np
+
+
+class ProbeRows(str, Enum):
+    """Embedding rows the continued-training probe trains."""
+
+    new = "new"  # the new tokens' rows only: old rows keep their values exactly
+    all = "all"  # every row of the input embeddings and of the output embeddings
 
 
 def pieces_per_word(segmenter, lines: Sequence[str]) -> tuple[float, int]:
@@ -148,12 +156,29 @@ def lm_nll(model, tokenizer, lines: Sequence[str], *, start: int | None, batch: 
 
 def probe(model, tokenizer, train_lines: Sequence[str], *, start: int | None, steps: int, lr: float = 1e-3,
           batch: int = 8, max_len: int = 128, seed: int = 0, device: str = "cpu",
+          rows: Sequence[int] | None = None,
           progress: Callable[[int, int], None] | None = None) -> list[float]:
     """Continued training of the embeddings only: how fast an initialisation recovers.
 
     Every parameter is frozen except the input embedding matrix and the output embedding (the
-    same tensor when tied); Adam at ``lr`` on batches of ``batch`` windows of ``train_lines``
+    same tensor when tied); lazy Adam at ``lr`` on batches of ``batch`` windows of ``train_lines``
     drawn with ``seed``. The model is changed in place.
+
+    Parameters
+    ----------
+    rows : ids, optional
+        Train only these rows of the embedding matrices (normally the new tokens'); the others
+        keep their values exactly. None: every row may train.
+
+    Notes
+    -----
+    The optimiser is a lazy Adam (as ``torch.optim.SparseAdam``): a step updates only the rows
+    of tokens that occur in its batch. The output softmax sends a small gradient to every row
+    at every step, and dense Adam moves each row by about ``lr`` per coordinate whatever the
+    size of that gradient: on small batches it pushed down the logits of every token absent
+    from the batch (measured on SmolLM2 with 1,000 new French words: held-out NLL per
+    character rose from 1.733 to 1.815 after 100 steps on the new rows only, to 1.781 after 20
+    steps on all rows).
 
     Returns
     -------
@@ -178,17 +203,44 @@ def probe(model, tokenizer, train_lines: Sequence[str], *, start: int | None, st
         params.append(out_emb.weight)
     for p in params:
         p.requires_grad_(True)
-    opt = torch.optim.Adam(params, lr=lr)
+    n_rows = params[0].shape[0]
+    allowed = torch.ones(n_rows, dtype=torch.bool, device=params[0].device)
+    if rows is not None:
+        ids = torch.as_tensor(list(rows), dtype=torch.long, device=allowed.device)
+        if len(ids) and (int(ids.min()) < 0 or int(ids.max()) >= n_rows):
+            from ..data.errors import XlingError
+
+            raise XlingError(f"probe rows must be ids below {n_rows}")
+        allowed[:] = False
+        allowed[ids] = True
+    # lazy Adam (as torch's SparseAdam): moments and step counts per row
+    beta1, beta2, eps = 0.9, 0.999, 1e-8
+    state = [(torch.zeros_like(p), torch.zeros_like(p), torch.zeros(n_rows, 1, device=p.device)) for p in params]
     gen = torch.Generator().manual_seed(seed)
     model.train()
     curve = []
     for step in range(steps):
         pick = torch.randint(0, len(wins), (min(batch, len(wins)),), generator=gen).tolist()
-        nll, m = _token_nll(model, [wins[i] for i in pick], device)
+        chunk = [wins[i] for i in pick]
+        nll, m = _token_nll(model, chunk, device)
         loss = (nll * m).sum() / m.sum().clamp(min=1)
-        opt.zero_grad(set_to_none=True)
+        for p in params:
+            p.grad = None
         loss.backward()
-        opt.step()
+        present = torch.zeros(n_rows, dtype=torch.bool, device=allowed.device)
+        present[torch.tensor(sorted({i for w in chunk for i in w}), dtype=torch.long, device=allowed.device)] = True
+        upd = torch.nonzero(present & allowed).view(-1)
+        with torch.no_grad():
+            for p, (m1, m2, t) in zip(params, state, strict=True):
+                assert p.grad is not None
+                g = p.grad[upd]
+                m1[upd] = beta1 * m1[upd] + (1 - beta1) * g
+                m2[upd] = beta2 * m2[upd] + (1 - beta2) * g * g
+                t[upd] += 1
+                m_hat = m1[upd] / (1 - beta1 ** t[upd])
+                v_hat = m2[upd] / (1 - beta2 ** t[upd])
+                p[upd] -= lr * m_hat / (v_hat.sqrt() + eps)
+                p.grad = None
         curve.append(float(loss.detach()))
         if progress is not None:
             progress(step + 1, steps)

@@ -84,6 +84,70 @@ def _index_by_normalized(words: Sequence[str], normalize: Callable[[str], str]) 
     return out
 
 
+def _old_static_vectors(old_words: Sequence[str | None], src, normalize: Callable[[str], str],
+                        exclude_ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Old tokens that have a source-language vector: their ids and their vectors (``aligned``)."""
+    src_idx = _index_by_normalized(src.words, normalize)
+    excl = set(exclude_ids)
+    pairs = [(i, src_idx[normalize(t)]) for i, t in enumerate(old_words)
+             if t is not None and i not in excl and normalize(t) in src_idx]
+    old_ids = np.array([p[0] for p in pairs], dtype=np.int64)
+    old_vecs = src.vectors[np.array([p[1] for p in pairs], dtype=np.int64)] \
+        if pairs else np.zeros((0, src.dim), np.float32)
+    return old_ids, old_vecs
+
+
+def _new_static_vectors(words: Sequence[str], tgt, normalize: Callable[[str], str]) -> tuple[np.ndarray, np.ndarray]:
+    """Each new token's target-language vector (zeros where it has none) and which have one (``aligned``)."""
+    tgt_idx = _index_by_normalized(tgt.words, normalize)
+    keys = [normalize(w) for w in words]
+    has = np.array([k in tgt_idx for k in keys], dtype=bool)
+    new_vecs = np.zeros((len(words), tgt.dim), dtype=np.float32)
+    if has.any():
+        new_vecs[has] = tgt.vectors[[tgt_idx[k] for k, h in zip(keys, has, strict=True) if h]]
+    return new_vecs, has
+
+
+def _aligned_init(sub: ConvexMix, words: Sequence[str], old_words: Sequence[str | None], opts: InitOptions,
+                  normalize: Callable[[str], str], exclude_ids: Sequence[int], stats: dict) -> ConvexMix:
+    """``aligned``: neighbours in a shared static space, mixed with the subword mean (``piece_weight``);
+    the subword mean alone where a token has no vector. Adds its figures to ``stats``."""
+    if opts.src_vectors is None or opts.tgt_vectors is None:
+        raise XlingError("--init aligned needs --src-vectors (old tokens) and --tgt-vectors (new tokens)")
+    n_old = sub.weights.shape[1]
+    old_ids, old_vecs = _old_static_vectors(old_words, opts.src_vectors, normalize, exclude_ids)
+    new_vecs, has = _new_static_vectors(words, opts.tgt_vectors, normalize)
+    mix = aligned_mix(new_vecs, has, old_vecs, old_ids, n_old, k=opts.k, temperature=opts.temperature,
+                      fallback=sub)
+    if not 0.0 <= opts.piece_weight <= 1.0:
+        raise XlingError("--piece-weight must be in [0, 1]")
+    # the token's own pieces keep a share: still a convex combination (rows sum to 1)
+    mix = ConvexMix(mix.weights * (1.0 - opts.piece_weight) + sub.weights * opts.piece_weight, mix.mean_rows)
+    stats.update(piece_weight=opts.piece_weight, old_tokens_with_vector=int(len(old_ids)),
+                 new_tokens_with_vector=int(has.sum()),
+                 new_tokens_subword_fallback=int((~has).sum()), k=opts.k, temperature=opts.temperature)
+    return mix
+
+
+def _cw2v_init(old: np.ndarray, old_out: np.ndarray | None, sub: ConvexMix, opts: InitOptions,
+               encode_expanded: Callable[[Sequence[str]], list] | None,
+               progress: Callable[[int, int], None] | None, stats: dict) -> tuple[ConvexMix, ConvexMix | None]:
+    """``cw2v``: constrained skip-gram on the target corpus from the subword mean; (input mix, output
+    mix or None). The whole-vocabulary version unless ``opts.cw2v.candidates``. Adds its figures to ``stats``."""
+    if not opts.corpus or encode_expanded is None:
+        raise XlingError("--init cw2v needs --corpus (target-language text)")
+    seqs = [s for s in encode_expanded(opts.corpus) if len(s) > 1]
+    out_mix = None
+    if opts.cw2v.candidates:
+        mix, cstats = train_cw2v(old, sub, seqs, params=opts.cw2v, seed=opts.seed, device=opts.device,
+                                 progress=progress)
+    else:
+        mix, out_mix, cstats = train_cw2v_full(old, old_out, sub, seqs, params=opts.cw2v, seed=opts.seed,
+                                               device=opts.device, progress=progress)
+    stats.update(cstats)
+    return mix, out_mix
+
+
 def make_initializer(old: np.ndarray, pieces: Sequence[Sequence[int]], words: Sequence[str],
                      old_words: Sequence[str | None], opts: InitOptions, *,
                      normalize: Callable[[str], str] = str, exclude_ids: Sequence[int] = (),
@@ -116,55 +180,22 @@ def make_initializer(old: np.ndarray, pieces: Sequence[Sequence[int]], words: Se
     m, n_old = len(pieces), old.shape[0]
     method = InitMethod(opts.method)
     stats: dict = {"method": method.value}
+    # 1. fresh rows, or the mean of all rows: no per-token information
     if method in (InitMethod.random, InitMethod.mvn):
         if method is InitMethod.mvn:
             stats["mvn_scale"] = opts.mvn_scale
         return Initializer(method, m, None, opts.seed, opts.mvn_scale), stats
     if method is InitMethod.mean:
         return Initializer(method, m, mean_mix(m, n_old), opts.seed, opts.mvn_scale), stats
-    # 1. subword mean: the base of the three informed methods
+    # 2. subword mean: the base of the three informed methods
     sub = subword_mix(pieces, n_old, exclude=exclude_ids)
     stats["no_pieces_mean_fallback"] = int(sub.mean_rows.sum())
     mix, out_mix = sub, None
+    # 3. aligned or cw2v start from it
     if method is InitMethod.aligned:
-        # 2. aligned: neighbours in a shared static space, subword mean where a token has no vector
-        if opts.src_vectors is None or opts.tgt_vectors is None:
-            raise XlingError("--init aligned needs --src-vectors (old tokens) and --tgt-vectors (new tokens)")
-        src_idx = _index_by_normalized(opts.src_vectors.words, normalize)
-        tgt_idx = _index_by_normalized(opts.tgt_vectors.words, normalize)
-        excl = set(exclude_ids)
-        pairs = [(i, src_idx[normalize(t)]) for i, t in enumerate(old_words)
-                 if t is not None and i not in excl and normalize(t) in src_idx]
-        old_ids = np.array([p[0] for p in pairs], dtype=np.int64)
-        old_vecs = opts.src_vectors.vectors[np.array([p[1] for p in pairs], dtype=np.int64)] \
-            if pairs else np.zeros((0, opts.src_vectors.dim), np.float32)
-        keys = [normalize(w) for w in words]
-        has = np.array([k in tgt_idx for k in keys], dtype=bool)
-        new_vecs = np.zeros((m, opts.tgt_vectors.dim), dtype=np.float32)
-        if has.any():
-            new_vecs[has] = opts.tgt_vectors.vectors[[tgt_idx[k] for k, h in zip(keys, has, strict=True) if h]]
-        mix = aligned_mix(new_vecs, has, old_vecs, old_ids, n_old, k=opts.k,
-                          temperature=opts.temperature, fallback=sub)
-        if not 0.0 <= opts.piece_weight <= 1.0:
-            raise XlingError("--piece-weight must be in [0, 1]")
-        # the token's own pieces keep a share: still a convex combination (rows sum to 1)
-        mix = ConvexMix(mix.weights * (1.0 - opts.piece_weight) + sub.weights * opts.piece_weight,
-                        mix.mean_rows)
-        stats.update(piece_weight=opts.piece_weight, old_tokens_with_vector=int(len(pairs)),
-                     new_tokens_with_vector=int(has.sum()),
-                     new_tokens_subword_fallback=int((~has).sum()), k=opts.k, temperature=opts.temperature)
+        mix = _aligned_init(sub, words, old_words, opts, normalize, exclude_ids, stats)
     elif method is InitMethod.cw2v:
-        # 3. cw2v: constrained skip-gram on the target corpus, starting from the subword mean
-        if not opts.corpus or encode_expanded is None:
-            raise XlingError("--init cw2v needs --corpus (target-language text)")
-        seqs = [s for s in encode_expanded(opts.corpus) if len(s) > 1]
-        if opts.cw2v.candidates:
-            mix, cstats = train_cw2v(old, sub, seqs, params=opts.cw2v, seed=opts.seed, device=opts.device,
-                                     progress=progress)
-        else:
-            mix, out_mix, cstats = train_cw2v_full(old, old_out, sub, seqs, params=opts.cw2v, seed=opts.seed,
-                                                   device=opts.device, progress=progress)
-        stats.update(cstats)
+        mix, out_mix = _cw2v_init(old, old_out, sub, opts, encode_expanded, progress, stats)
     return Initializer(method, m, mix, opts.seed, opts.mvn_scale, output_mix=out_mix), stats
 
 
@@ -221,9 +252,10 @@ def _model_initializer(mf, new_tok, entries, ids: np.ndarray, n_real: int, opts:
     def encode_expanded(lines):
         return [[id_map.get(i, i) for i in seq if i < n_real or i in id_map] for seq in new_seg.encode_lines(lines)]
 
+    method = InitMethod(opts.method)  # InitOptions may hold the method's name as a string
     untied = [k for k in mf.output_keys if not mf.tied]
-    old_out = mf.matrix(untied[0])[:n_real] if (untied and opts.method is InitMethod.cw2v) else None
-    needs_words = opts.method is InitMethod.aligned
+    old_out = mf.matrix(untied[0])[:n_real] if (untied and method is InitMethod.cw2v) else None
+    needs_words = method is InitMethod.aligned
     init, stats = make_initializer(
         old, [e.pieces for e in entries], [e.word for e in entries],
         _old_words(mf.tokenizer, n_real) if needs_words else [None] * n_real, opts,
