@@ -74,7 +74,7 @@ def vecmap_run(vecmap: Path, en: Path, tgt: Path, train: Path, test: Path, tmp: 
 def xling_run(en: Path, tgt: Path, train: Path, test: Path, tmp: Path, extra: list[str]):
     exe = [sys.executable, "-m", "xling.cli.main"] if not shutil.which("xling") else [shutil.which("xling")]
     out = tmp / "xl"
-    w1, c1, _ = timed(exe + ["--quiet", "align", str(en), str(tgt), "--dict", str(train), "-o", str(out)] + extra)
+    w1, c1, _ = timed(exe + ["--quiet", "align", str(en), str(tgt), "--dict", str(train), "-o", str(out), "--force"] + extra)
     w2, c2, js = timed(exe + ["--quiet", "lexicon", "eval", str(out / "src.npy"), str(out / "tgt.npy"), "--dict",
                               str(test), "--retrieval", "csls", "--json"])
     # one dictionary and one retrieval: the record has the overall scores at its top level
