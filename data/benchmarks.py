@@ -367,6 +367,16 @@ def _write_vec(path: Path, words: list[str], mat: np.ndarray) -> None:
     save_embeddings(Embeddings(words, mat), path, format="text", precision=6)
 
 
+def read_split(train_p: Path, test_p: Path) -> tuple[dict, dict]:
+    """The train and test dictionaries of a build, refused when they share a source word (files of
+    two different builds)."""
+    tr, te = read_pairs(train_p), read_pairs(test_p)
+    if set(tr) & set(te):
+        raise XlingError(f"{train_p.parent}: the train and test dictionaries share source words (mixed builds?): "
+                         f"delete {train_p.name} and {test_p.name} and build again")
+    return tr, te
+
+
 def source_versions(dists: Iterable[str]) -> dict[str, str | None]:
     out: dict[str, str | None] = {}
     for d in dists:
@@ -493,10 +503,7 @@ def build_freedict_bench(spec: FreedictBench, folder: str | os.PathLike | None =
                              "in_vocab_pairs": sum(map(len, by_src.values())), "in_vocab_sources": len(by_src)}
     rep.kept = [f for f in rep.kept if f not in rep.written]
 
-    tr, te = read_pairs(train_p), read_pairs(test_p)
-    if set(tr) & set(te):
-        raise XlingError(f"{out}: the train and test dictionaries share source words (mixed builds?): "
-                         f"delete {train_p.name} and {test_p.name} and build again")
+    tr, te = read_split(train_p, test_p)
     stats.update({
         "en.vec": {"words": len(en_words)}, tvec: {"words": len(tgt_words)},
         spec.name: {"train_pairs": sum(map(len, tr.values())), "train_sources": len(tr),
@@ -665,10 +672,7 @@ def build_en_si(folder: str | os.PathLike | None = None, *, cldr_dir: str | os.P
         say(f"{name}: {len(words):,} × {mat.shape[1]}")
     rep.kept = [f for f in rep.kept if f not in rep.written]
 
-    tr_d, te_d = read_pairs(train_p), read_pairs(test_p)
-    if set(tr_d) & set(te_d):
-        raise XlingError(f"{out}: the train and test dictionaries share source words (mixed builds?): "
-                         f"delete {train_p.name} and {test_p.name} and build again")
+    tr_d, te_d = read_split(train_p, test_p)
     stats.update({
         "en-si.anchors": dictionary_stats(anchors),
         "en.vec": {"words": len(_vec_words(out / "en.vec"))}, "si.vec": {"words": len(_vec_words(out / "si.vec"))},
