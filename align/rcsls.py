@@ -16,7 +16,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..data.errors import XlingError
+from ..lexicon.device import torch_settings
 from .procrustes import LinearMap
+
+#: CPU threads of the RCSLS loop: fixed, so the map's bytes do not depend on the machine
+RCSLS_THREADS = 2
 
 
 @dataclass(frozen=True)
@@ -71,24 +75,25 @@ def rcsls(x: np.ndarray, z: np.ndarray, src: np.ndarray, tgt: np.ndarray, w0: np
         bwd = _topk_mean(ys @ (xn @ wm).T, opts.k)
         return (-2 * pos + fwd + bwd).mean()
 
-    for _ in range(opts.epochs):
-        loss = loss_of(w)
-        val = float(loss.detach())
-        if prev is not None and val > prev[0]:
-            # 1. the step overshot: go back and halve the learning rate
-            lr /= 2
+    with torch_settings(torch, RCSLS_THREADS):  # the same bytes whatever the machine's core count
+        for _ in range(opts.epochs):
+            loss = loss_of(w)
+            val = float(loss.detach())
+            if prev is not None and val > prev[0]:
+                # 1. the step overshot: go back and halve the learning rate
+                lr /= 2
+                with torch.no_grad():
+                    w.copy_(prev[1])
+                losses.append(prev[0])
+                if lr < 1e-4:
+                    break
+                continue
+            losses.append(val)
+            prev = (val, w.detach().clone())
+            grad, = torch.autograd.grad(loss, w)
             with torch.no_grad():
-                w.copy_(prev[1])
-            losses.append(prev[0])
-            if lr < 1e-4:
-                break
-            continue
-        losses.append(val)
-        prev = (val, w.detach().clone())
-        grad, = torch.autograd.grad(loss, w)
-        with torch.no_grad():
-            # 2. gradient step, 3. projection onto the unit spectral ball
-            w -= lr * grad
-            u, s, vh = torch.linalg.svd(w, full_matrices=False)
-            w.copy_((u * s.clamp(max=1.0)) @ vh)
+                # 2. gradient step, 3. projection onto the unit spectral ball
+                w -= lr * grad
+                u, s, vh = torch.linalg.svd(w, full_matrices=False)
+                w.copy_((u * s.clamp(max=1.0)) @ vh)
     return LinearMap(w.detach().cpu().numpy().astype(np.float32), None, isometric=False), losses

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import contextmanager
 from enum import Enum
 
 from ..data.errors import DeviceError, XlingError
@@ -88,3 +89,23 @@ def torch_device(device: Device | str = Device.auto):
     import torch
 
     return torch.device(resolve_device(device).value)
+
+
+@contextmanager
+def torch_settings(torch, threads: int, deterministic: bool = False):
+    """Set torch's CPU thread count (and, optionally, deterministic algorithms); restore them after.
+
+    torch splits a CPU product by its thread count, so the bytes of a result depend on it: code
+    whose output must not depend on the machine runs under a fixed count.
+    """
+    prev_threads, prev_det = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    torch.set_num_threads(threads)
+    if deterministic:
+        # same seed, same weights: the backward of the gathers must not add in thread order
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(prev_threads)
+        if deterministic:
+            torch.use_deterministic_algorithms(prev_det)

@@ -184,3 +184,30 @@ def test_vocab_expand_bytes_do_not_depend_on_blas_threads(tiny_model, tmp_path, 
              "--seed", "2", "-o", out)
         runs.append(_folder_bytes(out))
     assert any(k.endswith(".safetensors") for k in runs[0]) and runs[0] == runs[1]
+
+
+def test_rcsls_map_does_not_depend_on_torch_threads():
+    """RCSLS trains with torch, which splits a CPU product by its thread count: the loop runs on a
+    fixed count, so the map's bytes are the same whatever the caller's (or the machine's) setting."""
+    import torch
+
+    from xling.align.rcsls import RcslsOptions, rcsls
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4000, 600)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    q, _ = np.linalg.qr(rng.standard_normal((600, 600)))
+    z = (x @ q + 0.3 * rng.standard_normal((4000, 600))).astype(np.float32)
+    z /= np.linalg.norm(z, axis=1, keepdims=True)
+    idx = np.arange(2000)
+    before = torch.get_num_threads()
+    maps = []
+    try:
+        for threads in (1, 4):
+            torch.set_num_threads(threads)
+            m, _ = rcsls(x, z, idx, idx, np.eye(600, dtype=np.float32), RcslsOptions(epochs=3))
+            maps.append(m.wx.tobytes())
+            assert torch.get_num_threads() == threads  # the caller's setting is restored
+    finally:
+        torch.set_num_threads(before)
+    assert maps[0] == maps[1]

@@ -24,14 +24,13 @@ Two versions:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ..data.errors import XlingError
-from ..lexicon.device import Device, torch_device
+from ..lexicon.device import Device, torch_device, torch_settings
 from .init import ConvexMix
 
 
@@ -107,22 +106,6 @@ def candidate_sets(init: ConvexMix, old: np.ndarray, n: int) -> np.ndarray:
         rest = [i for i in near[r] if i not in set(pieces.tolist())]
         out[r] = np.concatenate([pieces, np.asarray(rest[:n - len(pieces)], dtype=np.int64)])
     return out
-
-
-@contextmanager
-def _torch_settings(torch, threads: int, deterministic: bool = False):
-    """Set torch's thread count (and, optionally, deterministic algorithms); restore them after."""
-    prev_threads, prev_det = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
-    torch.set_num_threads(threads)
-    if deterministic:
-        # same seed, same weights: the backward of the gathers must not add in thread order
-        torch.use_deterministic_algorithms(True, warn_only=True)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(prev_threads)
-        if deterministic:
-            torch.use_deterministic_algorithms(prev_det)
 
 
 def _pairs_and_counts(sequences: Sequence[Sequence[int]], window: int, rng: np.random.Generator,
@@ -269,7 +252,7 @@ def train_cw2v(old: np.ndarray, init: ConvexMix, sequences: Sequence[Sequence[in
     dev = torch_device(device)
     rng = np.random.default_rng(seed)
     gen = torch.Generator(device=dev).manual_seed(seed)
-    with _torch_settings(torch, params.threads):
+    with torch_settings(torch, params.threads):
         # 1. candidates and warm-started scores
         cand = candidate_sets(init, old, n_candidates)
         warm = _warm_scores(init, cand, params.warm_start)
@@ -436,7 +419,7 @@ def train_cw2v_full(old: np.ndarray, old_out: np.ndarray | None, init: ConvexMix
     n_new = init.weights.shape[0]
     dev = torch_device(device)
     rng = np.random.default_rng(seed)
-    with _torch_settings(torch, params.threads, deterministic=True):
+    with torch_settings(torch, params.threads, deterministic=True):
         gen = torch.Generator(device=dev).manual_seed(seed)
         # 1. frozen rows and one whole-vocabulary mix per side
         E, H, mix_in, mix_out = _full_mixes(torch, old, old_out, init, params, gen, dev)
