@@ -740,76 +740,132 @@ def in_context_use(old_tok, new_tok, entries: Sequence[NewEntry], lines: Sequenc
         whose tokens changed; ``lines_changed_without_new_ids``.
     """
     old_seg, new_seg = HFSegmenter(old_tok), HFSegmenter(new_tok)
-    requested = [e for e in entries if not e.intermediate]
-    by_token = {e.token: e for e in requested}
-    start_of: dict[str, str] = {}  # word text -> its start-form token
-    own_ids: dict[str, list[int]] = {}  # word text -> ids of its entries (any form)
-    for e in requested:
-        key = old_seg.decode_form(e.token)
-        own_ids.setdefault(key, []).append(e.token_id)
-        if e.form != "unmarked":
-            start_of.setdefault(key, e.token)
-    new_words = set(own_ids)
-    new_ids = {e.token_id for e in entries}
+    index = _NewWordIndex.of(old_seg, entries)
     lines = list(lines)
     enc_old, enc_new = old_seg.encode_lines(lines), new_seg.encode_lines(lines)
+    counts, changed_plain = _pretoken_counts(old_seg, lines, enc_old, enc_new, {e.token_id for e in entries})
+    tally = _UseTally()
+    for f, n in counts.items():
+        tally.add(old_seg, new_seg, index, f, n)
+    record: dict = {"lines": len(lines), "words": sum(counts.values())}
+    record.update(_token_rates(record["words"], enc_old, enc_new))
+    record.update(tally.record())
+    record["resegmented_examples"] = _resegmented_examples(old_seg, new_seg, tally.reseg_forms)
+    record["lines_changed_without_new_ids"] = changed_plain
+    return record
+
+
+@dataclass
+class _NewWordIndex:
+    """The requested (not intermediate) entries of :func:`in_context_use`, looked up by word text."""
+
+    by_token: dict  # start-form or unmarked token -> its entry
+    start_of: dict[str, str]  # word text -> its start-form token
+    own_ids: dict[str, list[int]]  # word text -> ids of its entries (any form)
+    words: set[str]  # the word texts of own_ids
+
+    @classmethod
+    def of(cls, old_seg, entries: Sequence[NewEntry]) -> _NewWordIndex:
+        requested = [e for e in entries if not e.intermediate]
+        start_of: dict[str, str] = {}
+        own_ids: dict[str, list[int]] = {}
+        for e in requested:
+            key = old_seg.decode_form(e.token)
+            own_ids.setdefault(key, []).append(e.token_id)
+            if e.form != "unmarked":
+                start_of.setdefault(key, e.token)
+        return cls({e.token: e for e in requested}, start_of, own_ids, set(own_ids))
+
+
+def _pretoken_counts(old_seg, lines: list[str], enc_old, enc_new, new_ids: set[int]) -> tuple[Counter, int]:
+    """Occurrences of each old pre-token over the text, and the lines whose ids changed without a new id."""
     counts: Counter = Counter()
     changed_plain = 0
     for line, ids_old, ids_new in zip(lines, enc_old, enc_new, strict=True):
         counts.update(old_seg.forms(line))
         if ids_old != ids_new and not new_ids.intersection(ids_new):
             changed_plain += 1
-    words = sum(counts.values())
-    by_form = {k: [0, 0] for k in ("start", "unmarked", "inner")}  # occurrences, single token
-    pieces_before = pieces_after = old_words = reseg = 0
-    reseg_forms: Counter = Counter()
-    for f, n in counts.items():
+    return counts, changed_plain
+
+
+@dataclass
+class _UseTally:
+    """Occurrence counts of :func:`in_context_use`, added one distinct pre-token at a time."""
+
+    by_form: dict[str, list[int]] = field(  # form -> [occurrences, single token]
+        default_factory=lambda: {k: [0, 0] for k in ("start", "unmarked", "inner")})
+    pieces_before: int = 0
+    pieces_after: int = 0
+    old_words: int = 0
+    reseg: int = 0
+    reseg_forms: Counter = field(default_factory=Counter)
+
+    def add(self, old_seg, new_seg, index: _NewWordIndex, f: str, n: int) -> None:
+        """Count pre-token ``f``, seen ``n`` times: a new word, one containing new words, or another word."""
         text = old_seg.decode_form(f)
+        new_words = index.words
         if text in new_words:
-            kind = "start" if start_of.get(text) == f else "unmarked"
-            new_p = new_seg.model_pieces(f)
-            entry = by_token.get(f)
-            by_form[kind][0] += n
-            by_form[kind][1] += n * (entry is not None and new_p == [entry.token_id])
-            if kind == "start":
-                pieces_before += n * len(old_seg.model_pieces(f))
-                pieces_after += n * len(new_p)
-            continue
+            self._add_new_word(old_seg, new_seg, index, f, n, text)
+            return
         runs = Counter(r for r in _WORD_RUN.findall(text) if r in new_words)
         if runs:
-            have = Counter(new_seg.model_pieces(f))
-            for r, k in runs.items():
-                by_form["inner"][0] += n * k
-                by_form["inner"][1] += n * min(k, sum(have[i] for i in own_ids[r]))
-            continue
-        old_words += n
+            self._add_inner(new_seg, index, f, n, runs)
+            return
+        self._add_other(old_seg, new_seg, f, n)
+
+    def _add_new_word(self, old_seg, new_seg, index: _NewWordIndex, f: str, n: int, text: str) -> None:
+        kind = "start" if index.start_of.get(text) == f else "unmarked"
+        new_p = new_seg.model_pieces(f)
+        entry = index.by_token.get(f)
+        self.by_form[kind][0] += n
+        self.by_form[kind][1] += n * (entry is not None and new_p == [entry.token_id])
+        if kind == "start":
+            self.pieces_before += n * len(old_seg.model_pieces(f))
+            self.pieces_after += n * len(new_p)
+
+    def _add_inner(self, new_seg, index: _NewWordIndex, f: str, n: int, runs: Counter) -> None:
+        have = Counter(new_seg.model_pieces(f))
+        for r, k in runs.items():
+            self.by_form["inner"][0] += n * k
+            self.by_form["inner"][1] += n * min(k, sum(have[i] for i in index.own_ids[r]))
+
+    def _add_other(self, old_seg, new_seg, f: str, n: int) -> None:
+        self.old_words += n
         if old_seg.model_pieces(f) != new_seg.model_pieces(f):
-            reseg += n
-            reseg_forms[f] = n
-    occ, single = by_form["start"]
-    all_occ = sum(v[0] for v in by_form.values())
-    all_single = sum(v[1] for v in by_form.values())
-    examples = []
-    for f, n in reseg_forms.most_common(5):
-        examples.append({"word": old_seg.decode_form(f), "count": n,
-                         "before": [t.value for t in old_seg.tok.model.tokenize(f)],
-                         "after": [t.value for t in new_seg.tok.model.tokenize(f)]})
-    return {"lines": len(lines), "words": words,
-            "tokens_per_word_before": sum(map(len, enc_old)) / words if words else None,
-            "tokens_per_word_after": sum(map(len, enc_new)) / words if words else None,
-            "new_word_occurrences": occ,
-            "single_token_share": single / occ if occ else None,
-            "tokens_per_new_word_before": pieces_before / occ if occ else None,
-            "tokens_per_new_word_after": pieces_after / occ if occ else None,
-            "all_occurrences": all_occ,
-            "single_token_share_all": all_single / all_occ if all_occ else None,
-            "by_form": {k: {"occurrences": v[0], "single_token": v[1], "share": v[1] / v[0] if v[0] else None}
-                        for k, v in by_form.items()},
-            "other_form_occurrences": all_occ - occ,
-            "resegmented_words": reseg, "resegmented_distinct": len(reseg_forms),
-            "resegmented_share": reseg / old_words if old_words else None,
-            "resegmented_examples": examples,
-            "lines_changed_without_new_ids": changed_plain}
+            self.reseg += n
+            self.reseg_forms[f] = n
+
+    def record(self) -> dict:
+        """The occurrence, form and re-segmentation keys of the :func:`in_context_use` record."""
+        occ, single = self.by_form["start"]
+        all_occ = sum(v[0] for v in self.by_form.values())
+        all_single = sum(v[1] for v in self.by_form.values())
+        return {"new_word_occurrences": occ,
+                "single_token_share": single / occ if occ else None,
+                "tokens_per_new_word_before": self.pieces_before / occ if occ else None,
+                "tokens_per_new_word_after": self.pieces_after / occ if occ else None,
+                "all_occurrences": all_occ,
+                "single_token_share_all": all_single / all_occ if all_occ else None,
+                "by_form": {k: {"occurrences": v[0], "single_token": v[1],
+                                "share": v[1] / v[0] if v[0] else None}
+                            for k, v in self.by_form.items()},
+                "other_form_occurrences": all_occ - occ,
+                "resegmented_words": self.reseg, "resegmented_distinct": len(self.reseg_forms),
+                "resegmented_share": self.reseg / self.old_words if self.old_words else None}
+
+
+def _token_rates(words: int, enc_old, enc_new) -> dict:
+    """Tokens per pre-token word over the whole text, before and after (None without words)."""
+    return {"tokens_per_word_before": sum(map(len, enc_old)) / words if words else None,
+            "tokens_per_word_after": sum(map(len, enc_new)) / words if words else None}
+
+
+def _resegmented_examples(old_seg, new_seg, reseg_forms: Counter) -> list[dict]:
+    """The five most frequent re-segmented words with their tokens before and after."""
+    return [{"word": old_seg.decode_form(f), "count": n,
+             "before": [t.value for t in old_seg.tok.model.tokenize(f)],
+             "after": [t.value for t in new_seg.tok.model.tokenize(f)]}
+            for f, n in reseg_forms.most_common(5)]
 
 
 # --------------------------------------------------------------------------- learning new subword tokens
