@@ -186,6 +186,24 @@ def probe(model, tokenizer, train_lines: Sequence[str], *, start: int | None, st
     """
     import torch
 
+    wins = _probe_windows(tokenizer, train_lines, start, max_len)
+    params = _train_embeddings_only(model)
+    allowed = _allowed_rows(params[0].shape[0], rows, params[0].device)
+    state = _lazy_adam_state(params)
+    gen = torch.Generator().manual_seed(seed)
+    model.train()
+    curve = []
+    for step in range(steps):
+        chunk = _draw_windows(wins, batch, gen)
+        curve.append(_probe_step(model, params, state, chunk, allowed, lr, device))
+        if progress is not None:
+            progress(step + 1, steps)
+    model.eval()
+    return curve
+
+
+def _probe_windows(tokenizer, train_lines: Sequence[str], start: int | None, max_len: int) -> list[list[int]]:
+    """Windows of ``train_lines`` encoded without padding, truncation or special tokens."""
     tok = type(tokenizer).from_str(tokenizer.to_str())
     tok.no_padding()
     tok.no_truncation()
@@ -195,6 +213,11 @@ def probe(model, tokenizer, train_lines: Sequence[str], *, start: int | None, st
         from ..data.errors import XlingError
 
         raise XlingError("the probe text gives no window of two or more tokens")
+    return wins
+
+
+def _train_embeddings_only(model) -> list:
+    """Freeze every parameter but the input and output embeddings; return those (one when tied)."""
     for p in model.parameters():
         p.requires_grad_(False)
     params = [model.get_input_embeddings().weight]
@@ -203,8 +226,14 @@ def probe(model, tokenizer, train_lines: Sequence[str], *, start: int | None, st
         params.append(out_emb.weight)
     for p in params:
         p.requires_grad_(True)
-    n_rows = params[0].shape[0]
-    allowed = torch.ones(n_rows, dtype=torch.bool, device=params[0].device)
+    return params
+
+
+def _allowed_rows(n_rows: int, rows: Sequence[int] | None, device):
+    """Boolean mask of the embedding rows the probe may change (all of them when ``rows`` is None)."""
+    import torch
+
+    allowed = torch.ones(n_rows, dtype=torch.bool, device=device)
     if rows is not None:
         ids = torch.as_tensor(list(rows), dtype=torch.long, device=allowed.device)
         if len(ids) and (int(ids.min()) < 0 or int(ids.max()) >= n_rows):
@@ -213,39 +242,56 @@ def probe(model, tokenizer, train_lines: Sequence[str], *, start: int | None, st
             raise XlingError(f"probe rows must be ids below {n_rows}")
         allowed[:] = False
         allowed[ids] = True
-    # lazy Adam (as torch's SparseAdam): moments and step counts per row
+    return allowed
+
+
+def _lazy_adam_state(params: list) -> list:
+    """Lazy Adam (as torch's SparseAdam) state: first and second moments and a step count per row."""
+    import torch
+
+    n_rows = params[0].shape[0]
+    return [(torch.zeros_like(p), torch.zeros_like(p), torch.zeros(n_rows, 1, device=p.device)) for p in params]
+
+
+def _draw_windows(wins: list[list[int]], batch: int, gen) -> list[list[int]]:
+    """``min(batch, len(wins))`` windows drawn with replacement with ``gen``."""
+    import torch
+
+    pick = torch.randint(0, len(wins), (min(batch, len(wins)),), generator=gen).tolist()
+    return [wins[i] for i in pick]
+
+
+def _probe_step(model, params: list, state: list, chunk: list[list[int]], allowed, lr: float, device) -> float:
+    """One training step on ``chunk``; returns its loss (mean NLL per token)."""
+    import torch
+
+    nll, m = _token_nll(model, chunk, device)
+    loss = (nll * m).sum() / m.sum().clamp(min=1)
+    for p in params:
+        p.grad = None
+    loss.backward()
+    present = torch.zeros(allowed.shape[0], dtype=torch.bool, device=allowed.device)
+    present[torch.tensor(sorted({i for w in chunk for i in w}), dtype=torch.long, device=allowed.device)] = True
+    _lazy_adam_update(params, state, torch.nonzero(present & allowed).view(-1), lr)
+    return float(loss.detach())
+
+
+def _lazy_adam_update(params: list, state: list, upd, lr: float) -> None:
+    """Adam update of rows ``upd`` only of each parameter, from its gradient; clears the gradients."""
+    import torch
+
     beta1, beta2, eps = 0.9, 0.999, 1e-8
-    state = [(torch.zeros_like(p), torch.zeros_like(p), torch.zeros(n_rows, 1, device=p.device)) for p in params]
-    gen = torch.Generator().manual_seed(seed)
-    model.train()
-    curve = []
-    for step in range(steps):
-        pick = torch.randint(0, len(wins), (min(batch, len(wins)),), generator=gen).tolist()
-        chunk = [wins[i] for i in pick]
-        nll, m = _token_nll(model, chunk, device)
-        loss = (nll * m).sum() / m.sum().clamp(min=1)
-        for p in params:
+    with torch.no_grad():
+        for p, (m1, m2, t) in zip(params, state, strict=True):
+            assert p.grad is not None
+            g = p.grad[upd]
+            m1[upd] = beta1 * m1[upd] + (1 - beta1) * g
+            m2[upd] = beta2 * m2[upd] + (1 - beta2) * g * g
+            t[upd] += 1
+            m_hat = m1[upd] / (1 - beta1 ** t[upd])
+            v_hat = m2[upd] / (1 - beta2 ** t[upd])
+            p[upd] -= lr * m_hat / (v_hat.sqrt() + eps)
             p.grad = None
-        loss.backward()
-        present = torch.zeros(n_rows, dtype=torch.bool, device=allowed.device)
-        present[torch.tensor(sorted({i for w in chunk for i in w}), dtype=torch.long, device=allowed.device)] = True
-        upd = torch.nonzero(present & allowed).view(-1)
-        with torch.no_grad():
-            for p, (m1, m2, t) in zip(params, state, strict=True):
-                assert p.grad is not None
-                g = p.grad[upd]
-                m1[upd] = beta1 * m1[upd] + (1 - beta1) * g
-                m2[upd] = beta2 * m2[upd] + (1 - beta2) * g * g
-                t[upd] += 1
-                m_hat = m1[upd] / (1 - beta1 ** t[upd])
-                v_hat = m2[upd] / (1 - beta2 ** t[upd])
-                p[upd] -= lr * m_hat / (v_hat.sqrt() + eps)
-                p.grad = None
-        curve.append(float(loss.detach()))
-        if progress is not None:
-            progress(step + 1, steps)
-    model.eval()
-    return curve
 
 
 def load_model(path, device: str = "cpu", lm: bool = False):
