@@ -155,6 +155,7 @@ def main() -> None:
     cache = cache_dir()
     single, sharded = prepare(cache)
     work = cache / f"vocab-causal{args.tag}"
+    work.mkdir(parents=True, exist_ok=True)
     text = Path(build_fr_text(log=print).folder)  # `xling data bench fr-text`'s folder (built if missing)
     train = [ln for ln in (text / "train.txt").read_text(encoding="utf-8").splitlines() if ln.strip()]
     held = [ln for ln in (text / "heldout.txt").read_text(encoding="utf-8").splitlines() if ln.strip()]
