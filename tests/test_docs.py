@@ -243,6 +243,25 @@ def tiny_bench(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.fixture(scope="module")
+def tiny_sources(tmp_path_factory) -> dict[str, str]:
+    """Tiny real-format copies of the Debian sources docs/data.md reads (a FreeDict dictd pair,
+    LibreOffice and iso-codes catalogs, CLDR annotations): the page's variables point at them."""
+    from data_fixtures import DICTD_ENTRIES, EN_CLDR, SI_CLDR, SI_MESSAGES, cldr_xml, mo_bytes, write_dictd
+
+    root = tmp_path_factory.mktemp("debian")
+    (root / "dictd").mkdir()
+    write_dictd(root / "dictd" / "freedict-eng-fra", DICTD_ENTRIES)
+    (root / "cldr").mkdir()
+    (root / "cldr" / "en.xml").write_text(cldr_xml("en", EN_CLDR), encoding="utf-8")
+    (root / "cldr" / "si.xml").write_text(cldr_xml("si", SI_CLDR), encoding="utf-8")
+    (root / "lo-si").mkdir()
+    (root / "lo-si" / "sc.mo").write_bytes(mo_bytes(SI_MESSAGES))
+    iso = root / "iso_3166-1.mo"
+    iso.write_bytes(mo_bytes({"": SI_MESSAGES[""], "India": "ඉන්දියාව", "Japan": "ජපානය"}))
+    return {"DICTD": str(root / "dictd"), "CLDR": str(root / "cldr"), "LO_SI": str(root / "lo-si"), "ISO_SI": str(iso)}
+
+
 # Real verses of the King James Bible and of the World English Bible (both public domain), as
 # `xling data bench kjv-web` writes them: where the two translations differ (meat/food, LORD/Yahweh, thee/you).
 KJV_VERSES = """\
@@ -324,13 +343,13 @@ RUN_PAGES = [p for p in PAGES if any(lang in RUN and not qual for lang, qual, _,
 
 @pytest.mark.slow
 @pytest.mark.parametrize("page", RUN_PAGES, ids=rel)
-def test_examples_run(page, tiny_bench, tiny_bible, tiny_fr_text, tiny_minilm, tmp_path):
+def test_examples_run(page, tiny_bench, tiny_bible, tiny_fr_text, tiny_minilm, tiny_sources, tmp_path):
     """Every sh/python block of the page, in order, in one folder (a block may use an earlier one's files)."""
     for folder in (tiny_bench, tiny_bible, tiny_fr_text, tiny_minilm):
         (tmp_path / folder.name).symlink_to(folder, target_is_directory=True)
     env = dict(os.environ, HOME=str(tmp_path), XLING_CACHE=str(tmp_path / "cache"), HF_HUB_OFFLINE="1",
                PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-               OMP_NUM_THREADS="2", XLING_IO_WORKERS="1")
+               OMP_NUM_THREADS="2", XLING_IO_WORKERS="1", **tiny_sources)
     for lang, qual, code, line in blocks(page):
         if lang not in RUN or qual:
             continue
