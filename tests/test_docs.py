@@ -262,6 +262,22 @@ def tiny_sources(tmp_path_factory) -> dict[str, str]:
     return {"DICTD": str(root / "dictd"), "CLDR": str(root / "cldr"), "LO_SI": str(root / "lo-si"), "ISO_SI": str(iso)}
 
 
+@pytest.fixture(scope="module")
+def tiny_fasttext(tmp_path_factory) -> Path:
+    """cc.fr.300.bin: a real (tiny) fastText model under the name of fastText's French model, and
+    extra.txt, words it has no vector for (their vectors come from its subwords)."""
+    import fasttext
+
+    from test_vectors import train_fasttext
+
+    root = tmp_path_factory.mktemp("fasttext")
+    corpus = root / "corpus.txt"
+    corpus.write_text("le chat mange la souris et le chien regarde le chat dans la maison\n" * 50, encoding="utf-8")
+    train_fasttext(fasttext, corpus, model="skipgram", dim=12).save_model(str(root / "cc.fr.300.bin"))
+    (root / "extra.txt").write_text("chaton\nmaisons\n", encoding="utf-8")
+    return root
+
+
 # Real verses of the King James Bible and of the World English Bible (both public domain), as
 # `xling data bench kjv-web` writes them: where the two translations differ (meat/food, LORD/Yahweh, thee/you).
 KJV_VERSES = """\
@@ -343,10 +359,13 @@ RUN_PAGES = [p for p in PAGES if any(lang in RUN and not qual for lang, qual, _,
 
 @pytest.mark.slow
 @pytest.mark.parametrize("page", RUN_PAGES, ids=rel)
-def test_examples_run(page, tiny_bench, tiny_bible, tiny_fr_text, tiny_minilm, tiny_sources, tmp_path):
+def test_examples_run(page, tiny_bench, tiny_bible, tiny_fr_text, tiny_minilm, tiny_sources, tiny_fasttext,
+                      tmp_path):
     """Every sh/python block of the page, in order, in one folder (a block may use an earlier one's files)."""
     for folder in (tiny_bench, tiny_bible, tiny_fr_text, tiny_minilm):
         (tmp_path / folder.name).symlink_to(folder, target_is_directory=True)
+    for name in ("cc.fr.300.bin", "extra.txt"):
+        (tmp_path / name).symlink_to(tiny_fasttext / name)
     env = dict(os.environ, HOME=str(tmp_path), XLING_CACHE=str(tmp_path / "cache"), HF_HUB_OFFLINE="1",
                PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
                OMP_NUM_THREADS="2", XLING_IO_WORKERS="1", **tiny_sources)
