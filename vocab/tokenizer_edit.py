@@ -32,7 +32,7 @@ import json
 import os
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -992,15 +992,7 @@ def _take_unigram(model: dict, learned: dict, n: int, unk: str | None, seg: HFSe
         raise XlingError("cannot append Unigram pieces: added tokens hold ids after the model's pieces")
     unk_id = model.get("unk_id")
     unk_score = min(scores) - 10.0
-    for piece, _ in sorted(learned["vocab"], key=lambda p: -p[1]):
-        if len(added.items) >= n:
-            break
-        if piece == unk:
-            continue
-        skips.requested += 1
-        if piece in added.ids:
-            skips.existing.append(piece)
-            continue
+    for piece in _not_yet_added((p for p, _ in sorted(learned["vocab"], key=lambda p: -p[1])), n, unk, added, skips):
         pieces = seg.model_pieces(piece)
         best = sum(unk_score if i == unk_id else scores[i] for i in pieces)
         added.new_entry(_word_of(seg, piece), piece, pieces)
@@ -1010,16 +1002,25 @@ def _take_unigram(model: dict, learned: dict, n: int, unk: str | None, seg: HFSe
 def _take_wordpiece(model: dict, learned: dict, n: int, unk: str | None, seg: HFSegmenter, added: _Entries,
                     skips: SkipReport) -> None:
     """Learned entries in the learner's id order, added as they are (``##`` pieces included)."""
-    for token in sorted(learned["vocab"], key=learned["vocab"].get):
+    for token in _not_yet_added(sorted(learned["vocab"], key=learned["vocab"].get), n, unk, added, skips):
+        model["vocab"][token] = added.new_entry(_word_of(seg, token), token, seg.model_pieces(token))
+
+
+def _not_yet_added(tokens: Iterable[str], n: int, unk: str | None, added: _Entries, skips: SkipReport
+                   ) -> Iterator[str]:
+    """The learned tokens (in the order given, the unknown token left out) that the model does not
+    have yet, until ``n`` entries were added; each is counted as requested, those the model has
+    as existing."""
+    for token in tokens:
         if len(added.items) >= n:
-            break
+            return
         if token == unk:
             continue
         skips.requested += 1
         if token in added.ids:
             skips.existing.append(token)
         else:
-            model["vocab"][token] = added.new_entry(_word_of(seg, token), token, seg.model_pieces(token))
+            yield token
 
 
 def _word_of(seg: HFSegmenter, token: str) -> str:
