@@ -164,7 +164,8 @@ class MultiAlignment:
     def side(self, name: str) -> SideMap:
         return SideMap(self.maps[self.names.index(name)], self.norms[self.names.index(name)])
 
-    def map_file(self, name: str) -> str:
+    @staticmethod
+    def map_file(name: str) -> str:
         return f"map-{name}.npy"
 
     def save(self, folder: str | os.PathLike, spaces: list[dict] | None = None) -> dict:
@@ -191,7 +192,7 @@ class MultiAlignment:
             norms = [NormRecord.from_dict(e["normalization"]) for e in entries]
         except (ValueError, KeyError, TypeError) as e:
             raise InputError(f"not an xling align-multi record ({e})", rec_path) from None
-        return cls(names, [load_matrix(folder / f"map-{n}.npy") for n in names], norms, data)
+        return cls(names, [load_matrix(folder / cls.map_file(n)) for n in names], norms, data)
 
 
 def save_matrix(path: Path, w: np.ndarray) -> None:
