@@ -402,13 +402,18 @@ def read_pairs(path: str | os.PathLike) -> dict[str, set[str]]:
     return d
 
 
-def _load_stats(path: Path) -> dict:
-    import json
+def read_stats(path: Path) -> dict:
+    """A build's ``stats.json`` ({} when there is none); an unreadable one is one error naming it."""
+    from .jsonfile import read_json
 
-    if path.exists():
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    return {}
+    if not path.exists():
+        return {}
+    try:
+        return read_json(path)
+    except (InputError, OSError) as e:
+        reason = e.message if isinstance(e, InputError) else e.strerror
+        raise InputError(f"cannot read the counts of the build ({reason}); delete the folder's files and build "
+                         "again", path) from None
 
 
 def _save_stats(path: Path, stats: dict) -> None:
@@ -485,7 +490,7 @@ def build_freedict_bench(spec: FreedictBench, folder: str | os.PathLike | None =
     en_words = _vec_words(out / "en.vec")
     tgt_words = _vec_words(out / f"{spec.tgt}.vec")
     train_p, test_p = out / f"{spec.name}.train.tsv", out / f"{spec.name}.test.tsv"
-    stats = _load_stats(out / "stats.json")
+    stats = read_stats(out / "stats.json")
     if not (train_p.exists() and test_p.exists()):
         say(f"reading FreeDict {spec.freedict}")
         raw, by_src = _freedict_in_vocab(freedict_base(spec.freedict, freedict_dir), en_words, tgt_words)
@@ -648,7 +653,7 @@ def build_en_si(folder: str | os.PathLike | None = None, *, cldr_dir: str | os.P
     src = _EnSiSources.at(cldr_dir, libreoffice_dir, locale_dir)
     _require_en_si(todo, src, model, tokenizer)
     out.mkdir(parents=True, exist_ok=True)
-    stats = _load_stats(out / "stats.json")
+    stats = read_stats(out / "stats.json")
     anchors = _en_si_anchors(out, src, rep, stats, say)
     _en_si_split(out, anchors, rep)
     _en_si_vectors(out, anchors, src.libreoffice, en_top, model, tokenizer, rep, say)

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 
-from .benchmarks import Benchmark, BuildReport, Log, MissingSource, bench_dir
+from .benchmarks import Benchmark, BuildReport, Log, MissingSource, bench_dir, read_stats
 from .errors import InputError, XlingError
 
 
@@ -69,13 +69,7 @@ def _all_exist(folder: Path, names: Sequence[str]) -> bool:
 
 def _kept(folder: Path, names: Sequence[str]) -> BuildReport:
     """The report of a corpus whose files are all there: nothing written, counts read back."""
-    try:
-        with open(folder / "stats.json", encoding="utf-8") as f:
-            stats = json.load(f)
-    except (OSError, ValueError) as e:
-        raise InputError(f"cannot read the counts of the corpus ({e}); delete the folder's files and build "
-                         "again", folder / "stats.json") from None
-    return BuildReport(os.fspath(folder), kept=list(names), stats=stats)
+    return BuildReport(os.fspath(folder), kept=list(names), stats=read_stats(folder / "stats.json"))
 
 
 def _write_corpus(folder: Path, texts: dict[str, list[str]], stats: dict) -> list[str]:
