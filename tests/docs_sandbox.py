@@ -278,7 +278,7 @@ def _finnish(repo: Path, en_words) -> None:
 
     rng = np.random.default_rng(5)
     _spacy_vectors(repo / "pip" / "spacy-fi-experimental-web-md" / "spacy_fi_experimental_web_md"
-                   / "fi_experimental_web_md-0.0.1", [], rng.standard_normal((500, 16)),
+                   / "fi_experimental_web_md-0.0.1", [], rng.standard_normal((500, 8)),
                    hash_count=2, minn=3, maxn=5, bow="<", eow=">")
     fi = [w for w in wordfreq.top_n_list("fi", 5000) if w.isalpha() and w == w.lower()][:1700]
     en = [w for w in en_words if w.isalpha() and w == w.lower()][:1700]
