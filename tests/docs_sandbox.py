@@ -12,8 +12,9 @@ run in a :class:`Sandbox`, a folder standing for a machine:
   package's demo data and the tests' fixtures, the way the builders of ``xling.data`` read it.
 - ``bin/``: ``sudo`` (runs its command), ``apt-get`` and ``pip``, which install a package of
   ``repo/`` (and fail on any other name, as on a machine without network: "Unable to locate
-  package"); then every tool of the test's ``PATH`` except the ones a package provides
-  (``diatheke``), so that only an installed package is found.
+  package"; ``pip`` accepts the real libraries of :data:`LIBRARIES` that the test machine has),
+  ``python`` and ``xling`` (the test's interpreter); ``tools/``: every other tool of the test's
+  ``PATH`` but those a package provides (``diatheke``), so that only an installed package is found.
 - ``root/``: where ``apt-get`` installs (Debian's paths under it); the builders find it through
   their ``XLING_*_DIR`` variables, set to Debian's paths under ``root/``. ``site/``: where ``pip``
   installs, first on ``PYTHONPATH``; a ``sitecustomize`` makes the packages of :data:`PIP`
@@ -23,6 +24,10 @@ A block that installs something starts on a machine without any package of ``rep
 install lines must name every source its commands need: a missing or misspelled one fails the
 block); the other blocks run with every package installed. This file is also the program behind
 the shims: ``python docs_sandbox.py apt-get|pip|diatheke ARGS``.
+
+GloVe's and spaCy's stand-ins are written with pyarrow and spaCy (the builders read them with
+them); without those two libraries the repository has neither and :func:`demo_bench` writes the
+``bench-en-fr/`` the builder would.
 """
 from __future__ import annotations
 
