@@ -781,6 +781,13 @@ def _en_si_stats(out: Path, anchors: BilingualDictionary, en_top: int, model: st
     }
 
 
+#: builder keyword -> the environment variable that ``xling data bench`` reads it from when the
+#: option is not given (sources installed somewhere else than Debian's paths)
+ENV_DIRS = {"freedict_dir": "XLING_FREEDICT_DIR", "cldr_dir": "XLING_CLDR_DIR",
+            "libreoffice_dir": "XLING_LIBREOFFICE_DIR", "locale_dir": "XLING_LOCALE_DIR",
+            "debian_handbook_dir": "XLING_DEBIAN_HANDBOOK_DIR", "libreoffice_help_dir": "XLING_LIBREOFFICE_HELP_DIR"}
+
+
 # ----------------------------------------------------------------- the registry
 @dataclass(frozen=True)
 class Builder:

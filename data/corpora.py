@@ -339,11 +339,18 @@ def french_paragraphs(sources: dict[str, str | os.PathLike], share: int = HELDOU
 
 
 def build_fr_text(folder: str | os.PathLike | None = None, *, sources: dict[str, str | os.PathLike] | None = None,
+                  debian_handbook_dir: str | os.PathLike | None = None,
+                  libreoffice_help_dir: str | os.PathLike | None = None,
                   heldout_share: int = HELDOUT_SHARE, log: Log | None = None) -> BuildReport:
     """Build ``train.txt``, ``heldout.txt`` and ``stats.json`` (see the module's docstring) in ``folder``.
 
-    ``sources`` ({Debian package: folder of its French HTML}) defaults to :data:`FR_SOURCES`.
+    ``sources`` ({Debian package: folder of its French HTML}) defaults to :data:`FR_SOURCES`;
+    ``debian_handbook_dir`` / ``libreoffice_help_dir`` replace one package's folder.
     """
+    given = {p: d for p, d in (("debian-handbook", debian_handbook_dir), ("libreoffice-help-fr", libreoffice_help_dir))
+             if d is not None}
+    if given:
+        sources = {**(FR_SOURCES if sources is None else sources), **given}
     say = log or (lambda s: None)
     out = Path(folder) if folder is not None else bench_dir(Benchmark("fr-text"))
     if _all_exist(out, FR_TEXT_FILES):

@@ -448,3 +448,15 @@ def test_makefile_en_fi_aligns_evaluates_reports(tmp_path, rng):
     assert {r["retrieval"]: r for r in ev["results"]}["csls"]["p@1"] >= 0.9
     assert "en→fi" in (results / "en-fi" / "report" / "report.md").read_text(encoding="utf-8")
     assert subprocess.run([*cmd, "-q", "en-fi"], capture_output=True, timeout=60).returncode == 0
+
+
+def test_cli_freedict_dir_from_the_environment(cli, tmp_path, monkeypatch):
+    """XLING_FREEDICT_DIR sets --freedict-dir (shown in --help); the option given wins."""
+    monkeypatch.setenv("XLING_FREEDICT_DIR", str(tmp_path / "env-dict"))
+    code, _, err = cli("data", "bench", "en-fi", "-o", tmp_path / "b")
+    assert code == 2 and f"looked for {tmp_path / 'env-dict'}" in err and "apt-get install dict-freedict-eng-fin" in err
+    code, _, err = cli("data", "bench", "en-fi", "-o", tmp_path / "b", "--freedict-dir", tmp_path / "opt-dict")
+    assert code == 2 and f"looked for {tmp_path / 'opt-dict'}" in err
+    assert not (tmp_path / "b").exists()
+    code, out, _ = cli("data", "bench", "--help")
+    assert "XLING_FREEDICT_DIR" in out and "XLING_DEBIAN_HANDBOOK_DIR" in out

