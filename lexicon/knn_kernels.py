@@ -24,9 +24,42 @@ def _better(v, j, vs, js):
     return v > vs
 
 
+#: columns of the second-level screen: a row that has a score above its running k-th gets re-read
+#: in blocks of this many columns, and only blocks with such a score go through the insertion loop
+_BLOCK = 32
+
+
+@njit(cache=True, nogil=True)
+def _count_above(s, r, lo, hi, c0, inv_b, bias, use_inv, use_bias, thr):
+    """How many columns ``lo .. hi`` of row ``r`` score strictly above ``thr`` (NaN never does).
+
+    A branch-free count: the compiler turns it into SIMD compares, at a fraction of the cost of
+    the insertion loop per column. It computes the score exactly as :func:`topk_update` does
+    (same float32 operations, in the same order), so a column it rules out could not enter."""
+    n = 0
+    if use_inv and use_bias:
+        for j in range(lo, hi):
+            n += np.int32(s[r, j] * inv_b[c0 + j] - bias[c0 + j] > thr)
+    elif use_inv:
+        for j in range(lo, hi):
+            n += np.int32(s[r, j] * inv_b[c0 + j] > thr)
+    elif use_bias:
+        for j in range(lo, hi):
+            n += np.int32(s[r, j] - bias[c0 + j] > thr)
+    else:
+        for j in range(lo, hi):
+            n += np.int32(s[r, j] > thr)
+    return n
+
+
 @njit(cache=True, nogil=True)
 def topk_update(s, c0, inv_b, bias, self0, vals, idx):
     """Fold the tile ``s`` (m, c), columns ``c0 .. c0 + c`` of the base, into ``vals``/``idx``.
+
+    Once a row's k slots hold numbers, a column enters only when it scores strictly above the
+    k-th (a tie goes to the lower index, which came first). Most columns do not, so each row is
+    first screened whole, then by blocks of :data:`_BLOCK` columns, with :func:`_count_above`
+    (SIMD); only the blocks that hold an entrant go through the insertion loop.
 
     Parameters
     ----------
@@ -47,30 +80,34 @@ def topk_update(s, c0, inv_b, bias, self0, vals, idx):
         own = self0 + r if self0 >= 0 else -1
         tv = vals[r, k - 1]
         tj = idx[r, k - 1]
-        loose = tj < 0 or tv != tv  # the last slot is empty or NaN: the fast test is not enough
-        thr = -np.inf if loose else tv
-        for j in range(c):
-            v = s[r, j]
-            if use_inv:
-                v = v * inv_b[c0 + j]
-            if use_bias:
-                v = v - bias[c0 + j]
-            if not (v > thr or loose):
+        loose = tj < 0 or tv != tv  # the last slot is empty or NaN: every column must be looked at
+        if not loose and _count_above(s, r, 0, c, c0, inv_b, bias, use_inv, use_bias, tv) == 0:
+            continue
+        for j0 in range(0, c, _BLOCK):
+            j1 = min(j0 + _BLOCK, c)
+            if not loose and _count_above(s, r, j0, j1, c0, inv_b, bias, use_inv, use_bias, tv) == 0:
                 continue
-            col = c0 + j
-            if col == own or not _better(v, col, vals[r, k - 1], idx[r, k - 1]):
-                continue
-            p = k - 1
-            while p > 0 and _better(v, col, vals[r, p - 1], idx[r, p - 1]):
-                vals[r, p] = vals[r, p - 1]
-                idx[r, p] = idx[r, p - 1]
-                p -= 1
-            vals[r, p] = v
-            idx[r, p] = col
-            tv = vals[r, k - 1]
-            tj = idx[r, k - 1]
-            loose = tj < 0 or tv != tv
-            thr = -np.inf if loose else tv
+            for j in range(j0, j1):
+                v = s[r, j]
+                if use_inv:
+                    v = v * inv_b[c0 + j]
+                if use_bias:
+                    v = v - bias[c0 + j]
+                if not (loose or v > tv):
+                    continue
+                col = c0 + j
+                if col == own or not _better(v, col, vals[r, k - 1], idx[r, k - 1]):
+                    continue
+                p = k - 1
+                while p > 0 and _better(v, col, vals[r, p - 1], idx[r, p - 1]):
+                    vals[r, p] = vals[r, p - 1]
+                    idx[r, p] = idx[r, p - 1]
+                    p -= 1
+                vals[r, p] = v
+                idx[r, p] = col
+                tv = vals[r, k - 1]
+                tj = idx[r, k - 1]
+                loose = tj < 0 or tv != tv
 
 
 def empty_state(m: int, k: int) -> tuple[np.ndarray, np.ndarray]:
