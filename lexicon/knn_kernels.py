@@ -36,19 +36,19 @@ def _count_above(s, r, lo, hi, c0, inv_b, bias, use_inv, use_bias, thr):
     A branch-free count: the compiler turns it into SIMD compares, at a fraction of the cost of
     the insertion loop per column. It computes the score exactly as :func:`topk_update` does
     (same float32 operations, in the same order), so a column it rules out could not enter."""
-    n = 0
+    n = np.int64(0)
     if use_inv and use_bias:
         for j in range(lo, hi):
-            n += np.int32(s[r, j] * inv_b[c0 + j] - bias[c0 + j] > thr)
+            n += np.int64(s[r, j] * inv_b[c0 + j] - bias[c0 + j] > thr)
     elif use_inv:
         for j in range(lo, hi):
-            n += np.int32(s[r, j] * inv_b[c0 + j] > thr)
+            n += np.int64(s[r, j] * inv_b[c0 + j] > thr)
     elif use_bias:
         for j in range(lo, hi):
-            n += np.int32(s[r, j] - bias[c0 + j] > thr)
+            n += np.int64(s[r, j] - bias[c0 + j] > thr)
     else:
         for j in range(lo, hi):
-            n += np.int32(s[r, j] > thr)
+            n += np.int64(s[r, j] > thr)
     return n
 
 
