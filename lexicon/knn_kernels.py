@@ -113,3 +113,73 @@ def topk_update(s, c0, inv_b, bias, self0, vals, idx):
 def empty_state(m: int, k: int) -> tuple[np.ndarray, np.ndarray]:
     """A running top-k with every slot empty."""
     return np.full((m, k), np.nan, dtype=np.float32), np.full((m, k), -1, dtype=np.int64)
+
+
+@njit(cache=True, nogil=True)
+def _count_above_cols(s, r, lo, hi, sc, off, thr):
+    """How many columns ``lo .. hi`` of row ``r`` score (``s * sc - off``) strictly above their
+    own threshold ``thr[j]`` (SIMD, as :func:`_count_above`)."""
+    n = np.int64(0)
+    for j in range(lo, hi):
+        n += np.int64(s[r, j] * sc - off > thr[j])
+    return n
+
+
+@njit(cache=True, nogil=True)
+def topk_update_cols(s, r0, c0, sc, bias, vals, idx):
+    """Fold the tile ``s`` (m, c) into the running top k of each of its *columns*.
+
+    The tile holds the products of rows ``r0 .. r0 + m`` of one matrix (the candidates) with
+    rows ``c0 .. c0 + c`` of another (whose top k are kept): the score of candidate ``r0 + r``
+    for column ``c0 + j`` is ``s[r, j] * sc - bias[r0 + r]`` (``bias`` empty: not used). Same
+    order and screen as :func:`topk_update` (candidates arrive in ascending index order); the
+    screen compares a whole row of the tile with each column's k-th at once.
+
+    Parameters
+    ----------
+    s : float32 (m, c)
+    r0, c0 : int64
+    sc : float32
+    bias : float32 (n_rows,) or (0,)
+    vals, idx : float32 / int64 (n_cols, k)
+        The running top k of every column, best first; empty slots have index -1.
+    """
+    m, c = s.shape
+    k = vals.shape[1]
+    use_bias = bias.shape[0] > 0
+    thr = np.empty(c, dtype=np.float32)
+    loose = False  # some column's last slot is empty or NaN: every score must be looked at
+    for j in range(c):
+        thr[j] = vals[c0 + j, k - 1]
+        if idx[c0 + j, k - 1] < 0 or thr[j] != thr[j]:
+            loose = True
+    for r in range(m):
+        off = bias[r0 + r] if use_bias else np.float32(0.0)
+        if not loose and _count_above_cols(s, r, 0, c, sc, off, thr) == 0:
+            continue
+        row = r0 + r
+        for j0 in range(0, c, _BLOCK):
+            j1 = min(j0 + _BLOCK, c)
+            if not loose and _count_above_cols(s, r, j0, j1, sc, off, thr) == 0:
+                continue
+            for j in range(j0, j1):
+                v = s[r, j] * sc - off
+                if not (loose or v > thr[j]):
+                    continue
+                col = c0 + j
+                if not _better(v, row, vals[col, k - 1], idx[col, k - 1]):
+                    continue
+                p = k - 1
+                while p > 0 and _better(v, row, vals[col, p - 1], idx[col, p - 1]):
+                    vals[col, p] = vals[col, p - 1]
+                    idx[col, p] = idx[col, p - 1]
+                    p -= 1
+                vals[col, p] = v
+                idx[col, p] = row
+                thr[j] = vals[col, k - 1]
+        if loose:
+            loose = False
+            for j in range(c):
+                if idx[c0 + j, k - 1] < 0 or thr[j] != thr[j]:
+                    loose = True
+                    break
