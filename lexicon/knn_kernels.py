@@ -29,27 +29,53 @@ def _better(v, j, vs, js):
 _BLOCK = 32
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
+def _above_plain(s, r, lo, hi, thr):
+    n = np.int64(0)
+    for j in range(lo, hi):
+        n += np.int64(s[r, j] > thr)
+    return n
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _above_inv(s, r, lo, hi, c0, inv_b, thr):
+    n = np.int64(0)
+    for j in range(lo, hi):
+        n += np.int64(s[r, j] * inv_b[c0 + j] > thr)
+    return n
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _above_bias(s, r, lo, hi, c0, bias, thr):
+    n = np.int64(0)
+    for j in range(lo, hi):
+        n += np.int64(s[r, j] - bias[c0 + j] > thr)
+    return n
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _above_inv_bias(s, r, lo, hi, c0, inv_b, bias, thr):
+    n = np.int64(0)
+    for j in range(lo, hi):
+        n += np.int64(s[r, j] * inv_b[c0 + j] - bias[c0 + j] > thr)
+    return n
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _count_above(s, r, lo, hi, c0, inv_b, bias, use_inv, use_bias, thr):
     """How many columns ``lo .. hi`` of row ``r`` score strictly above ``thr`` (NaN never does).
 
     A branch-free count: the compiler turns it into SIMD compares, at a fraction of the cost of
-    the insertion loop per column. It computes the score exactly as :func:`topk_update` does
-    (same float32 operations, in the same order), so a column it rules out could not enter."""
-    n = np.int64(0)
+    the insertion loop per column (one loop per case, so no test is left inside it). It computes
+    the score exactly as :func:`topk_update` does (same float32 operations, in the same order),
+    so a column it rules out could not enter."""
     if use_inv and use_bias:
-        for j in range(lo, hi):
-            n += np.int64(s[r, j] * inv_b[c0 + j] - bias[c0 + j] > thr)
-    elif use_inv:
-        for j in range(lo, hi):
-            n += np.int64(s[r, j] * inv_b[c0 + j] > thr)
-    elif use_bias:
-        for j in range(lo, hi):
-            n += np.int64(s[r, j] - bias[c0 + j] > thr)
-    else:
-        for j in range(lo, hi):
-            n += np.int64(s[r, j] > thr)
-    return n
+        return _above_inv_bias(s, r, lo, hi, c0, inv_b, bias, thr)
+    if use_inv:
+        return _above_inv(s, r, lo, hi, c0, inv_b, thr)
+    if use_bias:
+        return _above_bias(s, r, lo, hi, c0, bias, thr)
+    return _above_plain(s, r, lo, hi, thr)
 
 
 @njit(cache=True, nogil=True)
@@ -72,10 +98,22 @@ def topk_update(s, c0, inv_b, bias, self0, vals, idx):
     vals, idx : float32 / int64 (m, k)
         The running top k of each row, best first; empty slots have index -1.
     """
+    # one inlined copy per case: the tests on inv_b and bias are constants in each, folded away
+    if inv_b.shape[0] > 0:
+        if bias.shape[0] > 0:
+            _topk_update(s, c0, inv_b, bias, self0, vals, idx, True, True)
+        else:
+            _topk_update(s, c0, inv_b, bias, self0, vals, idx, True, False)
+    elif bias.shape[0] > 0:
+        _topk_update(s, c0, inv_b, bias, self0, vals, idx, False, True)
+    else:
+        _topk_update(s, c0, inv_b, bias, self0, vals, idx, False, False)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _topk_update(s, c0, inv_b, bias, self0, vals, idx, use_inv, use_bias):
     m, c = s.shape
     k = vals.shape[1]
-    use_inv = inv_b.shape[0] > 0
-    use_bias = bias.shape[0] > 0
     for r in range(m):
         own = self0 + r if self0 >= 0 else -1
         tv = vals[r, k - 1]
@@ -115,7 +153,7 @@ def empty_state(m: int, k: int) -> tuple[np.ndarray, np.ndarray]:
     return np.full((m, k), np.nan, dtype=np.float32), np.full((m, k), -1, dtype=np.int64)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _count_above_cols(s, r, lo, hi, sc, off, thr):
     """How many columns ``lo .. hi`` of row ``r`` score (``s * sc - off``) strictly above their
     own threshold ``thr[j]`` (SIMD, as :func:`_count_above`)."""
