@@ -372,22 +372,20 @@ def best_targets(a_q: np.ndarray, b: np.ndarray, params: RetrievalParams, *, poo
     qa, ba = (unit_rows(a_q), unit_rows(b)) if Metric(metric) is Metric.cosine else (a_q, b)
     sim = np.asarray(qa, np.float32) @ np.asarray(ba, np.float32).T
     sim *= scale
-    ub = sim - lo
+    ub = sim - np.asarray(lo, np.float32)
     # 2. exact terms where a bound reaches a query's best exact score
     exact = np.zeros(nb, np.float32)
     known = np.zeros(nb, bool)
-    need = np.zeros(nb, bool)
-    need[np.argmax(ub, axis=1)] = True
-    while True:
-        new = np.flatnonzero(need & ~known)
-        if new.size == 0:
-            break
+    new = np.unique(np.argmax(ub, axis=1))
+    while new.size:
         pen = target_penalty(b[new], pool, params, engine=eng, metric=metric)
         assert pen is not None
         exact[new] = pen
         known[new] = True
-        best = np.where(known, sim - exact, -np.inf).max(axis=1)
-        need = ((ub >= (best - 1e-4)[:, None]) & ~known).any(axis=0)
+        cols = np.flatnonzero(known)
+        best = (sim[:, cols] - exact[cols]).max(axis=1)
+        need = (ub >= (best - np.float32(1e-4))[:, None]).any(axis=0)
+        new = np.flatnonzero(need & ~known)
     # 3. the search over the targets kept, with their exact terms
     rows = np.flatnonzero(known)
     _, i = knn(a_q, b[rows], 1, metric=metric, scale=float(scale), base_bias=exact[rows], engine=eng)
