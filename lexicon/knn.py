@@ -4,6 +4,8 @@ One entry point, :func:`knn`, returns the top-k base rows of every query row by 
 inner product, optionally of an *adjusted* score ``scale * sim(q, b) - base_bias[b]``
 (which is how CSLS and similar criteria rank candidates). :func:`mean_topk` returns the
 per-row mean of the top-k similarities (the CSLS penalty term) from the same chunked pass.
+:func:`cross_topk` searches both ways at once (rows of ``a`` among rows of ``b`` and the reverse)
+from one pass over ``a @ b.T``, as dictionary induction needs.
 
 Backends (:class:`Backend`): ``numpy`` (cache-sized BLAS tiles folded into a running top-k by a compiled kernel),
 ``torch`` (CPU or CUDA, ``torch.topk``), ``faiss`` (``IndexFlatIP``; GPU when the installed
