@@ -507,8 +507,9 @@ def _halve(run: _Run, cands: list[Candidate]) -> None:
         return
     for c in cands:
         x, z = run.spaces(c.spec)
+        # the better half computes its full target penalty again when it re-induces: the others never need it
         c.first = first_step(x, z, *c.seed, map_opts=cfg.map_options(c.space), retrieval=cfg.refine.retrieval,
-                             val=run.val, engine=run.engine)
+                             val=run.val, engine=run.engine, keep_pen=False)
         if run.log:
             run.log(c.name, Phase.halving, IterationLog(0, int(c.seed[0].size), None, c.first.val_p1,
                                                         seconds=c.first.seconds))

@@ -93,13 +93,18 @@ class FirstStep:
 def first_step(x: np.ndarray, z: np.ndarray, src: np.ndarray, tgt: np.ndarray, *,
                map_opts: MapOptions = DEFAULT_MAP_OPTIONS, retrieval: RetrievalParams = DEFAULT_RETRIEVAL,
                val: Validation | None = None,
-               engine: Engine | None = None) -> FirstStep:
+               engine: Engine | None = None, keep_pen: bool = True) -> FirstStep:
     """Solve the map from a dictionary and validate it (one step of :func:`refine`; its
-    iteration 0 when given the seed dictionary)."""
+    iteration 0 when given the seed dictionary).
+
+    ``keep_pen``: compute the validation's target-side term for every target and keep it (the
+    next dictionary induction reuses it); otherwise only where it decides a held-out word's
+    best match (:func:`xling.lexicon.retrieval.best_targets`: the same P@1, a fraction of the
+    cost), and ``pen`` is None."""
     eng = engine or resolve_engine()
     t0 = time.perf_counter()
     m = solve_map(x[np.asarray(src, np.int64)], z[np.asarray(tgt, np.int64)], map_opts)
-    v, pen, pool = _validate(x, z, m, val, retrieval, eng) if val is not None and len(val) else (None,) * 3
+    v, pen, pool = _validate(x, z, m, val, retrieval, eng, keep_pen) if val is not None and len(val) else (None,) * 3
     return FirstStep(m, v, pen, pool, time.perf_counter() - t0)
 
 
@@ -115,14 +120,17 @@ class RefineResult:
 def validate(x: np.ndarray, z: np.ndarray, m: LinearMap, val: Validation, retrieval: RetrievalParams,
              engine: Engine) -> float:
     """P@1 of the held-out words under map ``m`` (the criterion of ``retrieval``)."""
-    return _validate(x, z, m, val, retrieval, engine)[0]
+    return _validate(x, z, m, val, retrieval, engine, False)[0]
 
 
-def _validate(x, z, m, val, retrieval, engine):
-    """(P@1, the target penalty over the ``pool`` most frequent source words or None, pool)."""
+def _validate(x, z, m, val, retrieval, engine, keep_pen=True):
+    """(P@1, the target penalty over the ``pool`` most frequent source words or None, pool);
+    without ``keep_pen`` the penalty is computed only where it decides a best match (None)."""
     pool = min(val.pool_size, x.shape[0]) if val.pool_size else x.shape[0]
     a_pool, b = sim_spaces(x[:pool], z, m)
     a_q, _ = sim_spaces(x[val.queries], z[:1], m)
+    if not keep_pen:
+        return precision_at_1(a_q, b, val.gold, retrieval, pool=a_pool, engine=engine), None, pool
     pen = target_penalty(b, a_pool, retrieval, engine=engine, metric="ip")
     return precision_at_1(a_q, b, val.gold, retrieval, tgt_penalty=pen, engine=engine), pen, pool
 
@@ -167,7 +175,7 @@ def refine(x: np.ndarray, z: np.ndarray, src: np.ndarray, tgt: np.ndarray, *,
             step = first
             t0 -= first.seconds
         else:
-            step = solve(st.cur_s, st.cur_t)
+            step = solve(st.cur_s, st.cur_t, keep_pen=it < opts.iterations)  # a re-induction follows
         entry = IterationLog(it, int(st.cur_s.size), st.objective, step.val_p1, st.keep_prob)
         st.consider(step, it)
         if it >= opts.iterations:
@@ -179,7 +187,7 @@ def refine(x: np.ndarray, z: np.ndarray, src: np.ndarray, tgt: np.ndarray, *,
         # 4. convergence: the objective must keep improving (with the full similarity matrix)
         if not st.improved(opts.threshold) and st.keep_prob >= 1.0:
             it += 1  # one last solve with the final dictionary, then stop
-            st.last(solve(st.cur_s, st.cur_t), it)
+            st.last(solve(st.cur_s, st.cur_t, keep_pen=False), it)
             break
         if st.keep_prob < 1.0 and st.since_best >= opts.stochastic_interval:
             st.keep_prob = min(1.0, st.keep_prob * opts.stochastic_multiplier)

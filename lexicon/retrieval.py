@@ -34,7 +34,7 @@ from enum import Enum
 import numpy as np
 
 from ..data.errors import XlingError
-from .knn import Engine, Metric, Progress, knn, logsumexp_sim, mean_topk, resolve_engine
+from .knn import Engine, Metric, Progress, cross_topk, knn, logsumexp_sim, mean_topk, resolve_engine
 
 
 class Retrieval(str, Enum):
@@ -234,6 +234,37 @@ def stochastic_best(a: np.ndarray, b: np.ndarray, params: RetrievalParams, keep_
     return best_s, best_i
 
 
+def _best_both_ways(a: np.ndarray, b: np.ndarray, params: RetrievalParams, pen_b: np.ndarray | None,
+                    eng: Engine) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """``best_match(a, b, pen=pen_b)`` and ``best_match(b, a)``: the same answers, from passes over
+    ``a @ b.T`` that serve both directions (:func:`xling.lexicon.knn.cross_topk`): one for both
+    CSLS terms (``pen_b`` not given), one for both best matches.
+
+    Returns ((forward scores, forward indices), (backward scores, backward indices)), each (n,)."""
+    params.check()
+    pen_a: np.ndarray | None = None
+    if params.retrieval is Retrieval.csls:
+        k = params.csls_k
+        if pen_b is None:
+            (sa, _), (sb, _) = cross_topk(a, b, k, engine=eng)
+            pen_a, pen_b = _row_mean(sa), _row_mean(sb)
+        else:
+            pen_a = csls_penalty(a, b, k, engine=eng, metric=Metric.ip)
+    elif params.retrieval is Retrieval.isf:
+        pen_a = target_penalty(a, b, params, engine=eng, metric=Metric.ip)
+        if pen_b is None:
+            pen_b = target_penalty(b, a, params, engine=eng, metric=Metric.ip)
+    if pen_b is not None and np.shape(pen_b) != (b.shape[0],):
+        raise XlingError(f"pen_b must have shape ({b.shape[0]},), got {np.shape(pen_b)}")
+    (fs, fi), (bs, bi) = cross_topk(a, b, 1, scale=params.scale, a_bias=pen_a, b_bias=pen_b, engine=eng)
+    return (fs[:, 0], fi[:, 0]), (bs[:, 0], bi[:, 0])
+
+
+def _row_mean(scores: np.ndarray) -> np.ndarray:
+    """The CSLS term from the top-k scores, as :func:`xling.lexicon.knn.mean_topk` computes it."""
+    return scores.mean(axis=1, dtype=np.float64).astype(np.float32)
+
+
 def induce_pairs(a: np.ndarray, b: np.ndarray, params: RetrievalParams = RetrievalParams(), *,
                  direction: Direction = Direction.mutual, keep_prob: float = 1.0,
                  rng: np.random.Generator | None = None, engine: Engine | None = None,
@@ -268,8 +299,7 @@ def induce_pairs(a: np.ndarray, b: np.ndarray, params: RetrievalParams = Retriev
         fs, fi = stochastic_best(a, b, params, keep_prob, rng, pen=pen_b, engine=eng)
         bs, bi = stochastic_best(b, a, params, keep_prob, rng, engine=eng)
     else:
-        fs, fi = best_match(a, b, params, pen=pen_b, engine=eng)
-        bs, bi = best_match(b, a, params, engine=eng)
+        (fs, fi), (bs, bi) = _best_both_ways(a, b, params, pen_b, eng)
     objective = float((fs.mean(dtype=np.float64) + bs.mean(dtype=np.float64)) / 2)
     fwd = np.stack([np.arange(a.shape[0]), fi])
     bwd = np.stack([bi, np.arange(b.shape[0])])
@@ -296,8 +326,71 @@ def precision_at_1(a_q: np.ndarray, b: np.ndarray, gold: Sequence[set[int]],
     """
     if a_q.shape[0] == 0:
         return 0.0
-    _, i = best_match(a_q, b, params, pool=pool, pen=tgt_penalty, engine=engine, metric=metric)
+    if tgt_penalty is None and params.retrieval is not Retrieval.nn:
+        i = best_targets(a_q, b, params, pool=a_q if pool is None else pool, engine=engine, metric=metric)
+    else:
+        _, i = best_match(a_q, b, params, pool=pool, pen=tgt_penalty, engine=engine, metric=metric)
     return float(np.mean([int(t) in g for t, g in zip(i, gold, strict=True)]))
+
+
+#: pool rows of the lower bounds of :func:`best_targets`
+BOUND_POOL = 2048
+
+
+def best_targets(a_q: np.ndarray, b: np.ndarray, params: RetrievalParams, *, pool: np.ndarray,
+                 engine: Engine | None = None, metric: Metric | str = Metric.ip,
+                 bound_pool: int = BOUND_POOL) -> np.ndarray:
+    """Best row of ``b`` for every row of ``a_q`` under the criterion (as :func:`best_match`), with
+    the target-side term computed only for the targets that can be a query's best.
+
+    The target-side term over the whole ``pool`` (``r_S(y)`` of CSLS: the mean of the ``k`` best
+    similarities of target ``y`` over the pool; ISF's log-sum-exp) costs ``nb x n_pool``
+    similarities, while a few queries need it for a few targets only. Over the first
+    ``bound_pool`` rows of the pool, each term is a lower bound of the true one (the ``i``-th best
+    over a subset is at most the ``i``-th best over the whole; a log-sum-exp over fewer terms is
+    smaller), so ``scale * sim - bound`` bounds every score from above. Then, until no target
+    whose bound reaches a query's best exact score so far lacks its exact term:
+    the exact term of those targets. The answer is the one :func:`best_match` gives with the
+    whole term (the same search over the targets kept, in their order, with the same exact
+    terms); bounds are compared with a margin of 1e-4 so float rounding never prunes a target
+    that could win.
+
+    Returns
+    -------
+    indices : ndarray, shape (nq,), int64 (rows of ``b``)
+    """
+    eng = engine or resolve_engine()
+    nq, nb = a_q.shape[0], b.shape[0]
+    scale = np.float32(params.scale)
+    if params.retrieval is Retrieval.nn or pool.shape[0] <= 2 * bound_pool or nq * nb > eng.chunk_elements:
+        return best_match(a_q, b, params, pool=pool, engine=eng, metric=metric)[1]
+    # 1. upper bounds of every score, from the term over the first rows of the pool
+    lo = target_penalty(b, pool[:bound_pool], params, engine=eng, metric=metric)
+    assert lo is not None
+    from ..data.embeddings import unit_rows
+
+    qa, ba = (unit_rows(a_q), unit_rows(b)) if Metric(metric) is Metric.cosine else (a_q, b)
+    sim = np.asarray(qa, np.float32) @ np.asarray(ba, np.float32).T
+    sim *= scale
+    ub = sim - np.asarray(lo, np.float32)
+    # 2. exact terms where a bound reaches a query's best exact score
+    exact = np.zeros(nb, np.float32)
+    known = np.zeros(nb, bool)
+    new = np.unique(np.argmax(ub, axis=1))
+    while new.size:
+        pen = target_penalty(b[new], pool, params, engine=eng, metric=metric)
+        assert pen is not None
+        exact[new] = pen
+        known[new] = True
+        cols = np.flatnonzero(known)
+        best = (sim[:, cols] - exact[cols]).max(axis=1)
+        need = (ub >= (best - np.float32(1e-4))[:, None]).any(axis=0)
+        new = np.flatnonzero(need & ~known)
+    # 3. the search over the targets kept, with their exact terms
+    rows = np.flatnonzero(known)
+    _, i = knn(a_q, b[rows], 1, metric=metric, scale=float(scale), base_bias=exact[rows], engine=eng)
+    return rows[i[:, 0]]
+
 
 
 class SharedSubspace:

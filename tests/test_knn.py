@@ -333,3 +333,35 @@ def test_cuda_logsumexp_matches_cpu(rng):
     got = logsumexp_sim(q, b, 20.0, backend="torch", device="cuda")
     np.testing.assert_allclose(got, cpu, rtol=1e-5, atol=1e-4)
 
+
+
+@pytest.mark.parametrize("cores", [1, 3])
+@pytest.mark.parametrize("scale", [1.0, 2.0, 3.0])
+def test_cross_topk_is_both_searches(rng, monkeypatch, cores, scale):
+    # one pass over a @ b.T gives exactly the two searches (neighbours, order, score bytes): with
+    # biases, NaN and -inf scores, exact ties across tiles and tasks, k above one side's size;
+    # scale 3 (not a power of two) runs the two searches
+    import xling.lexicon.knn as K
+    from xling.lexicon.knn import cross_topk
+
+    monkeypatch.setattr(K, "default_threads", lambda: cores)
+    a = rng.standard_normal((1_500, 6)).astype(np.float32)
+    b = rng.standard_normal((1_200, 6)).astype(np.float32)
+    a[[3, 700, 1_400]] = a[3]  # identical candidates of every column: ties broken by the lower row
+    b[[10, 600, 1_100]] = b[10]
+    a_bias = rng.random(a.shape[0]).astype(np.float32)
+    b_bias = rng.random(b.shape[0]).astype(np.float32)
+    a_bias[[5, 6]], b_bias[[7, 8]] = np.nan, np.inf
+    for k in (1, 10):
+        for biases in ((None, None), (a_bias, b_bias)):
+            (rs, ri), (cs, ci) = cross_topk(a, b, k, scale=scale, a_bias=biases[0], b_bias=biases[1])
+            fs, fi = knn(a, b, k, metric="ip", scale=scale, base_bias=biases[1])
+            bs, bi = knn(b, a, k, metric="ip", scale=scale, base_bias=biases[0])
+            np.testing.assert_array_equal(ri, fi)
+            np.testing.assert_array_equal(ci, bi)
+            assert rs.tobytes() == fs.tobytes() and cs.tobytes() == bs.tobytes()
+            assert_same_neighbours((rs, ri), brute_force_knn(a, b, k, metric="ip", scale=scale, base_bias=biases[1]))
+    # a side smaller than k: its lists are clipped as knn clips them
+    (rs, ri), (cs, ci) = cross_topk(a[:4], b, 10)
+    assert ri.shape == (4, 10) and ci.shape == (1_200, 4)
+    np.testing.assert_array_equal(ci, knn(b, a[:4], 10, metric="ip")[1])

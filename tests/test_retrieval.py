@@ -20,6 +20,7 @@ from xling.lexicon.retrieval import (
     Retrieval,
     RetrievalParams,
     best_match,
+    best_targets,
     criterion_terms,
     induce_pairs,
     precision_at_1,
@@ -185,6 +186,24 @@ def test_precision_at_1_is_the_lexicon_evaluation_p1(noisy):
         seen.add(round(p_align, 6))
     assert 0 < min(seen) and max(seen) < 1  # a hard enough case for the check to mean something
     assert precision_at_1(a[:0], b, []) == 0.0
+
+
+@pytest.mark.parametrize("params", CRITERIA[1:], ids=lambda p: p.retrieval.value)
+def test_best_targets_is_best_match_with_the_term_where_it_matters(rng, params):
+    """The validation's search with the target-side term computed only where a bound says it can
+    decide: the same best targets as the search with the whole term, hubs and ties included."""
+    x = rng.standard_normal((900, 10)).astype(np.float32)
+    z = (x[:700] + 0.8 * rng.standard_normal((700, 10))).astype(np.float32)
+    z[[20, 400]] = z[20]  # two identical targets: the lower index wins, as in best_match
+    z[30] = x[:900].mean(axis=0) * 3  # a hub: near every source, a large target-side term
+    a, b = sim_spaces(x, z, None)
+    queries = a[50:250]
+    ref = best_match(queries, b, params, pool=a)[1]
+    for bound_pool in (10, 100, 400):
+        got = best_targets(queries, b, params, pool=a, bound_pool=bound_pool)
+        np.testing.assert_array_equal(got, ref)
+    gold = [{int(t)} for t in ref]
+    assert precision_at_1(queries, b, gold, params, pool=a) == 1.0
 
 
 def test_unsupervised_seed_is_a_union_induction(rng):
