@@ -111,6 +111,19 @@ def topk_update(s, c0, inv_b, bias, self0, vals, idx):
 
 
 @njit(cache=True, nogil=True, inline="always")
+def _insert(vals, idx, r, v, i):
+    """Put the score ``v`` of index ``i``, which beats the last slot, into row ``r`` of a running top k
+    (best first: the slots it beats move down one)."""
+    p = vals.shape[1] - 1
+    while p > 0 and _better(v, i, vals[r, p - 1], idx[r, p - 1]):
+        vals[r, p] = vals[r, p - 1]
+        idx[r, p] = idx[r, p - 1]
+        p -= 1
+    vals[r, p] = v
+    idx[r, p] = i
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _topk_update(s, c0, inv_b, bias, self0, vals, idx, use_inv, use_bias):
     m, c = s.shape
     k = vals.shape[1]
@@ -136,13 +149,7 @@ def _topk_update(s, c0, inv_b, bias, self0, vals, idx, use_inv, use_bias):
                 col = c0 + j
                 if col == own or not _better(v, col, vals[r, k - 1], idx[r, k - 1]):
                     continue
-                p = k - 1
-                while p > 0 and _better(v, col, vals[r, p - 1], idx[r, p - 1]):
-                    vals[r, p] = vals[r, p - 1]
-                    idx[r, p] = idx[r, p - 1]
-                    p -= 1
-                vals[r, p] = v
-                idx[r, p] = col
+                _insert(vals, idx, r, v, col)
                 tv = vals[r, k - 1]
                 tj = idx[r, k - 1]
                 loose = tj < 0 or tv != tv
@@ -207,13 +214,7 @@ def topk_update_cols(s, r0, c0, sc, bias, vals, idx):
                 col = c0 + j
                 if not _better(v, row, vals[col, k - 1], idx[col, k - 1]):
                     continue
-                p = k - 1
-                while p > 0 and _better(v, row, vals[col, p - 1], idx[col, p - 1]):
-                    vals[col, p] = vals[col, p - 1]
-                    idx[col, p] = idx[col, p - 1]
-                    p -= 1
-                vals[col, p] = v
-                idx[col, p] = row
+                _insert(vals, idx, col, v, row)
                 thr[j] = vals[col, k - 1]
         if loose:
             loose = False
