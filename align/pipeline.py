@@ -350,9 +350,10 @@ def failure_check(crit: float, null: float, min_margin: float = MIN_CRITERION_MA
 def failure_warning(check: dict) -> str:
     """The one-line warning of a failed dictionary-free alignment (what it means, what to do)."""
     return (f"the dictionary-free alignment most likely failed: its criterion {check['criterion']:.3f} is only "
-            f"{check['margin']:.3f} above that of a map learned from random pairs ({check['null_criterion']:.3f}; "
-            f"successful alignments are {check['min_margin']:.2f} or more above): the mapped vectors are likely "
-            f"not aligned; give a seed dictionary (--dict, e.g. from xling data dict) or --recipe identical")
+            f"{check['margin']:.3f} above that of the same self-learning from random pairs "
+            f"({check['null_criterion']:.3f}; a successful alignment clears {check['min_margin']:.2f}), so the "
+            f"mapped vectors are likely not aligned: give a seed dictionary (--dict; e.g. built by xling data "
+            f"dictd or xling data build)")
 
 
 def _gold(src, tgt):
