@@ -166,6 +166,10 @@ def main(argv=None):
             total = t_load + t_align + t_eval
             note = (f"{res.record['chosen']} it={res.record['best_iteration']}; align CPU {c_align:.1f} s "
                     f"(all threads; less load-bound than wall)")
+            check = res.record.get("unsupervised_check")
+            if check:  # the dictionary-free result against its null (issue 18)
+                note += (f"; criterion {check['criterion']:.3f} vs null {check['null_criterion']:.3f}"
+                         + (" FAILED (warned)" if check["failed"] else ""))
             if args.repro:
                 again = align(en.vectors, fr.vectors, pairs=None if recipe == "unsupervised" else train,
                               src_words=en.words, tgt_words=fr.words, config=cfg, engine=eng)

@@ -266,10 +266,12 @@ def align_cmd(
     res = align(src.vectors, tgt.vectors, pairs=pairs, val_pairs=val, src_words=src.words, tgt_words=tgt.words,
                 config=cfg, engine=engine, log=_log_iteration)
     rec = res.record
+    for w in rec.get("warnings", []):  # the alignment's own (a dictionary-free result that most likely failed)
+        warn(w)
     rec.update(inputs={"src": src.report.as_dict() if src.report else src_path,
                        "tgt": tgt.report.as_dict() if tgt.report else tgt_path},
                dictionaries=dicts, engine=str(engine), outputs={"src": src_name, "tgt": tgt_name},
-               warnings=[f"{d['path']}: {w}" for d in dicts for w in d["warnings"]])
+               warnings=[f"{d['path']}: {w}" for d in dicts for w in d["warnings"]] + rec.get("warnings", []))
     rec["signature"] = signature(recipe=recipe, seed=seed, norm=res.src_norm.signature(), space=rec["chosen"])
     # write: the whole folder built aside and swapped in (vectors, then the map and the record)
     with output_folder(out, force=force, inputs=inputs) as tmp:
