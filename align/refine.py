@@ -120,7 +120,7 @@ class RefineResult:
 def validate(x: np.ndarray, z: np.ndarray, m: LinearMap, val: Validation, retrieval: RetrievalParams,
              engine: Engine) -> float:
     """P@1 of the held-out words under map ``m`` (the criterion of ``retrieval``)."""
-    return _validate(x, z, m, val, retrieval, engine, False)[0]
+    return _validate(x, z, m, val, retrieval, engine, keep_pen=False)[0]
 
 
 def _validate(x, z, m, val, retrieval, engine, keep_pen=True):

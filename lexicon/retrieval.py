@@ -33,6 +33,7 @@ from enum import Enum
 
 import numpy as np
 
+from ..data.embeddings import unit_rows
 from ..data.errors import XlingError
 from .knn import Engine, Metric, Progress, cross_topk, knn, logsumexp_sim, mean_topk, resolve_engine
 
@@ -367,8 +368,6 @@ def best_targets(a_q: np.ndarray, b: np.ndarray, params: RetrievalParams, *, poo
     # 1. upper bounds of every score, from the term over the first rows of the pool
     lo = target_penalty(b, pool[:bound_pool], params, engine=eng, metric=metric)
     assert lo is not None
-    from ..data.embeddings import unit_rows
-
     qa, ba = (unit_rows(a_q), unit_rows(b)) if Metric(metric) is Metric.cosine else (a_q, b)
     sim = np.asarray(qa, np.float32) @ np.asarray(ba, np.float32).T
     sim *= scale
@@ -390,7 +389,6 @@ def best_targets(a_q: np.ndarray, b: np.ndarray, params: RetrievalParams, *, poo
     rows = np.flatnonzero(known)
     _, i = knn(a_q, b[rows], 1, metric=metric, scale=float(scale), base_bias=exact[rows], engine=eng)
     return rows[i[:, 0]]
-
 
 
 class SharedSubspace:
